@@ -1,0 +1,95 @@
+/*
+ * pack.c: records into glibc's struct passwd and struct group.
+ */
+#include <errno.h>
+#include <stdalign.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "pack.h"
+
+/* Copies S as a C string at *POS and returns where it starts. */
+static char *put_str(char **pos, const struct rec_str *s)
+{
+	char *start = *pos;
+
+	memcpy(start, s->p, s->len);
+	start[s->len] = '\0';
+	*pos = start + s->len + 1;
+	return start;
+}
+
+int pack_passwd(const struct rec_user *u, struct passwd *pw, char *buf,
+                size_t buflen)
+{
+	/* Each field is at most 64 KiB, so this sum cannot overflow. */
+	size_t need = u->name.len + 1 + 1 + u->gecos.len + 1 + u->home.len +
+	              1 + u->shell.len + 1;
+	char *pos = buf;
+
+	if (buf == NULL || buflen < need)
+		return -ERANGE;
+	pw->pw_name = put_str(&pos, &u->name);
+	pw->pw_passwd = pos;
+	*pos++ = '\0';
+	pw->pw_uid = u->uid;
+	pw->pw_gid = u->gid;
+	pw->pw_gecos = put_str(&pos, &u->gecos);
+	pw->pw_dir = put_str(&pos, &u->home);
+	pw->pw_shell = put_str(&pos, &u->shell);
+	return 0;
+}
+
+/* Adds up the member names' bytes; -EBADMSG when the list is damaged or does
+ * not hold exactly g->nmembers names. */
+static int members_size(const struct rec_group *g, size_t *bytes)
+{
+	struct rec_str m;
+	size_t pos = 0, total = 0;
+	uint32_t n = 0;
+	int r;
+
+	while ((r = rec_member_next(g, &pos, &m)) == 0) {
+		total += m.len + 1;
+		n++;
+	}
+	if (r < 0 || n != g->nmembers)
+		return -EBADMSG;
+	*bytes = total;
+	return 0;
+}
+
+int pack_group(const struct rec_group *g, struct group *gr, char *buf,
+               size_t buflen)
+{
+	/* The member pointer array goes first, aligned; strings follow. */
+	size_t pad = buf ? (alignof(char *) - (uintptr_t)buf % alignof(char *)) %
+	                       alignof(char *)
+	                 : 0;
+	size_t ptrs = ((size_t)g->nmembers + 1) * sizeof(char *);
+	size_t strs, need;
+	struct rec_str m;
+	size_t pos = 0;
+	char **mem;
+	char *out;
+	int r;
+
+	r = members_size(g, &strs);
+	if (r < 0)
+		return r;
+	/* nmembers <= SNAP_MEMBERS_MAX and strs < a record's size: no overflow. */
+	need = pad + ptrs + strs + g->name.len + 1 + 1;
+	if (buf == NULL || buflen < need)
+		return -ERANGE;
+	mem = (char **)(void *)(buf + pad);
+	out = buf + pad + ptrs;
+	for (uint32_t i = 0; rec_member_next(g, &pos, &m) == 0; i++)
+		mem[i] = put_str(&out, &m);
+	mem[g->nmembers] = NULL;
+	gr->gr_mem = mem;
+	gr->gr_name = put_str(&out, &g->name);
+	gr->gr_passwd = out;
+	*out = '\0';
+	gr->gr_gid = g->gid;
+	return 0;
+}

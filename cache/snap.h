@@ -1,0 +1,195 @@
+/*
+ * snap.h: the nss-scim snapshot, one read-only LMDB file.
+ *
+ * A snapshot is written once by scim-cache (the writer) and never modified
+ * afterwards; a newer one is renamed over it.  The NSS and PAM modules read it
+ * through a reader, which keeps it mapped and notices replacement and fork.
+ *
+ * Nothing in cache/ logs, exits, installs signal handlers or touches the
+ * network: the reader runs inside every process on the host.
+ *
+ * Return convention for every lookup function below:
+ *    0          found; outputs written
+ *    SNAP_NONE  (positive) no such entry, or the end of an enumeration;
+ *               outputs untouched
+ *   -ERANGE     the caller's buffer is too small; outputs untouched and any
+ *               cursor not advanced
+ *   other < 0   the snapshot is unavailable (missing, untrusted, damaged,
+ *               unknown version); the value is a negative errno
+ */
+#ifndef NSS_SCIM_SNAP_H
+#define NSS_SCIM_SNAP_H
+
+#include <grp.h>
+#include <pwd.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define SNAP_NONE 1
+
+#define SNAP_FORMAT_VERSION 1
+#define SNAP_NAME_MAX 32     /* bytes in a user or group name */
+#define SNAP_FIELD_MAX 1024  /* bytes in gecos, home or shell */
+#define SNAP_SOURCE_MAX 256  /* bytes in the meta record's source */
+#define SNAP_MEMBERS_MAX 1000000
+#define SNAP_ID_LIMIT 0x7fffffffu /* ids stay below 2^31 */
+
+/* Where NSS and PAM look unless NSS_SCIM_CACHE overrides it (only honoured
+ * when the process is not setuid or setgid; see secure_getenv(3)). */
+#ifndef SNAP_DEFAULT_PATH
+#define SNAP_DEFAULT_PATH "/var/lib/nss-scim/cache.mdb"
+#endif
+#define SNAP_PATH_ENV "NSS_SCIM_CACHE"
+
+/* What a snapshot says about itself. */
+struct snap_meta {
+	uint32_t version;     /* SNAP_FORMAT_VERSION */
+	uint64_t generation;  /* grows by one with every publish */
+	int64_t created;      /* seconds since the epoch */
+	uint32_t id_min;      /* every uid and gid lies in [id_min, id_max] */
+	uint32_t id_max;
+	uint32_t nusers;
+	uint32_t nactive;
+	uint32_t ngroups;
+	char source[SNAP_SOURCE_MAX]; /* NUL-terminated, e.g. the bridge URL */
+};
+
+/* A person as the writer takes it.  Strings are NUL-terminated and are
+ * copied by snap_writer_add_user(). */
+struct snap_user {
+	const char *name;
+	uint32_t uid;
+	uint32_t gid;
+	const char *gecos;
+	const char *home;
+	const char *shell;
+	bool active;
+};
+
+/* A group as the writer takes it; members are user names that must also be
+ * added as users.  Copied by snap_writer_add_group(). */
+struct snap_group {
+	const char *name;
+	uint32_t gid;
+	size_t nmembers;
+	const char *const *members;
+};
+
+/* What PAM needs to know about one person. */
+struct snap_account {
+	uint32_t uid;
+	uint32_t gid;
+	bool active;
+	int64_t snapshot_created;
+	uint64_t snapshot_generation;
+};
+
+/* ---- validation (validate.c) ------------------------------------------ */
+
+/* True when NAME (LEN bytes, need not be NUL-terminated) may be emitted as a
+ * user or group name: 1..SNAP_NAME_MAX bytes of [A-Za-z0-9._-], not starting
+ * with '-', not all digits, not "." or "..". */
+bool snap_name_valid(const char *name, size_t len);
+
+/* True when a gecos, home or shell value of LEN bytes may be emitted: at most
+ * SNAP_FIELD_MAX bytes, no ':', no control character (newline included). */
+bool snap_field_valid(const char *s, size_t len);
+
+/* True for an id that may be emitted within [id_min, id_max]: never 0. */
+bool snap_id_valid(uint32_t id, uint32_t id_min, uint32_t id_max);
+
+/* ---- writer (writer.c) ------------------------------------------------ */
+
+struct snap_writer;
+
+/* Starts an empty snapshot whose ids must lie in [id_min, id_max].
+ * Returns 0, -EINVAL for a bad range, or -ENOMEM. */
+int snap_writer_new(uint32_t id_min, uint32_t id_max, struct snap_writer **out);
+
+/* Adds a copy of U, or of G.  Returns 0, or -EINVAL with a one-line reason
+ * in ERR (invalid name, field or id, or a duplicate name or id), or -ENOMEM.
+ * A refused record leaves the writer as it was. */
+int snap_writer_add_user(struct snap_writer *w, const struct snap_user *u,
+                         char *err, size_t errlen);
+int snap_writer_add_group(struct snap_writer *w, const struct snap_group *g,
+                          char *err, size_t errlen);
+
+/* Writes everything added into a new file beside PATH, verifies it by reading
+ * it back, makes it mode 0644, fsyncs it, renames it over PATH and fsyncs the
+ * directory.  META supplies generation, created and source; the counts and
+ * id range are the writer's.  On any failure PATH is untouched, the new file
+ * is removed, ERR says why and a negative errno is returned. */
+int snap_writer_publish(struct snap_writer *w, const char *path,
+                        const struct snap_meta *meta, char *err,
+                        size_t errlen);
+
+/* Frees W; NULL is fine. */
+void snap_writer_free(struct snap_writer *w);
+
+/* ---- reader (reader.c) ------------------------------------------------ */
+
+struct snap_reader;
+
+/* The process-wide reader used by the NSS and PAM modules: the path is
+ * NSS_SCIM_CACHE (via secure_getenv) or SNAP_DEFAULT_PATH, and the snapshot
+ * and its directories must belong to root.  Never NULL. */
+struct snap_reader *snap_reader_default(void);
+
+/* A private reader of PATH whose snapshot must belong to OWNER (root in
+ * production; tests and the writer's verification use their own uid).
+ * Opens nothing yet.  Returns 0 or -ENOMEM. */
+int snap_reader_new(const char *path, uid_t owner, struct snap_reader **out);
+
+/* Frees R and unmaps its snapshot; NULL is fine.  No lookup on R may be
+ * running. */
+void snap_reader_free(struct snap_reader *r);
+
+/* Lookups.  Strings go into BUF; on success *PW or *GR points into BUF only
+ * (never into the map). */
+int snap_getpwnam(struct snap_reader *r, const char *name, struct passwd *pw,
+                  char *buf, size_t buflen);
+int snap_getpwuid(struct snap_reader *r, uid_t uid, struct passwd *pw,
+                  char *buf, size_t buflen);
+int snap_getgrnam(struct snap_reader *r, const char *name, struct group *gr,
+                  char *buf, size_t buflen);
+int snap_getgrgid(struct snap_reader *r, gid_t gid, struct group *gr,
+                  char *buf, size_t buflen);
+
+/* Enumeration in id order.  A cursor is plain data: zero it to start over.
+ * It is advanced only when an entry is returned, so a short buffer (-ERANGE)
+ * returns the same entry again on the next call. */
+struct snap_cursor {
+	uint64_t next; /* next id to look at; > UINT32_MAX at the end */
+};
+int snap_getpwent(struct snap_reader *r, struct snap_cursor *c,
+                  struct passwd *pw, char *buf, size_t buflen);
+int snap_getgrent(struct snap_reader *r, struct snap_cursor *c,
+                  struct group *gr, char *buf, size_t buflen);
+
+/* glibc's initgroups_dyn contract: appends to (*groupsp)[*start...] the gids
+ * of USER's groups other than SKIP and those already listed, growing the
+ * array with realloc up to LIMIT entries (LIMIT <= 0: no limit).  Returns 0,
+ * SNAP_NONE when USER has no groups here, -ENOMEM, or unavailable. */
+int snap_initgroups(struct snap_reader *r, const char *user, gid_t skip,
+                    long int *start, long int *size, gid_t **groupsp,
+                    long int limit);
+
+/* The account state of USER, for PAM. */
+int snap_get_account(struct snap_reader *r, const char *user,
+                     struct snap_account *out);
+
+/* 0 when USER belongs to the group named GROUP (as a member, or through its
+ * primary gid), SNAP_NONE when not or when either is unknown. */
+int snap_user_in_group(struct snap_reader *r, const char *user,
+                       const char *group);
+
+/* The snapshot's meta record. */
+int snap_get_meta(struct snap_reader *r, struct snap_meta *out);
+
+/* A short English text for a negative errno returned above, worded for the
+ * snapshot ("snapshot is not owned by root", ...).  Never NULL. */
+const char *snap_strerror(int err);
+
+#endif

@@ -1,0 +1,58 @@
+/*
+ * validate.c: what may be emitted as a name, a field or an id.
+ *
+ * The rules are a whitelist on purpose: a name ends up in /etc/passwd-shaped
+ * text that other programs split on ':' and ',', in paths, and on command
+ * lines, so anything unusual is refused rather than escaped.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "snap.h"
+
+static bool name_char(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+}
+
+bool snap_name_valid(const char *name, size_t len)
+{
+	bool digits_only = true;
+
+	if (name == NULL || len == 0 || len > SNAP_NAME_MAX)
+		return false;
+	if (name[0] == '-')
+		return false;
+	if ((len == 1 && name[0] == '.') ||
+	    (len == 2 && name[0] == '.' && name[1] == '.'))
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		if (!name_char(c))
+			return false;
+		if (c < '0' || c > '9')
+			digits_only = false;
+	}
+	return !digits_only;
+}
+
+bool snap_field_valid(const char *s, size_t len)
+{
+	if (s == NULL || len > SNAP_FIELD_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c == 0x7f || c == ':')
+			return false;
+	}
+	return true;
+}
+
+bool snap_id_valid(uint32_t id, uint32_t id_min, uint32_t id_max)
+{
+	return id != 0 && id >= id_min && id <= id_max && id <= SNAP_ID_LIMIT;
+}
