@@ -1,0 +1,104 @@
+# lib.sh: shared by the shell tests.  Source it after setting nothing; it
+# reads top_srcdir and top_builddir from the environment automake gives.
+#
+# Root tests re-run themselves inside a private mount namespace
+# (enter_namespace), where they may bind-mount a test nsswitch.conf or PAM
+# service and overlay the built modules onto the system library directory.
+# Nothing they mount is visible outside, and nothing on the host is changed.
+
+set -eu
+
+: "${top_srcdir:?run through make check}"
+: "${top_builddir:?run through make check}"
+
+SKIP=77
+MKSNAP="$top_builddir/tests/mksnap"
+NSS_LIBS="$top_builddir/nss/.libs"
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+skip() {
+	echo "SKIP: $*" >&2
+	exit $SKIP
+}
+
+# Skips unless we are root and may make a mount namespace.
+require_root() {
+	[ "$(id -u)" = 0 ] || skip "needs root"
+	command -v unshare >/dev/null || skip "needs unshare"
+	unshare --mount true 2>/dev/null || skip "cannot make a mount namespace"
+}
+
+# Re-executes the calling script in a private mount namespace, once.
+enter_namespace() {
+	if [ -z "${NSS_SCIM_IN_NS:-}" ]; then
+		NSS_SCIM_IN_NS=1 exec unshare --mount --propagation private \
+			"${SHELL:-/bin/sh}" "$0" "$@"
+	fi
+}
+
+# A private temporary directory, removed when the script exits.  Its mode
+# and owner make it a trusted place for a snapshot when we are root.
+make_tmpdir() {
+	TMPD=$(mktemp -d "${TMPDIR:-/tmp}/nss-scim-test.XXXXXX")
+	chmod 0755 "$TMPD"
+	trap 'rm -rf "$TMPD"' EXIT
+}
+
+# The directory where glibc finds NSS modules and libpam finds its modules.
+system_libdir() {
+	dirname "$(ldconfig -p | awk '/libc\.so\.6 .*x86-64|libc\.so\.6 \(libc6\)|libc\.so\.6 \(libc6,/ {print $NF; exit}')"
+}
+
+# In the namespace: point passwd and group (and anything else given as
+# "db: sources" lines) at a test nsswitch.conf.
+ns_nsswitch() {
+	printf '%s\n' "$@" >"$TMPD/nsswitch.conf"
+	mount --bind "$TMPD/nsswitch.conf" /etc/nsswitch.conf
+	# A running nscd would answer instead of the modules; hide its socket.
+	for d in /run/nscd /var/run/nscd; do
+		if [ -d "$d" ] && ! mountpoint -q "$d"; then
+			mount -t tmpfs tmpfs "$d"
+		fi
+	done
+}
+
+# In the namespace: make the freshly built modules visible where the dynamic
+# loader and libpam look, so that setuid programs (su) and daemons (sshd)
+# load them too.  A read-only overlay: the host's directory is untouched.
+ns_install_modules() {
+	local lib mods
+	lib=$(system_libdir)
+	mods="$TMPD/modules"
+	mkdir -p "$mods/security"
+	cp "$NSS_LIBS/libnss_scim.so.2" "$mods/"
+	if [ -f "$top_builddir/pam/.libs/pam_scim.so" ]; then
+		cp "$top_builddir/pam/.libs/pam_scim.so" "$mods/security/"
+	fi
+	mount -t overlay overlay -o "lowerdir=$mods:$lib" "$lib"
+}
+
+# In the namespace: make DIR exist and be writable, even where the host has
+# no such directory, through a writable overlay on its nearest existing
+# ancestor (the changes land in $TMPD).
+ns_private_dir() {
+	local dir=$1 anc
+	anc=$dir
+	while [ ! -d "$anc" ]; do anc=$(dirname "$anc"); done
+	mkdir -p "$TMPD/ov-up$anc" "$TMPD/ov-work$anc"
+	mount -t overlay overlay \
+		-o "lowerdir=$anc,upperdir=$TMPD/ov-up$anc,workdir=$TMPD/ov-work$anc" "$anc"
+	mkdir -p "$dir"
+	chmod 0755 "$dir"
+}
+
+# Builds a snapshot from passwd- and group-format files with the writer.
+# Usage: build_snapshot OUT PASSWD GROUP [mksnap options]
+build_snapshot() {
+	local out=$1 pw=$2 gr=$3
+	shift 3
+	"$MKSNAP" --passwd "$pw" --group "$gr" "$@" "$out"
+}
