@@ -330,7 +330,7 @@ int rec_decode_meta(const uint8_t *p, size_t len, struct snap_meta *out)
 	    rd_le32(&r, &m.ngroups) < 0 || rd_str(&r, &src) < 0 || r.left != 0)
 		return -EBADMSG;
 	if (m.id_min == 0 || m.id_min > m.id_max || m.id_max > SNAP_ID_LIMIT ||
-	    src.len >= sizeof(m.source) || !snap_field_valid(src.p, src.len))
+	    !snap_text_valid(src.p, src.len))
 		return -EBADMSG;
 	m.created = (int64_t)created;
 	memcpy(m.source, src.p, src.len);

@@ -97,6 +97,10 @@ bool snap_name_valid(const char *name, size_t len);
  * SNAP_FIELD_MAX bytes, no ':', no control character (newline included). */
 bool snap_field_valid(const char *s, size_t len);
 
+/* True for free text such as the meta record's source: at most
+ * SNAP_SOURCE_MAX - 1 bytes, no control character. */
+bool snap_text_valid(const char *s, size_t len);
+
 /* True for an id that may be emitted within [id_min, id_max]: never 0. */
 bool snap_id_valid(uint32_t id, uint32_t id_min, uint32_t id_max);
 

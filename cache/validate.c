@@ -52,6 +52,19 @@ bool snap_field_valid(const char *s, size_t len)
 	return true;
 }
 
+bool snap_text_valid(const char *s, size_t len)
+{
+	if (s == NULL || len >= SNAP_SOURCE_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c == 0x7f)
+			return false;
+	}
+	return true;
+}
+
 bool snap_id_valid(uint32_t id, uint32_t id_min, uint32_t id_max)
 {
 	return id != 0 && id >= id_min && id <= id_max && id <= SNAP_ID_LIMIT;

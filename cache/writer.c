@@ -779,8 +779,7 @@ int snap_writer_publish(struct snap_writer *w, const char *path,
 	m.nactive = 0;
 	for (size_t i = 0; i < w->nusers; i++)
 		m.nactive += w->users[i].u.active;
-	if (!snap_field_valid(m.source, strnlen(m.source, sizeof(m.source))) ||
-	    strnlen(m.source, sizeof(m.source)) == sizeof(m.source))
+	if (!snap_text_valid(m.source, strnlen(m.source, sizeof(m.source))))
 		return fail(err, errlen, -EINVAL, "invalid snapshot source");
 	if (order_build(w, &o) < 0) {
 		order_free(&o);

@@ -4,3 +4,11 @@ EXTRA_DIST += tests/lib.sh tests/test.h tests/fixtures
 check_PROGRAMS += tests/mksnap
 tests_mksnap_SOURCES = tests/mksnap.c
 tests_mksnap_LDADD = cache/libsnap.la
+
+# Unit tests: they link the snapshot library directly.
+TESTS += tests/test-record tests/test-pack
+check_PROGRAMS += tests/test-record tests/test-pack
+tests_test_record_SOURCES = tests/test-record.c tests/test.h
+tests_test_record_LDADD = cache/libsnap.la
+tests_test_pack_SOURCES = tests/test-pack.c tests/test.h
+tests_test_pack_LDADD = cache/libsnap.la
