@@ -8,6 +8,10 @@
 
 #include "pack.h"
 
+/* No password is ever usable through this module: authentication belongs to
+ * keys or another PAM module, never to a hash from the directory. */
+#define NO_PASSWORD "*"
+
 /* Copies S as a C string at *POS and returns where it starts. */
 static char *put_str(char **pos, const struct rec_str *s)
 {
@@ -19,19 +23,26 @@ static char *put_str(char **pos, const struct rec_str *s)
 	return start;
 }
 
+/* Copies a literal the same way. */
+static char *put_lit(char **pos, const char *lit)
+{
+	struct rec_str s = {lit, strlen(lit)};
+
+	return put_str(pos, &s);
+}
+
 int pack_passwd(const struct rec_user *u, struct passwd *pw, char *buf,
                 size_t buflen)
 {
 	/* Each field is at most 64 KiB, so this sum cannot overflow. */
-	size_t need = u->name.len + 1 + 1 + u->gecos.len + 1 + u->home.len +
-	              1 + u->shell.len + 1;
+	size_t need = u->name.len + 1 + sizeof(NO_PASSWORD) + u->gecos.len + 1 +
+	              u->home.len + 1 + u->shell.len + 1;
 	char *pos = buf;
 
 	if (buf == NULL || buflen < need)
 		return -ERANGE;
 	pw->pw_name = put_str(&pos, &u->name);
-	pw->pw_passwd = pos;
-	*pos++ = '\0';
+	pw->pw_passwd = put_lit(&pos, NO_PASSWORD);
 	pw->pw_uid = u->uid;
 	pw->pw_gid = u->gid;
 	pw->pw_gecos = put_str(&pos, &u->gecos);
@@ -78,7 +89,7 @@ int pack_group(const struct rec_group *g, struct group *gr, char *buf,
 	if (r < 0)
 		return r;
 	/* nmembers <= SNAP_MEMBERS_MAX and strs < a record's size: no overflow. */
-	need = pad + ptrs + strs + g->name.len + 1 + 1;
+	need = pad + ptrs + strs + g->name.len + 1 + sizeof(NO_PASSWORD);
 	if (buf == NULL || buflen < need)
 		return -ERANGE;
 	mem = (char **)(void *)(buf + pad);
@@ -88,8 +99,7 @@ int pack_group(const struct rec_group *g, struct group *gr, char *buf,
 	mem[g->nmembers] = NULL;
 	gr->gr_mem = mem;
 	gr->gr_name = put_str(&out, &g->name);
-	gr->gr_passwd = out;
-	*out = '\0';
+	gr->gr_passwd = put_lit(&out, NO_PASSWORD);
 	gr->gr_gid = g->gid;
 	return 0;
 }

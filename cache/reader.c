@@ -770,16 +770,17 @@ static bool gid_listed(const gid_t *groups, long int n, gid_t gid)
 	return false;
 }
 
-/* Makes room for one more gid; false when LIMIT is reached. */
+/* Makes room for one more gid; SNAP_NONE when the caller's limit is
+ * reached. */
 static int ig_grow(struct ig_query *a)
 {
 	long int want;
 	gid_t *p;
 
+	if (a->limit > 0 && *a->start >= a->limit)
+		return SNAP_NONE;
 	if (*a->start < *a->size)
 		return 0;
-	if (a->limit > 0 && *a->size >= a->limit)
-		return SNAP_NONE;
 	want = *a->size > 0 ? *a->size * 2 : 16;
 	if (a->limit > 0 && want > a->limit)
 		want = a->limit;

@@ -12,3 +12,9 @@ tests_test_record_SOURCES = tests/test-record.c tests/test.h
 tests_test_record_LDADD = cache/libsnap.la
 tests_test_pack_SOURCES = tests/test-pack.c tests/test.h
 tests_test_pack_LDADD = cache/libsnap.la
+
+TESTS += tests/test-reader
+check_PROGRAMS += tests/test-reader
+tests_test_reader_SOURCES = tests/test-reader.c tests/test.h
+tests_test_reader_CFLAGS = $(AM_CFLAGS) $(LMDB_CFLAGS) -pthread
+tests_test_reader_LDADD = cache/libsnap.la $(LMDB_LIBS) -lpthread

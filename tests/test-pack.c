@@ -43,7 +43,7 @@ static void test_passwd(void)
 		if (need == 0)
 			need = len;
 		CHECK_STR(pw.pw_name, "dave.smith");
-		CHECK_STR(pw.pw_passwd, "");
+		CHECK_STR(pw.pw_passwd, "*");
 		CHECK_STR(pw.pw_gecos, "Dave Smith,,,");
 		CHECK_STR(pw.pw_dir, "/home/dave.smith");
 		CHECK_STR(pw.pw_shell, "/bin/sh");
@@ -51,7 +51,7 @@ static void test_passwd(void)
 		check_inside(pw.pw_shell, buf, len);
 	}
 	/* Five strings and their NULs, nothing more. */
-	CHECK_INT(need, strlen("dave.smith") + 1 + 1 + strlen("Dave Smith,,,") +
+	CHECK_INT(need, strlen("dave.smith") + 1 + 2 + strlen("Dave Smith,,,") +
 	                    1 + strlen("/home/dave.smith") + 1 + 8);
 	CHECK_INT(pack_passwd(&d, &(struct passwd){0}, NULL, 0), -ERANGE);
 	rec_buf_free(&b);
