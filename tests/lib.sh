@@ -45,7 +45,23 @@ enter_namespace() {
 make_tmpdir() {
 	TMPD=$(mktemp -d "${TMPDIR:-/tmp}/nss-scim-test.XXXXXX")
 	chmod 0755 "$TMPD"
-	trap 'rm -rf "$TMPD"' EXIT
+	NS_MOUNTS=""
+	trap cleanup EXIT
+}
+
+# Runs at exit: first the test's own CLEANUP hook (to stop servers), then
+# the mounts are undone, newest first, and the directory removed.
+cleanup() {
+	set +e
+	if command -v test_cleanup >/dev/null 2>&1; then test_cleanup; fi
+	for m in $NS_MOUNTS; do umount -l "$m" 2>/dev/null; done
+	rm -rf "$TMPD"
+}
+
+# mount(8) that remembers the target for cleanup.
+ns_mount() {
+	mount "$@"
+	eval "NS_MOUNTS=\"\${$#} \$NS_MOUNTS\""
 }
 
 # The directory where glibc finds NSS modules and libpam finds its modules.
@@ -56,12 +72,14 @@ system_libdir() {
 # In the namespace: point passwd and group (and anything else given as
 # "db: sources" lines) at a test nsswitch.conf.
 ns_nsswitch() {
-	printf '%s\n' "$@" >"$TMPD/nsswitch.conf"
-	mount --bind "$TMPD/nsswitch.conf" /etc/nsswitch.conf
+	NS_NSSWITCH_N=$((${NS_NSSWITCH_N:-0} + 1))
+	while mountpoint -q /etc/nsswitch.conf; do umount /etc/nsswitch.conf; done
+	printf '%s\n' "$@" >"$TMPD/nsswitch.conf.$NS_NSSWITCH_N"
+	ns_mount --bind "$TMPD/nsswitch.conf.$NS_NSSWITCH_N" /etc/nsswitch.conf
 	# A running nscd would answer instead of the modules; hide its socket.
 	for d in /run/nscd /var/run/nscd; do
 		if [ -d "$d" ] && ! mountpoint -q "$d"; then
-			mount -t tmpfs tmpfs "$d"
+			ns_mount -t tmpfs tmpfs "$d"
 		fi
 	done
 }
@@ -78,7 +96,7 @@ ns_install_modules() {
 	if [ -f "$top_builddir/pam/.libs/pam_scim.so" ]; then
 		cp "$top_builddir/pam/.libs/pam_scim.so" "$mods/security/"
 	fi
-	mount -t overlay overlay -o "lowerdir=$mods:$lib" "$lib"
+	ns_mount -t overlay overlay -o "lowerdir=$mods:$lib" "$lib"
 }
 
 # In the namespace: make DIR exist and be writable, even where the host has
@@ -89,7 +107,7 @@ ns_private_dir() {
 	anc=$dir
 	while [ ! -d "$anc" ]; do anc=$(dirname "$anc"); done
 	mkdir -p "$TMPD/ov-up$anc" "$TMPD/ov-work$anc"
-	mount -t overlay overlay \
+	ns_mount -t overlay overlay \
 		-o "lowerdir=$anc,upperdir=$TMPD/ov-up$anc,workdir=$TMPD/ov-work$anc" "$anc"
 	mkdir -p "$dir"
 	chmod 0755 "$dir"

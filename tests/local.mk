@@ -18,3 +18,14 @@ check_PROGRAMS += tests/test-reader
 tests_test_reader_SOURCES = tests/test-reader.c tests/test.h
 tests_test_reader_CFLAGS = $(AM_CFLAGS) $(LMDB_CFLAGS) -pthread
 tests_test_reader_LDADD = cache/libsnap.la $(LMDB_LIBS) -lpthread
+
+# Integration through glibc's own getpwnam, getent and id (root only: they
+# run in a private mount namespace with a test nsswitch.conf).
+check_PROGRAMS += tests/nss-client
+tests_nss_client_SOURCES = tests/nss-client.c
+tests_nss_client_CFLAGS = $(AM_CFLAGS) -pthread
+tests_nss_client_LDADD = cache/libsnap.la -lpthread
+TESTS += tests/nss-symbols.sh tests/nss-getent.sh tests/nss-damaged.sh \
+	tests/nss-process.sh
+EXTRA_DIST += tests/nss-symbols.sh tests/nss-getent.sh tests/nss-damaged.sh \
+	tests/nss-process.sh
