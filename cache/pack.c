@@ -74,9 +74,10 @@ int pack_group(const struct rec_group *g, struct group *gr, char *buf,
                size_t buflen)
 {
 	/* The member pointer array goes first, aligned; strings follow. */
-	size_t pad = buf ? (alignof(char *) - (uintptr_t)buf % alignof(char *)) %
-	                       alignof(char *)
-	                 : 0;
+	size_t pad =
+	        buf ? (alignof(char *) - (uintptr_t)buf % alignof(char *)) %
+	                        alignof(char *)
+	            : 0;
 	size_t ptrs = ((size_t)g->nmembers + 1) * sizeof(char *);
 	size_t strs, need;
 	struct rec_str m;
@@ -88,7 +89,8 @@ int pack_group(const struct rec_group *g, struct group *gr, char *buf,
 	r = members_size(g, &strs);
 	if (r < 0)
 		return r;
-	/* nmembers <= SNAP_MEMBERS_MAX and strs < a record's size: no overflow. */
+	/* nmembers <= SNAP_MEMBERS_MAX and strs < a record's size: no overflow.
+	 */
 	need = pad + ptrs + strs + g->name.len + 1 + sizeof(NO_PASSWORD);
 	if (buf == NULL || buflen < need)
 		return -ERANGE;

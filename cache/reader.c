@@ -33,13 +33,13 @@ struct snap_handle {
 	int fd;
 	dev_t dev;
 	ino_t ino;
-	unsigned refs;          /* atomic; the reader's own counts as one */
-	unsigned fork_epoch;    /* the process generation that opened it */
+	unsigned refs;       /* atomic; the reader's own counts as one */
+	unsigned fork_epoch; /* the process generation that opened it */
 	struct snap_meta meta;
 };
 
 struct snap_reader {
-	pthread_mutex_t lock;   /* guards cur and the choice of path */
+	pthread_mutex_t lock; /* guards cur and the choice of path */
 	char path[PATH_MAX];
 	uid_t owner;
 	struct snap_handle *cur;
@@ -368,7 +368,7 @@ out:
 /* ---- readers ---------------------------------------------------------- */
 
 static struct snap_reader default_reader = {
-	.lock = PTHREAD_MUTEX_INITIALIZER,
+        .lock = PTHREAD_MUTEX_INITIALIZER,
 };
 static pthread_once_t default_once = PTHREAD_ONCE_INIT;
 
@@ -458,7 +458,7 @@ static int run_query(struct snap_reader *r, query_fn fn, void *arg)
 	rc = acquire(r, &q.h);
 	if (rc == 0) {
 		rc = mdb_to_errno(
-			mdb_txn_begin(q.h->env, NULL, MDB_RDONLY, &q.txn));
+		        mdb_txn_begin(q.h->env, NULL, MDB_RDONLY, &q.txn));
 		if (rc == 0) {
 			rc = fn(&q, arg);
 			mdb_txn_abort(q.txn);
@@ -629,8 +629,8 @@ int snap_getgrnam(struct snap_reader *r, const char *name, struct group *gr,
 	return run_query(r, q_getgrnam, &a);
 }
 
-int snap_getgrgid(struct snap_reader *r, gid_t gid, struct group *gr,
-                  char *buf, size_t buflen)
+int snap_getgrgid(struct snap_reader *r, gid_t gid, struct group *gr, char *buf,
+                  size_t buflen)
 {
 	struct gr_query a = {NULL, (uint32_t)gid, gr, buf, buflen};
 
@@ -654,7 +654,8 @@ static int seek_id(struct query *q, char prefix, const struct snap_cursor *c,
 	key.mv_data = kbuf;
 	rc = mdb_to_errno(mdb_cursor_open(q->txn, q->h->dbi, &cur));
 	if (rc == 0)
-		rc = mdb_to_errno(mdb_cursor_get(cur, &key, val, MDB_SET_RANGE));
+		rc = mdb_to_errno(
+		        mdb_cursor_get(cur, &key, val, MDB_SET_RANGE));
 	if (rc == 0 && (key.mv_size != 5 ||
 	                ((const uint8_t *)key.mv_data)[0] != (uint8_t)prefix))
 		rc = SNAP_NONE;
@@ -809,8 +810,9 @@ static int q_initgroups(struct query *q, void *arg)
 		if (gid == a->skip || gid_listed(*a->groupsp, *a->start, gid))
 			continue;
 		rc = ig_grow(a);
+		/* At the caller's limit, what fits is the answer. */
 		if (rc == SNAP_NONE)
-			return 0; /* the caller's limit: what fits is the answer */
+			return 0;
 		if (rc == 0)
 			(*a->groupsp)[(*a->start)++] = gid;
 	}

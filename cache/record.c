@@ -7,7 +7,7 @@
 
 #include "record.h"
 
-#define REC_STR_MAX 0xffffu
+#define REC_STR_MAX    0xffffu
 #define META_FIXED_LEN (SNAP_MAGIC_LEN + 4 + 8 + 8 + 4 * 5)
 
 /* ---- output buffer ---------------------------------------------------- */
@@ -291,8 +291,7 @@ int rec_decode_group(const uint8_t *p, size_t len, uint32_t id_min,
 	return 0;
 }
 
-int rec_member_next(const struct rec_group *g, size_t *pos,
-                    struct rec_str *out)
+int rec_member_next(const struct rec_group *g, size_t *pos, struct rec_str *out)
 {
 	struct rd r;
 

@@ -22,15 +22,15 @@
 
 #include "snap.h"
 
-#define SNAP_MAGIC "NSS-SCIM"
+#define SNAP_MAGIC     "NSS-SCIM"
 #define SNAP_MAGIC_LEN 8
 
-#define KEY_META 'M'
-#define KEY_USER_BY_ID 'U'
-#define KEY_USER_BY_NAME 'u'
-#define KEY_GROUP_BY_ID 'G'
+#define KEY_META          'M'
+#define KEY_USER_BY_ID    'U'
+#define KEY_USER_BY_NAME  'u'
+#define KEY_GROUP_BY_ID   'G'
 #define KEY_GROUP_BY_NAME 'g'
-#define KEY_USER_GROUPS 'I'
+#define KEY_USER_GROUPS   'I'
 
 #define REC_USER_ACTIVE 0x01u
 
@@ -64,7 +64,8 @@ struct rec_buf {
 	uint8_t *data;
 	size_t len;
 	size_t cap;
-	int err; /* first error (-ENOMEM, -EOVERFLOW); later writes do nothing */
+	int err; /* first error (-ENOMEM, -EOVERFLOW); later writes do nothing
+	          */
 };
 
 void rec_buf_reset(struct rec_buf *b);

@@ -30,11 +30,11 @@
 #define SNAP_NONE 1
 
 #define SNAP_FORMAT_VERSION 1
-#define SNAP_NAME_MAX 32     /* bytes in a user or group name */
-#define SNAP_FIELD_MAX 1024  /* bytes in gecos, home or shell */
-#define SNAP_SOURCE_MAX 256  /* bytes in the meta record's source */
-#define SNAP_MEMBERS_MAX 1000000
-#define SNAP_ID_LIMIT 0x7fffffffu /* ids stay below 2^31 */
+#define SNAP_NAME_MAX       32   /* bytes in a user or group name */
+#define SNAP_FIELD_MAX      1024 /* bytes in gecos, home or shell */
+#define SNAP_SOURCE_MAX     256  /* bytes in the meta record's source */
+#define SNAP_MEMBERS_MAX    1000000
+#define SNAP_ID_LIMIT       0x7fffffffu /* ids stay below 2^31 */
 
 /* Where NSS and PAM look unless NSS_SCIM_CACHE overrides it (only honoured
  * when the process is not setuid or setgid; see secure_getenv(3)). */
@@ -45,10 +45,10 @@
 
 /* What a snapshot says about itself. */
 struct snap_meta {
-	uint32_t version;     /* SNAP_FORMAT_VERSION */
-	uint64_t generation;  /* grows by one with every publish */
-	int64_t created;      /* seconds since the epoch */
-	uint32_t id_min;      /* every uid and gid lies in [id_min, id_max] */
+	uint32_t version;    /* SNAP_FORMAT_VERSION */
+	uint64_t generation; /* grows by one with every publish */
+	int64_t created;     /* seconds since the epoch */
+	uint32_t id_min;     /* every uid and gid lies in [id_min, id_max] */
 	uint32_t id_max;
 	uint32_t nusers;
 	uint32_t nactive;
@@ -126,8 +126,7 @@ int snap_writer_add_group(struct snap_writer *w, const struct snap_group *g,
  * id range are the writer's.  On any failure PATH is untouched, the new file
  * is removed, ERR says why and a negative errno is returned. */
 int snap_writer_publish(struct snap_writer *w, const char *path,
-                        const struct snap_meta *meta, char *err,
-                        size_t errlen);
+                        const struct snap_meta *meta, char *err, size_t errlen);
 
 /* Frees W; NULL is fine. */
 void snap_writer_free(struct snap_writer *w);
@@ -158,8 +157,8 @@ int snap_getpwuid(struct snap_reader *r, uid_t uid, struct passwd *pw,
                   char *buf, size_t buflen);
 int snap_getgrnam(struct snap_reader *r, const char *name, struct group *gr,
                   char *buf, size_t buflen);
-int snap_getgrgid(struct snap_reader *r, gid_t gid, struct group *gr,
-                  char *buf, size_t buflen);
+int snap_getgrgid(struct snap_reader *r, gid_t gid, struct group *gr, char *buf,
+                  size_t buflen);
 
 /* Enumeration in id order.  A cursor is plain data: zero it to start over.
  * It is advanced only when an entry is returned, so a short buffer (-ERANGE)

@@ -39,7 +39,7 @@ struct snap_writer {
 };
 
 static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+        __attribute__((format(printf, 4, 5)));
 
 static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
 {
@@ -199,8 +199,9 @@ int snap_writer_add_group(struct snap_writer *w, const struct snap_group *g,
 	if (g->name == NULL || !snap_name_valid(g->name, strlen(g->name)))
 		return fail(err, errlen, -EINVAL, "invalid group name");
 	if (!snap_id_valid(g->gid, w->id_min, w->id_max))
-		return fail(err, errlen, -EINVAL, "group %s: gid %u outside %u-%u",
-		            g->name, g->gid, w->id_min, w->id_max);
+		return fail(err, errlen, -EINVAL,
+		            "group %s: gid %u outside %u-%u", g->name, g->gid,
+		            w->id_min, w->id_max);
 	if (g->nmembers > SNAP_MEMBERS_MAX)
 		return fail(err, errlen, -EINVAL, "group %s: too many members",
 		            g->name);
@@ -411,8 +412,8 @@ struct wctx {
 	size_t errlen;
 };
 
-static int put(struct wctx *c, const uint8_t *key, size_t klen,
-               const void *val, size_t vlen)
+static int put(struct wctx *c, const uint8_t *key, size_t klen, const void *val,
+               size_t vlen)
 {
 	MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
 	int rc = mdb_put(c->txn, c->dbi, &k, &v, MDB_APPEND);
@@ -420,7 +421,8 @@ static int put(struct wctx *c, const uint8_t *key, size_t klen,
 	if (rc == MDB_MAP_FULL)
 		return fail(c->err, c->errlen, -ENOSPC, "snapshot map full");
 	if (rc != 0)
-		return fail(c->err, c->errlen, rc > 0 && rc < MDB_KEYEXIST ? -rc : -EIO,
+		return fail(c->err, c->errlen,
+		            rc > 0 && rc < MDB_KEYEXIST ? -rc : -EIO,
 		            "writing the snapshot: %s", mdb_strerror(rc));
 	return 0;
 }
@@ -488,8 +490,8 @@ static int write_user_groups(struct wctx *c, const struct order *o,
 			rec_put_le32(&b, l[i].gid);
 		r = encoded(c, b.err);
 		if (r == 0)
-			r = put_name(c, KEY_USER_GROUPS, o->by_uname[user]->name,
-			             b.data, b.len);
+			r = put_name(c, KEY_USER_GROUPS,
+			             o->by_uname[user]->name, b.data, b.len);
 	}
 	rec_buf_free(&b);
 	return r;
@@ -599,7 +601,8 @@ static int write_file(const struct snap_writer *w, const struct order *o,
 		if (rc == 0)
 			rc = mdb_env_sync(env, 1);
 		if (rc != 0)
-			rc = fail(err, errlen, rc > 0 && rc < MDB_KEYEXIST ? -rc : -EIO,
+			rc = fail(err, errlen,
+			          rc > 0 && rc < MDB_KEYEXIST ? -rc : -EIO,
 			          "committing %s: %s", tmp, mdb_strerror(rc));
 	}
 out:
@@ -668,7 +671,8 @@ static int verify(const char *tmp, const struct snap_writer *w,
 
 	/* The largest group decides the buffer. */
 	for (size_t i = 0; i < w->ngroups; i++) {
-		size_t need = 256 + w->groups[i].g.nmembers * (SNAP_NAME_MAX + 9);
+		size_t need =
+		        256 + w->groups[i].g.nmembers * (SNAP_NAME_MAX + 9);
 
 		if (need > buflen)
 			buflen = need;
@@ -727,11 +731,13 @@ static int make_temp(const char *path, char *tmp, size_t len, char *err,
 	int fd;
 
 	if ((size_t)snprintf(tmp, len, "%s.new.XXXXXX", path) >= len)
-		return fail(err, errlen, -ENAMETOOLONG, "path too long: %s", path);
+		return fail(err, errlen, -ENAMETOOLONG, "path too long: %s",
+		            path);
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
-		return fail(err, errlen, -errno, "creating a file beside %s: %s",
-		            path, strerror(errno));
+		return fail(err, errlen, -errno,
+		            "creating a file beside %s: %s", path,
+		            strerror(errno));
 	close(fd);
 	return 0;
 }
@@ -746,13 +752,14 @@ static int finish(const char *tmp, const char *path, char *err, size_t errlen)
 		            strerror(errno));
 	rc = fsync_path(tmp, O_RDONLY);
 	if (rc < 0)
-		return fail(err, errlen, rc, "fsync %s: %s", tmp, strerror(-rc));
+		return fail(err, errlen, rc, "fsync %s: %s", tmp,
+		            strerror(-rc));
 	rc = dir_of(path, dir, sizeof(dir));
 	if (rc < 0)
 		return fail(err, errlen, rc, "path too long: %s", path);
 	if (rename(tmp, path) < 0)
-		return fail(err, errlen, -errno, "rename %s to %s: %s", tmp, path,
-		            strerror(errno));
+		return fail(err, errlen, -errno, "rename %s to %s: %s", tmp,
+		            path, strerror(errno));
 	/* Published; a failed directory fsync only weakens durability. */
 	rc = fsync_path(dir, O_RDONLY | O_DIRECTORY);
 	if (rc < 0)
@@ -761,8 +768,7 @@ static int finish(const char *tmp, const char *path, char *err, size_t errlen)
 }
 
 int snap_writer_publish(struct snap_writer *w, const char *path,
-                        const struct snap_meta *meta, char *err,
-                        size_t errlen)
+                        const struct snap_meta *meta, char *err, size_t errlen)
 {
 	struct order o = {0};
 	struct snap_meta m = *meta;

@@ -45,9 +45,9 @@ NSS_EXPORT enum nss_status _nss_scim_getpwnam_r(const char *name,
 {
 	int e = errno;
 
-	return status_of(snap_getpwnam(snap_reader_default(), name, pw, buf,
-	                               buflen),
-	                 e, errnop);
+	return status_of(
+	        snap_getpwnam(snap_reader_default(), name, pw, buf, buflen), e,
+	        errnop);
 }
 
 NSS_EXPORT enum nss_status _nss_scim_getpwuid_r(uid_t uid, struct passwd *pw,
@@ -56,9 +56,9 @@ NSS_EXPORT enum nss_status _nss_scim_getpwuid_r(uid_t uid, struct passwd *pw,
 {
 	int e = errno;
 
-	return status_of(snap_getpwuid(snap_reader_default(), uid, pw, buf,
-	                               buflen),
-	                 e, errnop);
+	return status_of(
+	        snap_getpwuid(snap_reader_default(), uid, pw, buf, buflen), e,
+	        errnop);
 }
 
 NSS_EXPORT enum nss_status _nss_scim_getgrnam_r(const char *name,
@@ -67,9 +67,9 @@ NSS_EXPORT enum nss_status _nss_scim_getgrnam_r(const char *name,
 {
 	int e = errno;
 
-	return status_of(snap_getgrnam(snap_reader_default(), name, gr, buf,
-	                               buflen),
-	                 e, errnop);
+	return status_of(
+	        snap_getgrnam(snap_reader_default(), name, gr, buf, buflen), e,
+	        errnop);
 }
 
 NSS_EXPORT enum nss_status _nss_scim_getgrgid_r(gid_t gid, struct group *gr,
@@ -78,9 +78,9 @@ NSS_EXPORT enum nss_status _nss_scim_getgrgid_r(gid_t gid, struct group *gr,
 {
 	int e = errno;
 
-	return status_of(snap_getgrgid(snap_reader_default(), gid, gr, buf,
-	                               buflen),
-	                 e, errnop);
+	return status_of(
+	        snap_getgrgid(snap_reader_default(), gid, gr, buf, buflen), e,
+	        errnop);
 }
 
 static enum nss_status rewind_cursor(struct snap_cursor *c)
@@ -133,10 +133,9 @@ NSS_EXPORT enum nss_status _nss_scim_getgrent_r(struct group *gr, char *buf,
 	return status_of(rc, e, errnop);
 }
 
-NSS_EXPORT enum nss_status
-_nss_scim_initgroups_dyn(const char *user, gid_t group, long int *start,
-                         long int *size, gid_t **groupsp, long int limit,
-                         int *errnop)
+NSS_EXPORT enum nss_status _nss_scim_initgroups_dyn(
+        const char *user, gid_t group, long int *start, long int *size,
+        gid_t **groupsp, long int limit, int *errnop)
 {
 	int e = errno;
 

@@ -23,8 +23,8 @@ enum nss_status _nss_scim_getgrnam_r(const char *name, struct group *gr,
 enum nss_status _nss_scim_getgrgid_r(gid_t gid, struct group *gr, char *buf,
                                      size_t buflen, int *errnop);
 enum nss_status _nss_scim_setgrent(int stayopen);
-enum nss_status _nss_scim_getgrent_r(struct group *gr, char *buf,
-                                     size_t buflen, int *errnop);
+enum nss_status _nss_scim_getgrent_r(struct group *gr, char *buf, size_t buflen,
+                                     int *errnop);
 enum nss_status _nss_scim_endgrent(void);
 enum nss_status _nss_scim_initgroups_dyn(const char *user, gid_t group,
                                          long int *start, long int *size,

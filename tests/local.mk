@@ -29,3 +29,5 @@ TESTS += tests/nss-symbols.sh tests/nss-getent.sh tests/nss-damaged.sh \
 	tests/nss-process.sh
 EXTRA_DIST += tests/nss-symbols.sh tests/nss-getent.sh tests/nss-damaged.sh \
 	tests/nss-process.sh
+TESTS += tests/format.sh
+EXTRA_DIST += tests/format.sh .clang-format quickstart

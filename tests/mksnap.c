@@ -3,7 +3,10 @@
  * group-format text files, so that tests never carry binary fixtures.
  *
  *   mksnap --passwd FILE --group FILE [--inactive NAME,...] [--generation N]
- *          [--id-min N] [--id-max N] [--source TEXT] OUT
+ *          [--id-min N] [--id-max N] [--source TEXT] [--created EPOCH] OUT
+ *
+ * --created sets the meta record's creation time (default: now), so that
+ * tests can build a snapshot that is already old.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -21,7 +24,7 @@ static int usage(void)
 {
 	fprintf(stderr, "usage: mksnap --passwd FILE --group FILE "
 	                "[--inactive NAMES] [--generation N] [--id-min N] "
-	                "[--id-max N] [--source TEXT] OUT\n");
+	                "[--id-max N] [--source TEXT] [--created EPOCH] OUT\n");
 	return 2;
 }
 
@@ -89,8 +92,13 @@ static int add_users(struct snap_writer *w, const char *path,
 			rc = -EINVAL;
 			break;
 		}
-		u = (struct snap_user){f[0], num(f[2]), num(f[3]), f[4], f[5],
-		                       f[6], !listed(inactive, f[0])};
+		u = (struct snap_user){f[0],
+		                       num(f[2]),
+		                       num(f[3]),
+		                       f[4],
+		                       f[5],
+		                       f[6],
+		                       !listed(inactive, f[0])};
 		rc = snap_writer_add_user(w, &u, err, sizeof(err));
 		if (rc < 0)
 			fprintf(stderr, "mksnap: %s\n", err);
@@ -136,17 +144,18 @@ static int add_groups(struct snap_writer *w, const char *path)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"passwd", required_argument, NULL, 'p'},
-		{"group", required_argument, NULL, 'g'},
-		{"inactive", required_argument, NULL, 'i'},
-		{"generation", required_argument, NULL, 'n'},
-		{"id-min", required_argument, NULL, 'a'},
-		{"id-max", required_argument, NULL, 'b'},
-		{"source", required_argument, NULL, 's'},
-		{NULL, 0, NULL, 0},
+	        {"passwd", required_argument, NULL, 'p'},
+	        {"group", required_argument, NULL, 'g'},
+	        {"inactive", required_argument, NULL, 'i'},
+	        {"generation", required_argument, NULL, 'n'},
+	        {"id-min", required_argument, NULL, 'a'},
+	        {"id-max", required_argument, NULL, 'b'},
+	        {"source", required_argument, NULL, 's'},
+	        {"created", required_argument, NULL, 'c'},
+	        {NULL, 0, NULL, 0},
 	};
 	const char *pw = NULL, *gr = NULL, *inactive = NULL;
-	struct snap_meta meta = {.generation = 1};
+	struct snap_meta meta = {.generation = 1, .created = -1};
 	uint32_t id_min = 1, id_max = SNAP_ID_LIMIT;
 	struct snap_writer *w = NULL;
 	char err[512];
@@ -155,28 +164,47 @@ int main(int argc, char **argv)
 	snprintf(meta.source, sizeof(meta.source), "mksnap");
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 'p': pw = optarg; break;
-		case 'g': gr = optarg; break;
-		case 'i': inactive = optarg; break;
-		case 'n': meta.generation = num(optarg); break;
-		case 'a': id_min = num(optarg); break;
-		case 'b': id_max = num(optarg); break;
-		case 's':
-			snprintf(meta.source, sizeof(meta.source), "%s", optarg);
+		case 'p':
+			pw = optarg;
 			break;
-		default: return usage();
+		case 'g':
+			gr = optarg;
+			break;
+		case 'i':
+			inactive = optarg;
+			break;
+		case 'n':
+			meta.generation = num(optarg);
+			break;
+		case 'a':
+			id_min = num(optarg);
+			break;
+		case 'b':
+			id_max = num(optarg);
+			break;
+		case 'c':
+			meta.created = num(optarg);
+			break;
+		case 's':
+			snprintf(meta.source, sizeof(meta.source), "%s",
+			         optarg);
+			break;
+		default:
+			return usage();
 		}
 	}
 	if (!pw || !gr || optind != argc - 1)
 		return usage();
-	meta.created = (int64_t)time(NULL);
+	if (meta.created < 0)
+		meta.created = (int64_t)time(NULL);
 	rc = snap_writer_new(id_min, id_max, &w);
 	if (rc == 0)
 		rc = add_users(w, pw, inactive);
 	if (rc == 0)
 		rc = add_groups(w, gr);
 	if (rc == 0) {
-		rc = snap_writer_publish(w, argv[optind], &meta, err, sizeof(err));
+		rc = snap_writer_publish(w, argv[optind], &meta, err,
+		                         sizeof(err));
 		if (rc < 0)
 			fprintf(stderr, "mksnap: %s\n", err);
 	} else if (rc != -EINVAL) {

@@ -21,7 +21,7 @@
 
 #include "snap.h"
 
-#define NUSERS 200
+#define NUSERS   200
 #define UID_BASE 230000
 
 static int do_fork(const char *user, const char *uid)
@@ -37,7 +37,8 @@ static int do_fork(const char *user, const char *uid)
 	pid = fork();
 	if (pid == 0) {
 		pw = getpwnam(user);
-		_exit(pw != NULL && pw->pw_uid == strtoul(uid, NULL, 10) ? 0 : 1);
+		_exit(pw != NULL && pw->pw_uid == strtoul(uid, NULL, 10) ? 0
+		                                                         : 1);
 	}
 	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
 	    WEXITSTATUS(status) != 0) {
@@ -72,10 +73,11 @@ static int publish(const char *path, uint64_t gen)
 	strcpy(meta.source, "nss-client stress");
 	for (unsigned i = 0; rc == 0 && i < NUSERS; i++) {
 		struct snap_user u = {name, UID_BASE + i, UID_BASE + i, gecos,
-		                      home, "/bin/sh", true};
+		                      home, "/bin/sh",    true};
 
 		snprintf(name, sizeof(name), "stress%u", i);
-		snprintf(gecos, sizeof(gecos), "gen %llu", (unsigned long long)gen);
+		snprintf(gecos, sizeof(gecos), "gen %llu",
+		         (unsigned long long)gen);
 		snprintf(home, sizeof(home), "/home/g%llu/%s",
 		         (unsigned long long)gen, name);
 		rc = snap_writer_add_user(w, &u, err, sizeof(err));
@@ -115,7 +117,8 @@ static void *worker(void *arg)
 		if (i % 2)
 			rc = getpwnam_r(name, &pw, buf, sizeof(buf), &res);
 		else
-			rc = getpwuid_r(UID_BASE + i, &pw, buf, sizeof(buf), &res);
+			rc = getpwuid_r(UID_BASE + i, &pw, buf, sizeof(buf),
+			                &res);
 		if (rc != 0 || res == NULL || !consistent(res, i))
 			atomic_fetch_add(&failures, 1);
 		atomic_fetch_add(&lookups, 1);

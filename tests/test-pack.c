@@ -17,8 +17,9 @@ static void check_inside(const void *p, const char *buf, size_t len)
 
 static void test_passwd(void)
 {
-	struct snap_user u = {"dave.smith", 200004, 200004, "Dave Smith,,,",
-	                      "/home/dave.smith", "/bin/sh", true};
+	struct snap_user u = {
+	        "dave.smith",       200004,    200004, "Dave Smith,,,",
+	        "/home/dave.smith", "/bin/sh", true};
 	struct rec_buf b = {0};
 	struct rec_user d;
 	size_t need = 0;
@@ -52,7 +53,7 @@ static void test_passwd(void)
 	}
 	/* Five strings and their NULs, nothing more. */
 	CHECK_INT(need, strlen("dave.smith") + 1 + 2 + strlen("Dave Smith,,,") +
-	                    1 + strlen("/home/dave.smith") + 1 + 8);
+	                        1 + strlen("/home/dave.smith") + 1 + 8);
 	CHECK_INT(pack_passwd(&d, &(struct passwd){0}, NULL, 0), -ERANGE);
 	rec_buf_free(&b);
 }

@@ -19,8 +19,8 @@
 #include "snap.h"
 #include "test.h"
 
-#define ID_MIN 200000
-#define ID_MAX 299999
+#define ID_MIN  200000
+#define ID_MAX  299999
 #define NSTRESS 100
 
 static char dir[64], path[128];
@@ -41,11 +41,12 @@ static int publish(const char *where, uint64_t gen, size_t extra_users)
 	REQUIRE(snap_writer_new(ID_MIN, ID_MAX, &w) == 0);
 	const char *names[] = {"alice", "bob", "carol", "dave.smith"};
 	for (uint32_t i = 0; i < 4; i++) {
-		snprintf(gecos, sizeof(gecos), "gen %llu", (unsigned long long)gen);
+		snprintf(gecos, sizeof(gecos), "gen %llu",
+		         (unsigned long long)gen);
 		snprintf(home, sizeof(home), "/home/g%llu/%s",
 		         (unsigned long long)gen, names[i]);
-		struct snap_user u = {names[i], 200001 + i, 200001 + i, gecos,
-		                      home, "/bin/bash", i != 2};
+		struct snap_user u = {names[i], 200001 + i,  200001 + i, gecos,
+		                      home,     "/bin/bash", i != 2};
 		struct snap_group g = {names[i], 200001 + i, 0, NULL};
 
 		REQUIRE(snap_writer_add_user(w, &u, err, sizeof(err)) == 0);
@@ -53,11 +54,12 @@ static int publish(const char *where, uint64_t gen, size_t extra_users)
 	}
 	for (uint32_t i = 0; i < extra_users; i++) {
 		snprintf(name, sizeof(name), "user%u", i);
-		snprintf(gecos, sizeof(gecos), "gen %llu", (unsigned long long)gen);
+		snprintf(gecos, sizeof(gecos), "gen %llu",
+		         (unsigned long long)gen);
 		snprintf(home, sizeof(home), "/home/g%llu/%s",
 		         (unsigned long long)gen, name);
-		struct snap_user u = {name, 201000 + i, 201000 + i, gecos, home,
-		                      "/bin/sh", true};
+		struct snap_user u = {name, 201000 + i, 201000 + i, gecos,
+		                      home, "/bin/sh",  true};
 		REQUIRE(snap_writer_add_user(w, &u, err, sizeof(err)) == 0);
 	}
 	struct snap_group g1 = {"engineering", 210001, 3, eng};
@@ -134,7 +136,8 @@ static void test_enumeration(struct snap_reader *r)
 		struct passwd other;
 		char obuf[512];
 
-		CHECK_INT(snap_getpwnam(r, "alice", &other, obuf, sizeof(obuf)), 0);
+		CHECK_INT(snap_getpwnam(r, "alice", &other, obuf, sizeof(obuf)),
+		          0);
 		n++;
 	}
 	CHECK_INT(n, 4);
@@ -364,10 +367,10 @@ static void test_writer_refusals(void)
 	char err[256];
 	struct stat before, after;
 	struct snap_meta meta = {.generation = 9};
-	struct snap_user u = {"eve", 200050, 200050, "Eve", "/home/eve",
-	                      "/bin/sh", true};
-	struct snap_user dup = {"eve2", 200050, 200050, "Eve", "/home/eve",
-	                        "/bin/sh", true};
+	struct snap_user u = {"eve",       200050,    200050, "Eve",
+	                      "/home/eve", "/bin/sh", true};
+	struct snap_user dup = {"eve2",      200050,    200050, "Eve",
+	                        "/home/eve", "/bin/sh", true};
 	static const char *const ghost[] = {"ghost"};
 	struct snap_group g = {"ghosts", 210050, 1, ghost};
 
@@ -389,19 +392,22 @@ static void test_writer_refusals(void)
 
 	/* A refused publish leaves the live file exactly as it was. */
 	REQUIRE(stat(path, &before) == 0);
-	CHECK_INT(snap_writer_publish(w, path, &meta, err, sizeof(err)), -EINVAL);
+	CHECK_INT(snap_writer_publish(w, path, &meta, err, sizeof(err)),
+	          -EINVAL);
 	CHECK(strstr(err, "200050") != NULL);
 	snap_writer_free(w);
 
 	REQUIRE(snap_writer_new(ID_MIN, ID_MAX, &w) == 0);
 	CHECK_INT(snap_writer_add_user(w, &u, err, sizeof(err)), 0);
 	CHECK_INT(snap_writer_add_group(w, &g, err, sizeof(err)), 0);
-	CHECK_INT(snap_writer_publish(w, path, &meta, err, sizeof(err)), -EINVAL);
+	CHECK_INT(snap_writer_publish(w, path, &meta, err, sizeof(err)),
+	          -EINVAL);
 	CHECK(strstr(err, "ghost") != NULL);
 	snap_writer_free(w);
 
 	REQUIRE(stat(path, &after) == 0);
-	CHECK(before.st_ino == after.st_ino && before.st_mtime == after.st_mtime);
+	CHECK(before.st_ino == after.st_ino &&
+	      before.st_mtime == after.st_mtime);
 	CHECK_INT(snap_writer_new(0, 10, &w), -EINVAL);
 	CHECK_INT(snap_writer_new(10, 0x80000000u, &w), -EINVAL);
 }

@@ -8,13 +8,25 @@
 
 static void test_names(void)
 {
-	static const char *good[] = {"alice", "a", "dave.smith", "x_y-z",
-	                             "A1", "_svc", "1a", ".hidden",
-	                             "abcdefghijklmnopqrstuvwxyz012345"};
-	static const char *bad[] = {"", "-alice", "123", "a:b", "a,b", "a/b",
-	                            "a\nb", "a b", "a\tb", ".", "..", "ä",
+	static const char *good[] = {
+	        "alice", "a",       "dave.smith",
+	        "x_y-z", "A1",      "_svc",
+	        "1a",    ".hidden", "abcdefghijklmnopqrstuvwxyz012345"};
+	static const char *bad[] = {"",
+	                            "-alice",
+	                            "123",
+	                            "a:b",
+	                            "a,b",
+	                            "a/b",
+	                            "a\nb",
+	                            "a b",
+	                            "a\tb",
+	                            ".",
+	                            "..",
+	                            "ä",
 	                            "abcdefghijklmnopqrstuvwxyz0123456",
-	                            "a\x7f", "a@b"};
+	                            "a\x7f",
+	                            "a@b"};
 
 	for (size_t i = 0; i < sizeof(good) / sizeof(*good); i++)
 		CHECK(snap_name_valid(good[i], strlen(good[i])));
@@ -49,7 +61,7 @@ static void test_ids(void)
 
 static void test_user_roundtrip(void)
 {
-	struct snap_user u = {"jane", 200001, 200002, "Jane Doe",
+	struct snap_user u = {"jane",       200001,      200002, "Jane Doe",
 	                      "/home/jane", "/bin/bash", true};
 	struct rec_buf b = {0};
 	struct rec_user d;
@@ -63,7 +75,8 @@ static void test_user_roundtrip(void)
 	CHECK(d.shell.len == 9 && memcmp(d.shell.p, "/bin/bash", 9) == 0);
 	/* Every truncation, and one extra byte, is refused. */
 	for (size_t n = 0; n < b.len; n++)
-		CHECK_INT(rec_decode_user(b.data, n, 1000, 300000, &d), -EBADMSG);
+		CHECK_INT(rec_decode_user(b.data, n, 1000, 300000, &d),
+		          -EBADMSG);
 	rec_put_u8(&b, 0);
 	CHECK_INT(rec_decode_user(b.data, b.len, 1000, 300000, &d), -EBADMSG);
 	/* Out of the snapshot's range. */
@@ -74,8 +87,8 @@ static void test_user_roundtrip(void)
 
 static void test_user_hostile(void)
 {
-	struct snap_user u = {"jane", 200001, 200001, "x", "/h", "/bin/sh",
-	                      true};
+	struct snap_user u = {"jane", 200001,    200001, "x",
+	                      "/h",   "/bin/sh", true};
 	struct rec_buf b = {0};
 	struct rec_user d;
 
@@ -138,8 +151,15 @@ static void test_group_roundtrip(void)
 
 static void test_meta(void)
 {
-	struct snap_meta m = {SNAP_FORMAT_VERSION, 7, 1700000000, 1000, 2000,
-	                      3, 2, 4, "https://scim.example.com/scim"};
+	struct snap_meta m = {SNAP_FORMAT_VERSION,
+	                      7,
+	                      1700000000,
+	                      1000,
+	                      2000,
+	                      3,
+	                      2,
+	                      4,
+	                      "https://scim.example.com/scim"};
 	struct snap_meta d;
 	struct rec_buf b = {0};
 

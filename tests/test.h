@@ -16,46 +16,45 @@ static int test_failures;
 
 #define TEST_SKIP 77
 
-#define CHECK(expr)                                                          \
-	do {                                                                 \
-		if (!(expr)) {                                               \
-			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__,   \
-			        __LINE__, #expr);                                \
-			test_failures++;                                     \
-		}                                                            \
+#define CHECK(expr)                                                            \
+	do {                                                                   \
+		if (!(expr)) {                                                 \
+			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, \
+			        __LINE__, #expr);                              \
+			test_failures++;                                       \
+		}                                                              \
 	} while (0)
 
-#define CHECK_INT(actual, expected)                                          \
-	do {                                                                 \
-		intmax_t a_ = (intmax_t)(actual), e_ = (intmax_t)(expected); \
-		if (a_ != e_) {                                              \
-			fprintf(stderr,                                      \
-			        "%s:%d: %s: expected %jd, got %jd\n",        \
-			        __FILE__, __LINE__, #actual, e_, a_);        \
-			test_failures++;                                     \
-		}                                                            \
+#define CHECK_INT(actual, expected)                                            \
+	do {                                                                   \
+		intmax_t a_ = (intmax_t)(actual), e_ = (intmax_t)(expected);   \
+		if (a_ != e_) {                                                \
+			fprintf(stderr, "%s:%d: %s: expected %jd, got %jd\n",  \
+			        __FILE__, __LINE__, #actual, e_, a_);          \
+			test_failures++;                                       \
+		}                                                              \
 	} while (0)
 
-#define CHECK_STR(actual, expected)                                          \
-	do {                                                                 \
-		const char *a_ = (actual), *e_ = (expected);                 \
-		if (a_ == NULL || e_ == NULL || strcmp(a_, e_) != 0) {       \
-			fprintf(stderr,                                      \
-			        "%s:%d: %s: expected \"%s\", got \"%s\"\n",  \
-			        __FILE__, __LINE__, #actual,                 \
-			        e_ ? e_ : "(null)", a_ ? a_ : "(null)");     \
-			test_failures++;                                     \
-		}                                                            \
+#define CHECK_STR(actual, expected)                                            \
+	do {                                                                   \
+		const char *a_ = (actual), *e_ = (expected);                   \
+		if (a_ == NULL || e_ == NULL || strcmp(a_, e_) != 0) {         \
+			fprintf(stderr,                                        \
+			        "%s:%d: %s: expected \"%s\", got \"%s\"\n",    \
+			        __FILE__, __LINE__, #actual,                   \
+			        e_ ? e_ : "(null)", a_ ? a_ : "(null)");       \
+			test_failures++;                                       \
+		}                                                              \
 	} while (0)
 
 /* Stops the test at once: for a check that later ones depend on. */
-#define REQUIRE(expr)                                                        \
-	do {                                                                 \
-		if (!(expr)) {                                               \
+#define REQUIRE(expr)                                                          \
+	do {                                                                   \
+		if (!(expr)) {                                                 \
 			fprintf(stderr, "%s:%d: REQUIRE(%s) failed\n",         \
-			        __FILE__, __LINE__, #expr);                  \
-			exit(1);                                             \
-		}                                                            \
+			        __FILE__, __LINE__, #expr);                    \
+			exit(1);                                               \
+		}                                                              \
 	} while (0)
 
 static inline int test_result(void)
