@@ -58,9 +58,8 @@ static void check_groups(const struct pamscim_env *env,
 	}
 }
 
-void pamscim_decide(const struct pamscim_env *env,
-                    const struct pamscim_opts *o, const char *user,
-                    struct pamscim_verdict *v)
+void pamscim_decide(const struct pamscim_env *env, const struct pamscim_opts *o,
+                    const char *user, struct pamscim_verdict *v)
 {
 	size_t len = user != NULL ? strnlen(user, SNAP_NAME_MAX + 1) : 0;
 	int rc;

@@ -65,10 +65,10 @@ static bool parse_flag(struct pamscim_opts *o, const char *arg)
 		const char *name;
 		bool *flag;
 	} flags[] = {
-		{"ignore_unknown_user", &o->ignore_unknown_user},
-		{"ignore_authinfo_unavail", &o->ignore_authinfo_unavail},
-		{"debug", &o->debug},
-		{"quiet", &o->quiet},
+	        {"ignore_unknown_user", &o->ignore_unknown_user},
+	        {"ignore_authinfo_unavail", &o->ignore_authinfo_unavail},
+	        {"debug", &o->debug},
+	        {"quiet", &o->quiet},
 	};
 
 	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
@@ -89,7 +89,8 @@ static int parse_one(struct pamscim_opts *o, const char *arg, const char **why)
 	if (parse_flag(o, arg))
 		return 0;
 	if ((v = value_of(arg, "allow_groups")) != NULL) {
-		*why = "bad allow_groups: want a comma-separated list of at most "
+		*why = "bad allow_groups: want a comma-separated list of at "
+		       "most "
 		       "32 group names";
 		return parse_groups(o, v);
 	}

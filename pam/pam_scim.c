@@ -61,8 +61,8 @@ static void log_verdict(pam_handle_t *pamh, const struct pamscim_opts *o,
 		if (o->debug)
 			pam_syslog(pamh, LOG_DEBUG,
 			           "user %s admitted: uid %" PRIu32
-			           ", snapshot generation %" PRIu64
-			           ", %" PRId64 " seconds old",
+			           ", snapshot generation %" PRIu64 ", %" PRId64
+			           " seconds old",
 			           name, v->account.uid,
 			           v->account.snapshot_generation, v->age);
 		break;
@@ -77,8 +77,7 @@ static void log_verdict(pam_handle_t *pamh, const struct pamscim_opts *o,
 }
 
 static void tell_user(pam_handle_t *pamh, int flags,
-                      const struct pamscim_opts *o,
-                      enum pamscim_result result)
+                      const struct pamscim_opts *o, enum pamscim_result result)
 {
 	if ((flags & PAM_SILENT) || o->quiet)
 		return;

@@ -17,15 +17,15 @@
 
 #include "snap.h"
 
-#define PAMSCIM_GROUPS_MAX 32          /* names in allow_groups= */
+#define PAMSCIM_GROUPS_MAX    32         /* names in allow_groups= */
 #define PAMSCIM_MAX_AGE_LIMIT 0x7fffffff /* seconds; about 68 years */
-#define PAMSCIM_LOCAL_PASSWD "/etc/passwd"
+#define PAMSCIM_LOCAL_PASSWD  "/etc/passwd"
 
 /* The module's options; plain data, owns no memory. */
 struct pamscim_opts {
 	char groups[PAMSCIM_GROUPS_MAX][SNAP_NAME_MAX + 1]; /* allow_groups= */
-	size_t ngroups;             /* 0: no group restriction */
-	int64_t max_age;            /* seconds; 0: no limit (the default) */
+	size_t ngroups;  /* 0: no group restriction */
+	int64_t max_age; /* seconds; 0: no limit (the default) */
 	bool ignore_unknown_user;
 	bool ignore_authinfo_unavail;
 	bool debug;
@@ -60,9 +60,10 @@ enum pamscim_result {
 
 struct pamscim_verdict {
 	enum pamscim_result result;
-	int err;                /* PAMSCIM_UNAVAIL: the reader's negative errno */
-	int64_t age;            /* seconds since the snapshot was built, or -1 */
-	struct snap_account account; /* valid unless UNKNOWN/LOCAL/BAD_NAME/UNAVAIL */
+	int err;     /* PAMSCIM_UNAVAIL: the reader's negative errno */
+	int64_t age; /* seconds since the snapshot was built, or -1 */
+	struct snap_account
+	        account; /* valid unless UNKNOWN/LOCAL/BAD_NAME/UNAVAIL */
 };
 
 /* Where pamscim_decide() looks: the reader (snap_reader_default() in the
@@ -79,9 +80,8 @@ struct pamscim_env {
  * then the snapshot's answer: UNAVAIL, UNKNOWN, SUSPENDED (even when stale:
  * a known suspension always holds), STALE, NOT_ALLOWED, ACTIVE.  Always
  * fills V. */
-void pamscim_decide(const struct pamscim_env *env,
-                    const struct pamscim_opts *o, const char *user,
-                    struct pamscim_verdict *v);
+void pamscim_decide(const struct pamscim_env *env, const struct pamscim_opts *o,
+                    const char *user, struct pamscim_verdict *v);
 
 /* The PAM return code for R under O: PAM_SUCCESS, PAM_PERM_DENIED,
  * PAM_USER_UNKNOWN, PAM_AUTHINFO_UNAVAIL, or PAM_IGNORE where an ignore_*
