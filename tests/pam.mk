@@ -1,0 +1,11 @@
+# Tests of pam_scim.so: unit tests of its logic (pam/libpamscim.la), the
+# real libpam through pam_start_confdir(), pamtester, su and sshd.
+check_PROGRAMS += tests/pam-options tests/pam-decide
+tests_pam_options_SOURCES = tests/pam-options.c
+tests_pam_options_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pam -I$(top_srcdir)/tests
+tests_pam_options_LDADD = pam/libpamscim.la
+tests_pam_decide_SOURCES = tests/pam-decide.c
+tests_pam_decide_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pam -I$(top_srcdir)/tests
+tests_pam_decide_LDADD = pam/libpamscim.la
+
+TESTS += tests/pam-options tests/pam-decide
