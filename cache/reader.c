@@ -351,9 +351,11 @@ static int acquire(struct snap_reader *r, struct snap_handle **out)
 	pthread_mutex_lock(&r->lock);
 	if (r->cur == h && h != NULL)
 		detach_locked(r);
-	if (r->cur == NULL) {
+	/* -EAGAIN: a publish replaced the file between our checks and
+	 * LMDB's open; the next attempt sees the newer file. */
+	for (int tries = 0; r->cur == NULL; tries++) {
 		rc = handle_open(r->path, r->owner, &r->cur);
-		if (rc < 0)
+		if (rc < 0 && (rc != -EAGAIN || tries == 3))
 			goto out;
 	}
 	h = r->cur;

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "record.h"
@@ -571,6 +572,23 @@ static size_t map_size(const struct snap_writer *w)
 	return est < (64u << 20) ? (64u << 20) : est * 4;
 }
 
+/* LMDB reports a short write (a full filesystem) as EIO; say which. */
+static int commit_failed(const char *tmp, int rc, char *err, size_t errlen)
+{
+	struct statvfs sv;
+
+	if (rc == EIO && statvfs(tmp, &sv) == 0 &&
+	    (uint64_t)sv.f_bavail * sv.f_frsize < (1u << 20))
+		rc = ENOSPC;
+	if (rc == ENOSPC)
+		return fail(err, errlen, -ENOSPC,
+		            "writing %s: no space left on the snapshot's "
+		            "filesystem",
+		            tmp);
+	return fail(err, errlen, rc > 0 && rc < MDB_KEYEXIST ? -rc : -EIO,
+	            "committing %s: %s", tmp, mdb_strerror(rc));
+}
+
 static int write_file(const struct snap_writer *w, const struct order *o,
                       const char *tmp, const struct snap_meta *m, char *err,
                       size_t errlen)
@@ -601,9 +619,7 @@ static int write_file(const struct snap_writer *w, const struct order *o,
 		if (rc == 0)
 			rc = mdb_env_sync(env, 1);
 		if (rc != 0)
-			rc = fail(err, errlen,
-			          rc > 0 && rc < MDB_KEYEXIST ? -rc : -EIO,
-			          "committing %s: %s", tmp, mdb_strerror(rc));
+			rc = commit_failed(tmp, rc, err, errlen);
 	}
 out:
 	if (c.txn != NULL)

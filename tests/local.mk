@@ -31,3 +31,5 @@ EXTRA_DIST += tests/nss-symbols.sh tests/nss-getent.sh tests/nss-damaged.sh \
 	tests/nss-process.sh
 TESTS += tests/format.sh
 EXTRA_DIST += tests/format.sh .clang-format quickstart
+TESTS += tests/fault-concurrency.sh tests/fault-enospc.sh
+EXTRA_DIST += tests/fault-concurrency.sh tests/fault-enospc.sh

@@ -7,6 +7,15 @@
  *                                open files (the snapshot must not be one)
  *   nss-client stress PATH N     8 threads call getpwnam_r/getpwuid_r while
  *                                this process publishes PATH N times
+ *   nss-client publish PATH FROM TO
+ *                                publish generations FROM..TO of the stress
+ *                                directory at PATH
+ *   nss-client watch THREADS STOPFILE
+ *                                THREADS threads look up the stress
+ *                                directory until STOPFILE exists
+ *   nss-client cancel ROUNDS     cancel looking-up threads at random
+ *                                moments, ROUNDS times; lookups must go on
+ *                                working (no lock or reference left behind)
  */
 #include <errno.h>
 #include <pthread.h>
@@ -62,6 +71,7 @@ static int do_exec(const char *user)
 /* ---- stress ----------------------------------------------------------- */
 
 static atomic_int stop, failures, lookups;
+static const char *stop_file;
 
 static int publish(const char *path, uint64_t gen)
 {
@@ -111,6 +121,10 @@ static void *worker(void *arg)
 
 	while (!atomic_load(&stop)) {
 		unsigned i = rand_r(&seed) % NUSERS;
+
+		if (stop_file != NULL && (i & 63) == 0 &&
+		    access(stop_file, F_OK) == 0)
+			break;
 		int rc;
 
 		snprintf(name, sizeof(name), "stress%u", i);
@@ -145,6 +159,71 @@ static int do_stress(const char *path, int n)
 	return atomic_load(&failures) == 0 && atomic_load(&lookups) > 0 ? 0 : 1;
 }
 
+static int do_publish(const char *path, int from, int to)
+{
+	for (int g = from; g <= to; g++)
+		if (publish(path, (uint64_t)g) != 0)
+			return 1;
+	return 0;
+}
+
+static int do_watch(int nthreads, const char *stopfile)
+{
+	pthread_t t[64];
+
+	if (nthreads < 1 || nthreads > 64)
+		return 2;
+	stop_file = stopfile;
+	for (int i = 0; i < nthreads; i++)
+		pthread_create(&t[i], NULL, worker,
+		               (void *)(uintptr_t)(getpid() * 64 + i));
+	for (int i = 0; i < nthreads; i++)
+		pthread_join(t[i], NULL);
+	printf("%d %d\n", atomic_load(&lookups), atomic_load(&failures));
+	return atomic_load(&failures) == 0 ? 0 : 1;
+}
+
+/* A thread that looks up with cancellation enabled and deferred, the
+ * default: glibc's own cancellation points inside getpwnam_r may fire. */
+static void *cancellable(void *arg)
+{
+	char buf[1024];
+	struct passwd pw, *res;
+
+	for (;;) {
+		getpwnam_r("stress7", &pw, buf, sizeof(buf), &res);
+		pthread_testcancel();
+	}
+	return arg;
+}
+
+static int do_cancel(int rounds)
+{
+	unsigned seed = 42;
+	struct passwd *pw;
+
+	for (int i = 0; i < rounds; i++) {
+		pthread_t t[4];
+		struct timespec ts = {0, (long)(rand_r(&seed) % 2000) * 1000};
+
+		for (int j = 0; j < 4; j++)
+			pthread_create(&t[j], NULL, cancellable, NULL);
+		nanosleep(&ts, NULL);
+		for (int j = 0; j < 4; j++) {
+			pthread_cancel(t[j]);
+			pthread_join(t[j], NULL);
+		}
+		pw = getpwnam("stress7");
+		if (pw == NULL || pw->pw_uid != UID_BASE + 7) {
+			fprintf(stderr, "lookup failed after %d rounds\n", i);
+			return 1;
+		}
+	}
+	printf("%d rounds of 4 cancelled threads: lookups still work\n",
+	       rounds);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 4 && strcmp(argv[1], "fork") == 0)
@@ -153,7 +232,14 @@ int main(int argc, char **argv)
 		return do_exec(argv[2]);
 	if (argc == 4 && strcmp(argv[1], "stress") == 0)
 		return do_stress(argv[2], atoi(argv[3]));
+	if (argc == 5 && strcmp(argv[1], "publish") == 0)
+		return do_publish(argv[2], atoi(argv[3]), atoi(argv[4]));
+	if (argc == 4 && strcmp(argv[1], "watch") == 0)
+		return do_watch(atoi(argv[2]), argv[3]);
+	if (argc == 3 && strcmp(argv[1], "cancel") == 0)
+		return do_cancel(atoi(argv[2]));
 	fprintf(stderr, "usage: nss-client fork USER UID | exec USER | "
-	                "stress PATH N\n");
+	                "stress PATH N | publish PATH FROM TO | "
+	                "watch THREADS STOPFILE | cancel ROUNDS\n");
 	return 2;
 }

@@ -1,0 +1,37 @@
+#!/bin/sh
+# 16 threads in 4 processes look up through glibc while the snapshot is
+# republished 200 times: zero failed lookups, zero wrong answers, and no
+# answer mixing two generations.  Then threads are cancelled at random
+# moments inside lookups, and lookups still work afterwards.
+. "$top_srcdir/tests/lib.sh"
+require_root
+enter_namespace "$@"
+make_tmpdir
+
+client="$top_builddir/tests/nss-client"
+mkdir -m 0755 "$TMPD/snap"
+snap="$TMPD/snap/cache.mdb"
+export NSS_SCIM_CACHE="$snap" LD_LIBRARY_PATH="$NSS_LIBS"
+ns_nsswitch "passwd: scim" "group: scim"
+"$client" publish "$snap" 1 1 || fail "first publish"
+
+pids=""
+for p in 1 2 3 4; do
+	"$client" watch 4 "$TMPD/stop" >"$TMPD/watch.$p" 2>&1 &
+	pids="$pids $!"
+done
+"$client" publish "$snap" 2 201 || fail "publishing 200 generations"
+touch "$TMPD/stop"
+total=0
+failed=0
+for p in $pids; do wait "$p" || true; done
+for p in 1 2 3 4; do
+	read -r n f <"$TMPD/watch.$p" || fail "watcher $p printed nothing: $(cat "$TMPD/watch.$p")"
+	total=$((total + n))
+	failed=$((failed + f))
+done
+echo "$total lookups by 16 threads in 4 processes over 200 publishes: $failed failed"
+[ "$failed" = 0 ] || fail "$failed lookups failed or were wrong"
+[ "$total" -gt 0 ] || fail "no lookups ran"
+
+timeout 120 "$client" cancel 200 || fail "lookups after cancellation"
