@@ -9,3 +9,10 @@ tests_pam_decide_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pam -I$(top_srcdir)/t
 tests_pam_decide_LDADD = pam/libpamscim.la
 
 TESTS += tests/pam-options tests/pam-decide
+
+# Through the real libpam (pam_start_confdir); root only.
+check_PROGRAMS += tests/pam-libpam
+tests_pam_libpam_SOURCES = tests/pam-libpam.c
+tests_pam_libpam_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests
+tests_pam_libpam_LDADD = cache/libsnap.la $(PAM_LIBS)
+TESTS += tests/pam-libpam
