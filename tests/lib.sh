@@ -15,6 +15,22 @@ SKIP=77
 MKSNAP="$top_builddir/tests/mksnap"
 NSS_LIBS="$top_builddir/nss/.libs"
 
+# In a sanitized build the modules need the sanitizer runtimes, which the
+# system's own programs (getent, id) do not load: preload them there.
+# Setuid programs ignore LD_PRELOAD, so tests that run su skip.
+if [ "${SANITIZERS:-no}" = yes ]; then
+	LD_PRELOAD="$(${CC:-cc} -print-file-name=libasan.so) $(${CC:-cc} -print-file-name=libubsan.so)"
+	ASAN_OPTIONS="detect_leaks=0:abort_on_error=0:exitcode=86${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+	UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:exitcode=86"
+	export LD_PRELOAD ASAN_OPTIONS UBSAN_OPTIONS
+fi
+
+# Skips a test that needs unsanitized modules (setuid programs, daemons
+# that scrub their environment).
+require_unsanitized() {
+	[ "${SANITIZERS:-no}" != yes ] || skip "runs setuid or scrubbed programs; not in a sanitized build"
+}
+
 fail() {
 	echo "FAIL: $*" >&2
 	exit 1

@@ -33,3 +33,5 @@ TESTS += tests/format.sh
 EXTRA_DIST += tests/format.sh .clang-format quickstart
 TESTS += tests/fault-concurrency.sh tests/fault-enospc.sh
 EXTRA_DIST += tests/fault-concurrency.sh tests/fault-enospc.sh
+TESTS += tests/valgrind-nss.sh
+EXTRA_DIST += tests/valgrind-nss.sh

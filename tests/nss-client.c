@@ -13,14 +13,19 @@
  *   nss-client watch THREADS STOPFILE
  *                                THREADS threads look up the stress
  *                                directory until STOPFILE exists
+ *   nss-client loop N            N rounds of every kind of lookup on the
+ *                                fixture directory, as a long-lived daemon
+ *                                would make them (run under valgrind)
  *   nss-client cancel ROUNDS     cancel looking-up threads at random
  *                                moments, ROUNDS times; lookups must go on
  *                                working (no lock or reference left behind)
  */
 #include <errno.h>
+#include <grp.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -224,6 +229,53 @@ static int do_cancel(int rounds)
 	return 0;
 }
 
+/* One round of every lookup the module serves; false on a wrong answer. */
+static bool one_round(void)
+{
+	struct passwd *pw;
+	struct group *gr;
+	gid_t groups[16];
+	int n = 16, users = 0;
+
+	pw = getpwnam("alice");
+	if (pw == NULL || pw->pw_uid != 200001)
+		return false;
+	pw = getpwuid(200002);
+	if (pw == NULL || strcmp(pw->pw_name, "bob") != 0)
+		return false;
+	if (getpwnam("nosuchuser") != NULL)
+		return false;
+	gr = getgrnam("engineering");
+	if (gr == NULL || gr->gr_gid != 210001)
+		return false;
+	gr = getgrgid(210002);
+	if (gr == NULL || strcmp(gr->gr_name, "ops") != 0)
+		return false;
+	if (getgrouplist("bob", 200002, groups, &n) < 0 || n != 3)
+		return false;
+	setpwent();
+	while (getpwent() != NULL)
+		users++;
+	endpwent();
+	setgrent();
+	while (getgrent() != NULL)
+		;
+	endgrent();
+	return users == 5;
+}
+
+static int do_loop(int rounds)
+{
+	for (int i = 0; i < rounds; i++) {
+		if (!one_round()) {
+			fprintf(stderr, "wrong answer in round %d\n", i);
+			return 1;
+		}
+	}
+	printf("%d rounds, %d lookups\n", rounds, rounds * 10);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 4 && strcmp(argv[1], "fork") == 0)
@@ -236,6 +288,8 @@ int main(int argc, char **argv)
 		return do_publish(argv[2], atoi(argv[3]), atoi(argv[4]));
 	if (argc == 4 && strcmp(argv[1], "watch") == 0)
 		return do_watch(atoi(argv[2]), argv[3]);
+	if (argc == 3 && strcmp(argv[1], "loop") == 0)
+		return do_loop(atoi(argv[2]));
 	if (argc == 3 && strcmp(argv[1], "cancel") == 0)
 		return do_cancel(atoi(argv[2]));
 	fprintf(stderr, "usage: nss-client fork USER UID | exec USER | "
