@@ -16,3 +16,9 @@ tests_pam_libpam_SOURCES = tests/pam-libpam.c
 tests_pam_libpam_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests
 tests_pam_libpam_LDADD = cache/libsnap.la $(PAM_LIBS)
 TESTS += tests/pam-libpam
+
+# Shell tests: pamtester, su and sshd in private mount namespaces; root only.
+check_PROGRAMS += tests/pam-default-path
+tests_pam_default_path_SOURCES = tests/pam-default-path.c
+TESTS += tests/pam-pamtester.sh
+EXTRA_DIST += tests/pam-lib.sh tests/pam-pamtester.sh tests/fixtures/pam
