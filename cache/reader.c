@@ -381,7 +381,7 @@ static void default_init(void)
 
 	if (env != NULL && env[0] == '/' && strlen(env) < PATH_MAX)
 		path = env;
-	strcpy(default_reader.path, path);
+	memcpy(default_reader.path, path, strlen(path) + 1);
 	default_reader.owner = 0;
 	registry_add(&default_reader);
 }
@@ -419,7 +419,7 @@ int snap_reader_new(const char *path, uid_t owner, struct snap_reader **out)
 	if (r == NULL)
 		return -ENOMEM;
 	pthread_mutex_init(&r->lock, NULL);
-	strcpy(r->path, path);
+	memcpy(r->path, path, strlen(path) + 1);
 	r->owner = owner;
 	registry_add(r);
 	*out = r;
@@ -552,7 +552,7 @@ struct pw_query {
 static int q_getpwnam(struct query *q, void *arg)
 {
 	struct pw_query *a = arg;
-	struct rec_user u;
+	struct rec_user u = {0};
 	uint32_t uid;
 	int rc;
 
@@ -567,7 +567,7 @@ static int q_getpwnam(struct query *q, void *arg)
 static int q_getpwuid(struct query *q, void *arg)
 {
 	struct pw_query *a = arg;
-	struct rec_user u;
+	struct rec_user u = {0};
 	int rc;
 
 	rc = get_user(q, a->id, &u);
@@ -601,7 +601,7 @@ struct gr_query {
 static int q_getgrnam(struct query *q, void *arg)
 {
 	struct gr_query *a = arg;
-	struct rec_group g;
+	struct rec_group g = {0};
 	uint32_t gid;
 	int rc;
 
@@ -616,7 +616,7 @@ static int q_getgrnam(struct query *q, void *arg)
 static int q_getgrgid(struct query *q, void *arg)
 {
 	struct gr_query *a = arg;
-	struct rec_group g;
+	struct rec_group g = {0};
 	int rc;
 
 	rc = get_group(q, a->id, &g);
@@ -678,7 +678,7 @@ static int q_getpwent(struct query *q, void *arg)
 {
 	const struct snap_meta *m = &q->h->meta;
 	struct ent_query *a = arg;
-	struct rec_user u;
+	struct rec_user u = {0};
 	MDB_val val;
 	uint32_t uid;
 	int rc;
@@ -700,7 +700,7 @@ static int q_getgrent(struct query *q, void *arg)
 {
 	const struct snap_meta *m = &q->h->meta;
 	struct ent_query *a = arg;
-	struct rec_group g;
+	struct rec_group g = {0};
 	MDB_val val;
 	uint32_t gid;
 	int rc;
@@ -855,7 +855,7 @@ static int get_user_by_name(struct query *q, const char *name,
 static int q_account(struct query *q, void *arg)
 {
 	struct acct_query *a = arg;
-	struct rec_user u;
+	struct rec_user u = {0};
 	int rc;
 
 	rc = get_user_by_name(q, a->user, &u);
@@ -880,7 +880,7 @@ int snap_get_account(struct snap_reader *r, const char *user,
 static int q_in_group(struct query *q, void *arg)
 {
 	struct acct_query *a = arg;
-	struct rec_user u;
+	struct rec_user u = {0};
 	const uint8_t *gids;
 	uint32_t gid;
 	size_t n;

@@ -635,7 +635,7 @@ static int verify_users(struct snap_reader *r, const struct snap_writer *w,
                         char *buf, size_t buflen)
 {
 	struct snap_cursor cur = {0};
-	struct passwd pw;
+	struct passwd pw = {0};
 	size_t n = 0;
 	int rc;
 
@@ -657,7 +657,7 @@ static int verify_groups(struct snap_reader *r, const struct snap_writer *w,
                          char *buf, size_t buflen)
 {
 	struct snap_cursor cur = {0};
-	struct group gr;
+	struct group gr = {0};
 	size_t n = 0;
 	int rc;
 
@@ -734,7 +734,7 @@ static int dir_of(const char *path, char *dir, size_t len)
 
 	if (strlen(path) >= sizeof(copy))
 		return -ENAMETOOLONG;
-	strcpy(copy, path);
+	memcpy(copy, path, strlen(path) + 1);
 	if ((size_t)snprintf(dir, len, "%s", dirname(copy)) >= len)
 		return -ENAMETOOLONG;
 	return 0;

@@ -35,3 +35,10 @@ TESTS += tests/fault-concurrency.sh tests/fault-enospc.sh
 EXTRA_DIST += tests/fault-concurrency.sh tests/fault-enospc.sh
 TESTS += tests/valgrind-nss.sh
 EXTRA_DIST += tests/valgrind-nss.sh
+
+# The SCIM bridge emulator's own test (HTTP, TLS, paging, every fault).
+TESTS += tests/emulator/selftest.sh
+EXTRA_DIST += tests/emulator/scim-bridge-emulator.py \
+	tests/emulator/gen-directory.py tests/emulator/sample-directory.json \
+	tests/emulator/hostile-directory.json tests/emulator/README.md \
+	tests/emulator/selftest.sh

@@ -82,8 +82,9 @@ Nth matching request only, from 1), N+ (the Nth and all later ones) or *
                                resources, ...), plus an unknown extension
                                schema block and unknown attributes
   owner                        an account-owner person listed first (never in
-                               any group), id OWNER_ID, userName
-                               morgan.owner@DOMAIN (domain of the first user)
+                               any group): id NU6SE55LNYMQ4H4QOUUQTMNPLE,
+                               userName morgan.owner@DOMAIN (DOMAIN: that of
+                               the first user, else example.com)
   auth-500                     authenticated requests get 500
 
 Order for an authenticated request: slow, auth-500, retry-after/unavailable
@@ -499,7 +500,7 @@ def scim_error_doc(status: int, detail: str, scim_type: Optional[str] = None) ->
 
 def json_response(status: int, doc: object, content_type: str = SCIM_JSON,
                   headers: Optional[list] = None) -> Response:
-    body = json.dumps(doc, ensure_ascii=False).encode("utf-8")
+    body = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     return Response(status, body, content_type, headers or [])
 
 
@@ -999,7 +1000,6 @@ def recased(response: Response) -> Response:
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "scim-bridge-emulator/1"
-    sys_version = ""
     timeout = CONNECTION_TIMEOUT
 
     def do_GET(self) -> None:
@@ -1022,14 +1022,13 @@ class Handler(BaseHTTPRequestHandler):
         self.send(response)
 
     def discard_body(self) -> None:
-        """Read a small request body away; with none announced or a big one,
-        close after answering instead."""
+        """Read a small request body away so the connection can be reused;
+        with a big or chunked one, close the connection after answering."""
         length = self.headers.get("Content-Length")
-        if length is None or not length.isdigit() or int(length) > MAX_REQUEST_BODY:
-            if self.command != "GET":
-                self.close_connection = True
-            return
-        self.rfile.read(int(length))
+        if length is not None and length.isdigit() and int(length) <= MAX_REQUEST_BODY:
+            self.rfile.read(int(length))
+        elif length is not None or self.headers.get("Transfer-Encoding"):
+            self.close_connection = True
 
     def send(self, r: Response) -> None:
         self.send_response(r.status)
@@ -1045,6 +1044,9 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
         self.close_connection = True
         self.connection.shutdown(socket.SHUT_RDWR)
+
+    def version_string(self) -> str:
+        return self.server_version
 
     def log_message(self, format: str, *args: object) -> None:
         pass   # Emulator.record logs answered requests
