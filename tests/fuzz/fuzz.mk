@@ -1,0 +1,31 @@
+# libFuzzer targets (clang, with ASan and UBSan).  `make fuzz` builds them
+# and runs each for FUZZ_SECONDS on a corpus seeded from the fixtures; the
+# executions and findings are printed per target.
+FUZZ_CC = clang
+FUZZ_SECONDS = 60
+FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=all -include $(top_builddir)/config.h \
+	-I$(top_srcdir)/cache -D_GNU_SOURCE
+FUZZ_SNAP_FILES = $(top_srcdir)/cache/record.c $(top_srcdir)/cache/validate.c \
+	$(top_srcdir)/cache/pack.c
+FUZZ_TARGETS = tests/fuzz/fuzz-record
+FUZZ_SEEDERS = tests/fuzz/seed-record
+EXTRA_DIST += tests/fuzz/fuzz-record.c tests/fuzz/seed-record.c \
+	tests/fuzz/run-fuzz.sh
+
+noinst_PROGRAMS += $(FUZZ_SEEDERS)
+tests_fuzz_seed_record_SOURCES = tests/fuzz/seed-record.c
+tests_fuzz_seed_record_LDADD = cache/libsnap.la
+
+tests/fuzz/fuzz-record: $(top_srcdir)/tests/fuzz/fuzz-record.c $(FUZZ_SNAP_FILES)
+	$(AM_V_CC)$(MKDIR_P) tests/fuzz && $(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^
+
+CLEANFILES += $(FUZZ_TARGETS)
+clean-local: clean-fuzz
+clean-fuzz:
+	rm -rf tests/fuzz/corpus tests/fuzz/*.log
+
+fuzz: $(FUZZ_TARGETS) $(FUZZ_SEEDERS)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) $(SHELL) $(top_srcdir)/tests/fuzz/run-fuzz.sh $(FUZZ_TARGETS)
+
+.PHONY: fuzz clean-fuzz

@@ -1,0 +1,27 @@
+#!/bin/sh
+# Runs each fuzz target for FUZZ_SECONDS on its corpus (seeded by
+# tests/fuzz/seed-<name> when there is one) and prints one line per target:
+# executions, corpus size, and findings.  Exits 1 if any target crashed.
+set -u
+seconds=${FUZZ_SECONDS:-60}
+status=0
+for target in "$@"; do
+	name=$(basename "$target" | sed 's/^fuzz-//')
+	dir=$(dirname "$target")
+	corpus="$dir/corpus/$name"
+	mkdir -p "$corpus" "$dir/findings/$name"
+	seeder="$dir/seed-$name"
+	if [ -x "$seeder" ]; then "$seeder" "$corpus"; fi
+	log="$dir/$name.fuzz.log"
+	"$target" -max_total_time="$seconds" -print_final_stats=1 \
+		-artifact_prefix="$dir/findings/$name/" "$corpus" >"$log" 2>&1
+	rc=$?
+	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
+	findings=$(find "$dir/findings/$name" -type f | wc -l)
+	echo "fuzz $name: ${execs:-0} executions in ${seconds}s, corpus $(ls "$corpus" | wc -l), findings $findings"
+	if [ "$rc" != 0 ] || [ "$findings" != 0 ]; then
+		tail -n 30 "$log"
+		status=1
+	fi
+done
+exit $status
