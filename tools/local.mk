@@ -1,1 +1,15 @@
-
+# scim-cache: the refresh tool.  Its logic lives in a convenience library
+# that the unit tests and fuzz targets link directly.
+noinst_LTLIBRARIES += tools/libscim.la
+tools_libscim_la_SOURCES = \
+	tools/util.h tools/util.c \
+	tools/table.h tools/table.c \
+	tools/conf.h tools/conf.c \
+	tools/scim.h tools/scim.c \
+	tools/pager.h tools/pager.c \
+	tools/local.h tools/local.c \
+	tools/idmap.h tools/idmap.c \
+	tools/model.h tools/model.c \
+	tools/map.h tools/map.c
+tools_libscim_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(CURL_CFLAGS)
+tools_libscim_la_LIBADD = cache/libsnap.la $(JSONC_LIBS) $(CURL_LIBS)

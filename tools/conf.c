@@ -1,0 +1,606 @@
+/*
+ * conf.c: parse scim-cache's configuration; see conf.h.
+ *
+ * Each key is a row in a table: its name, its parser, where it goes and its
+ * default as shown by --help.  Parsers take the trimmed value and return 0
+ * or -EINVAL with the reason in a short buffer.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "snap.h"
+#include "util.h"
+
+#define REASON_MAX 160
+#define LIST_MAX 256 /* entries in domains or groups */
+
+struct key;
+typedef int (*parse_fn)(struct scim_config *c, const struct key *k,
+                        const char *v, char *why);
+
+struct key {
+	const char *name;
+	parse_fn parse;
+	size_t off;            /* of the field in struct scim_config */
+	uint32_t min, max;     /* numbers */
+	const char *help;      /* default and meaning */
+};
+
+static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err != NULL && errlen > 0) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}
+
+#define FIELD(c, k, type) ((type *)((char *)(c) + (k)->off))
+
+static int set_str(struct scim_config *c, const struct key *k, const char *v)
+{
+	char **f = FIELD(c, k, char *), *copy = NULL;
+
+	if (*v != '\0') {
+		copy = strdup(v);
+		if (copy == NULL)
+			return -ENOMEM;
+	}
+	free(*f);
+	*f = copy;
+	return 0;
+}
+
+static bool has_ctl(const char *v)
+{
+	for (; *v; v++)
+		if ((unsigned char)*v < 0x20 || *v == 0x7f)
+			return true;
+	return false;
+}
+
+static int p_path(struct scim_config *c, const struct key *k, const char *v,
+                  char *why)
+{
+	if (v[0] != '/' || has_ctl(v) || strlen(v) >= 4096) {
+		snprintf(why, REASON_MAX, "%s must be an absolute path", k->name);
+		return -EINVAL;
+	}
+	return set_str(c, k, v);
+}
+
+/* An absolute path, or empty for "none". */
+static int p_optpath(struct scim_config *c, const struct key *k,
+                     const char *v, char *why)
+{
+	return *v == '\0' ? set_str(c, k, v) : p_path(c, k, v, why);
+}
+
+static int p_num(struct scim_config *c, const struct key *k, const char *v,
+                 char *why)
+{
+	int r = parse_u32(v, k->min, k->max, FIELD(c, k, uint32_t));
+
+	if (r < 0)
+		snprintf(why, REASON_MAX, "%s must be a number from %u to %u",
+		         k->name, k->min, k->max);
+	return r;
+}
+
+static bool loopback_host(const char *h, size_t n)
+{
+	return (n == 9 && strncasecmp(h, "localhost", 9) == 0) ||
+	       (n == 9 && strncmp(h, "127.0.0.1", 9) == 0) ||
+	       (n == 5 && strncmp(h, "[::1]", 5) == 0);
+}
+
+/* Length of the host in the authority at A: up to ':', '/' or the end, or
+ * a bracketed IPv6 literal.  0 when there is none. */
+static size_t host_len(const char *a)
+{
+	if (a[0] == '[') {
+		const char *e = strchr(a, ']');
+
+		return e ? (size_t)(e - a) + 1 : 0;
+	}
+	return strcspn(a, ":/");
+}
+
+/* https://host[:port][/path], or http:// to a loopback host only: plain HTTP
+ * is for a TLS terminator (or the bridge itself) on this machine; the bearer
+ * token must never cross a network in clear. */
+static int p_url(struct scim_config *c, const struct key *k, const char *v,
+                 char *why)
+{
+	const char *a;
+	size_t hl, len = strlen(v);
+	bool tls = strncasecmp(v, "https://", 8) == 0;
+	int r;
+
+	if (!tls && strncasecmp(v, "http://", 7) != 0) {
+		snprintf(why, REASON_MAX, "url must start with https://");
+		return -EINVAL;
+	}
+	a = v + (tls ? 8 : 7);
+	hl = host_len(a);
+	if (hl == 0 || has_ctl(v) || strpbrk(v, " @?#\\\"") != NULL ||
+	    len > 2048) {
+		snprintf(why, REASON_MAX,
+		         "url must be https://HOST[:PORT][/PATH] without user, "
+		         "query or spaces");
+		return -EINVAL;
+	}
+	if (!tls && !loopback_host(a, hl)) {
+		snprintf(why, REASON_MAX,
+		         "plain http:// is only allowed to 127.0.0.1, [::1] or "
+		         "localhost (a TLS terminator on this host)");
+		return -EINVAL;
+	}
+	r = set_str(c, k, v);
+	if (r == 0) {
+		char *u = *FIELD(c, k, char *);
+		size_t n = strlen(u);
+
+		while (n > 0 && u[n - 1] == '/')
+			u[--n] = '\0';
+	}
+	return r;
+}
+
+/* Checks that TEMPLATE uses only the escapes in ALLOWED. */
+static int template_ok(const char *t, const char *allowed, const char *name,
+                       char *why)
+{
+	for (const char *p = t; *p; p++) {
+		if (*p != '%')
+			continue;
+		p++;
+		if (*p == '%' || (*p != '\0' && strchr(allowed, *p) != NULL))
+			continue;
+		snprintf(why, REASON_MAX, "%s: unknown escape %%%c (known: %s)",
+		         name, *p ? *p : ' ', allowed);
+		return -EINVAL;
+	}
+	if (has_ctl(t) || strchr(t, ':') != NULL) {
+		snprintf(why, REASON_MAX,
+		         "%s must not contain ':' or control characters", name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int p_home(struct scim_config *c, const struct key *k, const char *v,
+                  char *why)
+{
+	if (v[0] != '/') {
+		snprintf(why, REASON_MAX, "home must start with '/'");
+		return -EINVAL;
+	}
+	if (template_ok(v, "ui", k->name, why) < 0)
+		return -EINVAL;
+	return set_str(c, k, v);
+}
+
+static int p_gecos(struct scim_config *c, const struct key *k, const char *v,
+                   char *why)
+{
+	if (template_ok(v, "fgsdeu", k->name, why) < 0)
+		return -EINVAL;
+	return set_str(c, k, v);
+}
+
+static int p_shell(struct scim_config *c, const struct key *k, const char *v,
+                   char *why)
+{
+	if (v[0] != '/' || has_ctl(v) || strchr(v, ':') != NULL ||
+	    strlen(v) >= SNAP_FIELD_MAX) {
+		snprintf(why, REASON_MAX, "shell must be an absolute path");
+		return -EINVAL;
+	}
+	return set_str(c, k, v);
+}
+
+static int p_username(struct scim_config *c, const struct key *k,
+                      const char *v, char *why)
+{
+	if (strcasecmp(v, "email-localpart") == 0)
+		c->username = USERNAME_EMAIL_LOCALPART;
+	else if (strcasecmp(v, "userName") == 0)
+		c->username = USERNAME_USERNAME;
+	else {
+		snprintf(why, REASON_MAX,
+		         "username must be email-localpart or userName");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int p_primary(struct scim_config *c, const struct key *k,
+                     const char *v, char *why)
+{
+	if (strcmp(v, "private") == 0)
+		v = "";
+	else if (!snap_name_valid(v, strlen(v))) {
+		snprintf(why, REASON_MAX,
+		         "primary_group must be 'private' or a group name");
+		return -EINVAL;
+	}
+	return set_str(c, k, v);
+}
+
+static void list_free(char **l, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(l[i]);
+	free(l);
+}
+
+/* Splits V at commas into trimmed, non-empty entries. */
+static int split_list(const char *v, bool lower, char ***out, size_t *nout,
+                      char *why)
+{
+	char **l = calloc(LIST_MAX, sizeof(*l));
+	size_t n = 0;
+	int r = 0;
+
+	if (l == NULL)
+		return -ENOMEM;
+	for (const char *p = v; *p;) {
+		size_t len = strcspn(p, ",");
+		const char *s = p, *e = p + len;
+
+		p = *e ? e + 1 : e;
+		while (s < e && (*s == ' ' || *s == '\t'))
+			s++;
+		while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+			e--;
+		if (s == e)
+			continue;
+		if (n == LIST_MAX) {
+			snprintf(why, REASON_MAX, "more than %d entries",
+			         LIST_MAX);
+			r = -EINVAL;
+			break;
+		}
+		l[n] = strndup(s, (size_t)(e - s));
+		if (l[n] == NULL) {
+			r = -ENOMEM;
+			break;
+		}
+		if (lower)
+			ascii_lower(l[n]);
+		n++;
+	}
+	if (r < 0) {
+		list_free(l, n);
+		return r;
+	}
+	*out = l;
+	*nout = n;
+	return 0;
+}
+
+static int p_domains(struct scim_config *c, const struct key *k,
+                     const char *v, char *why)
+{
+	char **l;
+	size_t n;
+	int r;
+
+	if (has_ctl(v) || strpbrk(v, "@ /:") != NULL) {
+		snprintf(why, REASON_MAX,
+		         "domains must be a comma-separated list of domains");
+		return -EINVAL;
+	}
+	r = split_list(v, true, &l, &n, why);
+	if (r < 0)
+		return r;
+	list_free(c->domains, c->ndomains);
+	c->domains = l;
+	c->ndomains = n;
+	return 0;
+}
+
+static int p_groups(struct scim_config *c, const struct key *k, const char *v,
+                    char *why)
+{
+	char **l;
+	size_t n;
+	int r;
+
+	if (has_ctl(v)) {
+		snprintf(why, REASON_MAX, "groups must not hold control "
+		                          "characters");
+		return -EINVAL;
+	}
+	r = split_list(v, false, &l, &n, why);
+	if (r < 0)
+		return r;
+	list_free(c->groups, c->ngroups);
+	c->groups = l;
+	c->ngroups = n;
+	return 0;
+}
+
+#define OFF(f) offsetof(struct scim_config, f)
+
+static const struct key keys[] = {
+	{"url", p_url, OFF(url), 0, 0,
+	 "(required) the bridge's SCIM base, e.g. https://scim.example.com/scim;"
+	 " http:// only to 127.0.0.1, [::1] or localhost"},
+	{"token_file", p_path, OFF(token_file), 0, 0,
+	 SCIM_SYSCONFDIR "/nss-scim/token; root-owned, mode 0600 or 0400"},
+	{"ca_file", p_optpath, OFF(ca_file), 0, 0,
+	 "(none) a PEM CA added to the system CAs"},
+	{"cache_path", p_path, OFF(cache_path), 0, 0, SNAP_DEFAULT_PATH},
+	{"state_dir", p_path, OFF(state_dir), 0, 0,
+	 SCIM_LOCALSTATEDIR "/lib/nss-scim/state; created 0700"},
+	{"timeout", p_num, OFF(timeout), 1, 3600,
+	 "60; seconds for one HTTP request"},
+	{"connect_timeout", p_num, OFF(connect_timeout), 1, 600,
+	 "10; seconds to connect"},
+	{"retries", p_num, OFF(retries), 0, 10,
+	 "3; retries of a request after a connection error, 429 or 5xx"},
+	{"page_size", p_num, OFF(page_size), 1, 10000,
+	 "100; resources asked for per page"},
+	{"max_pages", p_num, OFF(max_pages), 1, 1000000,
+	 "1000; pages per listing before giving up"},
+	{"uid_min", p_num, OFF(uid_min), 1, SNAP_ID_LIMIT, "1879048192"},
+	{"uid_max", p_num, OFF(uid_max), 1, SNAP_ID_LIMIT,
+	 "2147352575; uids and gids are both taken from uid_min-uid_max"},
+	{"home", p_home, OFF(home), 0, 0,
+	 "/home/%u; %u login name, %i uid, %% a '%'"},
+	{"shell", p_shell, OFF(shell), 0, 0, "/bin/bash"},
+	{"gecos", p_gecos, OFF(gecos), 0, 0,
+	 "%f; %f formatted name, %g given, %s family, %d displayName, "
+	 "%e email, %u login name"},
+	{"username", p_username, 0, 0, 0,
+	 "email-localpart; or userName (the whole userName, lowercased)"},
+	{"domains", p_domains, 0, 0, 0,
+	 "(any) allowed email domains, comma-separated; earlier wins a name "
+	 "tie"},
+	{"groups", p_groups, 0, 0, 0,
+	 "(all) SCIM group displayNames to include, comma-separated"},
+	{"primary_group", p_primary, OFF(primary_group), 0, 0,
+	 "private; or the POSIX name of a SCIM group everyone gets as primary"},
+	{"max_removed_percent", p_num, OFF(max_removed_percent), 0, 100,
+	 "20; refuse a refresh removing more of the people than this"},
+	{"metrics_file", p_optpath, OFF(metrics_file), 0, 0,
+	 "(none) Prometheus textfile written after each refresh"},
+	{"local_passwd", p_path, OFF(local_passwd), 0, 0,
+	 "/etc/passwd; names and ids here are never emitted"},
+	{"local_group", p_path, OFF(local_group), 0, 0,
+	 "/etc/group; names and ids here are never emitted"},
+};
+
+void config_describe(FILE *f)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+		fprintf(f, "  %-20s %s\n", keys[i].name, keys[i].help);
+}
+
+static int dup_default(char **f, const char *v)
+{
+	*f = v ? strdup(v) : NULL;
+	return (v && *f == NULL) ? -ENOMEM : 0;
+}
+
+int config_defaults(struct scim_config *c)
+{
+	int r = 0;
+
+	*c = (struct scim_config){
+		.timeout = 60, .connect_timeout = 10, .retries = 3,
+		.page_size = 100, .max_pages = 1000,
+		.uid_min = SCIM_ID_MIN_DEFAULT, .uid_max = SCIM_ID_MAX_DEFAULT,
+		.max_removed_percent = 20,
+		.username = USERNAME_EMAIL_LOCALPART,
+	};
+	r |= dup_default(&c->token_file, SCIM_SYSCONFDIR "/nss-scim/token");
+	r |= dup_default(&c->cache_path, SNAP_DEFAULT_PATH);
+	r |= dup_default(&c->state_dir,
+	                 SCIM_LOCALSTATEDIR "/lib/nss-scim/state");
+	r |= dup_default(&c->home, "/home/%u");
+	r |= dup_default(&c->shell, "/bin/bash");
+	r |= dup_default(&c->gecos, "%f");
+	r |= dup_default(&c->local_passwd, "/etc/passwd");
+	r |= dup_default(&c->local_group, "/etc/group");
+	if (r != 0) {
+		config_free(c);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void config_free(struct scim_config *c)
+{
+	free(c->url);
+	free(c->token_file);
+	free(c->ca_file);
+	free(c->cache_path);
+	free(c->state_dir);
+	free(c->home);
+	free(c->shell);
+	free(c->gecos);
+	free(c->metrics_file);
+	free(c->local_passwd);
+	free(c->local_group);
+	free(c->primary_group);
+	list_free(c->domains, c->ndomains);
+	list_free(c->groups, c->ngroups);
+	*c = (struct scim_config){0};
+}
+
+static const struct key *find_key(const char *name, size_t len)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+		if (strlen(keys[i].name) == len &&
+		    strncmp(keys[i].name, name, len) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+/* Parses one line (NUL-terminated, without its newline). */
+static int parse_line(struct scim_config *c, char *line, bool *seen,
+                      unsigned *lines, unsigned lineno, char *why)
+{
+	char pb[PRINTABLE_MAX * 4 + 8];
+	char *s = trim(line), *eq, *key, *val;
+	const struct key *k;
+	int r;
+
+	if (*s == '\0' || *s == '#')
+		return 0;
+	eq = strchr(s, '=');
+	if (eq == NULL) {
+		snprintf(why, REASON_MAX, "expected 'key = value', got '%s'",
+		         printable(pb, sizeof(pb), s, strlen(s)));
+		return -EINVAL;
+	}
+	*eq = '\0';
+	key = trim(s);
+	val = trim(eq + 1);
+	k = find_key(key, strlen(key));
+	if (k == NULL) {
+		snprintf(why, REASON_MAX, "unknown key '%s'",
+		         printable(pb, sizeof(pb), key, strlen(key)));
+		return -EINVAL;
+	}
+	if (seen[k - keys]) {
+		snprintf(why, REASON_MAX, "%s given twice (first on line %u)",
+		         k->name, lines[k - keys]);
+		return -EINVAL;
+	}
+	r = k->parse(c, k, val, why);
+	if (r == -ENOMEM)
+		snprintf(why, REASON_MAX, "out of memory");
+	seen[k - keys] = true;
+	lines[k - keys] = lineno;
+	return r;
+}
+
+/* Checks between keys, once the whole file is read. */
+static int check_whole(const struct scim_config *c, const char *name,
+                       const unsigned *lines, char *err, size_t errlen)
+{
+	const struct key *kmax = find_key("uid_max", 7);
+
+	if (c->url == NULL)
+		return fail(err, errlen, -EINVAL, "%s: url is not set", name);
+	if (c->uid_min > c->uid_max)
+		return fail(err, errlen, -EINVAL,
+		            "%s:%u: uid_max %u is below uid_min %u", name,
+		            lines[kmax - keys], c->uid_max, c->uid_min);
+	if (c->uid_max - c->uid_min < 1000)
+		return fail(err, errlen, -EINVAL,
+		            "%s:%u: uid_min-uid_max must span at least 1000 ids",
+		            name, lines[kmax - keys]);
+	return 0;
+}
+
+int config_parse(struct scim_config *c, const char *name, const char *text,
+                 size_t len, char *err, size_t errlen)
+{
+	bool seen[ARRAY_SIZE(keys)] = {0};
+	unsigned lines[ARRAY_SIZE(keys)] = {0};
+	char why[REASON_MAX] = "";
+	unsigned lineno = 0;
+	const char *p = text, *end = text + len;
+	int r = 0;
+
+	while (r == 0 && p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		char *line;
+
+		lineno++;
+		if (memchr(p, '\0', n) != NULL)
+			return fail(err, errlen, -EINVAL,
+			            "%s:%u: NUL byte in line", name, lineno);
+		line = strndup(p, n);
+		if (line == NULL)
+			return fail(err, errlen, -ENOMEM, "out of memory");
+		r = parse_line(c, line, seen, lines, lineno, why);
+		free(line);
+		p += n + 1;
+	}
+	if (r < 0)
+		return fail(err, errlen, r, "%s:%u: %s", name, lineno, why);
+	return check_whole(c, name, lines, err, errlen);
+}
+
+static int check_file(int fd, const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return fail(err, errlen, -errno, "%s: %s", path,
+		            strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return fail(err, errlen, -EINVAL, "%s: not a regular file",
+		            path);
+	if (st.st_uid != 0 && st.st_uid != geteuid())
+		return fail(err, errlen, -EPERM, "%s: not owned by root", path);
+	if (st.st_mode & 022)
+		return fail(err, errlen, -EPERM,
+		            "%s: writable by group or others", path);
+	return 0;
+}
+
+int config_load(struct scim_config *c, const char *path, char *err,
+                size_t errlen)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int fd, r;
+
+	r = config_defaults(c);
+	if (r < 0)
+		return fail(err, errlen, r, "out of memory");
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	if (fd < 0) {
+		r = fail(err, errlen, -errno, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	r = check_file(fd, path, err, errlen);
+	if (r == 0) {
+		r = read_fd(fd, SCIM_CONFIG_MAX, &text, &len);
+		if (r < 0)
+			fail(err, errlen, r, "%s: %s", path,
+			     r == -EFBIG ? "file too large" : strerror(-r));
+	}
+	if (r == 0)
+		r = config_parse(c, path, text, len, err, errlen);
+	close(fd);
+out:
+	free(text);
+	if (r < 0)
+		config_free(c);
+	return r;
+}

@@ -1,0 +1,266 @@
+/*
+ * idmap.c: see idmap.h.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "idmap.h"
+#include "snap.h"
+#include "util.h"
+
+#define KEY_MAX (SCIM_ID_MAX + 3)
+
+static void make_key(char *key, char kind, const char *id)
+{
+	snprintf(key, KEY_MAX, "%c:%s", kind, id);
+}
+
+void idmap_init(struct idmap *m, uint32_t min, uint32_t max)
+{
+	*m = (struct idmap){.min = min, .max = max};
+}
+
+void idmap_free(struct idmap *m)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		free(m->e[i].scim_id);
+		free(m->e[i].name);
+	}
+	free(m->e);
+	strmap_free(&m->index);
+	numset_free(&m->used);
+	m->e = NULL;
+	m->n = m->cap = 0;
+}
+
+/* Appends a copy of E (scim_id and name copied). */
+static int add(struct idmap *m, const struct idmap_entry *e)
+{
+	struct idmap_entry c = *e;
+	char key[KEY_MAX];
+
+	if (m->n == m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 256;
+		struct idmap_entry *a = realloc(m->e, cap * sizeof(*a));
+
+		if (a == NULL)
+			return -ENOMEM;
+		m->e = a;
+		m->cap = cap;
+	}
+	c.scim_id = strdup(e->scim_id);
+	c.name = e->name ? strdup(e->name) : NULL;
+	make_key(key, c.kind, c.scim_id);
+	if (c.scim_id == NULL || (e->name && c.name == NULL) ||
+	    strmap_put(&m->index, key, m->n) < 0 ||
+	    numset_add(&m->used, c.number) < 0) {
+		free(c.scim_id);
+		free(c.name);
+		return -ENOMEM;
+	}
+	m->e[m->n++] = c;
+	return 0;
+}
+
+struct idmap_entry *idmap_find(const struct idmap *m, char kind,
+                               const char *scim_id)
+{
+	char key[KEY_MAX];
+	size_t i;
+
+	if (strlen(scim_id) > SCIM_ID_MAX)
+		return NULL;
+	make_key(key, kind, scim_id);
+	return strmap_get(&m->index, key, &i) ? &m->e[i] : NULL;
+}
+
+struct idmap_entry *idmap_find_name(const struct idmap *m, char kind,
+                                    const char *name)
+{
+	for (size_t i = 0; i < m->n; i++)
+		if (m->e[i].kind == kind && m->e[i].live && m->e[i].name &&
+		    strcmp(m->e[i].name, name) == 0)
+			return &m->e[i];
+	return NULL;
+}
+
+/* Splits LINE at spaces into exactly N fields. */
+static bool split(char *line, char **f, size_t n)
+{
+	size_t k = 0;
+	char *save = NULL;
+
+	for (char *t = strtok_r(line, " ", &save); t;
+	     t = strtok_r(NULL, " ", &save)) {
+		if (k == n)
+			return false;
+		f[k++] = t;
+	}
+	return k == n;
+}
+
+static int parse_entry(struct idmap *m, char *line, const char **why)
+{
+	struct idmap_entry e = {0};
+	char *f[6];
+
+	if (!split(line, f, 6) || strlen(f[0]) != 1 ||
+	    (f[0][0] != 'u' && f[0][0] != 'g')) {
+		*why = "malformed line";
+		return -EBADMSG;
+	}
+	e.kind = f[0][0];
+	if (parse_u32(f[1], 1, SNAP_ID_LIMIT, &e.number) < 0) {
+		*why = "bad number";
+		return -EBADMSG;
+	}
+	if (!scim_id_valid(f[2], strlen(f[2])) ||
+	    (strcmp(f[3], "-") != 0 && !snap_name_valid(f[3], strlen(f[3])))) {
+		*why = "bad id or name";
+		return -EBADMSG;
+	}
+	e.scim_id = f[2];
+	e.name = strcmp(f[3], "-") ? f[3] : NULL;
+	e.active = strcmp(f[4], "0") != 0;
+	if (strcmp(f[5], "live") != 0 && strcmp(f[5], "gone") != 0) {
+		*why = "bad state";
+		return -EBADMSG;
+	}
+	e.live = strcmp(f[5], "live") == 0;
+	if (idmap_find(m, e.kind, e.scim_id) || numset_has(&m->used, e.number)) {
+		*why = "id or number listed twice";
+		return -EBADMSG;
+	}
+	return add(m, &e);
+}
+
+int idmap_parse(struct idmap *m, const char *text, size_t len, char *err,
+                size_t errlen)
+{
+	const char *p = text, *end = text + len, *why = "out of memory";
+	unsigned lineno = 0;
+	int r = 0;
+
+	while (r == 0 && p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		char *line = strndup(p, n);
+
+		lineno++;
+		if (line == NULL)
+			return -ENOMEM;
+		if (line[0] != '#' && line[0] != '\0')
+			r = parse_entry(m, line, &why);
+		free(line);
+		p += n + 1;
+	}
+	if (r < 0)
+		snprintf(err, errlen, "line %u: %s", lineno, why);
+	return r;
+}
+
+int idmap_load(struct idmap *m, const char *path, char *err, size_t errlen)
+{
+	char *text = NULL, why[128];
+	size_t len;
+	int r;
+
+	r = read_file(path, IDMAP_FILE_MAX, &text, &len);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(-r));
+		return r;
+	}
+	r = idmap_parse(m, text, len, why, sizeof(why));
+	if (r < 0)
+		snprintf(err, errlen, "%s: %s", path, why);
+	free(text);
+	return r;
+}
+
+int idmap_format(const struct idmap *m, char **out, size_t *len)
+{
+	struct buf b = {0};
+
+	buf_puts(&b, "# nss-scim id map: KIND NUMBER SCIM-ID NAME ACTIVE "
+	             "STATE\n# Numbers are never reused; do not edit.\n");
+	for (size_t i = 0; i < m->n; i++) {
+		const struct idmap_entry *e = &m->e[i];
+
+		buf_printf(&b, "%c %u %s %s %s %s\n", e->kind, e->number,
+		           e->scim_id, e->name ? e->name : "-",
+		           e->kind == 'g' ? "-" : e->active ? "1" : "0",
+		           e->live ? "live" : "gone");
+	}
+	if (b.err) {
+		buf_free(&b, false);
+		return -ENOMEM;
+	}
+	*out = b.data;
+	*len = b.len;
+	return 0;
+}
+
+uint32_t idmap_slot(const struct idmap *m, char kind, const char *scim_id)
+{
+	char pre[2] = {kind, ':'};
+	uint64_t h = fnv1a(FNV1A_INIT, pre, 2);
+	uint64_t size = (uint64_t)m->max - m->min + 1;
+
+	h = fnv1a(h, scim_id, strlen(scim_id));
+	return m->min + (uint32_t)(h % size);
+}
+
+static bool taken(const struct idmap *m, const struct numset *reserved,
+                  uint32_t v)
+{
+	return numset_has(&m->used, v) ||
+	       (reserved != NULL && numset_has(reserved, v));
+}
+
+static int assign_one(struct idmap *m, char kind, const char *id,
+                      const struct numset *reserved)
+{
+	struct idmap_entry e = {.kind = kind, .scim_id = (char *)id,
+	                        .active = true, .live = true};
+	uint32_t v = idmap_slot(m, kind, id);
+	uint64_t tries = 0, size = (uint64_t)m->max - m->min + 1;
+
+	while (taken(m, reserved, v)) {
+		if (++tries >= size)
+			return -ENOSPC;
+		v = v == m->max ? m->min : v + 1;
+	}
+	e.number = v;
+	return add(m, &e);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int idmap_assign(struct idmap *m, char kind, const char *const *ids,
+                 size_t n, const struct numset *reserved)
+{
+	const char **todo;
+	size_t k = 0;
+	int r = 0;
+
+	todo = calloc(n ? n : 1, sizeof(*todo));
+	if (todo == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (idmap_find(m, kind, ids[i]) == NULL)
+			todo[k++] = ids[i];
+	qsort(todo, k, sizeof(*todo), cmp_str);
+	for (size_t i = 0; r == 0 && i < k; i++)
+		if (i == 0 || strcmp(todo[i], todo[i - 1]) != 0)
+			r = assign_one(m, kind, todo[i], reserved);
+	free(todo);
+	return r;
+}

@@ -1,0 +1,88 @@
+/*
+ * idmap.h: sticky uids and gids, kept in the state directory.
+ *
+ * A number is derived from the immutable SCIM id (DESIGN.md decision 7):
+ *
+ *   slot = min + FNV-1a-64("u:" ID or "g:" ID) mod (max - min + 1)
+ *
+ * and, when that number is taken (by an earlier entry, alive or gone, or by
+ * the local passwd or group files), the next one up is tried, wrapping from
+ * max to min.  New entries are numbered in a fixed order (people before
+ * groups, each by SCIM id in byte order), so that two hosts that see the
+ * same directory from empty state compute the same numbers.  People and
+ * groups share one pool: a person's private group uses the person's number
+ * as its gid.
+ *
+ * Once given, a number stays with its SCIM id for good: an entry whose
+ * resource disappears becomes a tombstone ("gone") and its number is never
+ * handed to anyone else; if the id comes back it gets its number back.
+ *
+ * The file is text, one entry a line:
+ *   KIND NUMBER SCIM-ID NAME ACTIVE STATE
+ * KIND u or g, NAME the last POSIX name or '-', ACTIVE 1/0 (the SCIM
+ * "active" of a person, '-' for groups), STATE live or gone.
+ */
+#ifndef SCIM_IDMAP_H
+#define SCIM_IDMAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "table.h"
+
+#define IDMAP_FILE_MAX (256u << 20)
+
+struct idmap_entry {
+	char kind;         /* 'u' or 'g' */
+	uint32_t number;
+	char *scim_id;
+	char *name;        /* NULL when never named */
+	bool active;
+	bool live;
+};
+
+struct idmap {
+	uint32_t min, max;
+	struct idmap_entry *e;
+	size_t n, cap;
+	struct strmap index; /* "u:ID" / "g:ID" -> position in e */
+	struct numset used;  /* every number in e */
+};
+
+/* An empty map over [MIN, MAX]. */
+void idmap_init(struct idmap *m, uint32_t min, uint32_t max);
+
+/* Parses the text of an id file.  Returns 0 or -EBADMSG with "line N:
+ * reason" in ERR, or -ENOMEM. */
+int idmap_parse(struct idmap *m, const char *text, size_t len, char *err,
+                size_t errlen);
+
+/* Loads PATH; a missing file gives an empty map.  Same returns, the reason
+ * naming the file. */
+int idmap_load(struct idmap *m, const char *path, char *err, size_t errlen);
+
+/* The text of the map (one line per entry, in file order) into *OUT
+ * (caller frees).  Returns 0 or -ENOMEM. */
+int idmap_format(const struct idmap *m, char **out, size_t *len);
+
+/* The entry of KIND and SCIM_ID, or NULL.  Valid until the map changes. */
+struct idmap_entry *idmap_find(const struct idmap *m, char kind,
+                               const char *scim_id);
+
+/* The live entry of KIND named NAME, or NULL. */
+struct idmap_entry *idmap_find_name(const struct idmap *m, char kind,
+                                    const char *name);
+
+/* Gives a number to each of the N ids of KIND that has none, in the fixed
+ * order described above (IDS need not be sorted), never using a number in
+ * RESERVED.  Returns 0, -ENOSPC when the range is full, or -ENOMEM. */
+int idmap_assign(struct idmap *m, char kind, const char *const *ids,
+                 size_t n, const struct numset *reserved);
+
+/* The first slot tried for KIND and SCIM_ID. */
+uint32_t idmap_slot(const struct idmap *m, char kind, const char *scim_id);
+
+void idmap_free(struct idmap *m);
+
+#endif

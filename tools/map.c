@@ -1,0 +1,758 @@
+/*
+ * map.c: see map.h.
+ *
+ * People first: name each one, settle name ties, drop what the local files
+ * own, number the rest.  Then groups, whose names must not clash with the
+ * people's private groups.  Nothing is emitted that the snapshot writer
+ * would refuse.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "map.h"
+#include "util.h"
+
+#define NAME_BUF 256
+#define DETAIL_MAX (PRINTABLE_MAX * 4 + 80)
+
+static const char *const reason_names[SKIP_NREASONS] = {
+	[SKIP_INVALID_ID] = "invalid_id",
+	[SKIP_NO_NAME] = "no_name",
+	[SKIP_DOMAIN] = "domain_not_allowed",
+	[SKIP_INVALID_NAME] = "invalid_name",
+	[SKIP_NAME_COLLISION] = "name_collision",
+	[SKIP_LOCAL_NAME] = "local_name",
+	[SKIP_LOCAL_ID] = "local_id",
+	[SKIP_ID_RANGE] = "id_out_of_range",
+	[SKIP_INVALID_FIELD] = "invalid_field",
+	[SKIP_NAME_TAKEN] = "name_taken_by_person",
+};
+
+const char *skip_reason_name(enum skip_reason r)
+{
+	return r < SKIP_NREASONS ? reason_names[r] : "unknown";
+}
+
+void skiplist_free(struct skiplist *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->s[i].scim_id);
+		free(l->s[i].detail);
+	}
+	free(l->s);
+	*l = (struct skiplist){0};
+}
+
+static int skip_add(struct skiplist *l, char kind, enum skip_reason why,
+                    const char *scim_id, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+static int skip_add(struct skiplist *l, char kind, enum skip_reason why,
+                    const char *scim_id, const char *fmt, ...)
+{
+	char idp[PRINTABLE_MAX * 4 + 8], detail[DETAIL_MAX];
+	struct skip s = {.kind = kind, .reason = why};
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 32;
+		struct skip *a = realloc(l->s, cap * sizeof(*a));
+
+		if (a == NULL)
+			return -ENOMEM;
+		l->s = a;
+		l->cap = cap;
+	}
+	s.scim_id = strdup(scim_id ? printable(idp, sizeof(idp), scim_id,
+	                                       strlen(scim_id))
+	                           : "(none)");
+	s.detail = strdup(detail);
+	if (s.scim_id == NULL || s.detail == NULL) {
+		free(s.scim_id);
+		free(s.detail);
+		return -ENOMEM;
+	}
+	l->s[l->n++] = s;
+	l->count[why]++;
+	return 0;
+}
+
+/* A printable copy of untrusted S for a message. */
+static const char *show(char *buf, size_t len, const char *s)
+{
+	return s ? printable(buf, len, s, strlen(s)) : "(none)";
+}
+
+/* ---- rules ------------------------------------------------------------ */
+
+static int copy_lower(char *dst, size_t dstlen, const char *s, size_t n)
+{
+	if (n >= dstlen)
+		return -ENAMETOOLONG;
+	memcpy(dst, s, n);
+	dst[n] = '\0';
+	ascii_lower(dst);
+	return 0;
+}
+
+int map_login_name(enum username_rule rule, const char *username,
+                   char *name, size_t namelen, char *domain,
+                   size_t domainlen)
+{
+	const char *at = strrchr(username, '@');
+	size_t local = at ? (size_t)(at - username) : strlen(username);
+	int r;
+
+	domain[0] = '\0';
+	if (at && copy_lower(domain, domainlen, at + 1, strlen(at + 1)) < 0)
+		domain[0] = '\0';
+	if (rule == USERNAME_USERNAME)
+		local = strlen(username);
+	if (local == 0)
+		return -EINVAL;
+	r = copy_lower(name, namelen, username, local);
+	return r;
+}
+
+void map_group_name(const char *display, char *name, size_t namelen)
+{
+	const char *s = display, *e = display + strlen(display);
+	size_t o = 0;
+
+	while (s < e && (*s == ' ' || *s == '\t'))
+		s++;
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+		e--;
+	for (; s < e && o + 1 < namelen; s++) {
+		char c = *s;
+
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		if (c == ' ')
+			c = '-';
+		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    c == '.' || c == '_' || c == '-')
+			name[o++] = c;
+	}
+	name[o] = '\0';
+}
+
+/* %f: the formatted name, else displayName, else "given family". */
+static void full_name(const struct scim_res *u, struct buf *b)
+{
+	if (u->formatted && *u->formatted)
+		buf_puts(b, u->formatted);
+	else if (u->display && *u->display)
+		buf_puts(b, u->display);
+	else
+		buf_printf(b, "%s%s%s", u->given ? u->given : "",
+		           u->given && u->family ? " " : "",
+		           u->family ? u->family : "");
+}
+
+static void expand_one(char c, const struct scim_res *u, const char *name,
+                       uint32_t uid, struct buf *b)
+{
+	const char *v = NULL;
+
+	switch (c) {
+	case 'u': v = name; break;
+	case 'i': buf_printf(b, "%u", uid); return;
+	case 'f': full_name(u, b); return;
+	case 'g': v = u->given; break;
+	case 's': v = u->family; break;
+	case 'd': v = u->display; break;
+	case 'e': v = u->email ? u->email : u->name; break;
+	case '%': v = "%"; break;
+	default: break;
+	}
+	if (v)
+		buf_puts(b, v);
+}
+
+/* Cuts S to at most MAX bytes without splitting a UTF-8 sequence. */
+static void cut_utf8(char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n <= max)
+		return;
+	n = max;
+	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	s[n] = '\0';
+}
+
+/* Drops ':' and control characters. */
+static void gecos_clean(char *s)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; s[i]; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c >= 0x20 && c != 0x7f && c != ':')
+			s[o++] = (char)c;
+	}
+	s[o] = '\0';
+}
+
+bool map_expand(const char *tmpl, const struct scim_res *u, const char *name,
+                uint32_t uid, bool gecos, char *out, size_t outlen)
+{
+	struct buf b = {0};
+	size_t len;
+	bool ok;
+
+	buf_add(&b, "", 0);
+	for (const char *p = tmpl; *p; p++) {
+		if (*p == '%' && p[1] != '\0')
+			expand_one(*++p, u, name, uid, &b);
+		else
+			buf_add(&b, p, 1);
+	}
+	if (b.err) {
+		buf_free(&b, false);
+		return false;
+	}
+	if (gecos) {
+		gecos_clean(b.data);
+		cut_utf8(b.data, outlen - 1 < SNAP_FIELD_MAX ? outlen - 1
+		                                             : SNAP_FIELD_MAX);
+	}
+	len = strlen(b.data);
+	ok = len < outlen && snap_field_valid(b.data, len);
+	if (ok)
+		memcpy(out, b.data, len + 1);
+	buf_free(&b, false);
+	return ok;
+}
+
+/* ---- people ----------------------------------------------------------- */
+
+struct person {
+	const struct scim_res *r;
+	char name[SNAP_NAME_MAX + 1];
+	size_t rank;       /* position of the domain in `domains` */
+	uint32_t uid;
+	bool keep;
+	char *home, *gecos;
+};
+
+struct mapper {
+	const struct map_input *in;
+	struct idmap *ids;
+	struct skiplist *skipped;
+	struct person *people;
+	size_t npeople;
+	struct strmap by_scim_id; /* kept person's SCIM id -> index */
+	struct strmap names;      /* every name a person or private group
+	                             takes */
+};
+
+static size_t domain_rank(const struct scim_config *c, const char *domain)
+{
+	for (size_t i = 0; i < c->ndomains; i++)
+		if (strcmp(c->domains[i], domain) == 0)
+			return i;
+	return SIZE_MAX;
+}
+
+/* Names one person; 1 when a candidate, 0 when skipped. */
+static int name_person(struct mapper *mp, const struct scim_res *r,
+                       struct person *p)
+{
+	const struct scim_config *c = mp->in->cfg;
+	char name[NAME_BUF], domain[NAME_BUF], pb[DETAIL_MAX];
+	int rc;
+
+	*p = (struct person){.r = r};
+	if (!scim_id_valid(r->id, strlen(r->id)))
+		return skip_add(mp->skipped, 'u', SKIP_INVALID_ID, r->id,
+		                "unusable SCIM id");
+	if (r->name == NULL ||
+	    map_login_name(c->username, r->name, name, sizeof(name), domain,
+	                   sizeof(domain)) == -EINVAL)
+		return skip_add(mp->skipped, 'u', SKIP_NO_NAME, r->id,
+		                "no usable userName '%s'",
+		                show(pb, sizeof(pb), r->name));
+	p->rank = domain_rank(c, domain);
+	if (c->ndomains > 0 && p->rank == SIZE_MAX)
+		return skip_add(mp->skipped, 'u', SKIP_DOMAIN, r->id,
+		                "userName '%s' is outside the allowed domains",
+		                show(pb, sizeof(pb), r->name));
+	rc = map_login_name(c->username, r->name, name, sizeof(name), domain,
+	                    sizeof(domain));
+	if (rc < 0 || !snap_name_valid(name, strlen(name)))
+		return skip_add(mp->skipped, 'u', SKIP_INVALID_NAME, r->id,
+		                "userName '%s' gives no valid login name",
+		                show(pb, sizeof(pb), r->name));
+	memcpy(p->name, name, strlen(name) + 1);
+	p->keep = true;
+	return 1;
+}
+
+static int cmp_person(const void *a, const void *b)
+{
+	const struct person *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	if (c != 0)
+		return c;
+	if (x->rank != y->rank)
+		return x->rank < y->rank ? -1 : 1;
+	return strcmp(x->r->id, y->r->id);
+}
+
+/* People P[0..N) share one name (sorted by rank): keep the one whose
+ * domain comes first, if it is alone there; else keep none. */
+static int settle_tie(struct mapper *mp, struct person *p, size_t n)
+{
+	bool winner = mp->in->cfg->ndomains > 0 && p[0].rank < p[1].rank;
+	char pb[DETAIL_MAX];
+	int rc = 0;
+
+	for (size_t i = winner ? 1 : 0; rc == 0 && i < n; i++) {
+		p[i].keep = false;
+		rc = skip_add(mp->skipped, 'u', SKIP_NAME_COLLISION, p[i].r->id,
+		              "login name %s %s (userName '%s')", p[i].name,
+		              winner ? "goes to an earlier domain"
+		                     : "is wanted by several people",
+		              show(pb, sizeof(pb), p[i].r->name));
+	}
+	return rc;
+}
+
+static int settle_ties(struct mapper *mp)
+{
+	struct person *p = mp->people;
+	size_t n = mp->npeople;
+	int rc = 0;
+
+	qsort(p, n, sizeof(*p), cmp_person);
+	for (size_t i = 0; rc == 0 && i < n;) {
+		size_t j = i + 1;
+
+		while (j < n && strcmp(p[j].name, p[i].name) == 0)
+			j++;
+		if (j - i > 1)
+			rc = settle_tie(mp, p + i, j - i);
+		i = j;
+	}
+	return rc;
+}
+
+static bool private_groups(const struct scim_config *c)
+{
+	return c->primary_group == NULL;
+}
+
+static int check_local_name(struct mapper *mp, struct person *p)
+{
+	const struct localdb *l = mp->in->local;
+
+	if (strmap_get(&l->users, p->name, NULL)) {
+		p->keep = false;
+		return skip_add(mp->skipped, 'u', SKIP_LOCAL_NAME, p->r->id,
+		                "login name %s belongs to a local user",
+		                p->name);
+	}
+	if (private_groups(mp->in->cfg) &&
+	    strmap_get(&l->groups, p->name, NULL)) {
+		p->keep = false;
+		return skip_add(mp->skipped, 'u', SKIP_LOCAL_NAME, p->r->id,
+		                "private group %s would shadow a local group",
+		                p->name);
+	}
+	return 0;
+}
+
+/* A sticky number that is now local or outside the range. */
+static int check_number(struct mapper *mp, char kind, const char *id,
+                        uint32_t v, bool *keep)
+{
+	const struct scim_config *c = mp->in->cfg;
+
+	if (numset_has(&mp->in->local->ids, v)) {
+		*keep = false;
+		return skip_add(mp->skipped, kind, SKIP_LOCAL_ID, id,
+		                "its number %u is used in the local files", v);
+	}
+	if (v < c->uid_min || v > c->uid_max) {
+		*keep = false;
+		return skip_add(mp->skipped, kind, SKIP_ID_RANGE, id,
+		                "its number %u is outside %u-%u", v, c->uid_min,
+		                c->uid_max);
+	}
+	return 0;
+}
+
+static int number_people(struct mapper *mp)
+{
+	const char **ids = calloc(mp->npeople ? mp->npeople : 1, sizeof(*ids));
+	size_t k = 0;
+	int rc;
+
+	if (ids == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < mp->npeople; i++)
+		if (mp->people[i].keep)
+			ids[k++] = mp->people[i].r->id;
+	rc = idmap_assign(mp->ids, 'u', ids, k, &mp->in->local->ids);
+	free(ids);
+	for (size_t i = 0; rc == 0 && i < mp->npeople; i++) {
+		struct person *p = &mp->people[i];
+
+		if (!p->keep)
+			continue;
+		p->uid = idmap_find(mp->ids, 'u', p->r->id)->number;
+		rc = check_number(mp, 'u', p->r->id, p->uid, &p->keep);
+	}
+	return rc;
+}
+
+static bool is_locked(const struct mapper *mp, const char *id)
+{
+	return mp->in->locked && strmap_get(mp->in->locked, id, NULL);
+}
+
+/* Expands home and gecos; a person whose values are unusable is skipped. */
+static int prepare_person(struct mapper *mp, struct person *p)
+{
+	const struct scim_config *c = mp->in->cfg;
+	char home[SNAP_FIELD_MAX + 1], gecos[SNAP_FIELD_MAX + 1];
+
+	if (!map_expand(c->home, p->r, p->name, p->uid, false, home,
+	                sizeof(home)) ||
+	    !map_expand(c->gecos, p->r, p->name, p->uid, true, gecos,
+	                sizeof(gecos))) {
+		p->keep = false;
+		return skip_add(mp->skipped, 'u', SKIP_INVALID_FIELD, p->r->id,
+		                "home or gecos of %s is unusable", p->name);
+	}
+	p->home = strdup(home);
+	p->gecos = strdup(gecos);
+	if (p->home == NULL || p->gecos == NULL ||
+	    strmap_put(&mp->by_scim_id, p->r->id, (size_t)(p - mp->people)) < 0 ||
+	    strmap_put(&mp->names, p->name, 0) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+static int emit_person(struct mapper *mp, struct person *p, uint32_t gid,
+                       struct model *out)
+{
+	const struct scim_config *c = mp->in->cfg;
+	struct model_user u = {
+		.name = p->name, .uid = p->uid, .gid = gid ? gid : p->uid,
+		.home = p->home, .gecos = p->gecos, .shell = c->shell,
+		.active = p->r->active && !is_locked(mp, p->r->id),
+		.scim_id = (char *)p->r->id,
+	};
+	struct idmap_entry *e;
+
+	if (model_add_user(out, &u) < 0)
+		return -ENOMEM;
+	if (gid == 0 && model_add_group(out, p->name, p->uid, NULL, 0, NULL) < 0)
+		return -ENOMEM;
+	e = idmap_find(mp->ids, 'u', p->r->id);
+	free(e->name);
+	e->name = strdup(p->name);
+	e->active = p->r->active;
+	e->live = true;
+	return e->name ? 0 : -ENOMEM;
+}
+
+static int map_people(struct mapper *mp)
+{
+	const struct map_input *in = mp->in;
+	int rc = 0;
+
+	mp->people = calloc(in->nusers ? in->nusers : 1, sizeof(*mp->people));
+	if (mp->people == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; rc >= 0 && i < in->nusers; i++) {
+		rc = name_person(mp, &in->users[i], &mp->people[mp->npeople]);
+		if (rc > 0)
+			mp->npeople++;
+	}
+	if (rc >= 0)
+		rc = settle_ties(mp);
+	for (size_t i = 0; rc == 0 && i < mp->npeople; i++)
+		if (mp->people[i].keep)
+			rc = check_local_name(mp, &mp->people[i]);
+	if (rc == 0)
+		rc = number_people(mp);
+	for (size_t i = 0; rc == 0 && i < mp->npeople; i++)
+		if (mp->people[i].keep)
+			rc = prepare_person(mp, &mp->people[i]);
+	return rc;
+}
+
+/* ---- groups ----------------------------------------------------------- */
+
+struct sgroup {
+	const struct scim_res *r;
+	char name[SNAP_NAME_MAX + 1];
+	uint32_t gid;
+	bool keep;
+};
+
+static bool selected(const struct scim_config *c, const struct scim_res *g)
+{
+	if (c->ngroups == 0)
+		return true;
+	for (size_t i = 0; g->name && i < c->ngroups; i++)
+		if (strcasecmp(c->groups[i], g->name) == 0)
+			return true;
+	return false;
+}
+
+/* Names one group; 1 when a candidate, 0 when skipped or not selected. */
+static int name_group(struct mapper *mp, const struct scim_res *r,
+                      struct sgroup *g)
+{
+	char name[NAME_BUF], pb[DETAIL_MAX];
+
+	*g = (struct sgroup){.r = r};
+	if (!selected(mp->in->cfg, r))
+		return 0;
+	if (!scim_id_valid(r->id, strlen(r->id)))
+		return skip_add(mp->skipped, 'g', SKIP_INVALID_ID, r->id,
+		                "unusable SCIM id");
+	if (r->name == NULL)
+		return skip_add(mp->skipped, 'g', SKIP_NO_NAME, r->id,
+		                "no displayName");
+	map_group_name(r->name, name, sizeof(name));
+	if (!snap_name_valid(name, strlen(name)))
+		return skip_add(mp->skipped, 'g', SKIP_INVALID_NAME, r->id,
+		                "displayName '%s' gives no valid group name",
+		                show(pb, sizeof(pb), r->name));
+	memcpy(g->name, name, strlen(name) + 1);
+	g->keep = true;
+	return 1;
+}
+
+static int cmp_sgroup(const void *a, const void *b)
+{
+	const struct sgroup *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	return c ? c : strcmp(x->r->id, y->r->id);
+}
+
+static int group_ties(struct mapper *mp, struct sgroup *g, size_t n)
+{
+	char pb[DETAIL_MAX];
+	int rc = 0;
+
+	qsort(g, n, sizeof(*g), cmp_sgroup);
+	for (size_t i = 0; rc == 0 && i < n;) {
+		size_t j = i + 1;
+
+		while (j < n && strcmp(g[j].name, g[i].name) == 0)
+			j++;
+		for (size_t k = i; rc == 0 && j - i > 1 && k < j; k++) {
+			g[k].keep = false;
+			rc = skip_add(mp->skipped, 'g', SKIP_NAME_COLLISION,
+			              g[k].r->id,
+			              "group name %s is wanted by %zu groups "
+			              "(displayName '%s')",
+			              g[k].name, j - i,
+			              show(pb, sizeof(pb), g[k].r->name));
+		}
+		i = j;
+	}
+	return rc;
+}
+
+static int group_clashes(struct mapper *mp, struct sgroup *g)
+{
+	if (strmap_get(&mp->in->local->groups, g->name, NULL)) {
+		g->keep = false;
+		return skip_add(mp->skipped, 'g', SKIP_LOCAL_NAME, g->r->id,
+		                "group name %s belongs to a local group",
+		                g->name);
+	}
+	if (private_groups(mp->in->cfg) &&
+	    strmap_get(&mp->names, g->name, NULL)) {
+		g->keep = false;
+		return skip_add(mp->skipped, 'g', SKIP_NAME_TAKEN, g->r->id,
+		                "group name %s is a person's private group",
+		                g->name);
+	}
+	return 0;
+}
+
+static int number_groups(struct mapper *mp, struct sgroup *g, size_t n)
+{
+	const char **ids = calloc(n ? n : 1, sizeof(*ids));
+	size_t k = 0;
+	int rc;
+
+	if (ids == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (g[i].keep)
+			ids[k++] = g[i].r->id;
+	rc = idmap_assign(mp->ids, 'g', ids, k, &mp->in->local->ids);
+	free(ids);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		if (!g[i].keep)
+			continue;
+		g[i].gid = idmap_find(mp->ids, 'g', g[i].r->id)->number;
+		rc = check_number(mp, 'g', g[i].r->id, g[i].gid, &g[i].keep);
+	}
+	return rc;
+}
+
+static int emit_group(struct mapper *mp, struct sgroup *g, struct model *out)
+{
+	const char **names;
+	struct idmap_entry *e;
+	size_t k = 0, idx;
+	int rc;
+
+	names = calloc(g->r->nmembers ? g->r->nmembers : 1, sizeof(*names));
+	if (names == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < g->r->nmembers; i++)
+		if (strmap_get(&mp->by_scim_id, g->r->members[i], &idx) &&
+		    mp->people[idx].keep)
+			names[k++] = mp->people[idx].name;
+	rc = model_add_group(out, g->name, g->gid, names, k, g->r->id);
+	free(names);
+	if (rc < 0)
+		return rc;
+	e = idmap_find(mp->ids, 'g', g->r->id);
+	free(e->name);
+	e->name = strdup(g->name);
+	e->live = true;
+	return e->name ? 0 : -ENOMEM;
+}
+
+static int map_groups(struct mapper *mp, struct model *out)
+{
+	const struct map_input *in = mp->in;
+	struct sgroup *g;
+	size_t n = 0;
+	int rc = 0;
+
+	g = calloc(in->ngroups ? in->ngroups : 1, sizeof(*g));
+	if (g == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; rc >= 0 && i < in->ngroups; i++) {
+		rc = name_group(mp, &in->groups[i], &g[n]);
+		if (rc > 0)
+			n++;
+	}
+	if (rc >= 0)
+		rc = group_ties(mp, g, n);
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		if (g[i].keep)
+			rc = group_clashes(mp, &g[i]);
+	if (rc == 0)
+		rc = number_groups(mp, g, n);
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		if (g[i].keep)
+			rc = emit_group(mp, &g[i], out);
+	free(g);
+	return rc;
+}
+
+/* ---- putting it together ---------------------------------------------- */
+
+static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+/* People are emitted after the groups: a shared primary group's gid must
+ * be known. */
+static int emit_people(struct mapper *mp, struct model *out, char *err,
+                       size_t errlen)
+{
+	const char *pg = mp->in->cfg->primary_group;
+	uint32_t gid = 0;
+	int rc = 0;
+
+	if (pg != NULL) {
+		struct model_group *g = NULL;
+
+		for (size_t i = 0; i < out->ngroups && g == NULL; i++)
+			if (strcmp(out->groups[i].name, pg) == 0)
+				g = &out->groups[i];
+		if (g == NULL)
+			return fail(err, errlen, -ENOENT,
+			            "primary_group %s is not among the groups "
+			            "read from the bridge",
+			            pg);
+		gid = g->gid;
+	}
+	for (size_t i = 0; rc == 0 && i < mp->npeople; i++)
+		if (mp->people[i].keep)
+			rc = emit_person(mp, &mp->people[i], gid, out);
+	return rc;
+}
+
+static int run(struct mapper *mp, struct model *out, char *err,
+               size_t errlen)
+{
+	int rc;
+
+	for (size_t i = 0; i < mp->ids->n; i++)
+		mp->ids->e[i].live = false;
+	rc = map_people(mp);
+	if (rc == 0)
+		rc = map_groups(mp, out);
+	if (rc == 0)
+		rc = emit_people(mp, out, err, errlen);
+	if (rc == -ENOSPC)
+		fail(err, errlen, rc, "the id range %u-%u is full",
+		     mp->in->cfg->uid_min, mp->in->cfg->uid_max);
+	else if (rc == -ENOMEM)
+		fail(err, errlen, rc, "out of memory");
+	return rc;
+}
+
+int map_build(const struct map_input *in, struct idmap *ids,
+              struct model *out, struct skiplist *skipped, char *err,
+              size_t errlen)
+{
+	struct mapper mp = {.in = in, .ids = ids, .skipped = skipped};
+	struct model m = {0};
+	int rc;
+
+	*skipped = (struct skiplist){0};
+	rc = run(&mp, &m, err, errlen);
+	for (size_t i = 0; i < mp.npeople; i++) {
+		free(mp.people[i].home);
+		free(mp.people[i].gecos);
+	}
+	free(mp.people);
+	strmap_free(&mp.by_scim_id);
+	strmap_free(&mp.names);
+	if (rc < 0) {
+		model_free(&m);
+		skiplist_free(skipped);
+		return rc;
+	}
+	model_sort(&m);
+	*out = m;
+	return 0;
+}

@@ -1,0 +1,88 @@
+/*
+ * map.h: SCIM Users and Groups to POSIX users and groups (issue 3,
+ * "Mapping"), under the config's rules, the local files and the sticky id
+ * map.  Everything that is left out and why goes into a skip list.
+ */
+#ifndef SCIM_MAP_H
+#define SCIM_MAP_H
+
+#include <stddef.h>
+
+#include "conf.h"
+#include "idmap.h"
+#include "local.h"
+#include "model.h"
+#include "scim.h"
+#include "table.h"
+
+/* Why an entry was left out.  The names are used in messages, status and
+ * metrics labels. */
+enum skip_reason {
+	SKIP_INVALID_ID,       /* SCIM id unusable */
+	SKIP_NO_NAME,          /* no userName / displayName */
+	SKIP_DOMAIN,           /* email domain not in `domains` */
+	SKIP_INVALID_NAME,     /* name fails the validator */
+	SKIP_NAME_COLLISION,   /* two entries map to one name */
+	SKIP_LOCAL_NAME,       /* name in the local passwd or group file */
+	SKIP_LOCAL_ID,         /* sticky number now in the local files */
+	SKIP_ID_RANGE,         /* sticky number outside uid_min-uid_max */
+	SKIP_INVALID_FIELD,    /* gecos, home or shell unusable */
+	SKIP_NAME_TAKEN,       /* group name is a person's private group */
+	SKIP_NREASONS
+};
+
+const char *skip_reason_name(enum skip_reason r);
+
+struct skip {
+	char kind;            /* 'u' or 'g' */
+	enum skip_reason reason;
+	char *scim_id;        /* printable */
+	char *detail;         /* printable: the offending value */
+};
+
+struct skiplist {
+	struct skip *s;
+	size_t n, cap;
+	size_t count[SKIP_NREASONS];
+};
+
+void skiplist_free(struct skiplist *l);
+
+/* The inputs of one mapping. */
+struct map_input {
+	const struct scim_config *cfg;
+	const struct scim_res *users;
+	size_t nusers;
+	const struct scim_res *groups;
+	size_t ngroups;
+	const struct localdb *local;
+	const struct strmap *locked; /* SCIM ids of locked people */
+};
+
+/* Builds OUT (sorted) from IN, giving numbers through IDS (updated: new
+ * entries, names, live/gone).  Returns 0, or a negative errno with a
+ * one-line reason in ERR (-ENOSPC: id range full; -ENOENT: primary_group
+ * not found; -ENOMEM).  On failure OUT and SKIPPED hold nothing to free,
+ * but IDS may have gained entries: discard it. */
+int map_build(const struct map_input *in, struct idmap *ids,
+              struct model *out, struct skiplist *skipped, char *err,
+              size_t errlen);
+
+/* The login name rule alone: writes the lowercased name (not yet
+ * validated) to NAME and the lowercased domain (or "") to DOMAIN.  Returns
+ * 0, or -EINVAL when USERNAME gives nothing (empty, or no local part). */
+int map_login_name(enum username_rule rule, const char *username,
+                   char *name, size_t namelen, char *domain,
+                   size_t domainlen);
+
+/* The group name rule alone: DISPLAY lowercased, spaces to '-', other
+ * characters outside [a-z0-9._-] dropped.  The result is not validated. */
+void map_group_name(const char *display, char *name, size_t namelen);
+
+/* Expands a home or gecos template for one person (see config.h) into OUT;
+ * returns false when the result is too long.  Gecos values have ':' and
+ * control characters removed. */
+bool map_expand(const char *tmpl, const struct scim_res *u, const char *name,
+                uint32_t uid, bool gecos, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,479 @@
+/*
+ * model.c: see model.h.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+#include "util.h"
+
+#define ENUM_BUF_START 16384
+#define ENUM_BUF_MAX (64u << 20)
+
+static int grow(void **arr, size_t *cap, size_t n, size_t size)
+{
+	size_t want;
+	void *p;
+
+	if (n < *cap)
+		return 0;
+	want = *cap ? *cap * 2 : 64;
+	if (want > SIZE_MAX / size)
+		return -ENOMEM;
+	p = realloc(*arr, want * size);
+	if (p == NULL)
+		return -ENOMEM;
+	*arr = p;
+	*cap = want;
+	return 0;
+}
+
+static void user_clear(struct model_user *u)
+{
+	free(u->name);
+	free(u->gecos);
+	free(u->home);
+	free(u->shell);
+	free(u->scim_id);
+}
+
+static void group_clear(struct model_group *g)
+{
+	for (size_t i = 0; i < g->nmembers; i++)
+		free(g->members[i]);
+	free(g->members);
+	free(g->name);
+	free(g->scim_id);
+}
+
+void model_free(struct model *m)
+{
+	for (size_t i = 0; i < m->nusers; i++)
+		user_clear(&m->users[i]);
+	for (size_t i = 0; i < m->ngroups; i++)
+		group_clear(&m->groups[i]);
+	free(m->users);
+	free(m->groups);
+	*m = (struct model){0};
+}
+
+static char *dup_or_null(const char *s, bool *oom)
+{
+	char *c;
+
+	if (s == NULL)
+		return NULL;
+	c = strdup(s);
+	if (c == NULL)
+		*oom = true;
+	return c;
+}
+
+int model_add_user(struct model *m, const struct model_user *u)
+{
+	struct model_user c = *u;
+	bool oom = false;
+
+	if (grow((void **)&m->users, &m->users_cap, m->nusers,
+	         sizeof(*m->users)) < 0)
+		return -ENOMEM;
+	c.name = dup_or_null(u->name, &oom);
+	c.gecos = dup_or_null(u->gecos, &oom);
+	c.home = dup_or_null(u->home, &oom);
+	c.shell = dup_or_null(u->shell, &oom);
+	c.scim_id = dup_or_null(u->scim_id, &oom);
+	if (oom) {
+		user_clear(&c);
+		return -ENOMEM;
+	}
+	m->users[m->nusers++] = c;
+	return 0;
+}
+
+int model_add_group(struct model *m, const char *name, uint32_t gid,
+                    const char *const *members, size_t nmembers,
+                    const char *scim_id)
+{
+	struct model_group c = {.gid = gid};
+	bool oom = false;
+
+	if (grow((void **)&m->groups, &m->groups_cap, m->ngroups,
+	         sizeof(*m->groups)) < 0)
+		return -ENOMEM;
+	c.name = dup_or_null(name, &oom);
+	c.scim_id = dup_or_null(scim_id, &oom);
+	c.members = calloc(nmembers ? nmembers : 1, sizeof(*c.members));
+	if (c.members == NULL)
+		oom = true;
+	for (size_t i = 0; !oom && i < nmembers; i++) {
+		c.members[i] = dup_or_null(members[i], &oom);
+		if (!oom)
+			c.nmembers = i + 1;
+	}
+	if (oom) {
+		group_clear(&c);
+		return -ENOMEM;
+	}
+	m->groups[m->ngroups++] = c;
+	return 0;
+}
+
+static int cmp_user(const void *a, const void *b)
+{
+	return strcmp(((const struct model_user *)a)->name,
+	              ((const struct model_user *)b)->name);
+}
+
+static int cmp_group(const void *a, const void *b)
+{
+	return strcmp(((const struct model_group *)a)->name,
+	              ((const struct model_group *)b)->name);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorts G's members and drops repeats. */
+static void sort_members(struct model_group *g)
+{
+	size_t k = 0;
+
+	qsort(g->members, g->nmembers, sizeof(*g->members), cmp_str);
+	for (size_t i = 0; i < g->nmembers; i++) {
+		if (k > 0 && strcmp(g->members[k - 1], g->members[i]) == 0)
+			free(g->members[i]);
+		else
+			g->members[k++] = g->members[i];
+	}
+	g->nmembers = k;
+}
+
+void model_sort(struct model *m)
+{
+	qsort(m->users, m->nusers, sizeof(*m->users), cmp_user);
+	qsort(m->groups, m->ngroups, sizeof(*m->groups), cmp_group);
+	for (size_t i = 0; i < m->ngroups; i++)
+		sort_members(&m->groups[i]);
+}
+
+struct model_user *model_find_user(const struct model *m, const char *name)
+{
+	struct model_user key = {.name = (char *)name};
+
+	return bsearch(&key, m->users, m->nusers, sizeof(*m->users),
+	               cmp_user);
+}
+
+struct model_group *model_find_group(const struct model *m,
+                                     const char *name)
+{
+	struct model_group key = {.name = (char *)name};
+
+	return bsearch(&key, m->groups, m->ngroups, sizeof(*m->groups),
+	               cmp_group);
+}
+
+/* ---- reading a snapshot back ------------------------------------------ */
+
+struct ebuf {
+	char *p;
+	size_t len;
+};
+
+static int ebuf_grow(struct ebuf *b)
+{
+	size_t want = b->len ? b->len * 2 : ENUM_BUF_START;
+	char *p;
+
+	if (want > ENUM_BUF_MAX)
+		return -ENOMEM;
+	p = realloc(b->p, want);
+	if (p == NULL)
+		return -ENOMEM;
+	b->p = p;
+	b->len = want;
+	return 0;
+}
+
+static int load_user(struct snap_reader *r, struct model *m,
+                     const struct passwd *pw)
+{
+	struct snap_account acct;
+	struct model_user u = {
+		.name = pw->pw_name, .uid = pw->pw_uid, .gid = pw->pw_gid,
+		.gecos = pw->pw_gecos, .home = pw->pw_dir,
+		.shell = pw->pw_shell,
+	};
+	int rc = snap_get_account(r, pw->pw_name, &acct);
+
+	if (rc != 0)
+		return rc < 0 ? rc : -EBADMSG;
+	u.active = acct.active;
+	return model_add_user(m, &u);
+}
+
+static int load_users(struct snap_reader *r, struct model *m,
+                      struct ebuf *b)
+{
+	struct snap_cursor cur = {0};
+	struct passwd pw;
+	int rc;
+
+	for (;;) {
+		rc = snap_getpwent(r, &cur, &pw, b->p, b->len);
+		if (rc == -ERANGE)
+			rc = ebuf_grow(b);
+		else if (rc == 0)
+			rc = load_user(r, m, &pw);
+		else
+			break;
+		if (rc < 0)
+			return rc;
+	}
+	return rc == SNAP_NONE ? 0 : rc;
+}
+
+static int load_groups(struct snap_reader *r, struct model *m,
+                       struct ebuf *b)
+{
+	struct snap_cursor cur = {0};
+	struct group gr;
+	int rc;
+
+	for (;;) {
+		rc = snap_getgrent(r, &cur, &gr, b->p, b->len);
+		if (rc == -ERANGE) {
+			rc = ebuf_grow(b);
+		} else if (rc == 0) {
+			size_t n = 0;
+
+			while (gr.gr_mem[n] != NULL)
+				n++;
+			rc = model_add_group(m, gr.gr_name, gr.gr_gid,
+			                     (const char *const *)gr.gr_mem, n,
+			                     NULL);
+		} else
+			break;
+		if (rc < 0)
+			return rc;
+	}
+	return rc == SNAP_NONE ? 0 : rc;
+}
+
+int model_load_snapshot(const char *path, uid_t owner, struct model *m,
+                        struct snap_meta *meta)
+{
+	struct snap_reader *r = NULL;
+	struct model tmp = {0};
+	struct ebuf b = {0};
+	int rc;
+
+	rc = snap_reader_new(path, owner, &r);
+	if (rc == 0)
+		rc = ebuf_grow(&b);
+	if (rc == 0)
+		rc = snap_get_meta(r, meta);
+	if (rc == 0)
+		rc = load_users(r, &tmp, &b);
+	if (rc == 0)
+		rc = load_groups(r, &tmp, &b);
+	snap_reader_free(r);
+	free(b.p);
+	if (rc != 0) {
+		model_free(&tmp);
+		return rc < 0 ? rc : -EBADMSG;
+	}
+	model_sort(&tmp);
+	*m = tmp;
+	return 0;
+}
+
+/* ---- publishing ------------------------------------------------------- */
+
+static int add_all(struct snap_writer *w, const struct model *m, char *err,
+                   size_t errlen)
+{
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < m->nusers; i++) {
+		const struct model_user *u = &m->users[i];
+		struct snap_user su = {u->name, u->uid,  u->gid,   u->gecos,
+		                       u->home, u->shell, u->active};
+
+		rc = snap_writer_add_user(w, &su, err, errlen);
+	}
+	for (size_t i = 0; rc == 0 && i < m->ngroups; i++) {
+		const struct model_group *g = &m->groups[i];
+		struct snap_group sg = {g->name, g->gid, g->nmembers,
+		                        (const char *const *)g->members};
+
+		rc = snap_writer_add_group(w, &sg, err, errlen);
+	}
+	return rc;
+}
+
+int model_publish(const struct model *m, uint32_t id_min, uint32_t id_max,
+                  const char *path, const struct snap_meta *meta, char *err,
+                  size_t errlen)
+{
+	struct snap_writer *w = NULL;
+	int rc;
+
+	rc = snap_writer_new(id_min, id_max, &w);
+	if (rc < 0) {
+		snprintf(err, errlen, "cannot start a snapshot: %s",
+		         strerror(-rc));
+		return rc;
+	}
+	rc = add_all(w, m, err, errlen);
+	if (rc == 0)
+		rc = snap_writer_publish(w, path, meta, err, errlen);
+	snap_writer_free(w);
+	return rc;
+}
+
+/* ---- diff ------------------------------------------------------------- */
+
+static bool user_same(const struct model_user *a, const struct model_user *b)
+{
+	return a->uid == b->uid && a->gid == b->gid && a->active == b->active &&
+	       strcmp(a->gecos, b->gecos) == 0 &&
+	       strcmp(a->home, b->home) == 0 &&
+	       strcmp(a->shell, b->shell) == 0;
+}
+
+static bool group_same(const struct model_group *a,
+                       const struct model_group *b)
+{
+	if (a->gid != b->gid || a->nmembers != b->nmembers)
+		return false;
+	for (size_t i = 0; i < a->nmembers; i++)
+		if (strcmp(a->members[i], b->members[i]) != 0)
+			return false;
+	return true;
+}
+
+static const struct model_user *user_by_uid(const struct model *m,
+                                            uint32_t uid)
+{
+	for (size_t i = 0; i < m->nusers; i++)
+		if (m->users[i].uid == uid)
+			return &m->users[i];
+	return NULL;
+}
+
+static void describe_user_change(const struct model_user *a,
+                                 const struct model_user *b, FILE *out)
+{
+	fprintf(out, "~ user %s:", a->name);
+	if (a->uid != b->uid)
+		fprintf(out, " UID CHANGE %u -> %u", a->uid, b->uid);
+	if (a->gid != b->gid)
+		fprintf(out, " gid %u -> %u", a->gid, b->gid);
+	if (a->active != b->active)
+		fprintf(out, " %s", b->active ? "reactivated" : "suspended");
+	if (strcmp(a->gecos, b->gecos) != 0)
+		fprintf(out, " gecos '%s' -> '%s'", a->gecos, b->gecos);
+	if (strcmp(a->home, b->home) != 0)
+		fprintf(out, " home %s -> %s", a->home, b->home);
+	if (strcmp(a->shell, b->shell) != 0)
+		fprintf(out, " shell %s -> %s", a->shell, b->shell);
+	fputc('\n', out);
+}
+
+static void diff_users(const struct model *old, const struct model *new,
+                       struct model_diff *d, FILE *out)
+{
+	for (size_t i = 0; i < old->nusers; i++) {
+		const struct model_user *a = &old->users[i];
+		const struct model_user *b = model_find_user(new, a->name);
+
+		if (b == NULL) {
+			const struct model_user *r = user_by_uid(new, a->uid);
+
+			d->users_removed++;
+			if (r != NULL)
+				d->renames++;
+			else
+				d->removed_uids++;
+			if (out && r)
+				fprintf(out, "~ user %s renamed to %s (uid %u)\n",
+				        a->name, r->name, a->uid);
+			else if (out)
+				fprintf(out, "- user %s (uid %u)\n", a->name,
+				        a->uid);
+			continue;
+		}
+		if (user_same(a, b))
+			continue;
+		d->users_changed++;
+		d->uid_changes += a->uid != b->uid;
+		if (out)
+			describe_user_change(a, b, out);
+	}
+	for (size_t i = 0; i < new->nusers; i++) {
+		const struct model_user *b = &new->users[i];
+
+		if (model_find_user(old, b->name) != NULL)
+			continue;
+		d->users_added++;
+		if (out && user_by_uid(old, b->uid) == NULL)
+			fprintf(out, "+ user %s (uid %u%s)\n", b->name, b->uid,
+			        b->active ? "" : ", suspended");
+	}
+}
+
+static void diff_groups(const struct model *old, const struct model *new,
+                        struct model_diff *d, FILE *out)
+{
+	for (size_t i = 0; i < old->ngroups; i++) {
+		const struct model_group *a = &old->groups[i];
+		const struct model_group *b = model_find_group(new, a->name);
+
+		if (b == NULL) {
+			d->groups_removed++;
+			if (out)
+				fprintf(out, "- group %s (gid %u)\n", a->name,
+				        a->gid);
+		} else if (!group_same(a, b)) {
+			d->groups_changed++;
+			if (out)
+				fprintf(out,
+				        "~ group %s: gid %u -> %u, %zu -> %zu "
+				        "members\n",
+				        a->name, a->gid, b->gid, a->nmembers,
+				        b->nmembers);
+		}
+	}
+	for (size_t i = 0; i < new->ngroups; i++) {
+		const struct model_group *b = &new->groups[i];
+
+		if (model_find_group(old, b->name) != NULL)
+			continue;
+		d->groups_added++;
+		if (out)
+			fprintf(out, "+ group %s (gid %u, %zu members)\n",
+			        b->name, b->gid, b->nmembers);
+	}
+}
+
+void model_diff(const struct model *old, const struct model *new,
+                struct model_diff *d, FILE *out)
+{
+	*d = (struct model_diff){0};
+	diff_users(old, new, d, out);
+	diff_groups(old, new, d, out);
+}
+
+bool model_diff_empty(const struct model_diff *d)
+{
+	return d->users_added + d->users_removed + d->users_changed +
+	               d->groups_added + d->groups_removed +
+	               d->groups_changed ==
+	       0;
+}

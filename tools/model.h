@@ -1,0 +1,85 @@
+/*
+ * model.h: the POSIX view of a directory (what a snapshot holds), in
+ * memory: built by mapping (map.h) or read back from a live snapshot, then
+ * compared, printed as a diff, and published through the snapshot writer.
+ */
+#ifndef SCIM_MODEL_H
+#define SCIM_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "snap.h"
+
+struct model_user {
+	char *name;
+	uint32_t uid, gid;
+	char *gecos, *home, *shell;
+	bool active;
+	char *scim_id;  /* NULL when read from a snapshot */
+};
+
+struct model_group {
+	char *name;
+	uint32_t gid;
+	char **members; /* sorted, unique */
+	size_t nmembers;
+	char *scim_id;  /* NULL for private groups and snapshots */
+};
+
+/* Users and groups, each sorted by name once model_sort() ran. */
+struct model {
+	struct model_user *users;
+	size_t nusers, users_cap;
+	struct model_group *groups;
+	size_t ngroups, groups_cap;
+};
+
+/* Append copies; return 0 or -ENOMEM. */
+int model_add_user(struct model *m, const struct model_user *u);
+int model_add_group(struct model *m, const char *name, uint32_t gid,
+                    const char *const *members, size_t nmembers,
+                    const char *scim_id);
+
+/* Sorts users and groups by name, and each group's members. */
+void model_sort(struct model *m);
+
+/* Looks NAME up (after model_sort); NULL when absent. */
+struct model_user *model_find_user(const struct model *m, const char *name);
+struct model_group *model_find_group(const struct model *m,
+                                     const char *name);
+
+/* Reads the snapshot at PATH, which must belong to OWNER, into a sorted
+ * model and its meta.  Returns 0, -ENOENT when there is no snapshot, or
+ * another negative errno (see snap_strerror). */
+int model_load_snapshot(const char *path, uid_t owner, struct model *m,
+                        struct snap_meta *meta);
+
+/* Publishes M at PATH with META's generation, created and source, over
+ * [ID_MIN, ID_MAX].  Returns 0 or a negative errno with the reason in ERR;
+ * on failure PATH is untouched. */
+int model_publish(const struct model *m, uint32_t id_min, uint32_t id_max,
+                  const char *path, const struct snap_meta *meta, char *err,
+                  size_t errlen);
+
+/* What changed from OLD to NEW. */
+struct model_diff {
+	size_t users_added, users_removed, users_changed;
+	size_t groups_added, groups_removed, groups_changed;
+	size_t uid_changes;   /* same name, other uid: should never happen */
+	size_t renames;       /* same uid, other name */
+	size_t removed_uids;  /* OLD uids absent from NEW */
+};
+
+/* Compares; when OUT is not NULL, writes one line per change to it. */
+void model_diff(const struct model *old, const struct model *new,
+                struct model_diff *d, FILE *out);
+
+/* True when the diff shows no change at all. */
+bool model_diff_empty(const struct model_diff *d);
+
+void model_free(struct model *m);
+
+#endif

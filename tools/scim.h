@@ -1,0 +1,69 @@
+/*
+ * scim.h: SCIM 2.0 response bodies to C structs, with json-c.  No I/O: each
+ * parser takes the bytes of one body, so that it can be unit-tested and
+ * fuzzed without HTTP.
+ *
+ * Attribute names match case-insensitively (RFC 7643 section 2.1); unknown
+ * attributes and extension schemas are ignored.  A string attribute with
+ * the wrong type, or holding a NUL byte, counts as absent.
+ */
+#ifndef SCIM_SCIM_H
+#define SCIM_SCIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SCIM_BODY_MAX (32u << 20)   /* bytes in one response */
+#define SCIM_PAGE_MAX 100000        /* resources in one page */
+#define SCIM_GROUP_MEMBERS_MAX 1000000
+
+enum scim_kind { SCIM_USERS, SCIM_GROUPS };
+
+/* One User or Group.  Every string is NUL-terminated and owned; NULL when
+ * absent.  id is never NULL in a parsed resource. */
+struct scim_res {
+	char *id;
+	char *name;      /* userName (Users) or displayName (Groups) */
+	/* Users */
+	char *formatted, *given, *family, *display, *email;
+	bool active;     /* an absent "active" counts as true (RFC 7643) */
+	/* Groups: member ids (members whose type is "Group" are left out) */
+	char **members;
+	size_t nmembers;
+	bool has_members; /* the attribute was present (even if empty) */
+};
+
+/* One ListResponse page. */
+struct scim_page {
+	int64_t total;          /* totalResults */
+	int64_t start_index;    /* as the server echoed it; -1 if absent */
+	struct scim_res *res;
+	size_t nres;
+};
+
+/* Parses a ListResponse of Users or Groups.  Returns 0, or -EBADMSG with a
+ * one-line reason in ERR (not JSON, not an object, no totalResults, a
+ * resource that is not an object or has no string id, too many
+ * resources), or -ENOMEM.  On failure OUT holds nothing to free. */
+int scim_parse_list(const char *bytes, size_t len, enum scim_kind kind,
+                    struct scim_page *out, char *err, size_t errlen);
+
+/* Parses one resource (GET /Users/{id}, /Groups/{id}).  Same returns. */
+int scim_parse_resource(const char *bytes, size_t len, enum scim_kind kind,
+                        struct scim_res *out, char *err, size_t errlen);
+
+/* The "detail" of a SCIM Error body (or of any JSON object carrying one),
+ * made printable, into DETAIL; empty when there is none. */
+void scim_parse_error_detail(const char *bytes, size_t len, char *detail,
+                             size_t detaillen);
+
+/* The "version" and "build" of a /health body, printable; empty when
+ * absent.  Returns 0, or -EBADMSG when the body is not a JSON object. */
+int scim_parse_health(const char *bytes, size_t len, char *version,
+                      size_t versionlen, char *build, size_t buildlen);
+
+void scim_res_clear(struct scim_res *r);
+void scim_page_clear(struct scim_page *p);
+
+#endif

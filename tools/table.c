@@ -1,0 +1,138 @@
+/*
+ * table.c: see table.h.  Linear probing at a load of at most one half.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "table.h"
+#include "util.h"
+
+static size_t str_slot(const struct strmap *m, const char *key)
+{
+	size_t i = (size_t)fnv1a(FNV1A_INIT, key, strlen(key)) & (m->cap - 1);
+
+	while (m->slots[i].key != NULL && strcmp(m->slots[i].key, key) != 0)
+		i = (i + 1) & (m->cap - 1);
+	return i;
+}
+
+static int strmap_grow(struct strmap *m)
+{
+	struct strmap old = *m;
+	size_t cap = m->cap ? m->cap * 2 : 64;
+
+	if (cap > SIZE_MAX / sizeof(*m->slots))
+		return -ENOMEM;
+	m->slots = calloc(cap, sizeof(*m->slots));
+	if (m->slots == NULL) {
+		*m = old;
+		return -ENOMEM;
+	}
+	m->cap = cap;
+	for (size_t i = 0; i < old.cap; i++)
+		if (old.slots[i].key != NULL)
+			m->slots[str_slot(m, old.slots[i].key)] = old.slots[i];
+	free(old.slots);
+	return 0;
+}
+
+int strmap_put(struct strmap *m, const char *key, size_t value)
+{
+	size_t i;
+
+	if ((m->n + 1) * 2 > m->cap && strmap_grow(m) < 0)
+		return -ENOMEM;
+	i = str_slot(m, key);
+	if (m->slots[i].key == NULL) {
+		m->slots[i].key = strdup(key);
+		if (m->slots[i].key == NULL)
+			return -ENOMEM;
+		m->n++;
+	}
+	m->slots[i].value = value;
+	return 0;
+}
+
+bool strmap_get(const struct strmap *m, const char *key, size_t *value)
+{
+	size_t i;
+
+	if (m->cap == 0)
+		return false;
+	i = str_slot(m, key);
+	if (m->slots[i].key == NULL)
+		return false;
+	if (value)
+		*value = m->slots[i].value;
+	return true;
+}
+
+void strmap_free(struct strmap *m)
+{
+	for (size_t i = 0; i < m->cap; i++)
+		free(m->slots[i].key);
+	free(m->slots);
+	*m = (struct strmap){0};
+}
+
+static size_t num_slot(const struct numset *s, uint32_t v)
+{
+	size_t i = (size_t)((v * UINT64_C(0x9e3779b97f4a7c15)) >> 20) &
+	           (s->cap - 1);
+
+	while (s->slots[i] != 0 && s->slots[i] != v)
+		i = (i + 1) & (s->cap - 1);
+	return i;
+}
+
+static int numset_grow(struct numset *s)
+{
+	struct numset old = *s;
+	size_t cap = s->cap ? s->cap * 2 : 64;
+
+	if (cap > SIZE_MAX / sizeof(*s->slots))
+		return -ENOMEM;
+	s->slots = calloc(cap, sizeof(*s->slots));
+	if (s->slots == NULL) {
+		*s = old;
+		return -ENOMEM;
+	}
+	s->cap = cap;
+	for (size_t i = 0; i < old.cap; i++)
+		if (old.slots[i] != 0)
+			s->slots[num_slot(s, old.slots[i])] = old.slots[i];
+	free(old.slots);
+	return 0;
+}
+
+int numset_add(struct numset *s, uint32_t v)
+{
+	size_t i;
+
+	if (v == 0) {
+		s->has_zero = true;
+		return 0;
+	}
+	if ((s->n + 1) * 2 > s->cap && numset_grow(s) < 0)
+		return -ENOMEM;
+	i = num_slot(s, v);
+	if (s->slots[i] == 0) {
+		s->slots[i] = v;
+		s->n++;
+	}
+	return 0;
+}
+
+bool numset_has(const struct numset *s, uint32_t v)
+{
+	if (v == 0)
+		return s->has_zero;
+	return s->cap != 0 && s->slots[num_slot(s, v)] == v;
+}
+
+void numset_free(struct numset *s)
+{
+	free(s->slots);
+	*s = (struct numset){0};
+}

@@ -1,0 +1,38 @@
+/*
+ * table.h: two small open-addressing hash tables used throughout
+ * scim-cache: strings to indices (struct strmap) and a set of 32-bit
+ * numbers (struct numset).  Zero-initialise to start; free with *_free.
+ * Keys are copied.  Functions returning int give 0 or -ENOMEM.
+ */
+#ifndef SCIM_TABLE_H
+#define SCIM_TABLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct strmap {
+	struct strmap_slot {
+		char *key;
+		size_t value;
+	} *slots;
+	size_t cap, n;
+};
+
+/* Sets KEY to VALUE, replacing an earlier value. */
+int strmap_put(struct strmap *m, const char *key, size_t value);
+/* True and *VALUE written when KEY is present. */
+bool strmap_get(const struct strmap *m, const char *key, size_t *value);
+void strmap_free(struct strmap *m);
+
+struct numset {
+	uint32_t *slots; /* 0 marks an empty slot; 0 itself is kept aside */
+	size_t cap, n;
+	bool has_zero;
+};
+
+int numset_add(struct numset *s, uint32_t v);
+bool numset_has(const struct numset *s, uint32_t v);
+void numset_free(struct numset *s);
+
+#endif
