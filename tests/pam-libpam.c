@@ -15,6 +15,7 @@
  * for "pam_scim ignored".
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -278,6 +279,57 @@ static void test_recommended_stack(void)
 	          PAM_SUCCESS);
 }
 
+/* Bits per fd number below FD_SCAN_MAX: open, and open without
+ * FD_CLOEXEC. */
+#define FD_SCAN_MAX 1024
+static void scan_fds(bool open_fds[FD_SCAN_MAX], bool inherit[FD_SCAN_MAX])
+{
+	for (int fd = 0; fd < FD_SCAN_MAX; fd++) {
+		int fl = fcntl(fd, F_GETFD);
+
+		open_fds[fd] = fl >= 0;
+		inherit[fd] = fl >= 0 && !(fl & FD_CLOEXEC);
+	}
+}
+
+/* While the module holds the snapshot open, none of its fds survives an
+ * exec; once libpam unloads it, none is left open. */
+static void test_fds(void)
+{
+	static bool open0[FD_SCAN_MAX], inh0[FD_SCAN_MAX];
+	static bool open1[FD_SCAN_MAX], inh1[FD_SCAN_MAX];
+	char path[192];
+	struct pam_conv c = {conv, NULL};
+	pam_handle_t *pamh = NULL;
+	int opened = 0;
+
+	fresh();
+	snprintf(path, sizeof(path), "%s/" SERVICE, confdir);
+	write_file(path, "account required {M}\n");
+	scan_fds(open0, inh0);
+	REQUIRE(pam_start_confdir(SERVICE, "alice", &c, confdir, &pamh) ==
+	        PAM_SUCCESS);
+	CHECK_INT(pam_acct_mgmt(pamh, PAM_SILENT), PAM_SUCCESS);
+	scan_fds(open1, inh1);
+	for (int fd = 0; fd < FD_SCAN_MAX; fd++) {
+		if (open1[fd] && !open0[fd])
+			opened++;
+		if (inh1[fd] && !inh0[fd]) {
+			fprintf(stderr, "fd %d is inherited across exec\n", fd);
+			CHECK(!inh1[fd]);
+		}
+	}
+	CHECK(opened >= 1); /* the snapshot is held open */
+	pam_end(pamh, PAM_SUCCESS);
+	scan_fds(open1, inh1);
+	for (int fd = 0; fd < FD_SCAN_MAX; fd++) {
+		if (open1[fd] && !open0[fd]) {
+			fprintf(stderr, "fd %d left open after pam_end\n", fd);
+			CHECK(!open1[fd]);
+		}
+	}
+}
+
 /* Only the account hook exists: an "auth" line naming the module fails. */
 static void test_auth_fails_closed(void)
 {
@@ -322,6 +374,7 @@ int main(void)
 	test_allow_groups();
 	test_recommended_stack();
 	test_auth_fails_closed();
+	test_fds();
 
 	char cmd[PATH_MAX + 16];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);

@@ -8,7 +8,8 @@ tests_pam_decide_SOURCES = tests/pam-decide.c
 tests_pam_decide_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pam -I$(top_srcdir)/tests
 tests_pam_decide_LDADD = pam/libpamscim.la
 
-TESTS += tests/pam-options tests/pam-decide
+TESTS += tests/pam-options tests/pam-decide tests/pam-exports.sh
+EXTRA_DIST += tests/pam-exports.sh
 
 # Through the real libpam (pam_start_confdir); root only.
 check_PROGRAMS += tests/pam-libpam
