@@ -14,11 +14,15 @@ require_pam_module() {
 }
 
 # Like make_tmpdir, and also stops what the test started in the background
-# (kill_bg) before the directory goes.
+# (kill_bg) before lib.sh's cleanup undoes the mounts and removes the
+# directory.
 pam_tmpdir() {
 	make_tmpdir
-	trap 'kill_bg; rm -rf "$TMPD"' EXIT
 	trap 'exit 1' HUP INT TERM
+}
+
+test_cleanup() {
+	kill_bg
 }
 
 # Remembers a background process to stop at exit.
@@ -55,17 +59,17 @@ ns_syslog() {
 		fi
 	done
 	mkdir -p "$TMPD/dev-up" "$TMPD/dev-work"
-	mount -t overlay overlay \
+	ns_mount -t overlay overlay \
 		-o "lowerdir=/dev,upperdir=$TMPD/dev-up,workdir=$TMPD/dev-work" /dev
 	for m in pts shm mqueue; do
 		if [ -d "$keep/$m" ]; then
-			mount --bind "$keep/$m" "/dev/$m"
+			ns_mount --bind "$keep/$m" "/dev/$m"
 			umount "$keep/$m"
 		fi
 	done
 	rm -f /dev/log
 	: >"$TMPD/syslog"
-	python3 -c '
+	env -u LD_PRELOAD python3 -c '
 import os, socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.bind(sys.argv[1])
@@ -122,7 +126,7 @@ ns_bind_file() {
 	shift
 	name=$(echo "$target" | tr / _)
 	printf '%s\n' "$@" >"$TMPD/$name"
-	mount --bind "$TMPD/$name" "$target"
+	ns_mount --bind "$TMPD/$name" "$target"
 }
 
 # The line that the man page recommends.

@@ -13,6 +13,7 @@
 
 SSHD=/usr/sbin/sshd
 require_root
+require_unsanitized
 [ -x "$SSHD" ] || skip "needs openssh-server"
 command -v ssh >/dev/null || skip "needs openssh-client"
 command -v ssh-keygen >/dev/null || skip "needs ssh-keygen"

@@ -12,6 +12,7 @@
 . "$top_srcdir/tests/pam-lib.sh"
 
 require_root
+require_unsanitized
 command -v su >/dev/null || skip "needs su"
 command -v python3 >/dev/null || skip "needs python3 for the syslog listener"
 require_pam_module
