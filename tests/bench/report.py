@@ -1,0 +1,295 @@
+#!/usr/bin/env python3
+"""Write BENCHMARKS.md from the raw results of run-bench.sh.
+
+    report.py RESULTS_DIR [FINDINGS.md]
+
+RESULTS_DIR holds "machine", "idroot", optionally "refresh", and one folder
+per data set with BACKEND.ops (bench-nss run), BACKEND.first, BACKEND.id,
+sizes, snapsize and pipeline.  FINDINGS.md, kept by hand next to the
+harness, is copied in after the goals.  Output on stdout.
+"""
+
+import os
+import sys
+
+BACKENDS = ("floor", "scim", "files", "cache")
+SETS = (("1k", "1,000 people, each in 10 of 200 groups"),
+        ("10k", "10,000 people, each in 10 of 200 groups"),
+        ("100k", "100,000 people, each in 10 of 200 groups"),
+        ("big", "big groups: 10,000 people, 10,000 groups, "
+                "500 members per group on average"))
+
+# (key, label, unit, scale): key in BACKEND.ops, or "first"/"id".
+ROWS = (
+    ("getpwnam_hit", "getpwnam hit", "µs", 1),
+    ("getpwnam_miss", "getpwnam miss", "µs", 1),
+    ("getpwuid", "getpwuid", "µs", 1),
+    ("getgrnam_small", "getgrnam, a private group", "µs", 1),
+    ("getgrgid_small", "getgrgid, a private group", "µs", 1),
+    ("getgrnam_largest", "getgrnam, the largest group", "µs", 1),
+    ("getgrgid_largest", "getgrgid, the largest group", "µs", 1),
+    ("getgrouplist", "getgrouplist", "µs", 1),
+    ("enum_passwd", "enumerate all people (getpwent)", "ms", 1e-3),
+    ("enum_group", "enumerate all groups (getgrent)", "ms", 1e-3),
+    ("id", "`id USER`, whole process", "ms", 1e-3),
+    ("first", "first lookup in a fresh process", "µs", 1),
+    ("threads1", "getpwnam, 1 thread", "lookups/s", 1),
+    ("threads2", "getpwnam, 2 threads at once", "lookups/s", 1),
+    ("threads_scaling", "2 threads / 1 thread", "x", 1),
+    ("cpu_scaling", "the same for arithmetic alone (what 2 cores give)",
+     "x", 1),
+)
+HIGHER_IS_BETTER = {"threads1", "threads2", "threads_scaling",
+                    "cpu_scaling"}
+
+
+def read(path):
+    try:
+        with open(path) as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def kv(path):
+    out = {}
+    for line in (read(path) or "").splitlines():
+        k, _, v = line.partition(" ")
+        out[k] = v
+    return out
+
+
+def load_backend(d, be):
+    vals = {}
+    for line in (read(os.path.join(d, be + ".ops")) or "").splitlines():
+        f = line.split()
+        if len(f) >= 3 and f[0] == "RESULT":
+            vals[f[1]] = None if f[2] == "ERR" else float(f[2])
+    first = read(os.path.join(d, be + ".first"))
+    if first:
+        vals["first"] = float(first)
+    idv = read(os.path.join(d, be + ".id"))
+    if idv:
+        f = idv.split()
+        vals["id"] = float(f[1]) if f[0] == "TIMEOUT" else float(f[0])
+        if f[0] == "TIMEOUT":
+            vals["id_timeout"] = True
+    return vals
+
+
+def fmt(v, scale=1.0):
+    if v is None:
+        return "-"
+    v *= scale
+    if v >= 100:
+        return f"{v:,.0f}"
+    if v >= 10:
+        return f"{v:.1f}"
+    return f"{v:.2f}"
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return "-"
+    r = a / b
+    return f"{r:,.0f}x" if r >= 100 else f"{r:.2f}x" if r < 10 else \
+        f"{r:.1f}x"
+
+
+def set_table(d, label, out):
+    data = {be: load_backend(d, be) for be in BACKENDS}
+    sizes = kv(os.path.join(d, "sizes"))
+    snap = read(os.path.join(d, "snapsize"))
+    pipeline = read(os.path.join(d, "pipeline")) or "?"
+    out.append(f"### {label}\n")
+    big = sizes.get("biggroup", "? ?").split()
+    how = ("emulator -> `scim-cache refresh`" if pipeline == "scim-cache"
+           else "`tests/mksnap` (the project's writer) on generated text")
+    out.append(f"Snapshot built by {how}; the largest group is "
+               f"`{big[0]}` with {int(big[1]):,} members.\n")
+    out.append("| operation | unit | floor | scim | files | cache "
+               "| scim/floor | files/scim | cache/scim |")
+    out.append("|---|---|--:|--:|--:|--:|--:|--:|--:|")
+    for key, name, unit, scale in ROWS:
+        v = {be: data[be].get(key) for be in BACKENDS}
+        if key == "id":
+            for be in BACKENDS:
+                if data[be].get("id_timeout"):
+                    v[be] = None
+        cells = [fmt(v[be], scale) for be in BACKENDS]
+        for i, be in enumerate(BACKENDS):
+            if key == "id" and data[be].get("id_timeout"):
+                cells[i] = f"> {fmt(data[be]['id'], scale)}"
+        if key in ("threads_scaling", "cpu_scaling"):
+            r = ["", "", ""]
+        elif key in HIGHER_IS_BETTER:
+            # Throughput: how many times slower than scim, like the rest.
+            r = [ratio(v["floor"], v["scim"]), ratio(v["scim"], v["files"]),
+                 ratio(v["scim"], v["cache"])]
+        else:
+            r = [ratio(v["scim"], v["floor"]), ratio(v["files"], v["scim"]),
+                 ratio(v["cache"], v["scim"])]
+        out.append(f"| {name} | {unit} | " + " | ".join(cells) + " | " +
+                   " | ".join(r) + " |")
+    if snap and sizes.get("passwd"):
+        text = int(sizes["passwd"]) + int(sizes["group"])
+        out.append(f"\nSnapshot {int(snap):,} bytes; the same data as passwd "
+                   f"and group text {text:,} bytes "
+                   f"({int(snap) / text:.2f}x).\n")
+    return data, sizes, snap
+
+
+def goals(res, out):
+    s100 = res.get("100k")
+    big = res.get("big")
+    rows = []
+
+    def check(name, measured, ok):
+        rows.append(f"| {name} | {measured} | "
+                    f"{'met' if ok else '**missed**'} |")
+
+    if s100:
+        d = s100[0]
+        fl, sc, fi = d["floor"], d["scim"], d["files"]
+        for key, name, lim in (("getpwnam_hit", "getpwnam hit", 1.5),
+                               ("getpwuid", "getpwuid", 1.5),
+                               ("getpwnam_miss", "getpwnam miss", 1.5),
+                               ("getgrouplist", "getgrouplist", 2.0)):
+            a, b = sc.get(key), fl.get(key)
+            if a is not None and b:
+                check(f"{name} within {lim}x of the floor",
+                      f"{a:.2f} µs vs {b:.2f} µs: {a / b:.2f}x",
+                      a / b <= lim)
+        a, b = sc.get("enum_passwd"), fi.get("enum_passwd")
+        if a is not None and b is not None:
+            check("enumerating all people no slower than nss_files",
+                  f"{a / 1e3:.1f} ms vs {b / 1e3:.1f} ms", a <= b)
+        a = sc.get("threads_scaling")
+        if a is not None:
+            check("2 threads give at least 1.8x the lookups/s of one",
+                  f"{a:.2f}x", a >= 1.8)
+        snap, sizes = s100[2], s100[1]
+        if snap and sizes.get("passwd"):
+            text = int(sizes["passwd"]) + int(sizes["group"])
+            check("snapshot no bigger than 3x the passwd and group text",
+                  f"{int(snap) / 1e6:.1f} MB vs {text / 1e6:.1f} MB: "
+                  f"{int(snap) / text:.2f}x", int(snap) <= 3 * text)
+    idroot = read(os.path.join(res["_dir"], "idroot"))
+    if big and idroot and big[0]["scim"].get("id") is not None:
+        a = big[0]["scim"]["id"]
+        b = float(idroot.split()[0])
+        check("`id` on the big-groups set no slower than `id root` "
+              "through nss_files + 1 ms",
+              f"{a / 1e3:.2f} ms vs {b / 1e3:.2f} ms + 1 ms",
+              a <= b + 1000)
+    refresh = kv(os.path.join(res["_dir"], "refresh"))
+    if refresh.get("cpu_s"):
+        cpu = float(refresh["cpu_s"])
+        rss = float(refresh["rss_kb"]) / 1024
+        check("refresh: the tool's CPU time under 2 s", f"{cpu:.2f} s",
+              cpu < 2)
+        check("refresh: peak RSS under 64 MB", f"{rss:.1f} MB", rss < 64)
+    if not rows:
+        return
+    out.append("## Goals\n")
+    out.append("Goals are at 100,000 people; `id` on the big-groups set.\n")
+    out.append("| goal | measured | |")
+    out.append("|---|---|---|")
+    out.extend(rows)
+    out.append("")
+
+
+def refresh_section(res, out):
+    r = kv(os.path.join(res["_dir"], "refresh"))
+    if not r:
+        return
+    out.append("## Refresh\n")
+    out.append(f"`scim-cache refresh` of {r.get('people', '?')} people and "
+               f"{r.get('groups', '?')} groups from the emulator on "
+               "127.0.0.1 (plain HTTP):\n")
+    out.append("| measure | value |")
+    out.append("|---|--:|")
+    for k, label in (("wall_s", "wall time (s)"),
+                     ("cpu_s", "the tool's CPU time, user + system (s)"),
+                     ("wait_share", "share of wall time not on the tool's CPU "
+                                    "(waiting on the emulator)"),
+                     ("rss_kb", "peak RSS (KiB)"),
+                     ("snap_bytes", "snapshot (bytes)"),
+                     ("text_bytes", "passwd + group text (bytes)"),
+                     ("ratio", "snapshot / text")):
+        if k in r:
+            out.append(f"| {label} | {r[k]} |")
+    out.append("")
+
+
+def main():
+    if len(sys.argv) not in (2, 3):
+        print("usage: report.py RESULTS_DIR [FINDINGS.md]", file=sys.stderr)
+        return 2
+    rdir = sys.argv[1]
+    m = kv(os.path.join(rdir, "machine"))
+    out = ["# Benchmarks\n",
+           "Written by `make bench` (`tests/bench/run-bench.sh`, "
+           "`tests/bench/report.py`); do not edit by hand. The findings at "
+           "the end come from `tests/bench/findings.md`.\n",
+           "## Machine and versions\n",
+           f"- CPU: {m.get('cpu', '?')}, {m.get('cores', '?')} cores",
+           f"- Linux {m.get('kernel', '?')}, glibc {m.get('glibc', '?')}, "
+           f"LMDB {m.get('lmdb', '?')}, libnss-cache "
+           f"{m.get('libnss_cache', '?')}",
+           f"- nss-scim commit {m.get('commit', '?')}, run {m.get('date', '?')}"
+           + (" (smoke run: short budgets, figures are rough)"
+              if m.get("smoke") == "1" else ""),
+           "",
+           "## Method\n",
+           "Each backend is measured through glibc's own `getpwnam_r`, "
+           "`getgrgid_r`, `getgrouplist`, `getpwent_r` ... with a test "
+           "`nsswitch.conf` naming only that backend (`passwd: X`, "
+           "`group: X`), in a private mount namespace where `/etc` is a "
+           "throw-away overlay. All four hold the same people and groups "
+           "with the same names and numbers: the snapshot's own, exported "
+           "with `getent` through the scim module.\n",
+           "- **floor**: `libnss_floor.so.2`, built only for the bench, "
+           "answers every call at once without looking at anything: what "
+           "glibc's dispatch alone costs.",
+           "- **scim**: `libnss_scim.so.2` on the snapshot.",
+           "- **files**: glibc's nss_files on `/etc/passwd` and "
+           "`/etc/group` holding the host's own entries and then the "
+           "data set.",
+           "- **cache**: Debian's libnss-cache on `/etc/passwd.cache`, "
+           "`/etc/group.cache` and their sorted `.ixname`/`.ixuid`/"
+           "`.ixgid` indexes.\n",
+           "In-process figures come from `tests/bench/bench-nss` "
+           "(`clock_gettime(CLOCK_MONOTONIC)`): the median over batches of "
+           "the cost per call, cycling through 1,000 people (or private "
+           "groups) picked at random across the whole data set, with a "
+           "caller's buffer that grows on ERANGE and is kept. `id USER` is "
+           "the median wall time of many runs of `/usr/bin/id` (fork, exec, "
+           "wait); the first lookup is timed inside a fresh process (it "
+           "reads `nsswitch.conf`, loads the module and opens its data). "
+           "Ratios: scim/floor is what scim adds over glibc's floor; "
+           "files/scim and cache/scim say how many times slower the other "
+           "backend is (for lookups/s rows, how many times fewer).\n"]
+    res = {"_dir": rdir}
+    out.append("## Results\n")
+    for key, label in SETS:
+        d = os.path.join(rdir, key)
+        if os.path.isdir(d):
+            res[key] = set_table(d, label, out)
+    idroot = read(os.path.join(rdir, "idroot"))
+    if idroot:
+        out.append(f"`id root` through nss_files on the host's own "
+                   f"`/etc/passwd` and `/etc/group`: "
+                   f"{float(idroot.split()[0]) / 1e3:.2f} ms (median).\n")
+    refresh_section(res, out)
+    goals(res, out)
+    if len(sys.argv) == 3:
+        f = read(sys.argv[2])
+        if f:
+            out.append(f)
+    print("\n".join(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

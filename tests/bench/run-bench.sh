@@ -1,0 +1,204 @@
+#!/bin/sh
+# run-bench.sh: the benchmarks of issue 6.  Needs root; everything runs in a
+# private mount namespace with /etc under a throw-away overlay, so the host's
+# /etc is never touched.
+#
+#   run-bench.sh [--sets 1k,10k,100k,big] [--smoke] [--out FILE]
+#                [--keep DIR]
+#
+# For each data set: a snapshot (through the emulator and `scim-cache
+# refresh` when both are built, else tests/mksnap on gen-data.py's text),
+# exported through the scim module to nss_files' and libnss-cache's formats,
+# then every operation through glibc against floor, scim, files and cache.
+# Writes the report (BENCHMARKS.md format) to --out, default stdout.
+# --smoke: small time budgets (the CI check).  --keep DIR: keep the raw
+# results there.  Exit 77 when not root, 1 when a backend gives a wrong
+# answer; timings never fail.
+. "$top_srcdir/tests/lib.sh"
+require_root
+enter_namespace "$@"
+make_tmpdir
+
+BENCH="$top_builddir/tests/bench"
+BENCH_NSS="$BENCH/bench-nss"
+PY=${PYTHON3:-python3}
+SETS="1k,10k,100k,big"
+SMOKE=""
+OUT=""
+KEEP=""
+while [ $# -gt 0 ]; do
+	case $1 in
+	--sets) SETS=$2; shift 2 ;;
+	--smoke) SMOKE=1; shift ;;
+	--out) OUT=$2; shift 2 ;;
+	--keep) KEEP=$2; shift 2 ;;
+	*) echo "usage: run-bench.sh [--sets LIST] [--smoke] [--out FILE] [--keep DIR]" >&2; exit 2 ;;
+	esac
+done
+[ -x "$BENCH_NSS" ] && [ -f "$BENCH/.libs/libnss_floor.so.2" ] ||
+	fail "build first: make tests/bench/bench-nss tests/bench/libnss_floor.la"
+[ -f /usr/lib/x86_64-linux-gnu/libnss_cache.so.2 ] ||
+	[ -n "$(ldconfig -p | grep libnss_cache.so.2)" ] ||
+	skip "needs libnss-cache (apt-get install libnss-cache)"
+
+# Time budgets: ms per in-process operation, runs of `id`, runs of a fresh
+# process's first lookup, the longest one `id` may take.
+if [ -n "$SMOKE" ]; then
+	BUDGET=30 ID_RUNS=5 FIRST_RUNS=5 ID_TIMEOUT=30
+else
+	BUDGET=700 ID_RUNS=51 FIRST_RUNS=31 ID_TIMEOUT=120
+fi
+ID_BUDGET_MS=$((BUDGET * 8))
+
+RES="$TMPD/results"
+mkdir -p "$RES"
+log() { echo "bench: $(date +%T) $*" >&2; }
+
+# ---- the namespace's /etc -------------------------------------------------
+
+cp /etc/passwd "$TMPD/host.passwd"
+cp /etc/group "$TMPD/host.group"
+mkdir -p "$TMPD/etc-up" "$TMPD/etc-work"
+ns_mount -t overlay overlay \
+	-o "lowerdir=/etc,upperdir=$TMPD/etc-up,workdir=$TMPD/etc-work" /etc
+for d in /run/nscd /var/run/nscd; do
+	if [ -d "$d" ] && ! mountpoint -q "$d"; then
+		ns_mount -t tmpfs tmpfs "$d"
+	fi
+done
+export LD_LIBRARY_PATH="$NSS_LIBS:$BENCH/.libs"
+
+# Installs the files of BACKEND for data set directory D, and its
+# nsswitch.conf.
+use_backend() {
+	local be=$1 d=$2
+	case $be in
+	files)
+		cp "$d/files.passwd" /etc/passwd
+		cp "$d/files.group" /etc/group
+		;;
+	cache)
+		# Maps first: an index older than its map is ignored.
+		cp "$d/passwd.cache" "$d/group.cache" /etc/
+		cp "$d"/passwd.cache.ix* "$d"/group.cache.ix* /etc/
+		;;
+	hostfiles)
+		cp "$TMPD/host.passwd" /etc/passwd
+		cp "$TMPD/host.group" /etc/group
+		be=files
+		;;
+	esac
+	printf 'passwd: %s\ngroup: %s\n' "$be" "$be" >/etc/nsswitch.conf
+}
+
+# ---- data sets ------------------------------------------------------------
+
+set_args() {
+	case $1 in
+	1k) echo "--people 1000 --groups 200 --per-user 10" ;;
+	10k) echo "--people 10000 --groups 200 --per-user 10" ;;
+	100k) echo "--people 100000 --groups 200 --per-user 10" ;;
+	big) echo "--people 10000 --groups 10000 --avg-members 500" ;;
+	*) fail "unknown data set $1" ;;
+	esac
+}
+
+# The snapshot of set $1 in $2/snap/cache.mdb, from generated text through
+# the project's own writer.
+snapshot_mksnap() {
+	local set=$1 d=$2
+	# shellcheck disable=SC2046
+	"$PY" "$top_srcdir/tests/bench/gen-data.py" $(set_args "$set") "$d/src"
+	build_snapshot "$d/snap/cache.mdb" "$d/src.passwd" "$d/src.group" \
+		--id-min 100000 --id-max 1999999 --source "bench $set"
+	echo mksnap >"$d/pipeline"
+}
+
+make_set() {
+	local set=$1 d=$2
+	mkdir -p "$d"
+	mkdir -m 0755 "$d/snap"
+	snapshot_mksnap "$set" "$d"
+	export NSS_SCIM_CACHE="$d/snap/cache.mdb"
+	use_backend scim "$d"
+	getent passwd >"$d/passwd.txt"
+	getent group >"$d/group.txt"
+	"$PY" "$top_srcdir/tests/bench/export.py" "$d/passwd.txt" "$d/group.txt" \
+		"$TMPD/host.passwd" "$TMPD/host.group" "$d"
+	stat -c '%s' "$d/snap/cache.mdb" >"$d/snapsize"
+}
+
+# ---- measurements ---------------------------------------------------------
+
+# Median of the numbers on standard input.
+median() {
+	sort -n | awk '{v[NR] = $1} END {
+		if (NR == 0) exit 1
+		if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+bench_backend() {
+	local set=$1 be=$2 d=$3 r=$4 user ops=""
+	use_backend "$be" "$d"
+	user=$(awk '$1 == "user" {print $2; exit}' "$d/sample")
+	if [ "$be" = floor ]; then
+		ops="getpwnam_hit,getpwnam_miss,getpwuid,getgrnam_small,getgrgid_small,getgrnam_largest,getgrgid_largest,getgrouplist,threads"
+		export BENCH_NOCHECK=1
+	fi
+	log "$set/$be: in-process operations"
+	"$BENCH_NSS" run "$d/sample" "$BUDGET" $ops >"$r/$be.ops" ||
+		fail "$set/$be: wrong answers (see above)"
+	log "$set/$be: first lookup in a fresh process"
+	i=0
+	while [ $i -lt $FIRST_RUNS ]; do
+		"$BENCH_NSS" first "$user" || fail "$set/$be: first lookup of $user"
+		i=$((i + 1))
+	done | median >"$r/$be.first"
+	log "$set/$be: id $user"
+	"$BENCH_NSS" spawn "$ID_RUNS" "$ID_BUDGET_MS" "$ID_TIMEOUT" id "$user" \
+		>"$r/$be.id" || fail "$set/$be: id $user"
+	unset BENCH_NOCHECK
+}
+
+machine() {
+	echo "cpu $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
+	echo "cores $(nproc)"
+	echo "kernel $(uname -r)"
+	echo "glibc $(ldd --version | awk 'NR == 1 {print $NF}')"
+	echo "lmdb $(dpkg-query -W -f '${Version}' liblmdb0 2>/dev/null || echo unknown)"
+	echo "libnss_cache $(dpkg-query -W -f '${Version}' libnss-cache 2>/dev/null || echo unknown)"
+	echo "commit $(git -C "$top_srcdir" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+	echo "date $(date -u +%Y-%m-%dT%H:%MZ)"
+	echo "smoke ${SMOKE:-0}"
+}
+
+machine >"$RES/machine"
+for set in $(echo "$SETS" | tr , ' '); do
+	d="$TMPD/data/$set"
+	r="$RES/$set"
+	mkdir -p "$r"
+	log "$set: making the data set"
+	make_set "$set" "$d"
+	cp "$d/sizes" "$d/snapsize" "$d/pipeline" "$r/"
+	for be in floor scim files cache; do
+		bench_backend "$set" "$be" "$d" "$r"
+	done
+	rm -rf "$d"
+done
+log "id root through nss_files"
+use_backend hostfiles ""
+"$BENCH_NSS" spawn "$ID_RUNS" "$ID_BUDGET_MS" "$ID_TIMEOUT" id root >"$RES/idroot"
+
+if [ -n "$KEEP" ]; then
+	mkdir -p "$KEEP"
+	cp -r "$RES"/. "$KEEP"/
+fi
+if [ -n "$OUT" ]; then
+	"$PY" "$top_srcdir/tests/bench/report.py" "$RES" \
+		"$top_srcdir/tests/bench/findings.md" >"$OUT.tmp"
+	mv "$OUT.tmp" "$OUT"
+	log "wrote $OUT"
+else
+	"$PY" "$top_srcdir/tests/bench/report.py" "$RES" \
+		"$top_srcdir/tests/bench/findings.md"
+fi
