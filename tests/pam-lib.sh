@@ -8,6 +8,21 @@ PAM_MODULE="$top_builddir/pam/.libs/pam_scim.so"
 PAM_FIXTURES="$top_srcdir/tests/fixtures/pam"
 PAM_BG_PIDS=""
 
+# In a sanitized build lib.sh preloads the sanitizer runtimes into every
+# command, and some system tools trip over them (mawk reports a heap
+# overflow of its own in system_libdir).  Only programs that load our
+# modules need them: with_modules gives them back to those.
+SAN_PRELOAD=${LD_PRELOAD:-}
+unset LD_PRELOAD
+
+with_modules() {
+	if [ -n "$SAN_PRELOAD" ]; then
+		LD_PRELOAD=$SAN_PRELOAD "$@"
+	else
+		"$@"
+	fi
+}
+
 require_pam_module() {
 	[ -f "$PAM_MODULE" ] || fail "$PAM_MODULE not built"
 	[ -f "$NSS_LIBS/libnss_scim.so.2" ] || fail "NSS module not built"
@@ -39,6 +54,21 @@ kill_bg() {
 		wait "$pid" 2>/dev/null || true
 	done
 	PAM_BG_PIDS=""
+
+# In a sanitized build lib.sh preloads the sanitizer runtimes into every
+# command, and some system tools trip over them (mawk reports a heap
+# overflow of its own in system_libdir).  Only programs that load our
+# modules need them: with_modules gives them back to those.
+SAN_PRELOAD=${LD_PRELOAD:-}
+unset LD_PRELOAD
+
+with_modules() {
+	if [ -n "$SAN_PRELOAD" ]; then
+		LD_PRELOAD=$SAN_PRELOAD "$@"
+	else
+		"$@"
+	fi
+}
 }
 
 # The snapshot path compiled into the modules ($(localstatedir)/lib/...).
@@ -69,7 +99,7 @@ ns_syslog() {
 	done
 	rm -f /dev/log
 	: >"$TMPD/syslog"
-	env -u LD_PRELOAD python3 -c '
+	python3 -c '
 import os, socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.bind(sys.argv[1])

@@ -39,7 +39,7 @@ service() {
 # pt USER: runs pamtester's account management; prints its output, returns
 # its status.
 pt() {
-	pamtester "$SERVICE" "$1" acct_mgmt 2>&1
+	with_modules pamtester "$SERVICE" "$1" acct_mgmt 2>&1
 }
 
 # admits USER / refuses USER TEXT
