@@ -9,7 +9,7 @@ tests_pam_decide_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pam -I$(top_srcdir)/t
 tests_pam_decide_LDADD = pam/libpamscim.la
 
 TESTS += tests/pam-options tests/pam-decide tests/pam-exports.sh
-EXTRA_DIST += tests/pam-exports.sh
+EXTRA_DIST += tests/pam-exports.sh tests/pam-fuzz-args.c
 
 # Through the real libpam (pam_start_confdir); root only.
 check_PROGRAMS += tests/pam-libpam
