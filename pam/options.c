@@ -89,9 +89,8 @@ static int parse_one(struct pamscim_opts *o, const char *arg, const char **why)
 	if (parse_flag(o, arg))
 		return 0;
 	if ((v = value_of(arg, "allow_groups")) != NULL) {
-		*why = "bad allow_groups: want a comma-separated list of at "
-		       "most "
-		       "32 group names";
+		*why = "bad allow_groups: want 1 to 32 group names, "
+		       "comma-separated";
 		return parse_groups(o, v);
 	}
 	if ((v = value_of(arg, "max_age")) != NULL) {
