@@ -10,6 +10,16 @@ tools_libscim_la_SOURCES = \
 	tools/local.h tools/local.c \
 	tools/idmap.h tools/idmap.c \
 	tools/model.h tools/model.c \
-	tools/map.h tools/map.c
+	tools/map.h tools/map.c \
+	tools/http.h tools/http.c \
+	tools/client.h tools/client.c \
+	tools/state.h tools/state.c \
+	tools/metrics.h tools/metrics.c
 tools_libscim_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(CURL_CFLAGS)
 tools_libscim_la_LIBADD = cache/libsnap.la $(JSONC_LIBS) $(CURL_LIBS)
+
+sbin_PROGRAMS += tools/scim-cache
+tools_scim_cache_SOURCES = tools/scim-cache.c
+tools_scim_cache_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(CURL_CFLAGS)
+tools_scim_cache_LDADD = tools/libscim.la cache/libsnap.la $(JSONC_LIBS) \
+	$(CURL_LIBS) $(LMDB_LIBS)

@@ -79,7 +79,7 @@ int map_login_name(enum username_rule rule, const char *username,
  * characters outside [a-z0-9._-] dropped.  The result is not validated. */
 void map_group_name(const char *display, char *name, size_t namelen);
 
-/* Expands a home or gecos template for one person (see config.h) into OUT;
+/* Expands a home or gecos template for one person (see conf.h) into OUT;
  * returns false when the result is too long.  Gecos values have ':' and
  * control characters removed. */
 bool map_expand(const char *tmpl, const struct scim_res *u, const char *name,

@@ -1,0 +1,145 @@
+/*
+ * client.c: see client.h.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+#include "pager.h"
+
+#define URL_MAX 4096
+
+static const char *kind_path(enum scim_kind kind)
+{
+	return kind == SCIM_USERS ? "Users" : "Groups";
+}
+
+static int fetch_page(struct http *h, const char *url, enum scim_kind kind,
+                      struct scim_page *page, char *err, size_t errlen)
+{
+	struct buf body = {0};
+	char why[256];
+	long status;
+	int r;
+
+	r = http_get(h, url, &body, &status, err, errlen);
+	if (r == 0) {
+		r = scim_parse_list(body.data ? body.data : "", body.len, kind,
+		                    page, why, sizeof(why));
+		if (r < 0)
+			snprintf(err, errlen, "GET %s: %s", http_req_path(url),
+			         why);
+	}
+	buf_free(&body, false);
+	return r;
+}
+
+static int list(struct http *h, const struct scim_config *cfg,
+                enum scim_kind kind, client_progress_fn progress, void *ud,
+                struct scim_res **items, size_t *n, char *err, size_t errlen)
+{
+	struct pager p;
+	char url[URL_MAX];
+	int r;
+
+	pager_init(&p, cfg->max_pages);
+	do {
+		struct scim_page page = {0};
+
+		snprintf(url, sizeof(url), "%s/%s?startIndex=%" PRIu64
+		         "&count=%u", cfg->url, kind_path(kind),
+		         pager_start(&p), cfg->page_size);
+		r = fetch_page(h, url, kind, &page, err, errlen);
+		if (r == 0)
+			r = pager_feed(&p, &page, err, errlen);
+		if (r >= 0 && progress)
+			progress(kind, p.pages, p.n, (long long)p.total, ud);
+	} while (r == PAGER_MORE);
+	if (r == 0)
+		pager_take(&p, items, n);
+	else if (r == -EPROTO) {
+		char why[512];
+
+		snprintf(why, sizeof(why), "%s", err);
+		snprintf(err, errlen, "listing %s: %s", kind_path(kind), why);
+	}
+	pager_free(&p);
+	return r;
+}
+
+/* Replaces G's members with those of GET /Groups/{id}. */
+static int fetch_members(struct http *h, const struct scim_config *cfg,
+                         struct scim_res *g, char *err, size_t errlen)
+{
+	struct scim_res full = {0};
+	struct buf body = {0};
+	char url[URL_MAX], why[256];
+	long status;
+	int r;
+
+	if (!scim_id_valid(g->id, strlen(g->id)))
+		return 0; /* mapping skips it */
+	snprintf(url, sizeof(url), "%s/Groups/%s", cfg->url, g->id);
+	r = http_get(h, url, &body, &status, err, errlen);
+	if (r == 0) {
+		r = scim_parse_resource(body.data ? body.data : "", body.len,
+		                        SCIM_GROUPS, &full, why, sizeof(why));
+		if (r < 0)
+			snprintf(err, errlen, "GET /Groups/%s: %s", g->id, why);
+	}
+	if (r == 0 && strcmp(full.id, g->id) != 0) {
+		snprintf(err, errlen, "GET /Groups/%s: answered another id",
+		         g->id);
+		r = -EPROTO;
+	}
+	if (r == 0) {
+		for (size_t i = 0; i < g->nmembers; i++)
+			free(g->members[i]);
+		free(g->members);
+		g->members = full.members;
+		g->nmembers = full.nmembers;
+		g->has_members = true;
+		full.members = NULL;
+		full.nmembers = 0;
+	}
+	scim_res_clear(&full);
+	buf_free(&body, false);
+	return r;
+}
+
+int client_read_directory(struct http *h, const struct scim_config *cfg,
+                          client_progress_fn progress, void *ud,
+                          struct directory *dir, char *err, size_t errlen)
+{
+	struct directory d = {0};
+	int r;
+
+	r = list(h, cfg, SCIM_USERS, progress, ud, &d.users, &d.nusers, err,
+	         errlen);
+	if (r == 0)
+		r = list(h, cfg, SCIM_GROUPS, progress, ud, &d.groups,
+		         &d.ngroups, err, errlen);
+	for (size_t i = 0; r == 0 && i < d.ngroups; i++)
+		if (d.groups[i].nmembers == 0)
+			r = fetch_members(h, cfg, &d.groups[i], err, errlen);
+	if (r < 0) {
+		directory_free(&d);
+		return r;
+	}
+	*dir = d;
+	return 0;
+}
+
+void directory_free(struct directory *dir)
+{
+	for (size_t i = 0; i < dir->nusers; i++)
+		scim_res_clear(&dir->users[i]);
+	for (size_t i = 0; i < dir->ngroups; i++)
+		scim_res_clear(&dir->groups[i]);
+	free(dir->users);
+	free(dir->groups);
+	*dir = (struct directory){0};
+}

@@ -1,0 +1,69 @@
+/*
+ * http.h: the HTTPS transport of scim-cache, over libcurl.
+ *
+ * TLS verification is always on; ca_file adds a CA to the system's.  The
+ * bearer token is read from token_file (regular file, owned by root, no
+ * group or other permission bits, opened with O_NOFOLLOW) and only ever
+ * lives in a header list that is wiped when the transport is closed.
+ * Redirects are not followed.  Responses are capped at SCIM_BODY_MAX bytes.
+ * Connection errors, timeouts, 429 and 5xx are retried up to `retries`
+ * times with exponential back-off and jitter, honouring Retry-After up to
+ * HTTP_RETRY_AFTER_MAX seconds.
+ */
+#ifndef SCIM_HTTP_H
+#define SCIM_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "conf.h"
+#include "util.h"
+
+#define HTTP_TOKEN_MAX 16384
+#define HTTP_BACKOFF_MAX 30      /* seconds between two attempts */
+#define HTTP_RETRY_AFTER_MAX 120 /* seconds of Retry-After honoured */
+#define HTTP_STATS_MAX 32
+
+/* Requests made, by HTTP status ("200", "429", ...) or, for requests that
+ * got no answer, by failure kind ("connect", "timeout", "tls", "dns",
+ * "size", "other"). */
+struct http_stats {
+	struct http_count {
+		char key[16];
+		unsigned long n;
+	} c[HTTP_STATS_MAX];
+	size_t n;
+};
+
+struct http;
+
+/* Reads the token and prepares a transport.  Returns 0, or a negative
+ * errno with a one-line reason in ERR (never containing the token). */
+int http_open(const struct scim_config *cfg, struct http **out, char *err,
+              size_t errlen);
+
+/* GETs URL into BODY (emptied first).  Returns 0 on a 2xx answer; otherwise
+ * a negative errno with a one-line reason in ERR naming the request (the
+ * path only) and what went wrong.  *STATUS gets the last HTTP status, or 0
+ * when no answer came. */
+int http_get(struct http *h, const char *url, struct buf *body, long *status,
+             char *err, size_t errlen);
+
+/* The counts of all requests made through H so far. */
+const struct http_stats *http_stats(const struct http *h);
+
+/* Closes H, wiping the token; NULL is fine. */
+void http_close(struct http *h);
+
+/* Reads and checks a token file into TOK (secret: free it with
+ * buf_free(tok, true)).  Returns 0 or a negative errno with the reason. */
+int http_read_token(const char *path, struct buf *tok, char *err,
+                    size_t errlen);
+
+/* The part of URL after the host, for messages: never holds a secret. */
+const char *http_req_path(const char *url);
+
+/* scheme://host[:port] of URL into OUT (for /health). */
+int http_origin(const char *url, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,1021 @@
+/*
+ * scim-cache: fill the nss-scim snapshot from a 1Password SCIM bridge.
+ *
+ *   scim-cache [--config FILE] [--syslog] refresh [--dry-run] [--force]
+ *              [--quiet] [--splay SECONDS]
+ *   scim-cache [--config FILE] status [--json]
+ *   scim-cache [--config FILE] check
+ *   scim-cache [--config FILE] lock USER | unlock USER
+ *
+ * Exit codes (also in --help):
+ *    0  success, including a refresh that found nothing changed
+ *    1  failure; the old snapshot is kept byte for byte
+ *    2  refused by a safety guard (mass removal, empty directory); the old
+ *       snapshot is kept; --force overrides
+ *   64  usage error (EX_USAGE)
+ *   75  another refresh holds the lock (EX_TEMPFAIL); try again later
+ *   78  configuration error (EX_CONFIG)
+ *
+ * Logging: messages go to stderr, which the journal captures for the
+ * systemd unit and cron mails; with --syslog they go to syslog (facility
+ * daemon) instead, and to stderr as well when it is a terminal.  Progress
+ * is shown only when stderr is a terminal.
+ */
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "conf.h"
+#include "http.h"
+#include "idmap.h"
+#include "local.h"
+#include "map.h"
+#include "metrics.h"
+#include "model.h"
+#include "state.h"
+#include "util.h"
+
+#define EXIT_OK 0
+#define EXIT_FAIL 1
+#define EXIT_REFUSED 2
+#define EXIT_USAGE 64
+#define EXIT_BUSY 75
+#define EXIT_CONFIG 78
+
+#define LOCK_WAIT 30        /* seconds a second refresh waits */
+#define SPLAY_MAX 86400
+#define SKIP_SHOW 5         /* skipped entries named one by one */
+#define ERR_MAX 1024
+
+/* ---- logging ---------------------------------------------------------- */
+
+static struct {
+	bool syslog, quiet, tty;
+} logs;
+
+static void logmsg(int prio, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void logmsg(int prio, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (logs.quiet && prio > LOG_ERR)
+		return;
+	if (logs.syslog) {
+		va_start(ap, fmt);
+		vsyslog(prio, fmt, ap);
+		va_end(ap);
+	}
+	if (!logs.syslog || logs.tty) {
+		va_start(ap, fmt);
+		fputs("scim-cache: ", stderr);
+		vfprintf(stderr, fmt, ap);
+		fputc('\n', stderr);
+		va_end(ap);
+	}
+}
+
+static void progress(enum scim_kind kind, unsigned pages, size_t got,
+                     long long total, void *ud)
+{
+	fprintf(stderr, "\rscim-cache: %s: page %u, %zu of %lld   ",
+	        kind == SCIM_USERS ? "people" : "groups", pages, got, total);
+	fflush(stderr);
+}
+
+static void progress_end(bool shown)
+{
+	if (shown)
+		fprintf(stderr, "\r%60s\r", "");
+}
+
+/* ---- command line ----------------------------------------------------- */
+
+struct opts {
+	const char *config;
+	const char *cmd;
+	const char *user;
+	bool dry_run, force, json;
+	uint32_t splay;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: scim-cache [--config FILE] [--syslog] COMMAND\n"
+	        "\n"
+	        "commands:\n"
+	        "  refresh [--dry-run] [--force] [--quiet] [--splay SECONDS]\n"
+	        "          read the directory from the SCIM bridge and publish "
+	        "the snapshot\n"
+	        "  status [--json]   show the snapshot and the last refreshes\n"
+	        "  check             check that the bridge answers and takes "
+	        "the token\n"
+	        "  lock USER         mark USER inactive now, until unlocked\n"
+	        "  unlock USER       undo lock\n"
+	        "\n"
+	        "options:\n"
+	        "  --config FILE     default %s\n"
+	        "  --dry-run         print what would change; publish nothing\n"
+	        "  --force           publish despite the mass-removal and "
+	        "empty-directory guards\n"
+	        "  --quiet           print errors only\n"
+	        "  --splay SECONDS   first sleep a random 0..SECONDS (for cron)\n"
+	        "  --syslog          log to syslog (and stderr if a terminal)\n"
+	        "  --help, --version\n"
+	        "\n"
+	        "exit codes: 0 success (also: nothing changed), 1 failure with "
+	        "the old snapshot\nkept, 2 refused by a safety guard, 64 usage "
+	        "error, 75 another refresh is\nrunning, 78 configuration "
+	        "error\n"
+	        "\n"
+	        "configuration keys (key = value; default):\n",
+	        SCIM_CONFIG_DEFAULT);
+	config_describe(f);
+}
+
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+	static const struct option lo[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"dry-run", no_argument, NULL, 'n'},
+		{"force", no_argument, NULL, 'f'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"json", no_argument, NULL, 'j'},
+		{"splay", required_argument, NULL, 's'},
+		{"syslog", no_argument, NULL, 'l'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+
+	*o = (struct opts){.config = SCIM_CONFIG_DEFAULT};
+	while ((c = getopt_long(argc, argv, "c:", lo, NULL)) != -1) {
+		switch (c) {
+		case 'c': o->config = optarg; break;
+		case 'n': o->dry_run = true; break;
+		case 'f': o->force = true; break;
+		case 'q': logs.quiet = true; break;
+		case 'j': o->json = true; break;
+		case 'l': logs.syslog = true; break;
+		case 's':
+			if (parse_u32(optarg, 0, SPLAY_MAX, &o->splay) < 0) {
+				fprintf(stderr, "scim-cache: --splay takes 0 to "
+				                "%d seconds\n", SPLAY_MAX);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'h': usage(stdout); exit(EXIT_OK);
+		case 'V': printf("scim-cache %s\n", PACKAGE_VERSION);
+			  exit(EXIT_OK);
+		default: return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "scim-cache: no command (try --help)\n");
+		return EXIT_USAGE;
+	}
+	o->cmd = argv[optind++];
+	if ((strcmp(o->cmd, "lock") == 0 || strcmp(o->cmd, "unlock") == 0) &&
+	    optind < argc)
+		o->user = argv[optind++];
+	if (optind < argc) {
+		fprintf(stderr, "scim-cache: unexpected argument\n");
+		return EXIT_USAGE;
+	}
+	return -1;
+}
+
+/* Refuses options that the command does not take. */
+static int check_opts(const struct opts *o)
+{
+	bool refresh = strcmp(o->cmd, "refresh") == 0;
+	bool lk = strcmp(o->cmd, "lock") == 0 || strcmp(o->cmd, "unlock") == 0;
+
+	if (!refresh && strcmp(o->cmd, "status") != 0 && !lk &&
+	    strcmp(o->cmd, "check") != 0) {
+		fprintf(stderr, "scim-cache: unknown command (try --help)\n");
+		return EXIT_USAGE;
+	}
+	if (!refresh && (o->dry_run || o->force || o->splay)) {
+		fprintf(stderr, "scim-cache: --dry-run, --force and --splay "
+		                "go with refresh\n");
+		return EXIT_USAGE;
+	}
+	if (o->json && strcmp(o->cmd, "status") != 0) {
+		fprintf(stderr, "scim-cache: --json goes with status\n");
+		return EXIT_USAGE;
+	}
+	if (lk && (o->user == NULL || !snap_name_valid(o->user,
+	                                               strlen(o->user)))) {
+		fprintf(stderr, "scim-cache: %s needs a valid user name\n",
+		        o->cmd);
+		return EXIT_USAGE;
+	}
+	return -1;
+}
+
+/* ---- shared pieces ---------------------------------------------------- */
+
+/* Everything one run holds; freed by run_free(). */
+struct run {
+	struct scim_config cfg;
+	json_object *st;
+	struct idmap ids;
+	struct locks locks;
+	struct localdb local;
+	struct directory dir;
+	struct model live, next;
+	struct snap_meta live_meta;
+	bool have_live;
+	int live_err;
+	struct skiplist skipped;
+	struct http *http;
+	struct model_diff diff;
+	double t0, wall0;
+	int lockfd;
+	bool progress_shown;
+	char err[ERR_MAX];
+};
+
+static void run_free(struct run *r)
+{
+	http_close(r->http);
+	directory_free(&r->dir);
+	model_free(&r->live);
+	model_free(&r->next);
+	skiplist_free(&r->skipped);
+	localdb_free(&r->local);
+	locks_free(&r->locks);
+	idmap_free(&r->ids);
+	json_object_put(r->st);
+	if (r->lockfd >= 0)
+		close(r->lockfd);
+	config_free(&r->cfg);
+}
+
+static int load_config(struct run *r, const char *path)
+{
+	char err[ERR_MAX];
+
+	if (config_load(&r->cfg, path, err, sizeof(err)) < 0) {
+		fprintf(stderr, "scim-cache: %s\n", err);
+		return EXIT_CONFIG;
+	}
+	return -1;
+}
+
+/* State directory, lock, status, ids and locks. */
+static int open_state(struct run *r)
+{
+	char path[PATH_MAX], err[ERR_MAX];
+	bool damaged;
+	int rc;
+
+	if (state_prepare(r->cfg.state_dir, err, sizeof(err)) < 0) {
+		logmsg(LOG_ERR, "%s", err);
+		return EXIT_FAIL;
+	}
+	r->lockfd = state_lock(r->cfg.state_dir, LOCK_WAIT);
+	if (r->lockfd == -EWOULDBLOCK) {
+		logmsg(LOG_ERR, "another refresh is running (lock %s/%s held "
+		                "for %ds); giving up",
+		       r->cfg.state_dir, STATE_LOCK, LOCK_WAIT);
+		return EXIT_BUSY;
+	}
+	if (r->lockfd < 0) {
+		logmsg(LOG_ERR, "cannot lock %s/%s: %s", r->cfg.state_dir,
+		       STATE_LOCK, strerror(-r->lockfd));
+		return EXIT_FAIL;
+	}
+	r->st = status_load(r->cfg.state_dir, &damaged);
+	if (r->st == NULL) {
+		logmsg(LOG_ERR, "out of memory");
+		return EXIT_FAIL;
+	}
+	if (damaged)
+		logmsg(LOG_WARNING, "%s/%s was damaged; starting it afresh",
+		       r->cfg.state_dir, STATE_STATUS);
+	idmap_init(&r->ids, r->cfg.uid_min, r->cfg.uid_max);
+	rc = state_path(r->cfg.state_dir, STATE_IDS, path);
+	if (rc == 0)
+		rc = idmap_load(&r->ids, path, err, sizeof(err));
+	if (rc < 0) {
+		logmsg(LOG_ERR, "the id map is damaged, refusing to run so "
+		                "that nobody's number changes: %s",
+		       err);
+		return EXIT_FAIL;
+	}
+	if (locks_load(r->cfg.state_dir, &r->locks) < 0) {
+		logmsg(LOG_ERR, "%s/%s is damaged; fix or remove it",
+		       r->cfg.state_dir, STATE_LOCKS);
+		return EXIT_FAIL;
+	}
+	return -1;
+}
+
+static void load_live(struct run *r)
+{
+	r->live_err = model_load_snapshot(r->cfg.cache_path, geteuid(),
+	                                  &r->live, &r->live_meta);
+	r->have_live = r->live_err == 0;
+}
+
+static int save_ids(struct run *r, char *err, size_t errlen)
+{
+	char path[PATH_MAX], *text = NULL;
+	size_t len;
+	int rc;
+
+	rc = state_path(r->cfg.state_dir, STATE_IDS, path);
+	if (rc == 0)
+		rc = idmap_format(&r->ids, &text, &len);
+	if (rc == 0)
+		rc = write_file_atomic(path, text, len, 0600);
+	free(text);
+	if (rc < 0)
+		snprintf(err, errlen, "saving the id map %.300s: %s", path,
+		         strerror(-rc));
+	return rc;
+}
+
+static const char *fmt_time(double t, char *buf, size_t len)
+{
+	time_t s = (time_t)t;
+	struct tm tm;
+
+	if (t <= 0 || gmtime_r(&s, &tm) == NULL)
+		return "never";
+	strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm);
+	return buf;
+}
+
+/* "kept snapshot generation N (PATH)" for failure lines. */
+static void kept(const struct run *r, char *out, size_t len)
+{
+	struct snap_meta m;
+	struct model tmp = {0};
+
+	if (model_load_snapshot(r->cfg.cache_path, geteuid(), &tmp, &m) == 0)
+		snprintf(out, len, "kept snapshot generation %" PRIu64 " (%s)",
+		         m.generation, r->cfg.cache_path);
+	else
+		snprintf(out, len, "no usable snapshot at %s is published",
+		         r->cfg.cache_path);
+	model_free(&tmp);
+}
+
+static void write_metrics(struct run *r)
+{
+	struct snap_meta m;
+	struct model tmp = {0};
+	bool have;
+	int rc;
+
+	if (r->cfg.metrics_file == NULL)
+		return;
+	have = model_load_snapshot(r->cfg.cache_path, geteuid(), &tmp, &m) ==
+	       0;
+	model_free(&tmp);
+	rc = metrics_write(r->cfg.metrics_file, have ? &m : NULL, r->st,
+	                   now_wall());
+	if (rc < 0)
+		logmsg(LOG_WARNING, "cannot write metrics_file %s: %s",
+		       r->cfg.metrics_file, strerror(-rc));
+}
+
+/* Records the outcome in the status file and the metrics. */
+static void record(struct run *r, const char *result, const char *error)
+{
+	double dur = now_mono() - r->t0;
+
+	status_set_num(r->st, "last_attempt", r->wall0);
+	status_set_str(r->st, "last_result", result);
+	status_set_num(r->st, "last_duration_seconds", dur);
+	if (error)
+		status_set_str(r->st, "last_error", error);
+	else
+		status_set_str(r->st, "last_error", NULL);
+	if (strcmp(result, "success") == 0 ||
+	    strcmp(result, "unchanged") == 0)
+		status_set_num(r->st, "last_success", now_wall());
+	status_count(r->st, "refreshes_total", result, 1);
+	if (r->http) {
+		const struct http_stats *s = http_stats(r->http);
+
+		for (size_t i = 0; i < s->n; i++) {
+			const char *k = s->c[i].key;
+
+			status_count(r->st, "http_requests_total", k,
+			             (int64_t)s->c[i].n);
+			if (k[0] < '0' || k[0] > '9' || k[0] != '2')
+				status_count(r->st, "http_errors_total", k,
+				             (int64_t)s->c[i].n);
+		}
+	}
+	if (status_save(r->cfg.state_dir, r->st) < 0)
+		logmsg(LOG_WARNING, "cannot save %s/%s", r->cfg.state_dir,
+		       STATE_STATUS);
+	write_metrics(r);
+}
+
+static int failed(struct run *r, int code)
+{
+	char k[PATH_MAX + 64];
+
+	progress_end(r->progress_shown);
+	r->progress_shown = false;
+	kept(r, k, sizeof(k));
+	if (code == EXIT_REFUSED) {
+		logmsg(LOG_ERR, "refresh refused: %s; %s; --force publishes "
+		                "anyway",
+		       r->err, k);
+		record(r, "refused", r->err);
+	} else {
+		logmsg(LOG_ERR, "refresh failed: %s; %s", r->err, k);
+		record(r, "failure", r->err);
+	}
+	return code;
+}
+
+/* ---- refresh ---------------------------------------------------------- */
+
+static int fetch(struct run *r)
+{
+	bool show = logs.tty && !logs.quiet;
+	int rc;
+
+	rc = http_open(&r->cfg, &r->http, r->err, sizeof(r->err));
+	if (rc == 0) {
+		rc = client_read_directory(r->http, &r->cfg,
+		                           show ? progress : NULL, NULL,
+		                           &r->dir, r->err, sizeof(r->err));
+		r->progress_shown = show;
+	}
+	progress_end(r->progress_shown);
+	r->progress_shown = false;
+	return rc;
+}
+
+static int build(struct run *r)
+{
+	struct strmap locked = {0};
+	struct map_input in = {
+		.cfg = &r->cfg, .users = r->dir.users,
+		.nusers = r->dir.nusers, .groups = r->dir.groups,
+		.ngroups = r->dir.ngroups, .local = &r->local,
+		.locked = &locked,
+	};
+	int rc = localdb_load(&r->local, r->cfg.local_passwd,
+	                      r->cfg.local_group, r->err, sizeof(r->err));
+
+	for (size_t i = 0; rc == 0 && i < r->locks.n; i++)
+		rc = strmap_put(&locked, r->locks.ids[i], 0);
+	if (rc == 0)
+		rc = map_build(&in, &r->ids, &r->next, &r->skipped, r->err,
+		               sizeof(r->err));
+	strmap_free(&locked);
+	return rc;
+}
+
+static void report_skipped(struct run *r)
+{
+	const struct skiplist *l = &r->skipped;
+	struct buf b = {0};
+	json_object *arr = json_object_new_array();
+	json_object *by = json_object_new_object();
+	size_t users = 0;
+
+	for (size_t i = 0; i < l->n; i++) {
+		const struct skip *s = &l->s[i];
+		json_object *o = json_object_new_object();
+
+		users += s->kind == 'u';
+		if (i < SKIP_SHOW)
+			logmsg(LOG_WARNING, "skipped %s %s: %s (%s)",
+			       s->kind == 'u' ? "person" : "group", s->scim_id,
+			       s->detail, skip_reason_name(s->reason));
+		json_object_object_add(o, "kind", json_object_new_string(
+		                       s->kind == 'u' ? "person" : "group"));
+		json_object_object_add(o, "reason", json_object_new_string(
+		                       skip_reason_name(s->reason)));
+		json_object_object_add(o, "scim_id",
+		                       json_object_new_string(s->scim_id));
+		json_object_object_add(o, "detail",
+		                       json_object_new_string(s->detail));
+		json_object_array_add(arr, o);
+	}
+	for (int i = 0; i < SKIP_NREASONS; i++) {
+		json_object_object_add(by, skip_reason_name(i),
+		                       json_object_new_int64((int64_t)l->count[i]));
+		if (l->count[i])
+			buf_printf(&b, "%s%s %zu", b.len ? ", " : "",
+			           skip_reason_name(i), l->count[i]);
+	}
+	if (l->n > SKIP_SHOW)
+		logmsg(LOG_WARNING, "... and %zu more skipped; see scim-cache "
+		                    "status",
+		       l->n - SKIP_SHOW);
+	if (l->n)
+		logmsg(LOG_WARNING, "skipped %zu people and %zu groups (%s)",
+		       users, l->n - users, b.data ? b.data : "");
+	json_object_object_add(r->st, "skipped", arr);
+	json_object_object_add(r->st, "skipped_by_reason", by);
+	buf_free(&b, false);
+}
+
+/* The mass-removal and empty-directory guards. */
+static int guards(struct run *r, bool force)
+{
+	size_t before = r->have_live ? r->live.nusers : 0;
+	size_t gone = r->diff.removed_uids;
+	uint32_t pct = r->cfg.max_removed_percent;
+
+	if (force)
+		return 0;
+	if (r->next.nusers == 0) {
+		snprintf(r->err, sizeof(r->err),
+		         "the bridge lists no usable person%s",
+		         before ? ", which would remove everyone" : "");
+		return -1;
+	}
+	if (before > 0 && gone * 100 > (size_t)pct * before) {
+		snprintf(r->err, sizeof(r->err),
+		         "it would remove %zu of %zu people (%zu%%), more than "
+		         "max_removed_percent %u%%",
+		         gone, before, gone * 100 / before, pct);
+		return -1;
+	}
+	return 0;
+}
+
+static bool unchanged(const struct run *r)
+{
+	return r->have_live && model_diff_empty(&r->diff) &&
+	       r->live_meta.id_min == r->cfg.uid_min &&
+	       r->live_meta.id_max == r->cfg.uid_max &&
+	       strcmp(r->live_meta.source, r->cfg.url) == 0;
+}
+
+static uint64_t next_generation(const struct run *r)
+{
+	uint64_t g = (uint64_t)status_get_int(r->st, "last_generation");
+
+	if (r->have_live && r->live_meta.generation > g)
+		g = r->live_meta.generation;
+	return g + 1;
+}
+
+static void nscd_invalidate(void)
+{
+	static const char *const socks[] = {"/run/nscd/socket",
+	                                    "/var/run/nscd/socket"};
+	static const char *const bins[] = {"/usr/sbin/nscd", "/sbin/nscd"};
+	static const char *const dbs[] = {"passwd", "group"};
+	const char *bin = NULL;
+	struct stat st;
+	bool running = false;
+
+	for (size_t i = 0; i < ARRAY_SIZE(socks); i++)
+		running |= stat(socks[i], &st) == 0 && S_ISSOCK(st.st_mode);
+	for (size_t i = 0; running && !bin && i < ARRAY_SIZE(bins); i++)
+		if (access(bins[i], X_OK) == 0)
+			bin = bins[i];
+	for (size_t i = 0; bin && i < ARRAY_SIZE(dbs); i++) {
+		posix_spawn_file_actions_t fa;
+		char *argv[] = {(char *)"nscd", (char *)"-i", (char *)dbs[i],
+		                NULL};
+		char *envp[] = {NULL};
+		pid_t pid;
+
+		posix_spawn_file_actions_init(&fa);
+		posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY,
+		                                 0);
+		posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY,
+		                                 0);
+		if (posix_spawn(&pid, bin, &fa, NULL, argv, envp) == 0)
+			waitpid(pid, NULL, 0);
+		posix_spawn_file_actions_destroy(&fa);
+	}
+}
+
+static void summary(struct run *r, const char *what, uint64_t gen)
+{
+	const struct model_diff *d = &r->diff;
+	size_t active = 0;
+
+	for (size_t i = 0; i < r->next.nusers; i++)
+		active += r->next.users[i].active;
+	logmsg(LOG_INFO,
+	       "refresh %s: generation %" PRIu64 " in %.1fs: %zu people (%zu "
+	       "active, %zu suspended), %zu groups; people +%zu -%zu ~%zu, "
+	       "groups +%zu -%zu ~%zu; %zu skipped",
+	       what, gen, now_mono() - r->t0, r->next.nusers, active,
+	       r->next.nusers - active, r->next.ngroups, d->users_added,
+	       d->users_removed, d->users_changed, d->groups_added,
+	       d->groups_removed, d->groups_changed, r->skipped.n);
+}
+
+static int dry_run(struct run *r)
+{
+	printf("dry run: %zu people, %zu groups would be published\n",
+	       r->next.nusers, r->next.ngroups);
+	model_diff(&r->live, &r->next, &r->diff, stdout);
+	printf("people: +%zu -%zu ~%zu (renamed %zu, uid changes %zu); "
+	       "groups: +%zu -%zu ~%zu\n",
+	       r->diff.users_added, r->diff.users_removed,
+	       r->diff.users_changed, r->diff.renames, r->diff.uid_changes,
+	       r->diff.groups_added, r->diff.groups_removed,
+	       r->diff.groups_changed);
+	if (guards(r, false) < 0)
+		printf("a real refresh would be refused: %s\n", r->err);
+	return EXIT_OK;
+}
+
+static int publish(struct run *r)
+{
+	struct snap_meta m = {.generation = next_generation(r),
+	                      .created = (int64_t)now_wall()};
+	int rc;
+
+	snprintf(m.source, sizeof(m.source), "%s", r->cfg.url);
+	rc = save_ids(r, r->err, sizeof(r->err));
+	if (rc == 0)
+		rc = model_publish(&r->next, r->cfg.uid_min, r->cfg.uid_max,
+		                   r->cfg.cache_path, &m, r->err,
+		                   sizeof(r->err));
+	if (rc < 0)
+		return rc;
+	status_set_int(r->st, "last_generation", (int64_t)m.generation);
+	nscd_invalidate();
+	summary(r, "published", m.generation);
+	record(r, "success", NULL);
+	return 0;
+}
+
+static int refresh(struct run *r, const struct opts *o)
+{
+	int rc;
+
+	if (fetch(r) < 0 || build(r) < 0)
+		return failed(r, EXIT_FAIL);
+	load_live(r);
+	if (!r->have_live && r->live_err != -ENOENT)
+		logmsg(LOG_WARNING, "the live snapshot %s is unusable (%s); "
+		                    "a new one replaces it",
+		       r->cfg.cache_path, snap_strerror(r->live_err));
+	if (o->dry_run)
+		return dry_run(r);
+	report_skipped(r);
+	model_diff(&r->live, &r->next, &r->diff,
+	           logs.tty && !logs.quiet ? stderr : NULL);
+	if (guards(r, o->force) < 0)
+		return failed(r, EXIT_REFUSED);
+	if (unchanged(r)) {
+		if (save_ids(r, r->err, sizeof(r->err)) < 0)
+			return failed(r, EXIT_FAIL);
+		summary(r, "unchanged", r->live_meta.generation);
+		record(r, "unchanged", NULL);
+		return EXIT_OK;
+	}
+	rc = publish(r);
+	return rc < 0 ? failed(r, EXIT_FAIL) : EXIT_OK;
+}
+
+/* ---- lock / unlock ---------------------------------------------------- */
+
+/* Republishes the live snapshot with NAME's active flag set to ACTIVE. */
+static int republish(struct run *r, const char *name, bool active)
+{
+	struct model_user *u;
+	struct snap_meta m;
+	int rc;
+
+	load_live(r);
+	if (!r->have_live) {
+		snprintf(r->err, sizeof(r->err), "no snapshot to update: %s",
+		         snap_strerror(r->live_err));
+		return -1;
+	}
+	u = model_find_user(&r->live, name);
+	if (u == NULL || u->active == active)
+		return 0;
+	u->active = active;
+	m = r->live_meta;
+	m.generation = next_generation(r);
+	m.created = (int64_t)now_wall();
+	rc = model_publish(&r->live, r->live_meta.id_min, r->live_meta.id_max,
+	                   r->cfg.cache_path, &m, r->err, sizeof(r->err));
+	if (rc < 0)
+		return -1;
+	status_set_int(r->st, "last_generation", (int64_t)m.generation);
+	status_save(r->cfg.state_dir, r->st);
+	nscd_invalidate();
+	logmsg(LOG_NOTICE, "published generation %" PRIu64 " with %s %s",
+	       m.generation, name, active ? "active again" : "inactive");
+	return 0;
+}
+
+static int do_lock(struct run *r, const char *name, bool lock)
+{
+	struct idmap_entry *e = idmap_find_name(&r->ids, 'u', name);
+	int rc;
+
+	if (lock && e == NULL) {
+		logmsg(LOG_ERR, "lock: no person named %s in the directory "
+		                "(as of the last refresh)", name);
+		return EXIT_FAIL;
+	}
+	if (lock)
+		rc = locks_add(&r->locks, e->scim_id, name);
+	else if (locks_remove(&r->locks, e ? e->scim_id : NULL, name) == 0) {
+		logmsg(LOG_ERR, "unlock: %s is not locked", name);
+		return EXIT_FAIL;
+	} else
+		rc = 0;
+	if (rc == 0)
+		rc = locks_save(r->cfg.state_dir, &r->locks);
+	if (rc < 0) {
+		logmsg(LOG_ERR, "%s: cannot save %s/%s: %s", lock ? "lock" :
+		       "unlock", r->cfg.state_dir, STATE_LOCKS, strerror(-rc));
+		return EXIT_FAIL;
+	}
+	logmsg(LOG_NOTICE, "%s %s", lock ? "locked" : "unlocked", name);
+	if (republish(r, name, lock ? false : (e ? e->active : true)) < 0) {
+		char k[PATH_MAX + 64];
+
+		kept(r, k, sizeof(k));
+		logmsg(LOG_ERR, "%s recorded, but republishing failed: %s; %s; "
+		                "the next refresh applies it",
+		       lock ? "lock" : "unlock", r->err, k);
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
+/* ---- status ----------------------------------------------------------- */
+
+static json_object *snapshot_json(const struct run *r)
+{
+	json_object *o = json_object_new_object();
+	struct snap_meta m;
+	struct model tmp = {0};
+	int rc = model_load_snapshot(r->cfg.cache_path, geteuid(), &tmp, &m);
+
+	model_free(&tmp);
+	json_object_object_add(o, "path",
+	                       json_object_new_string(r->cfg.cache_path));
+	json_object_object_add(o, "available", json_object_new_boolean(rc == 0));
+	if (rc != 0) {
+		json_object_object_add(o, "error", json_object_new_string(
+		                       snap_strerror(rc)));
+		return o;
+	}
+	json_object_object_add(o, "generation",
+	                       json_object_new_int64((int64_t)m.generation));
+	json_object_object_add(o, "created", json_object_new_int64(m.created));
+	json_object_object_add(o, "age_seconds", json_object_new_int64(
+	                       (int64_t)now_wall() - m.created));
+	json_object_object_add(o, "people", json_object_new_int64(m.nusers));
+	json_object_object_add(o, "active", json_object_new_int64(m.nactive));
+	json_object_object_add(o, "suspended",
+	                       json_object_new_int64(m.nusers - m.nactive));
+	json_object_object_add(o, "groups", json_object_new_int64(m.ngroups));
+	json_object_object_add(o, "id_min", json_object_new_int64(m.id_min));
+	json_object_object_add(o, "id_max", json_object_new_int64(m.id_max));
+	json_object_object_add(o, "source", json_object_new_string(m.source));
+	return o;
+}
+
+static json_object *locks_json(const struct locks *l)
+{
+	json_object *a = json_object_new_array();
+
+	for (size_t i = 0; i < l->n; i++) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "name",
+		                       json_object_new_string(l->names[i]));
+		json_object_object_add(o, "scim_id",
+		                       json_object_new_string(l->ids[i]));
+		json_object_array_add(a, o);
+	}
+	return a;
+}
+
+static json_object *status_json(struct run *r)
+{
+	static const char *const keep[] = {
+		"last_attempt", "last_success", "last_result", "last_error",
+		"last_duration_seconds", "skipped", "skipped_by_reason",
+		"refreshes_total", "http_requests_total", "http_errors_total"};
+	json_object *o = json_object_new_object(), *v;
+
+	json_object_object_add(o, "snapshot", snapshot_json(r));
+	for (size_t i = 0; i < ARRAY_SIZE(keep); i++)
+		if (json_object_object_get_ex(r->st, keep[i], &v))
+			json_object_object_add(o, keep[i], json_object_get(v));
+	json_object_object_add(o, "locks", locks_json(&r->locks));
+	return o;
+}
+
+static const char *jstr(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (json_object_object_get_ex(o, key, &v) && v != NULL)
+		return json_object_get_string(v);
+	return "-";
+}
+
+static void print_skipped(json_object *st)
+{
+	json_object *arr;
+	size_t n;
+
+	if (!json_object_object_get_ex(st, "skipped", &arr) ||
+	    !json_object_is_type(arr, json_type_array))
+		return;
+	n = json_object_array_length(arr);
+	printf("skipped:       %zu\n", n);
+	for (size_t i = 0; i < n; i++) {
+		json_object *s = json_object_array_get_idx(arr, i);
+
+		printf("  %s %s: %s (%s)\n", jstr(s, "kind"),
+		       jstr(s, "scim_id"), jstr(s, "detail"),
+		       jstr(s, "reason"));
+	}
+}
+
+static void print_status(struct run *r, json_object *o)
+{
+	json_object *s;
+	char t1[64], t2[64];
+
+	json_object_object_get_ex(o, "snapshot", &s);
+	printf("snapshot:      %s\n", jstr(s, "path"));
+	if (!json_object_get_boolean(json_object_object_get(s, "available")))
+		printf("               unavailable: %s\n", jstr(s, "error"));
+	else {
+		printf("generation:    %s (built %s, %ss ago)\n",
+		       jstr(s, "generation"),
+		       fmt_time(json_object_get_double(
+		                        json_object_object_get(s, "created")),
+		                t1, sizeof(t1)),
+		       jstr(s, "age_seconds"));
+		printf("people:        %s (%s active, %s suspended or "
+		       "locked)\n",
+		       jstr(s, "people"), jstr(s, "active"),
+		       jstr(s, "suspended"));
+		printf("groups:        %s\n", jstr(s, "groups"));
+		printf("source:        %s\n", jstr(s, "source"));
+	}
+	printf("last attempt:  %s (%s)\n",
+	       fmt_time(status_get_num(r->st, "last_attempt"), t1, sizeof(t1)),
+	       jstr(r->st, "last_result"));
+	printf("last success:  %s\n",
+	       fmt_time(status_get_num(r->st, "last_success"), t2, sizeof(t2)));
+	printf("last error:    %s\n", jstr(r->st, "last_error"));
+	print_skipped(r->st);
+	printf("locks:         %zu\n", r->locks.n);
+	for (size_t i = 0; i < r->locks.n; i++)
+		printf("  %s (%s)\n", r->locks.names[i], r->locks.ids[i]);
+}
+
+static int do_status(struct run *r, bool json)
+{
+	char err[ERR_MAX];
+	bool damaged, ok;
+	json_object *o;
+
+	/* Read-only: no lock, no directory creation. */
+	r->st = status_load(r->cfg.state_dir, &damaged);
+	if (locks_load(r->cfg.state_dir, &r->locks) < 0)
+		logmsg(LOG_WARNING, "%s/%s is damaged", r->cfg.state_dir,
+		       STATE_LOCKS);
+	o = r->st ? status_json(r) : NULL;
+	if (o == NULL) {
+		snprintf(err, sizeof(err), "out of memory");
+		logmsg(LOG_ERR, "%s", err);
+		return EXIT_FAIL;
+	}
+	ok = json_object_get_boolean(json_object_object_get(
+	        json_object_object_get(o, "snapshot"), "available"));
+	if (json)
+		printf("%s\n", json_object_to_json_string_ext(
+		                       o, JSON_C_TO_STRING_PRETTY |
+		                              JSON_C_TO_STRING_NOSLASHESCAPE));
+	else
+		print_status(r, o);
+	json_object_put(o);
+	return ok ? EXIT_OK : EXIT_FAIL;
+}
+
+/* ---- check ------------------------------------------------------------ */
+
+static int do_check(struct run *r)
+{
+	char url[4096], version[128], build[128];
+	struct scim_page page = {0};
+	struct buf body = {0};
+	long status;
+	int rc;
+
+	rc = http_open(&r->cfg, &r->http, r->err, sizeof(r->err));
+	if (rc == 0)
+		rc = http_origin(r->cfg.url, url, sizeof(url) - 16);
+	if (rc == 0) {
+		strcat(url, "/health");
+		rc = http_get(r->http, url, &body, &status, r->err,
+		              sizeof(r->err));
+	}
+	if (rc == 0) {
+		scim_parse_health(body.data ? body.data : "", body.len, version,
+		                  sizeof(version), build, sizeof(build));
+		printf("bridge health: ok, version %s (build %s)\n",
+		       version[0] ? version : "unknown",
+		       build[0] ? build : "unknown");
+		snprintf(url, sizeof(url), "%s/Users?startIndex=1&count=1",
+		         r->cfg.url);
+		rc = http_get(r->http, url, &body, &status, r->err,
+		              sizeof(r->err));
+	}
+	if (rc == 0)
+		rc = scim_parse_list(body.data ? body.data : "", body.len,
+		                     SCIM_USERS, &page, r->err, sizeof(r->err));
+	if (rc == 0)
+		printf("token accepted: %" PRId64 " people listed at %s\n",
+		       page.total, r->cfg.url);
+	else
+		logmsg(LOG_ERR, "check failed: %s", r->err);
+	scim_page_clear(&page);
+	buf_free(&body, false);
+	return rc == 0 ? EXIT_OK : EXIT_FAIL;
+}
+
+/* ---- main ------------------------------------------------------------- */
+
+static int dispatch(struct run *r, const struct opts *o)
+{
+	int rc;
+
+	if (strcmp(o->cmd, "status") == 0)
+		return do_status(r, o->json);
+	if (strcmp(o->cmd, "check") == 0)
+		return do_check(r);
+	if (o->splay)
+		sleep(random_upto(o->splay));
+	rc = open_state(r);
+	if (rc >= 0)
+		return rc;
+	r->t0 = now_mono();
+	r->wall0 = now_wall();
+	if (strcmp(o->cmd, "refresh") == 0)
+		return refresh(r, o);
+	return do_lock(r, o->user, strcmp(o->cmd, "lock") == 0);
+}
+
+int main(int argc, char **argv)
+{
+	struct run r = {.lockfd = -1};
+	struct opts o;
+	int rc;
+
+	umask(077);
+	logs.tty = isatty(STDERR_FILENO) == 1;
+	rc = parse_opts(argc, argv, &o);
+	if (rc < 0)
+		rc = check_opts(&o);
+	if (rc >= 0)
+		return rc;
+	if (logs.syslog)
+		openlog("scim-cache", LOG_PID, LOG_DAEMON);
+	rc = load_config(&r, o.config);
+	if (rc >= 0)
+		return rc;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		logmsg(LOG_ERR, "cannot initialise libcurl");
+		config_free(&r.cfg);
+		return EXIT_FAIL;
+	}
+	rc = dispatch(&r, &o);
+	run_free(&r);
+	curl_global_cleanup();
+	return rc;
+}
