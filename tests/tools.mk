@@ -1,0 +1,23 @@
+# Tests of scim-cache: unit tests on the convenience library, and
+# integration tests through the bridge emulator, the real tool and glibc.
+TOOLS_TEST_CFLAGS = $(AM_CFLAGS) -I$(top_srcdir)/tools $(JSONC_CFLAGS)
+TOOLS_TEST_LIBS = tools/libscim.la cache/libsnap.la $(JSONC_LIBS) \
+	$(CURL_LIBS) $(LMDB_LIBS)
+
+TESTS += tests/tools-config
+check_PROGRAMS += tests/tools-config
+tests_tools_config_SOURCES = tests/tools-config.c tests/test.h
+tests_tools_config_CFLAGS = $(TOOLS_TEST_CFLAGS)
+tests_tools_config_LDADD = $(TOOLS_TEST_LIBS)
+
+TESTS += tests/tools-parse
+check_PROGRAMS += tests/tools-parse
+tests_tools_parse_SOURCES = tests/tools-parse.c tests/test.h
+tests_tools_parse_CFLAGS = $(TOOLS_TEST_CFLAGS)
+tests_tools_parse_LDADD = $(TOOLS_TEST_LIBS)
+
+TESTS += tests/tools-map
+check_PROGRAMS += tests/tools-map
+tests_tools_map_SOURCES = tests/tools-map.c tests/test.h
+tests_tools_map_CFLAGS = $(TOOLS_TEST_CFLAGS)
+tests_tools_map_LDADD = $(TOOLS_TEST_LIBS)

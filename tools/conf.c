@@ -95,10 +95,12 @@ static int p_num(struct scim_config *c, const struct key *k, const char *v,
 {
 	int r = parse_u32(v, k->min, k->max, FIELD(c, k, uint32_t));
 
-	if (r < 0)
+	if (r < 0) {
 		snprintf(why, REASON_MAX, "%s must be a number from %u to %u",
 		         k->name, k->min, k->max);
-	return r;
+		return -EINVAL;
+	}
+	return 0;
 }
 
 static bool loopback_host(const char *h, size_t n)
@@ -301,18 +303,24 @@ static int p_domains(struct scim_config *c, const struct key *k,
 	size_t n;
 	int r;
 
-	if (has_ctl(v) || strpbrk(v, "@ /:") != NULL) {
-		snprintf(why, REASON_MAX,
-		         "domains must be a comma-separated list of domains");
-		return -EINVAL;
-	}
+	if (has_ctl(v) || strpbrk(v, "@/:") != NULL)
+		goto bad;
 	r = split_list(v, true, &l, &n, why);
 	if (r < 0)
 		return r;
+	for (size_t i = 0; i < n; i++)
+		if (strpbrk(l[i], " \t") != NULL) {
+			list_free(l, n);
+			goto bad;
+		}
 	list_free(c->domains, c->ndomains);
 	c->domains = l;
 	c->ndomains = n;
 	return 0;
+bad:
+	snprintf(why, REASON_MAX,
+	         "domains must be a comma-separated list of domains");
+	return -EINVAL;
 }
 
 static int p_groups(struct scim_config *c, const struct key *k, const char *v,

@@ -83,11 +83,13 @@ int pager_feed(struct pager *p, struct scim_page *page, char *err,
 	if (p->total < 0)
 		p->total = page->total;
 	else if (page->total != p->total) {
+		int64_t now = page->total;
+
 		scim_page_clear(page);
 		return fail(err, errlen, -EPROTO,
 		            "totalResults changed from %" PRId64 " to %" PRId64
 		            " during the listing",
-		            p->total, page->total);
+		            p->total, now);
 	}
 	if (take_page(p, page, &fresh) < 0)
 		return fail(err, errlen, -ENOMEM, "out of memory");

@@ -1,0 +1,473 @@
+/*
+ * tools-map.c: SCIM resources to POSIX entries, and the sticky id map.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "idmap.h"
+#include "local.h"
+#include "map.h"
+#include "scim.h"
+#include "test.h"
+
+static const char local_passwd[] =
+        "root:x:0:0:root:/root:/bin/bash\n"
+        "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
+        "alice:x:1000:1000::/home/alice:/bin/sh\n"
+        "# comment\n+nis\n\nmalformed\n";
+static const char local_group[] =
+        "root:x:0:\nusers:x:100:\nstaff:x:50:\nwheel:x:10:alice\n"
+        "carol:x:2001:\n";
+
+struct fixture {
+	struct scim_config cfg;
+	struct localdb local;
+	struct scim_page users, groups;
+	struct idmap ids;
+	struct model m;
+	struct skiplist sk;
+};
+
+static void setup(struct fixture *f, const char *conf)
+{
+	char err[256];
+
+	*f = (struct fixture){0};
+	REQUIRE(config_defaults(&f->cfg) == 0);
+	REQUIRE(config_parse(&f->cfg, "t", conf, strlen(conf), err,
+	                     sizeof(err)) == 0);
+	REQUIRE(localdb_parse(&f->local, local_passwd, strlen(local_passwd),
+	                      false) == 0);
+	REQUIRE(localdb_parse(&f->local, local_group, strlen(local_group),
+	                      true) == 0);
+	idmap_init(&f->ids, f->cfg.uid_min, f->cfg.uid_max);
+}
+
+static void load(struct fixture *f, const char *users, const char *groups)
+{
+	char err[256];
+
+	scim_page_clear(&f->users);
+	scim_page_clear(&f->groups);
+	REQUIRE(scim_parse_list(users, strlen(users), SCIM_USERS, &f->users,
+	                        err, sizeof(err)) == 0);
+	REQUIRE(scim_parse_list(groups, strlen(groups), SCIM_GROUPS,
+	                        &f->groups, err, sizeof(err)) == 0);
+}
+
+static int build(struct fixture *f, const struct strmap *locked)
+{
+	struct map_input in = {
+		.cfg = &f->cfg, .users = f->users.res,
+		.nusers = f->users.nres, .groups = f->groups.res,
+		.ngroups = f->groups.nres, .local = &f->local,
+		.locked = locked,
+	};
+	char err[256];
+
+	model_free(&f->m);
+	skiplist_free(&f->sk);
+	return map_build(&in, &f->ids, &f->m, &f->sk, err, sizeof(err));
+}
+
+static void teardown(struct fixture *f)
+{
+	config_free(&f->cfg);
+	localdb_free(&f->local);
+	scim_page_clear(&f->users);
+	scim_page_clear(&f->groups);
+	idmap_free(&f->ids);
+	model_free(&f->m);
+	skiplist_free(&f->sk);
+}
+
+static bool skipped(const struct fixture *f, const char *id,
+                    enum skip_reason why)
+{
+	for (size_t i = 0; i < f->sk.n; i++)
+		if (strcmp(f->sk.s[i].scim_id, id) == 0 &&
+		    f->sk.s[i].reason == why)
+			return true;
+	return false;
+}
+
+#define USER(id, un, active)                                                 \
+	"{\"id\":\"" id "\",\"userName\":\"" un "\",\"name\":{\"formatted\":"  \
+	"\"F " id "\",\"givenName\":\"G\",\"familyName\":\"S\"},"            \
+	"\"active\":" active "}"
+
+static const char *users_json =
+        "{\"totalResults\":6,\"Resources\":["
+        USER("AAAA", "Jane.Doe@example.com", "true") ","
+        USER("BBBB", "bob@example.com", "false") ","
+        USER("CCCC", "root@example.com", "true") ","
+        USER("DDDD", "x:y@example.com", "true") ","
+        USER("EEEE", "carol@example.com", "true") ","
+        USER("FFFF", "alice@example.com", "true") "]}";
+
+static const char *groups_json =
+        "{\"totalResults\":6,\"Resources\":["
+        "{\"id\":\"g1\",\"displayName\":\" Site Reliability \",\"members\":"
+        "[{\"value\":\"AAAA\"},{\"value\":\"BBBB\"},{\"value\":\"CCCC\"},"
+        "{\"value\":\"ZZZZ\"}]},"
+        "{\"id\":\"g2\",\"displayName\":\"Staff\",\"members\":[]},"
+        "{\"id\":\"g3\",\"displayName\":\"QA & Release!\",\"members\":"
+        "[{\"value\":\"BBBB\"}]},"
+        "{\"id\":\"g4\",\"displayName\":\"jane.doe\"},"
+        "{\"id\":\"g5\",\"displayName\":\"Dup\"},"
+        "{\"id\":\"g6\",\"displayName\":\"DUP\"}]}";
+
+static void test_basic(void)
+{
+	struct fixture f;
+	struct model_user *u;
+	struct model_group *g;
+
+	setup(&f, "url = https://h\n");
+	load(&f, users_json, groups_json);
+	CHECK_INT(build(&f, NULL), 0);
+	/* jane.doe, bob; root/carol/alice are local; x:y is invalid. */
+	CHECK_INT(f.m.nusers, 2);
+	u = model_find_user(&f.m, "jane.doe");
+	REQUIRE(u != NULL);
+	CHECK(u->uid >= f.cfg.uid_min && u->uid <= f.cfg.uid_max);
+	CHECK_INT(u->gid, u->uid);
+	CHECK_STR(u->home, "/home/jane.doe");
+	CHECK_STR(u->gecos, "F AAAA");
+	CHECK_STR(u->shell, "/bin/bash");
+	CHECK(u->active);
+	u = model_find_user(&f.m, "bob");
+	REQUIRE(u != NULL);
+	CHECK(!u->active); /* suspended people stay, inactive */
+	CHECK(skipped(&f, "CCCC", SKIP_LOCAL_NAME));
+	CHECK(skipped(&f, "DDDD", SKIP_INVALID_NAME));
+	CHECK(skipped(&f, "EEEE", SKIP_LOCAL_NAME)); /* local group carol */
+	CHECK(skipped(&f, "FFFF", SKIP_LOCAL_NAME));
+	/* Private groups: one per person, gid = uid. */
+	g = model_find_group(&f.m, "jane.doe");
+	REQUIRE(g != NULL);
+	CHECK_INT(g->gid, model_find_user(&f.m, "jane.doe")->uid);
+	CHECK_INT(g->nmembers, 0);
+	/* Group names; members mapped to names, unknown ones dropped. */
+	g = model_find_group(&f.m, "site-reliability");
+	REQUIRE(g != NULL);
+	REQUIRE(g->nmembers == 2);
+	CHECK_STR(g->members[0], "bob");
+	CHECK_STR(g->members[1], "jane.doe");
+	g = model_find_group(&f.m, "qa--release");
+	REQUIRE(g != NULL);
+	CHECK_INT(g->nmembers, 1);
+	CHECK(model_find_group(&f.m, "staff") == NULL);
+	CHECK(skipped(&f, "g2", SKIP_LOCAL_NAME));
+	CHECK(skipped(&f, "g4", SKIP_NAME_TAKEN));
+	CHECK(skipped(&f, "g5", SKIP_NAME_COLLISION));
+	CHECK(skipped(&f, "g6", SKIP_NAME_COLLISION));
+	CHECK_INT(f.m.ngroups, 4); /* 2 private + 2 SCIM */
+	/* No number from the local files, none twice. */
+	for (size_t i = 0; i < f.m.ngroups; i++)
+		for (size_t j = i + 1; j < f.m.ngroups; j++)
+			CHECK(f.m.groups[i].gid != f.m.groups[j].gid);
+	teardown(&f);
+}
+
+static void test_collisions(void)
+{
+	const char *users =
+	        "{\"totalResults\":5,\"Resources\":["
+	        USER("AAAA", "sam@corp.example.com", "true") ","
+	        USER("BBBB", "sam@example.com", "true") ","
+	        USER("CCCC", "kim@example.com", "true") ","
+	        USER("DDDD", "KIM@example.com", "true") ","
+	        USER("EEEE", "lee@other.org", "true") "]}";
+	struct fixture f;
+
+	/* No domains: a tie gives the name to nobody. */
+	setup(&f, "url = https://h\n");
+	load(&f, users, "{\"totalResults\":0}");
+	CHECK_INT(build(&f, NULL), 0);
+	CHECK(model_find_user(&f.m, "sam") == NULL);
+	CHECK(model_find_user(&f.m, "kim") == NULL);
+	CHECK(skipped(&f, "AAAA", SKIP_NAME_COLLISION));
+	CHECK(skipped(&f, "BBBB", SKIP_NAME_COLLISION));
+	CHECK(skipped(&f, "CCCC", SKIP_NAME_COLLISION));
+	CHECK(skipped(&f, "DDDD", SKIP_NAME_COLLISION));
+	CHECK(model_find_user(&f.m, "lee") != NULL);
+	teardown(&f);
+
+	/* domains order decides; same domain still ties; other domains are
+	 * not allowed. */
+	setup(&f, "url = https://h\ndomains = example.com, corp.example.com\n");
+	load(&f, users, "{\"totalResults\":0}");
+	CHECK_INT(build(&f, NULL), 0);
+	REQUIRE(model_find_user(&f.m, "sam") != NULL);
+	CHECK_STR(model_find_user(&f.m, "sam")->scim_id, "BBBB");
+	CHECK(skipped(&f, "AAAA", SKIP_NAME_COLLISION));
+	CHECK(model_find_user(&f.m, "kim") == NULL);
+	CHECK(skipped(&f, "EEEE", SKIP_DOMAIN));
+	teardown(&f);
+}
+
+static void test_hostile(void)
+{
+	const char *users =
+	        "{\"totalResults\":8,\"Resources\":["
+	        USER("A1", "new\\nline@x.com", "true") ","
+	        USER("A2", "ctl\\u0007\\u001b[2J@x.com", "true") ","
+	        USER("A3", "-oProxyCommand@x.com", "true") ","
+	        USER("A4", "12345@x.com", "true") ","
+	        USER("A5", "abcdefghijklmnopqrstuvwxyz0123456@x.com", "true") ","
+	        USER("A6", "@x.com", "true") ","
+	        USER("a/b", "ok@x.com", "true") ","
+	        "{\"id\":\"A8\",\"userName\":\"fine@x.com\",\"name\":{"
+	        "\"formatted\":\"Evil:Name\\nX\\u0001\"}}]}";
+	const char *groups =
+	        "{\"totalResults\":3,\"Resources\":["
+	        "{\"id\":\"g1\",\"displayName\":\"1234\"},"
+	        "{\"id\":\"g2\",\"displayName\":\"\\u0001\\u0002\"},"
+	        "{\"id\":\"g3\",\"displayName\":\"-lead\"}]}";
+	struct fixture f;
+	struct model_user *u;
+
+	setup(&f, "url = https://h\n");
+	load(&f, users, groups);
+	CHECK_INT(build(&f, NULL), 0);
+	CHECK_INT(f.m.nusers, 1);
+	u = model_find_user(&f.m, "fine");
+	REQUIRE(u != NULL);
+	CHECK_STR(u->gecos, "EvilNameX");
+	CHECK(skipped(&f, "A1", SKIP_INVALID_NAME));
+	CHECK(skipped(&f, "A2", SKIP_INVALID_NAME));
+	CHECK(skipped(&f, "A3", SKIP_INVALID_NAME));
+	CHECK(skipped(&f, "A4", SKIP_INVALID_NAME));
+	CHECK(skipped(&f, "A5", SKIP_INVALID_NAME));
+	CHECK(skipped(&f, "A6", SKIP_NO_NAME));
+	CHECK(skipped(&f, "a/b", SKIP_INVALID_ID));
+	CHECK(skipped(&f, "g1", SKIP_INVALID_NAME));
+	CHECK(skipped(&f, "g2", SKIP_INVALID_NAME));
+	CHECK(skipped(&f, "g3", SKIP_INVALID_NAME));
+	/* Messages never carry raw control characters. */
+	for (size_t i = 0; i < f.sk.n; i++)
+		for (const char *p = f.sk.s[i].detail; *p; p++)
+			CHECK((unsigned char)*p >= 0x20 && *p != 0x7f);
+	teardown(&f);
+}
+
+static void test_rules(void)
+{
+	char name[64], domain[64];
+	struct scim_res r = {.name = (char *)"Jane@X.com",
+	                     .given = (char *)"Jane",
+	                     .family = (char *)"Doe"};
+
+	CHECK_INT(map_login_name(USERNAME_EMAIL_LOCALPART, "Jane.Doe@Ex.COM",
+	                         name, sizeof(name), domain, sizeof(domain)),
+	          0);
+	CHECK_STR(name, "jane.doe");
+	CHECK_STR(domain, "ex.com");
+	CHECK_INT(map_login_name(USERNAME_USERNAME, "Build-Bot", name,
+	                         sizeof(name), domain, sizeof(domain)),
+	          0);
+	CHECK_STR(name, "build-bot");
+	CHECK_INT(map_login_name(USERNAME_EMAIL_LOCALPART, "@x", name,
+	                         sizeof(name), domain, sizeof(domain)),
+	          -EINVAL);
+	map_group_name("Site Reliability", name, sizeof(name));
+	CHECK_STR(name, "site-reliability");
+	map_group_name("  iOS Team ", name, sizeof(name));
+	CHECK_STR(name, "ios-team");
+	map_group_name("R&D (EMEA)", name, sizeof(name));
+	CHECK_STR(name, "rd-emea");
+	map_group_name("Ünïcode", name, sizeof(name));
+	CHECK_STR(name, "ncode");
+	CHECK(map_expand("%f|%g|%s|%e|%u|%%", &r, "jdoe", 7, true, name,
+	                 sizeof(name)));
+	CHECK_STR(name, "Jane Doe|Jane|Doe|Jane@X.com|jdoe|%");
+	CHECK(map_expand("/home/%u/%i", &r, "jdoe", 7, false, name,
+	                 sizeof(name)));
+	CHECK_STR(name, "/home/jdoe/7");
+}
+
+static void test_locked_and_primary(void)
+{
+	struct fixture f;
+	struct strmap locked = {0};
+
+	setup(&f, "url = https://h\nprimary_group = site-reliability\n");
+	load(&f, users_json, groups_json);
+	REQUIRE(strmap_put(&locked, "AAAA", 0) == 0);
+	CHECK_INT(build(&f, &locked), 0);
+	REQUIRE(model_find_user(&f.m, "jane.doe") != NULL);
+	CHECK(!model_find_user(&f.m, "jane.doe")->active);
+	/* A shared primary group: no private groups, the group's gid. */
+	CHECK(model_find_group(&f.m, "bob") == NULL);
+	REQUIRE(model_find_group(&f.m, "site-reliability") != NULL);
+	CHECK_INT(model_find_user(&f.m, "bob")->gid,
+	          model_find_group(&f.m, "site-reliability")->gid);
+	/* Without private groups, a group may be named like a person. */
+	CHECK(model_find_group(&f.m, "jane.doe") != NULL);
+	teardown(&f);
+	strmap_free(&locked);
+
+	setup(&f, "url = https://h\nprimary_group = nosuch\n");
+	load(&f, users_json, groups_json);
+	CHECK_INT(build(&f, NULL), -ENOENT);
+	teardown(&f);
+}
+
+/* ---- id map ----------------------------------------------------------- */
+
+static uint32_t uid_of(const struct fixture *f, const char *name)
+{
+	struct model_user *u = model_find_user(&f->m, name);
+
+	return u ? u->uid : 0;
+}
+
+static void test_ids_deterministic(void)
+{
+	struct fixture a, b;
+
+	setup(&a, "url = https://h\n");
+	setup(&b, "url = https://h\n");
+	load(&a, users_json, groups_json);
+	load(&b, users_json, groups_json);
+	CHECK_INT(build(&a, NULL), 0);
+	CHECK_INT(build(&b, NULL), 0);
+	REQUIRE(a.m.nusers == b.m.nusers && a.m.ngroups == b.m.ngroups);
+	for (size_t i = 0; i < a.m.nusers; i++)
+		CHECK_INT(a.m.users[i].uid, b.m.users[i].uid);
+	for (size_t i = 0; i < a.m.ngroups; i++)
+		CHECK_INT(a.m.groups[i].gid, b.m.groups[i].gid);
+	/* The documented rule. */
+	CHECK_INT(uid_of(&a, "jane.doe"), idmap_slot(&a.ids, 'u', "AAAA"));
+	teardown(&a);
+	teardown(&b);
+}
+
+static void test_ids_probe(void)
+{
+	const char *ids[] = {"x1", "x2", "x3", "x4", "x5"};
+	struct numset reserved = {0};
+	struct idmap m, m2;
+	uint32_t got[5];
+
+	/* Four numbers for five ids, one of them reserved locally. */
+	idmap_init(&m, 10, 14);
+	REQUIRE(numset_add(&reserved, 12) == 0);
+	CHECK_INT(idmap_assign(&m, 'u', ids, 4, &reserved), 0);
+	for (int i = 0; i < 4; i++) {
+		REQUIRE(idmap_find(&m, 'u', ids[i]) != NULL);
+		got[i] = idmap_find(&m, 'u', ids[i])->number;
+		CHECK(got[i] >= 10 && got[i] <= 14 && got[i] != 12);
+		for (int j = 0; j < i; j++)
+			CHECK(got[i] != got[j]);
+	}
+	/* The same ids in another order give the same numbers. */
+	idmap_init(&m2, 10, 14);
+	CHECK_INT(idmap_assign(&m2, 'u', (const char *[]){"x4", "x2", "x3",
+	                                                  "x1"},
+	                       4, &reserved),
+	          0);
+	for (int i = 0; i < 4; i++)
+		CHECK_INT(idmap_find(&m2, 'u', ids[i])->number, got[i]);
+	/* Full: a fifth id gets nothing, never a reused number. */
+	CHECK_INT(idmap_assign(&m, 'u', ids + 4, 1, &reserved), -ENOSPC);
+	idmap_free(&m);
+	idmap_free(&m2);
+	numset_free(&reserved);
+}
+
+static void test_ids_sticky(void)
+{
+	const char *renamed =
+	        "{\"totalResults\":2,\"Resources\":["
+	        USER("AAAA", "jane.smith@example.com", "true") ","
+	        USER("BBBB", "bob@example.com", "false") "]}";
+	const char *deleted =
+	        "{\"totalResults\":1,\"Resources\":["
+	        USER("BBBB", "bob@example.com", "false") "]}";
+	struct fixture f;
+	struct idmap_entry *e;
+	uint32_t jane;
+	char *text, err[128];
+	size_t len;
+	struct idmap back;
+
+	setup(&f, "url = https://h\n");
+	load(&f, users_json, groups_json);
+	CHECK_INT(build(&f, NULL), 0);
+	jane = uid_of(&f, "jane.doe");
+	/* A rename keeps the uid. */
+	load(&f, renamed, "{\"totalResults\":0}");
+	CHECK_INT(build(&f, NULL), 0);
+	CHECK_INT(uid_of(&f, "jane.smith"), jane);
+	CHECK(model_find_user(&f.m, "jane.doe") == NULL);
+	/* A deletion leaves a tombstone; the number stays taken. */
+	load(&f, deleted, "{\"totalResults\":0}");
+	CHECK_INT(build(&f, NULL), 0);
+	e = idmap_find(&f.ids, 'u', "AAAA");
+	REQUIRE(e != NULL);
+	CHECK(!e->live);
+	CHECK_INT(e->number, jane);
+	CHECK(numset_has(&f.ids.used, jane));
+	/* Round trip through the file format. */
+	REQUIRE(idmap_format(&f.ids, &text, &len) == 0);
+	idmap_init(&back, f.cfg.uid_min, f.cfg.uid_max);
+	CHECK_INT(idmap_parse(&back, text, len, err, sizeof(err)), 0);
+	CHECK_INT(back.n, f.ids.n);
+	REQUIRE(idmap_find(&back, 'u', "AAAA") != NULL);
+	CHECK_INT(idmap_find(&back, 'u', "AAAA")->number, jane);
+	CHECK(!idmap_find(&back, 'u', "AAAA")->live);
+	CHECK_STR(idmap_find(&back, 'u', "AAAA")->name, "jane.smith");
+	idmap_free(&back);
+	free(text);
+	/* The person comes back: the same number. */
+	load(&f, users_json, groups_json);
+	CHECK_INT(build(&f, NULL), 0);
+	CHECK_INT(uid_of(&f, "jane.doe"), jane);
+	teardown(&f);
+}
+
+static void test_ids_damaged(void)
+{
+	static const char *const bad[] = {
+		"u 100 AAAA jane 1 live\nu 100 BBBB bob 1 live\n",
+		"u 100 AAAA jane 1 live\nu 101 AAAA bob 1 live\n",
+		"x 100 AAAA jane 1 live\n",
+		"u abc AAAA jane 1 live\n",
+		"u 0 AAAA jane 1 live\n",
+		"u 100 AA/A jane 1 live\n",
+		"u 100 AAAA ja:ne 1 live\n",
+		"u 100 AAAA jane 1 maybe\n",
+		"u 100 AAAA jane 1\n",
+	};
+	char err[128];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct idmap m;
+
+		idmap_init(&m, 1, 1000);
+		CHECK_INT(idmap_parse(&m, bad[i], strlen(bad[i]), err,
+		                      sizeof(err)),
+		          -EBADMSG);
+		CHECK(strncmp(err, "line ", 5) == 0);
+		idmap_free(&m);
+	}
+}
+
+int main(void)
+{
+	test_basic();
+	test_collisions();
+	test_hostile();
+	test_rules();
+	test_locked_and_primary();
+	test_ids_deterministic();
+	test_ids_probe();
+	test_ids_sticky();
+	test_ids_damaged();
+	return test_result();
+}
