@@ -19,6 +19,9 @@
  *       once) with output to /dev/null; prints "MEDIAN FASTEST RUNS", wall
  *       times in µs, or "TIMEOUT µs" when a run took over TIMEOUT_S seconds
  *       and was killed
+ *   bench-nss rusage CMD [ARG...]
+ *       runs CMD once; prints "wall_s", "user_s", "sys_s" and "rss_kb"
+ *       (peak resident set) lines
  *
  * SAMPLE has one entry a line: "user NAME UID GID", "group NAME GID",
  * "biggroup NAME GID" (the largest group).  Exit status 0, or 1 when a
@@ -35,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -602,6 +606,34 @@ static int mode_spawn(long n, double budget_ms, double timeout_s, char **argv)
 	return 0;
 }
 
+/* Runs ARGV once; prints its wall time, CPU time and peak RSS. */
+static int mode_rusage(char **argv)
+{
+	struct rusage ru;
+	double t0 = now_ns(), wall;
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	if (wait4(pid, &status, 0, &ru) != pid)
+		die("wait4");
+	wall = (now_ns() - t0) / 1e9;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "bench-nss: %s failed\n", argv[0]);
+		return 1;
+	}
+	printf("wall_s %.3f\nuser_s %.3f\nsys_s %.3f\nrss_kb %ld\n", wall,
+	       (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6,
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6,
+	       ru.ru_maxrss);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *nocheck = getenv("BENCH_NOCHECK");
@@ -612,11 +644,14 @@ int main(int argc, char **argv)
 		                argc > 4 ? argv[4] : NULL);
 	if (argc == 3 && strcmp(argv[1], "first") == 0)
 		return mode_first(argv[2]);
+	if (argc >= 3 && strcmp(argv[1], "rusage") == 0)
+		return mode_rusage(argv + 2);
 	if (argc >= 6 && strcmp(argv[1], "spawn") == 0)
 		return mode_spawn(atol(argv[2]), atof(argv[3]), atof(argv[4]),
 		                  argv + 5);
 	fprintf(stderr,
 	        "usage: bench-nss run SAMPLE [BUDGET_MS [OPS]] | "
-	        "first NAME | spawn N BUDGET_MS TIMEOUT_S CMD [ARG...]\n");
+	        "first NAME | spawn N BUDGET_MS TIMEOUT_S CMD [ARG...] | "
+	        "rusage CMD [ARG...]\n");
 	return 2;
 }

@@ -6,7 +6,9 @@
  * ERANGE retry loop's first pass).  Every name resolves except those that
  * start with "nosuch", every uid and gid resolves, and every user is in the
  * same ten groups, so that each operation returns an answer of the same
- * shape as the real backends'.  Enumeration returns nothing.
+ * shape as the real backends'.  Enumeration returns the same entry
+ * $NSS_FLOOR_PW_ENT (or $NSS_FLOOR_GR_ENT) times, read at setpwent()
+ * (setgrent()), by default none.
  *
  * Never installed: tests/bench/bench.mk builds it with -rpath /nowhere and
  * the harness loads it through LD_LIBRARY_PATH in a private namespace.
@@ -47,6 +49,17 @@ static char fname[] = "floor";
 static char home[] = "/home/floor";
 static char shell[] = "/bin/sh";
 static char *no_members[] = {NULL};
+
+/* Entries left in the enumerations (they are not thread-safe; glibc holds
+ * its own lock around them). */
+static long pw_left, gr_left;
+
+static long ent_count(const char *var)
+{
+	const char *v = getenv(var);
+
+	return v != NULL ? strtol(v, NULL, 10) : 0;
+}
 
 static int is_miss(const char *name)
 {
@@ -145,6 +158,7 @@ NSS_EXPORT enum nss_status _nss_floor_initgroups_dyn(
 
 NSS_EXPORT enum nss_status _nss_floor_setpwent(int stayopen)
 {
+	pw_left = ent_count("NSS_FLOOR_PW_ENT");
 	return NSS_STATUS_SUCCESS;
 }
 
@@ -156,12 +170,17 @@ NSS_EXPORT enum nss_status _nss_floor_endpwent(void)
 NSS_EXPORT enum nss_status _nss_floor_getpwent_r(struct passwd *pw, char *buf,
                                                  size_t buflen, int *errnop)
 {
-	*errnop = ENOENT;
-	return NSS_STATUS_NOTFOUND;
+	if (pw_left <= 0) {
+		*errnop = ENOENT;
+		return NSS_STATUS_NOTFOUND;
+	}
+	fill_pw(pw, FLOOR_ID + (uid_t)pw_left--);
+	return NSS_STATUS_SUCCESS;
 }
 
 NSS_EXPORT enum nss_status _nss_floor_setgrent(int stayopen)
 {
+	gr_left = ent_count("NSS_FLOOR_GR_ENT");
 	return NSS_STATUS_SUCCESS;
 }
 
@@ -173,6 +192,10 @@ NSS_EXPORT enum nss_status _nss_floor_endgrent(void)
 NSS_EXPORT enum nss_status _nss_floor_getgrent_r(struct group *gr, char *buf,
                                                  size_t buflen, int *errnop)
 {
-	*errnop = ENOENT;
-	return NSS_STATUS_NOTFOUND;
+	if (gr_left <= 0) {
+		*errnop = ENOENT;
+		return NSS_STATUS_NOTFOUND;
+	}
+	fill_gr(gr, FLOOR_ID + (gid_t)gr_left--);
+	return NSS_STATUS_SUCCESS;
 }

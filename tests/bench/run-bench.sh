@@ -3,13 +3,14 @@
 # private mount namespace with /etc under a throw-away overlay, so the host's
 # /etc is never touched.
 #
-#   run-bench.sh [--sets 1k,10k,100k,big] [--smoke] [--out FILE]
+#   run-bench.sh [--sets 1k,10k,100k,big,refresh] [--smoke] [--out FILE]
 #                [--keep DIR]
 #
 # For each data set: a snapshot (through the emulator and `scim-cache
 # refresh` when both are built, else tests/mksnap on gen-data.py's text),
 # exported through the scim module to nss_files' and libnss-cache's formats,
 # then every operation through glibc against floor, scim, files and cache.
+# The "refresh" set (100,000 people, 10,000 groups) only times the refresh.
 # Writes the report (BENCHMARKS.md format) to --out, default stdout.
 # --smoke: small time budgets (the CI check).  --keep DIR: keep the raw
 # results there.  Exit 77 when not root, 1 when a backend gives a wrong
@@ -22,7 +23,7 @@ make_tmpdir
 BENCH="$top_builddir/tests/bench"
 BENCH_NSS="$BENCH/bench-nss"
 PY=${PYTHON3:-python3}
-SETS="1k,10k,100k,big"
+SETS="1k,10k,100k,big,refresh"
 SMOKE=""
 OUT=""
 KEEP=""
@@ -44,9 +45,9 @@ done
 # Time budgets: ms per in-process operation, runs of `id`, runs of a fresh
 # process's first lookup, the longest one `id` may take.
 if [ -n "$SMOKE" ]; then
-	BUDGET=30 ID_RUNS=5 FIRST_RUNS=5 ID_TIMEOUT=30
+	BUDGET=30 ID_RUNS=5 FIRST_RUNS=5 ID_TIMEOUT=30 ROUNDS=1
 else
-	BUDGET=700 ID_RUNS=51 FIRST_RUNS=31 ID_TIMEOUT=120
+	BUDGET=500 ID_RUNS=51 FIRST_RUNS=31 ID_TIMEOUT=120 ROUNDS=3
 fi
 ID_BUDGET_MS=$((BUDGET * 8))
 
@@ -93,12 +94,24 @@ use_backend() {
 
 # ---- data sets ------------------------------------------------------------
 
+EMULATOR="$top_srcdir/tests/emulator/scim-bridge-emulator.py"
+GENDIR="$top_srcdir/tests/emulator/gen-directory.py"
+SCIM_CACHE="$top_builddir/tools/scim-cache"
+if [ -x "$SCIM_CACHE" ] && [ -f "$EMULATOR" ] && [ -f "$GENDIR" ]; then
+	PIPELINE=scim-cache
+else
+	PIPELINE=mksnap
+fi
+
+# People, groups and how they are shared out, for gen-data.py and
+# gen-directory.py alike.
 set_args() {
 	case $1 in
 	1k) echo "--people 1000 --groups 200 --per-user 10" ;;
 	10k) echo "--people 10000 --groups 200 --per-user 10" ;;
 	100k) echo "--people 100000 --groups 200 --per-user 10" ;;
 	big) echo "--people 10000 --groups 10000 --avg-members 500" ;;
+	refresh) echo "--people 100000 --groups 10000 --per-user 10" ;;
 	*) fail "unknown data set $1" ;;
 	esac
 }
@@ -111,14 +124,66 @@ snapshot_mksnap() {
 	"$PY" "$top_srcdir/tests/bench/gen-data.py" $(set_args "$set") "$d/src"
 	build_snapshot "$d/snap/cache.mdb" "$d/src.passwd" "$d/src.group" \
 		--id-min 100000 --id-max 1999999 --source "bench $set"
-	echo mksnap >"$d/pipeline"
+	rm -f "$d/src.passwd" "$d/src.group"
+}
+
+EMU_PID=""
+test_cleanup() {
+	if [ -n "$EMU_PID" ]; then kill "$EMU_PID" 2>/dev/null; fi
+}
+
+# The snapshot of set $1 in $2/snap/cache.mdb through the real pipeline: a
+# 1Password-shaped directory served by the bridge emulator on 127.0.0.1,
+# copied by `scim-cache refresh`, whose wall time, CPU time and peak RSS
+# go to $2/refresh.
+snapshot_pipeline() {
+	local set=$1 d=$2 port
+	# shellcheck disable=SC2046
+	"$PY" "$GENDIR" $(set_args "$set" | sed 's/--avg-members/--big-groups/') \
+		"$d/dir.json"
+	printf 'bench-token\n' >"$d/token"
+	chmod 0600 "$d/token"
+	mkdir -m 0700 "$d/state"
+	rm -f "$d/port"
+	"$PY" "$EMULATOR" --data "$d/dir.json" --token-file "$d/token" \
+		--port-file "$d/port" --max-page 1000 &
+	EMU_PID=$!
+	i=0
+	until [ -s "$d/port" ]; do
+		i=$((i + 1))
+		[ $i -lt 600 ] || fail "the emulator did not start"
+		sleep 0.1
+	done
+	port=$(cat "$d/port")
+	cat >"$d/scim-cache.conf" <<-EOF
+	url = http://127.0.0.1:$port/scim/v2
+	token_file = $d/token
+	cache_path = $d/snap/cache.mdb
+	state_dir = $d/state
+	page_size = 1000
+	max_pages = 100000
+	local_passwd = $TMPD/host.passwd
+	local_group = $TMPD/host.group
+	EOF
+	chmod 0600 "$d/scim-cache.conf"
+	"$BENCH_NSS" rusage "$SCIM_CACHE" --config "$d/scim-cache.conf" \
+		refresh --quiet >"$d/refresh" || fail "$set: scim-cache refresh"
+	kill "$EMU_PID"
+	wait "$EMU_PID" 2>/dev/null || true
+	EMU_PID=""
+	rm -f "$d/dir.json"
 }
 
 make_set() {
 	local set=$1 d=$2
 	mkdir -p "$d"
 	mkdir -m 0755 "$d/snap"
-	snapshot_mksnap "$set" "$d"
+	echo "$PIPELINE" >"$d/pipeline"
+	if [ "$PIPELINE" = scim-cache ]; then
+		snapshot_pipeline "$set" "$d"
+	else
+		snapshot_mksnap "$set" "$d"
+	fi
 	export NSS_SCIM_CACHE="$d/snap/cache.mdb"
 	use_backend scim "$d"
 	getent passwd >"$d/passwd.txt"
@@ -126,6 +191,10 @@ make_set() {
 	"$PY" "$top_srcdir/tests/bench/export.py" "$d/passwd.txt" "$d/group.txt" \
 		"$TMPD/host.passwd" "$TMPD/host.group" "$d"
 	stat -c '%s' "$d/snap/cache.mdb" >"$d/snapsize"
+	# The floor enumerates as many entries as the data set has.
+	NSS_FLOOR_PW_ENT=$(wc -l <"$d/passwd.txt")
+	NSS_FLOOR_GR_ENT=$(wc -l <"$d/group.txt")
+	export NSS_FLOOR_PW_ENT NSS_FLOOR_GR_ENT
 }
 
 # ---- measurements ---------------------------------------------------------
@@ -137,26 +206,27 @@ median() {
 		if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
+# Every measurement of backend $2 on set $1 (data in $3), results in $4
+# with suffix $5 (the round).
 bench_backend() {
-	local set=$1 be=$2 d=$3 r=$4 user ops=""
+	local set=$1 be=$2 d=$3 r=$4 n=$5 user
 	use_backend "$be" "$d"
 	user=$(awk '$1 == "user" {print $2; exit}' "$d/sample")
 	if [ "$be" = floor ]; then
-		ops="getpwnam_hit,getpwnam_miss,getpwuid,getgrnam_small,getgrgid_small,getgrnam_largest,getgrgid_largest,getgrouplist,threads"
 		export BENCH_NOCHECK=1
 	fi
 	log "$set/$be: in-process operations"
-	"$BENCH_NSS" run "$d/sample" "$BUDGET" $ops >"$r/$be.ops" ||
+	"$BENCH_NSS" run "$d/sample" "$BUDGET" >"$r/$be.ops.$n" ||
 		fail "$set/$be: wrong answers (see above)"
 	log "$set/$be: first lookup in a fresh process"
 	i=0
 	while [ $i -lt $FIRST_RUNS ]; do
 		"$BENCH_NSS" first "$user" || fail "$set/$be: first lookup of $user"
 		i=$((i + 1))
-	done | median >"$r/$be.first"
+	done | median >"$r/$be.first.$n"
 	log "$set/$be: id $user"
 	"$BENCH_NSS" spawn "$ID_RUNS" "$ID_BUDGET_MS" "$ID_TIMEOUT" id "$user" \
-		>"$r/$be.id" || fail "$set/$be: id $user"
+		>"$r/$be.id.$n" || fail "$set/$be: id $user"
 	unset BENCH_NOCHECK
 }
 
@@ -170,19 +240,34 @@ machine() {
 	echo "commit $(git -C "$top_srcdir" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 	echo "date $(date -u +%Y-%m-%dT%H:%MZ)"
 	echo "smoke ${SMOKE:-0}"
+	echo "load $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
 machine >"$RES/machine"
 for set in $(echo "$SETS" | tr , ' '); do
 	d="$TMPD/data/$set"
 	r="$RES/$set"
+	if [ "$set" = refresh ] && [ "$PIPELINE" != scim-cache ]; then
+		log "refresh: skipped, scim-cache or the emulator is not built"
+		continue
+	fi
 	mkdir -p "$r"
-	log "$set: making the data set"
+	log "$set: making the data set ($PIPELINE)"
 	make_set "$set" "$d"
 	cp "$d/sizes" "$d/snapsize" "$d/pipeline" "$r/"
-	for be in floor scim files cache; do
-		bench_backend "$set" "$be" "$d" "$r"
-	done
+	if [ -f "$d/refresh" ]; then cp "$d/refresh" "$r/"; fi
+	if [ "$set" != refresh ]; then
+		# floor and scim take turns, so that a change in the load of a
+		# shared machine falls on both; the report takes the median.
+		round=1
+		while [ $round -le $ROUNDS ]; do
+			bench_backend "$set" floor "$d" "$r" $round
+			bench_backend "$set" scim "$d" "$r" $round
+			round=$((round + 1))
+		done
+		bench_backend "$set" files "$d" "$r" 1
+		bench_backend "$set" cache "$d" "$r" 1
+	fi
 	rm -rf "$d"
 done
 log "id root through nss_files"
