@@ -21,3 +21,8 @@ check_PROGRAMS += tests/tools-map
 tests_tools_map_SOURCES = tests/tools-map.c tests/test.h
 tests_tools_map_CFLAGS = $(TOOLS_TEST_CFLAGS)
 tests_tools_map_LDADD = $(TOOLS_TEST_LIBS)
+
+# Integration tests (root: private mount namespace, root-owned token).
+TOOLS_SH_TESTS = tests/tools-refresh.sh
+TESTS += $(TOOLS_SH_TESTS)
+EXTRA_DIST += $(TOOLS_SH_TESTS) tests/tools-lib.sh tests/fixtures/tools

@@ -387,6 +387,8 @@ static const struct key keys[] = {
 	 "private; or the POSIX name of a SCIM group everyone gets as primary"},
 	{"max_removed_percent", p_num, OFF(max_removed_percent), 0, 100,
 	 "20; refuse a refresh removing more of the people than this"},
+	{"lock_wait", p_num, OFF(lock_wait), 0, 3600,
+	 "30; seconds a refresh waits for another one to finish"},
 	{"metrics_file", p_optpath, OFF(metrics_file), 0, 0,
 	 "(none) Prometheus textfile written after each refresh"},
 	{"local_passwd", p_path, OFF(local_passwd), 0, 0,
@@ -415,7 +417,7 @@ int config_defaults(struct scim_config *c)
 		.timeout = 60, .connect_timeout = 10, .retries = 3,
 		.page_size = 100, .max_pages = 1000,
 		.uid_min = SCIM_ID_MIN_DEFAULT, .uid_max = SCIM_ID_MAX_DEFAULT,
-		.max_removed_percent = 20,
+		.max_removed_percent = 20, .lock_wait = 30,
 		.username = USERNAME_EMAIL_LOCALPART,
 	};
 	r |= dup_default(&c->token_file, SCIM_SYSCONFDIR "/nss-scim/token");

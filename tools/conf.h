@@ -55,6 +55,7 @@ struct scim_config {
 	uint32_t page_size, max_pages;
 	uint32_t uid_min, uid_max;
 	uint32_t max_removed_percent;
+	uint32_t lock_wait;
 	enum username_rule username;
 	char **domains; /* lowercased, in tie-break order */
 	size_t ndomains;

@@ -56,7 +56,6 @@
 #define EXIT_BUSY 75
 #define EXIT_CONFIG 78
 
-#define LOCK_WAIT 30        /* seconds a second refresh waits */
 #define SPLAY_MAX 86400
 #define SKIP_SHOW 5         /* skipped entries named one by one */
 #define ERR_MAX 1024
@@ -292,11 +291,11 @@ static int open_state(struct run *r)
 		logmsg(LOG_ERR, "%s", err);
 		return EXIT_FAIL;
 	}
-	r->lockfd = state_lock(r->cfg.state_dir, LOCK_WAIT);
+	r->lockfd = state_lock(r->cfg.state_dir, r->cfg.lock_wait);
 	if (r->lockfd == -EWOULDBLOCK) {
 		logmsg(LOG_ERR, "another refresh is running (lock %s/%s held "
-		                "for %ds); giving up",
-		       r->cfg.state_dir, STATE_LOCK, LOCK_WAIT);
+		                "for %us); giving up",
+		       r->cfg.state_dir, STATE_LOCK, r->cfg.lock_wait);
 		return EXIT_BUSY;
 	}
 	if (r->lockfd < 0) {

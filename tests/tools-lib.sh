@@ -1,0 +1,121 @@
+# tools-lib.sh: helpers of the scim-cache integration tests.  Source it
+# after lib.sh, require_root, enter_namespace and make_tmpdir; then call
+# tools_setup.
+
+SCIM_CACHE="$top_builddir/tools/scim-cache"
+EMU="$top_srcdir/tests/emulator/scim-bridge-emulator.py"
+EMU_DIR="$top_srcdir/tests/emulator"
+EXPECT="$top_srcdir/tests/fixtures/tools/expect.py"
+PY=${PYTHON3:-python3}
+ID_MIN=1879048192
+ID_MAX=2147352575
+EMU_PIDS=""
+
+tools_cleanup() {
+	for p in $EMU_PIDS; do
+		kill "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	rm -rf "$TMPD"
+}
+
+# A snapshot directory, a state directory, a token, and the environment
+# that points glibc's NSS at the built module and the test snapshot.
+tools_setup() {
+	trap tools_cleanup EXIT
+	trap 'exit 1' INT TERM
+	mkdir -m 0755 "$TMPD/snap"
+	SNAP="$TMPD/snap/cache.mdb"
+	STATE="$TMPD/state"
+	CONF="$TMPD/scim.conf"
+	printf 'token-%s-%s\n' "$$" "$(date +%s)" >"$TMPD/token"
+	chmod 0600 "$TMPD/token"
+	export NSS_SCIM_CACHE="$SNAP" LD_LIBRARY_PATH="$NSS_LIBS"
+}
+
+# start_emulator NAME DATA [emulator options]: starts it on 127.0.0.1 and
+# sets EMU_PORT.  Its faults come from $TMPD/NAME.control (set_faults).
+start_emulator() {
+	local name=$1 data=$2 pid i=0
+	shift 2
+	rm -f "$TMPD/$name.port"
+	"$PY" "$EMU" --data "$data" --token-file "$TMPD/token" \
+		--port-file "$TMPD/$name.port" --control "$TMPD/$name.control" \
+		--log "$TMPD/$name.log" "$@" 2>>"$TMPD/$name.err" &
+	pid=$!
+	EMU_PIDS="$EMU_PIDS $pid"
+	while [ ! -s "$TMPD/$name.port" ]; do
+		kill -0 "$pid" 2>/dev/null ||
+			fail "emulator $name died: $(cat "$TMPD/$name.err")"
+		i=$((i + 1))
+		[ $i -lt 600 ] || fail "emulator $name did not start"
+		sleep 0.1
+	done
+	EMU_PORT=$(cat "$TMPD/$name.port")
+}
+
+# set_faults NAME [SPEC...]: replaces the emulator's fault list at once.
+set_faults() {
+	local name=$1
+	shift
+	"$PY" -c 'import json, sys; print(json.dumps(sys.argv[1:]))' "$@" \
+		>"$TMPD/$name.control.tmp"
+	mv "$TMPD/$name.control.tmp" "$TMPD/$name.control"
+}
+
+# write_config URL [extra "key = value" lines...] into $CONF.
+write_config() {
+	local url=$1
+	shift
+	{
+		echo "# written by $0"
+		echo "url = $url"
+		echo "token_file = $TMPD/token"
+		echo "cache_path = $SNAP"
+		echo "state_dir = $STATE"
+		echo "retries = 1"
+		echo "lock_wait = 2"
+		for l in "$@"; do echo "$l"; done
+	} >"$CONF"
+	chmod 0644 "$CONF"
+}
+
+# sc ARGS...: runs scim-cache on $CONF.
+sc() {
+	"$SCIM_CACHE" --config "$CONF" "$@"
+}
+
+# A field of the live snapshot, from status --json.
+snap_field() {
+	sc status --json | "$PY" -c \
+		'import json, sys; print(json.load(sys.stdin)["snapshot"][sys.argv[1]])' "$1"
+}
+
+# copy_data SRC DST: the emulator re-reads its data file when it changes;
+# replace it atomically.
+put_data() {
+	cp "$1" "$2.tmp"
+	mv "$2.tmp" "$2"
+}
+
+# edit_data FILE PYTHON: runs PYTHON with d = the data, then saves d.
+edit_data() {
+	"$PY" - "$1" "$2" <<'PYEOF'
+import json, os, sys
+path, code = sys.argv[1], sys.argv[2]
+d = json.load(open(path))
+exec(code)
+json.dump(d, open(path + ".tmp", "w"), indent=1)
+os.rename(path + ".tmp", path)
+PYEOF
+}
+
+# expect_entries DATA: the exact getent passwd/group lines into
+# $TMPD/want.passwd and $TMPD/want.group.
+expect_entries() {
+	local data=$1
+	shift
+	"$PY" "$EXPECT" "$data" --min "$ID_MIN" --max "$ID_MAX" \
+		--passwd "$TMPD/want.passwd" --group "$TMPD/want.group" "$@"
+}
+
