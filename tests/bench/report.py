@@ -238,7 +238,8 @@ def refresh_section(rdir, out):
             continue
         wall, cpu = float(r["wall_s"]), float(r["user_s"]) + float(r["sys_s"])
         text = int(sizes.get("passwd", 0)) + int(sizes.get("group", 0))
-        rows.append(f"| {label} | {wall:.2f} | {cpu:.2f} | "
+        page = read(os.path.join(rdir, key, "page_size")) or "?"
+        rows.append(f"| {label} | {page} | {wall:.2f} | {cpu:.2f} | "
                     f"{max(0.0, 1 - cpu / wall) * 100:.0f}% | "
                     f"{int(r['rss_kb']) / 1024:.1f} | "
                     f"{int(snap) / 1e6:.1f} | {text / 1e6:.1f} | "
@@ -247,14 +248,15 @@ def refresh_section(rdir, out):
         return
     out.append("## Refresh\n")
     out.append("`scim-cache refresh` into an empty state, from the bridge "
-               "emulator on 127.0.0.1 (plain HTTP, pages of 1,000). The "
+               "emulator on 127.0.0.1 (plain HTTP). The "
                "waiting share is the part of the wall time the tool was not "
                "on a CPU: waiting on the emulator (which shares the 2 cores) "
                "and on fsync.\n")
-    out.append("| data set | wall s | tool CPU s (user+sys) | waiting "
+    out.append("| data set | page size | wall s | tool CPU s (user+sys) "
+               "| waiting "
                "| peak RSS MB | snapshot MB | passwd+group text MB "
                "| snapshot/text |")
-    out.append("|---|--:|--:|--:|--:|--:|--:|--:|")
+    out.append("|---|--:|--:|--:|--:|--:|--:|--:|--:|")
     out.extend(rows)
     out.append("")
 

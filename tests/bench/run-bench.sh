@@ -116,6 +116,17 @@ set_args() {
 	esac
 }
 
+# Resources per page: big enough to keep the request count down, small
+# enough that a page of groups stays under scim-cache's 32 MiB cap on a
+# response (a 5,000-member group is about 350 kB of JSON).
+set_page_size() {
+	case $1 in
+	100k) echo 50 ;;
+	big) echo 100 ;;
+	*) echo 1000 ;;
+	esac
+}
+
 # The snapshot of set $1 in $2/snap/cache.mdb, from generated text through
 # the project's own writer.
 snapshot_mksnap() {
@@ -141,6 +152,7 @@ snapshot_pipeline() {
 	# shellcheck disable=SC2046
 	"$PY" "$GENDIR" $(set_args "$set" | sed 's/--avg-members/--big-groups/') \
 		"$d/dir.json"
+	echo "$(set_page_size "$set")" >"$d/page_size"
 	printf 'bench-token\n' >"$d/token"
 	chmod 0600 "$d/token"
 	mkdir -m 0700 "$d/state"
@@ -160,7 +172,7 @@ snapshot_pipeline() {
 	token_file = $d/token
 	cache_path = $d/snap/cache.mdb
 	state_dir = $d/state
-	page_size = 1000
+	page_size = $(set_page_size "$set")
 	max_pages = 100000
 	local_passwd = $TMPD/host.passwd
 	local_group = $TMPD/host.group
@@ -237,7 +249,7 @@ machine() {
 	echo "glibc $(ldd --version | awk 'NR == 1 {print $NF}')"
 	echo "lmdb $(dpkg-query -W -f '${Version}' liblmdb0 2>/dev/null || echo unknown)"
 	echo "libnss_cache $(dpkg-query -W -f '${Version}' libnss-cache 2>/dev/null || echo unknown)"
-	echo "commit $(git -C "$top_srcdir" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+	echo "commit ${BENCH_COMMIT:-$(git -C "$top_srcdir" rev-parse --short HEAD 2>/dev/null || echo unknown)}"
 	echo "date $(date -u +%Y-%m-%dT%H:%MZ)"
 	echo "smoke ${SMOKE:-0}"
 	echo "load $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -255,7 +267,7 @@ for set in $(echo "$SETS" | tr , ' '); do
 	log "$set: making the data set ($PIPELINE)"
 	make_set "$set" "$d"
 	cp "$d/sizes" "$d/snapsize" "$d/pipeline" "$r/"
-	if [ -f "$d/refresh" ]; then cp "$d/refresh" "$r/"; fi
+	if [ -f "$d/refresh" ]; then cp "$d/refresh" "$d/page_size" "$r/"; fi
 	if [ "$set" != refresh ]; then
 		# floor and scim take turns, so that a change in the load of a
 		# shared machine falls on both; the report takes the median.
