@@ -23,6 +23,7 @@ tests_tools_map_CFLAGS = $(TOOLS_TEST_CFLAGS)
 tests_tools_map_LDADD = $(TOOLS_TEST_LIBS)
 
 # Integration tests (root: private mount namespace, root-owned token).
-TOOLS_SH_TESTS = tests/tools-refresh.sh tests/tools-faults.sh
+TOOLS_SH_TESTS = tests/tools-refresh.sh tests/tools-faults.sh \
+	tests/tools-tls.sh tests/tools-guards.sh
 TESTS += $(TOOLS_SH_TESTS)
 EXTRA_DIST += $(TOOLS_SH_TESTS) tests/tools-lib.sh tests/fixtures/tools

@@ -1,0 +1,79 @@
+#!/bin/sh
+# HTTPS: a bridge whose certificate comes from a CA the test makes with
+# openssl.  ca_file adds that CA and the refresh succeeds; without it, with
+# another CA, or under a name the certificate does not carry, the refresh
+# fails with a TLS error and the snapshot is kept byte for byte.
+. "$top_srcdir/tests/lib.sh"
+require_root
+command -v openssl >/dev/null || skip "needs openssl"
+enter_namespace "$@"
+make_tmpdir
+. "$top_srcdir/tests/tools-lib.sh"
+tools_setup
+
+# make_ca NAME: a self-signed CA in $TMPD/NAME.pem, key NAME.key.
+make_ca() {
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+		-nodes -keyout "$TMPD/$1.key" -out "$TMPD/$1.pem" -days 2 \
+		-subj "/CN=nss-scim test $1" \
+		-addext "basicConstraints=critical,CA:TRUE" \
+		-addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null ||
+		fail "openssl: cannot make CA $1"
+}
+make_ca ca
+make_ca otherca
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+	-keyout "$TMPD/srv.key" -out "$TMPD/srv.csr" -subj "/CN=127.0.0.1" \
+	2>/dev/null || fail "openssl: server key"
+printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$TMPD/srv.ext"
+openssl x509 -req -in "$TMPD/srv.csr" -CA "$TMPD/ca.pem" -CAkey "$TMPD/ca.key" \
+	-CAcreateserial -out "$TMPD/srv.pem" -days 2 -extfile "$TMPD/srv.ext" \
+	2>/dev/null || fail "openssl: server certificate"
+
+DATA="$TMPD/directory.json"
+put_data "$EMU_DIR/sample-directory.json" "$DATA"
+start_emulator tls "$DATA" --tls-cert "$TMPD/srv.pem" --tls-key "$TMPD/srv.key"
+URL="https://127.0.0.1:$EMU_PORT/scim"
+ns_nsswitch "passwd: scim" "group: scim"
+
+write_config "$URL" "ca_file = $TMPD/ca.pem"
+sc check >"$TMPD/out" 2>&1 || fail "check over TLS: $(cat "$TMPD/out")"
+grep -q 'version 2.9.16' "$TMPD/out" || fail "check: no version: $(cat "$TMPD/out")"
+sc --quiet refresh || fail "refresh over TLS with ca_file"
+getent passwd ana.rodriguez >/dev/null || fail "lookup after TLS refresh"
+cp "$SNAP" "$TMPD/snap.good"
+# Publish something new on success so that a failure is visible.
+edit_data "$DATA" 'd["users"][0]["name"]["formatted"] = "Ana R."'
+
+# tls_fails WHAT: one failure line naming WHAT; snapshot unchanged.
+tls_fails() {
+	local rc=0
+	sc refresh 2>"$TMPD/out" || rc=$?
+	[ "$rc" = 1 ] || fail "$1: exit $rc: $(cat "$TMPD/out")"
+	grep -q "refresh failed: .*$1.*; kept snapshot generation 1 ($SNAP)" "$TMPD/out" ||
+		fail "$1: $(cat "$TMPD/out")"
+	cmp "$SNAP" "$TMPD/snap.good" || fail "$1: snapshot changed"
+	getent passwd ana.rodriguez >/dev/null || fail "$1: lookups broken"
+}
+
+# The system CAs alone do not know the test CA.
+write_config "$URL"
+tls_fails "TLS failure"
+rc=0; sc check >"$TMPD/out" 2>&1 || rc=$?
+[ "$rc" = 1 ] && grep -q 'check failed: .*TLS failure' "$TMPD/out" ||
+	fail "check without the CA: $(cat "$TMPD/out")"
+# Another CA.
+write_config "$URL" "ca_file = $TMPD/otherca.pem"
+tls_fails "TLS failure"
+# The right CA, but a host name the certificate does not name.
+write_config "https://localhost:$EMU_PORT/scim" "ca_file = $TMPD/ca.pem"
+tls_fails "TLS failure"
+# A ca_file that holds no certificate.
+echo "not a certificate" >"$TMPD/junk.pem"
+write_config "$URL" "ca_file = $TMPD/junk.pem"
+tls_fails "no PEM certificate"
+# Back to the right CA: the change goes through.
+write_config "$URL" "ca_file = $TMPD/ca.pem"
+sc --quiet refresh || fail "refresh after the failures"
+[ "$(getent passwd ana.rodriguez | cut -d: -f5)" = "Ana R." ] || fail "change not published"
+exit 0
