@@ -24,6 +24,7 @@ tests_tools_map_LDADD = $(TOOLS_TEST_LIBS)
 
 # Integration tests (root: private mount namespace, root-owned token).
 TOOLS_SH_TESTS = tests/tools-refresh.sh tests/tools-faults.sh \
-	tests/tools-tls.sh tests/tools-guards.sh
+	tests/tools-tls.sh tests/tools-guards.sh tests/tools-hostile.sh
 TESTS += $(TOOLS_SH_TESTS)
-EXTRA_DIST += $(TOOLS_SH_TESTS) tests/tools-lib.sh tests/fixtures/tools
+# tests/fixtures/tools/ ships with tests/fixtures (tests/local.mk).
+EXTRA_DIST += $(TOOLS_SH_TESTS) tests/tools-lib.sh
