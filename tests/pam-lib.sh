@@ -161,3 +161,119 @@ ns_bind_file() {
 
 # The line that the man page recommends.
 PAM_SCIM_LINE='account [success=ok new_authtok_reqd=ok user_unknown=ignore default=bad] pam_scim.so'
+
+# ---- sshd ---------------------------------------------------------------
+
+SSHD=/usr/sbin/sshd
+
+require_sshd() {
+	[ -x "$SSHD" ] || skip "needs openssh-server"
+	command -v ssh >/dev/null || skip "needs openssh-client"
+	command -v ssh-keygen >/dev/null || skip "needs ssh-keygen"
+	command -v python3 >/dev/null || skip "needs python3"
+}
+
+# In the namespace: sshd's privilege separation directory, the modules,
+# NSS through scim, syslog, and a /etc/pam.d/sshd whose account stack is
+# the recommended line before pam_unix.  Public keys only.
+ns_sshd_setup() {
+	ns_private_dir /run/sshd
+	ns_install_modules
+	ns_nsswitch "passwd: files scim" "group: files scim" "shadow: files"
+	ns_syslog
+	ns_bind_file /etc/pam.d/sshd \
+		"auth     required   pam_deny.so" \
+		"$PAM_SCIM_LINE" \
+		"account  required   pam_unix.so" \
+		"session  required   pam_unix.so" \
+		"password required   pam_deny.so"
+}
+
+# The host key and the one user key that every test home accepts.
+ssh_keys() {
+	ssh-keygen -q -t ed25519 -N '' -C nss-scim-test -f "$TMPD/id_user"
+	ssh-keygen -q -t ed25519 -N '' -f "$TMPD/ssh_host_ed25519_key"
+}
+
+# ssh_home DIR UID: a home that sshd's StrictModes accepts (owned by the
+# person, writable by nobody else), with the test key authorized.
+ssh_home() {
+	mkdir -p "$1/.ssh"
+	cp "$TMPD/id_user.pub" "$1/.ssh/authorized_keys"
+	chown -R "$2:$2" "$1"
+	chmod 0755 "$1"
+	chmod 0700 "$1/.ssh"
+	chmod 0600 "$1/.ssh/authorized_keys"
+}
+
+free_port() {
+	python3 -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
+}
+
+# Starts sshd on a free port; retries when another process took the port
+# between the probe and the bind.
+start_sshd() {
+	local try i pid
+	for try in 1 2 3; do
+		PORT=$(free_port)
+		cat >"$TMPD/sshd_config" <<-EOF
+			Port $PORT
+			ListenAddress 127.0.0.1
+			HostKey $TMPD/ssh_host_ed25519_key
+			PidFile none
+			UsePAM yes
+			AuthenticationMethods publickey
+			PubkeyAuthentication yes
+			PasswordAuthentication no
+			KbdInteractiveAuthentication no
+			AuthorizedKeysFile .ssh/authorized_keys
+			StrictModes yes
+			PermitRootLogin no
+			UseDNS no
+			PrintMotd no
+			PrintLastLog no
+			LogLevel VERBOSE
+		EOF
+		"$SSHD" -t -f "$TMPD/sshd_config" || fail "sshd rejects the test config"
+		: >"$TMPD/sshd.log"
+		"$SSHD" -D -f "$TMPD/sshd_config" -E "$TMPD/sshd.log" &
+		pid=$!
+		i=0
+		while kill -0 "$pid" 2>/dev/null; do
+			if grep -q "Server listening on 127.0.0.1 port $PORT" "$TMPD/sshd.log"; then
+				track_bg "$pid"
+				return 0
+			fi
+			i=$((i + 1))
+			[ $i -lt 200 ] || break
+			sleep 0.05
+		done
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+	cat "$TMPD/sshd.log" >&2
+	fail "sshd did not start"
+}
+
+# login USER CMD: one ssh login by public key; prints what came back on
+# stdout, and leaves the client's messages (PAM's banner) in $TMPD/ssh.err.
+login() {
+	local user=$1
+	shift
+	env -u SSH_AUTH_SOCK timeout 30 ssh -F /dev/null -i "$TMPD/id_user" \
+		-o IdentitiesOnly=yes -o BatchMode=yes \
+		-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+		-o LogLevel=INFO -o ConnectTimeout=10 \
+		-p "$PORT" "$user@127.0.0.1" "$@" 2>"$TMPD/ssh.err"
+}
+
+show_logs() {
+	echo "---- sshd.log" >&2
+	cat "$TMPD/sshd.log" >&2
+	echo "---- syslog" >&2
+	cat "$TMPD/syslog" >&2
+}
+

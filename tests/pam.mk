@@ -21,7 +21,8 @@ TESTS += tests/pam-libpam
 # Shell tests: pamtester, su and sshd in private mount namespaces; root only.
 check_PROGRAMS += tests/pam-default-path
 tests_pam_default_path_SOURCES = tests/pam-default-path.c
-TESTS += tests/pam-pamtester.sh tests/pam-su.sh tests/pam-sshd.sh tests/pam-lock.sh
+TESTS += tests/pam-pamtester.sh tests/pam-su.sh tests/pam-sshd.sh tests/pam-lock.sh \
+	tests/pam-sshd-refresh.sh
 EXTRA_DIST += tests/pam-lib.sh tests/pam-pamtester.sh tests/pam-su.sh tests/pam-sshd.sh \
-	tests/pam-lock.sh \
+	tests/pam-lock.sh tests/pam-sshd-refresh.sh \
 	tests/fixtures/pam
