@@ -41,7 +41,8 @@ static void test_defaults(void)
 	char err[512];
 
 	CHECK_INT(parse(&c, "url = https://scim.example.com/scim/\n", err,
-	                sizeof(err)), 0);
+	                sizeof(err)),
+	          0);
 	CHECK_STR(c.url, "https://scim.example.com/scim");
 	CHECK_INT(c.uid_min, 1879048192);
 	CHECK_INT(c.uid_max, 2147352575);
@@ -107,9 +108,11 @@ static void test_full(void)
 
 	/* Empty values switch optional things off; "private" is the
 	 * default primary group. */
-	CHECK_INT(parse(&c, "url = https://h\nca_file =\nmetrics_file=\n"
-	                    "primary_group = private\n",
-	                err, sizeof(err)), 0);
+	CHECK_INT(parse(&c,
+	                "url = https://h\nca_file =\nmetrics_file=\n"
+	                "primary_group = private\n",
+	                err, sizeof(err)),
+	          0);
 	CHECK(c.ca_file == NULL && c.metrics_file == NULL &&
 	      c.primary_group == NULL);
 	config_free(&c);
@@ -134,7 +137,8 @@ static void test_errors(void)
 	bad("url = https://h/scim?x=1\n", "t.conf:1:");
 	bad("url = https://\n", "t.conf:1:");
 	bad("# only a comment\n", "t.conf: url is not set");
-	bad("url = https://h\njust words\n", "t.conf:2: expected 'key = value'");
+	bad("url = https://h\njust words\n",
+	    "t.conf:2: expected 'key = value'");
 	bad("url = https://h\ntoken_file = relative/path\n",
 	    "t.conf:2: token_file must be an absolute path");
 	bad("url = https://h\nhome = /home/%x\n", "t.conf:2: home: unknown "

@@ -54,17 +54,20 @@ static void load(struct fixture *f, const char *users, const char *groups)
 	scim_page_clear(&f->groups);
 	REQUIRE(scim_parse_list(users, strlen(users), SCIM_USERS, &f->users,
 	                        err, sizeof(err)) == 0);
-	REQUIRE(scim_parse_list(groups, strlen(groups), SCIM_GROUPS,
-	                        &f->groups, err, sizeof(err)) == 0);
+	REQUIRE(scim_parse_list(groups, strlen(groups), SCIM_GROUPS, &f->groups,
+	                        err, sizeof(err)) == 0);
 }
 
 static int build(struct fixture *f, const struct strmap *locked)
 {
 	struct map_input in = {
-		.cfg = &f->cfg, .users = f->users.res,
-		.nusers = f->users.nres, .groups = f->groups.res,
-		.ngroups = f->groups.nres, .local = &f->local,
-		.locked = locked,
+	        .cfg = &f->cfg,
+	        .users = f->users.res,
+	        .nusers = f->users.nres,
+	        .groups = f->groups.res,
+	        .ngroups = f->groups.nres,
+	        .local = &f->local,
+	        .locked = locked,
 	};
 	char err[256];
 
@@ -94,6 +97,8 @@ static bool skipped(const struct fixture *f, const char *id,
 	return false;
 }
 
+/* The JSON below reads best one resource a line. */
+/* clang-format off */
 #define USER(id, un, active)                                                 \
 	"{\"id\":\"" id "\",\"userName\":\"" un "\",\"name\":{\"formatted\":"  \
 	"\"F " id "\",\"givenName\":\"G\",\"familyName\":\"S\"},"            \
@@ -119,6 +124,7 @@ static const char *groups_json =
         "{\"id\":\"g4\",\"displayName\":\"jane.doe\"},"
         "{\"id\":\"g5\",\"displayName\":\"Dup\"},"
         "{\"id\":\"g6\",\"displayName\":\"DUP\"}]}";
+/* clang-format on */
 
 static void test_basic(void)
 {
@@ -175,6 +181,7 @@ static void test_basic(void)
 
 static void test_collisions(void)
 {
+	/* clang-format off */
 	const char *users =
 	        "{\"totalResults\":5,\"Resources\":["
 	        USER("AAAA", "sam@corp.example.com", "true") ","
@@ -182,6 +189,7 @@ static void test_collisions(void)
 	        USER("CCCC", "kim@example.com", "true") ","
 	        USER("DDDD", "KIM@example.com", "true") ","
 	        USER("EEEE", "lee@other.org", "true") "]}";
+	/* clang-format on */
 	struct fixture f;
 
 	/* No domains: a tie gives the name to nobody. */
@@ -212,6 +220,7 @@ static void test_collisions(void)
 
 static void test_hostile(void)
 {
+	/* clang-format off */
 	const char *users =
 	        "{\"totalResults\":8,\"Resources\":["
 	        USER("A1", "new\\nline@x.com", "true") ","
@@ -228,6 +237,7 @@ static void test_hostile(void)
 	        "{\"id\":\"g1\",\"displayName\":\"1234\"},"
 	        "{\"id\":\"g2\",\"displayName\":\"\\u0001\\u0002\"},"
 	        "{\"id\":\"g3\",\"displayName\":\"-lead\"}]}";
+	/* clang-format on */
 	struct fixture f;
 	struct model_user *u;
 
@@ -367,9 +377,9 @@ static void test_ids_probe(void)
 	}
 	/* The same ids in another order give the same numbers. */
 	idmap_init(&m2, 10, 14);
-	CHECK_INT(idmap_assign(&m2, 'u', (const char *[]){"x4", "x2", "x3",
-	                                                  "x1"},
-	                       4, &reserved),
+	CHECK_INT(idmap_assign(&m2, 'u',
+	                       (const char *[]){"x4", "x2", "x3", "x1"}, 4,
+	                       &reserved),
 	          0);
 	for (int i = 0; i < 4; i++)
 		CHECK_INT(idmap_find(&m2, 'u', ids[i])->number, got[i]);
@@ -382,6 +392,7 @@ static void test_ids_probe(void)
 
 static void test_ids_sticky(void)
 {
+	/* clang-format off */
 	const char *renamed =
 	        "{\"totalResults\":2,\"Resources\":["
 	        USER("AAAA", "jane.smith@example.com", "true") ","
@@ -389,6 +400,7 @@ static void test_ids_sticky(void)
 	const char *deleted =
 	        "{\"totalResults\":1,\"Resources\":["
 	        USER("BBBB", "bob@example.com", "false") "]}";
+	/* clang-format on */
 	struct fixture f;
 	struct idmap_entry *e;
 	uint32_t jane;
@@ -434,15 +446,15 @@ static void test_ids_sticky(void)
 static void test_ids_damaged(void)
 {
 	static const char *const bad[] = {
-		"u 100 AAAA jane 1 live\nu 100 BBBB bob 1 live\n",
-		"u 100 AAAA jane 1 live\nu 101 AAAA bob 1 live\n",
-		"x 100 AAAA jane 1 live\n",
-		"u abc AAAA jane 1 live\n",
-		"u 0 AAAA jane 1 live\n",
-		"u 100 AA/A jane 1 live\n",
-		"u 100 AAAA ja:ne 1 live\n",
-		"u 100 AAAA jane 1 maybe\n",
-		"u 100 AAAA jane 1\n",
+	        "u 100 AAAA jane 1 live\nu 100 BBBB bob 1 live\n",
+	        "u 100 AAAA jane 1 live\nu 101 AAAA bob 1 live\n",
+	        "x 100 AAAA jane 1 live\n",
+	        "u abc AAAA jane 1 live\n",
+	        "u 0 AAAA jane 1 live\n",
+	        "u 100 AA/A jane 1 live\n",
+	        "u 100 AAAA ja:ne 1 live\n",
+	        "u 100 AAAA jane 1 maybe\n",
+	        "u 100 AAAA jane 1\n",
 	};
 	char err[128];
 

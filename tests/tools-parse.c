@@ -117,9 +117,9 @@ static void test_hostile_values(void)
 	CHECK_INT(list(json, SCIM_USERS, &p, err), 0);
 	REQUIRE(p.nres == 3);
 	CHECK_STR(p.res[0].name, "ctl\a\x1b[2J@x");
-	CHECK_STR(printable(pb, sizeof(pb), p.res[0].name,
-	                    strlen(p.res[0].name)),
-	          "ctl\\x07\\x1b[2J@x");
+	CHECK_STR(
+	        printable(pb, sizeof(pb), p.res[0].name, strlen(p.res[0].name)),
+	        "ctl\\x07\\x1b[2J@x");
 	CHECK(p.res[1].name == NULL);
 	CHECK(p.res[2].name == NULL);
 	CHECK(p.res[2].active); /* unparseable: the RFC default */

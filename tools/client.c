@@ -49,9 +49,9 @@ static int list(struct http *h, const struct scim_config *cfg,
 	do {
 		struct scim_page page = {0};
 
-		snprintf(url, sizeof(url), "%s/%s?startIndex=%" PRIu64
-		         "&count=%u", cfg->url, kind_path(kind),
-		         pager_start(&p), cfg->page_size);
+		snprintf(url, sizeof(url),
+		         "%s/%s?startIndex=%" PRIu64 "&count=%u", cfg->url,
+		         kind_path(kind), pager_start(&p), cfg->page_size);
 		r = fetch_page(h, url, kind, &page, err, errlen);
 		if (r == 0)
 			r = pager_feed(&p, &page, err, errlen);

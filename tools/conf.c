@@ -20,7 +20,7 @@
 #include "util.h"
 
 #define REASON_MAX 160
-#define LIST_MAX 256 /* entries in domains or groups */
+#define LIST_MAX   256 /* entries in domains or groups */
 
 struct key;
 typedef int (*parse_fn)(struct scim_config *c, const struct key *k,
@@ -29,13 +29,13 @@ typedef int (*parse_fn)(struct scim_config *c, const struct key *k,
 struct key {
 	const char *name;
 	parse_fn parse;
-	size_t off;            /* of the field in struct scim_config */
-	uint32_t min, max;     /* numbers */
-	const char *help;      /* default and meaning */
+	size_t off;        /* of the field in struct scim_config */
+	uint32_t min, max; /* numbers */
+	const char *help;  /* default and meaning */
 };
 
 static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+        __attribute__((format(printf, 4, 5)));
 
 static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
 {
@@ -77,15 +77,16 @@ static int p_path(struct scim_config *c, const struct key *k, const char *v,
                   char *why)
 {
 	if (v[0] != '/' || has_ctl(v) || strlen(v) >= 4096) {
-		snprintf(why, REASON_MAX, "%s must be an absolute path", k->name);
+		snprintf(why, REASON_MAX, "%s must be an absolute path",
+		         k->name);
 		return -EINVAL;
 	}
 	return set_str(c, k, v);
 }
 
 /* An absolute path, or empty for "none". */
-static int p_optpath(struct scim_config *c, const struct key *k,
-                     const char *v, char *why)
+static int p_optpath(struct scim_config *c, const struct key *k, const char *v,
+                     char *why)
 {
 	return *v == '\0' ? set_str(c, k, v) : p_path(c, k, v, why);
 }
@@ -216,8 +217,8 @@ static int p_shell(struct scim_config *c, const struct key *k, const char *v,
 	return set_str(c, k, v);
 }
 
-static int p_username(struct scim_config *c, const struct key *k,
-                      const char *v, char *why)
+static int p_username(struct scim_config *c, const struct key *k, const char *v,
+                      char *why)
 {
 	if (strcasecmp(v, "email-localpart") == 0)
 		c->username = USERNAME_EMAIL_LOCALPART;
@@ -231,8 +232,8 @@ static int p_username(struct scim_config *c, const struct key *k,
 	return 0;
 }
 
-static int p_primary(struct scim_config *c, const struct key *k,
-                     const char *v, char *why)
+static int p_primary(struct scim_config *c, const struct key *k, const char *v,
+                     char *why)
 {
 	if (strcmp(v, "private") == 0)
 		v = "";
@@ -296,8 +297,8 @@ static int split_list(const char *v, bool lower, char ***out, size_t *nout,
 	return 0;
 }
 
-static int p_domains(struct scim_config *c, const struct key *k,
-                     const char *v, char *why)
+static int p_domains(struct scim_config *c, const struct key *k, const char *v,
+                     char *why)
 {
 	char **l;
 	size_t n;
@@ -331,8 +332,9 @@ static int p_groups(struct scim_config *c, const struct key *k, const char *v,
 	int r;
 
 	if (has_ctl(v)) {
-		snprintf(why, REASON_MAX, "groups must not hold control "
-		                          "characters");
+		snprintf(why, REASON_MAX,
+		         "groups must not hold control "
+		         "characters");
 		return -EINVAL;
 	}
 	r = split_list(v, false, &l, &n, why);
@@ -347,54 +349,55 @@ static int p_groups(struct scim_config *c, const struct key *k, const char *v,
 #define OFF(f) offsetof(struct scim_config, f)
 
 static const struct key keys[] = {
-	{"url", p_url, OFF(url), 0, 0,
-	 "(required) the bridge's SCIM base, e.g. https://scim.example.com/scim;"
-	 " http:// only to 127.0.0.1, [::1] or localhost"},
-	{"token_file", p_path, OFF(token_file), 0, 0,
-	 SCIM_SYSCONFDIR "/nss-scim/token; root-owned, mode 0600 or 0400"},
-	{"ca_file", p_optpath, OFF(ca_file), 0, 0,
-	 "(none) a PEM CA added to the system CAs"},
-	{"cache_path", p_path, OFF(cache_path), 0, 0, SNAP_DEFAULT_PATH},
-	{"state_dir", p_path, OFF(state_dir), 0, 0,
-	 SCIM_LOCALSTATEDIR "/lib/nss-scim/state; created 0700"},
-	{"timeout", p_num, OFF(timeout), 1, 3600,
-	 "60; seconds for one HTTP request"},
-	{"connect_timeout", p_num, OFF(connect_timeout), 1, 600,
-	 "10; seconds to connect"},
-	{"retries", p_num, OFF(retries), 0, 10,
-	 "3; retries of a request after a connection error, 429 or 5xx"},
-	{"page_size", p_num, OFF(page_size), 1, 10000,
-	 "100; resources asked for per page"},
-	{"max_pages", p_num, OFF(max_pages), 1, 1000000,
-	 "1000; pages per listing before giving up"},
-	{"uid_min", p_num, OFF(uid_min), 1, SNAP_ID_LIMIT, "1879048192"},
-	{"uid_max", p_num, OFF(uid_max), 1, SNAP_ID_LIMIT,
-	 "2147352575; uids and gids are both taken from uid_min-uid_max"},
-	{"home", p_home, OFF(home), 0, 0,
-	 "/home/%u; %u login name, %i uid, %% a '%'"},
-	{"shell", p_shell, OFF(shell), 0, 0, "/bin/bash"},
-	{"gecos", p_gecos, OFF(gecos), 0, 0,
-	 "%f; %f formatted name, %g given, %s family, %d displayName, "
-	 "%e email, %u login name"},
-	{"username", p_username, 0, 0, 0,
-	 "email-localpart; or userName (the whole userName, lowercased)"},
-	{"domains", p_domains, 0, 0, 0,
-	 "(any) allowed email domains, comma-separated; earlier wins a name "
-	 "tie"},
-	{"groups", p_groups, 0, 0, 0,
-	 "(all) SCIM group displayNames to include, comma-separated"},
-	{"primary_group", p_primary, OFF(primary_group), 0, 0,
-	 "private; or the POSIX name of a SCIM group everyone gets as primary"},
-	{"max_removed_percent", p_num, OFF(max_removed_percent), 0, 100,
-	 "20; refuse a refresh removing more of the people than this"},
-	{"lock_wait", p_num, OFF(lock_wait), 0, 3600,
-	 "30; seconds a refresh waits for another one to finish"},
-	{"metrics_file", p_optpath, OFF(metrics_file), 0, 0,
-	 "(none) Prometheus textfile written after each refresh"},
-	{"local_passwd", p_path, OFF(local_passwd), 0, 0,
-	 "/etc/passwd; names and ids here are never emitted"},
-	{"local_group", p_path, OFF(local_group), 0, 0,
-	 "/etc/group; names and ids here are never emitted"},
+        {"url", p_url, OFF(url), 0, 0,
+         "(required) the bridge's SCIM base, e.g. "
+         "https://scim.example.com/scim;"
+         " http:// only to 127.0.0.1, [::1] or localhost"},
+        {"token_file", p_path, OFF(token_file), 0, 0,
+         SCIM_SYSCONFDIR "/nss-scim/token; root-owned, mode 0600 or 0400"},
+        {"ca_file", p_optpath, OFF(ca_file), 0, 0,
+         "(none) a PEM CA added to the system CAs"},
+        {"cache_path", p_path, OFF(cache_path), 0, 0, SNAP_DEFAULT_PATH},
+        {"state_dir", p_path, OFF(state_dir), 0, 0,
+         SCIM_LOCALSTATEDIR "/lib/nss-scim/state; created 0700"},
+        {"timeout", p_num, OFF(timeout), 1, 3600,
+         "60; seconds for one HTTP request"},
+        {"connect_timeout", p_num, OFF(connect_timeout), 1, 600,
+         "10; seconds to connect"},
+        {"retries", p_num, OFF(retries), 0, 10,
+         "3; retries of a request after a connection error, 429 or 5xx"},
+        {"page_size", p_num, OFF(page_size), 1, 10000,
+         "100; resources asked for per page"},
+        {"max_pages", p_num, OFF(max_pages), 1, 1000000,
+         "1000; pages per listing before giving up"},
+        {"uid_min", p_num, OFF(uid_min), 1, SNAP_ID_LIMIT, "1879048192"},
+        {"uid_max", p_num, OFF(uid_max), 1, SNAP_ID_LIMIT,
+         "2147352575; uids and gids are both taken from uid_min-uid_max"},
+        {"home", p_home, OFF(home), 0, 0,
+         "/home/%u; %u login name, %i uid, %% a '%'"},
+        {"shell", p_shell, OFF(shell), 0, 0, "/bin/bash"},
+        {"gecos", p_gecos, OFF(gecos), 0, 0,
+         "%f; %f formatted name, %g given, %s family, %d displayName, "
+         "%e email, %u login name"},
+        {"username", p_username, 0, 0, 0,
+         "email-localpart; or userName (the whole userName, lowercased)"},
+        {"domains", p_domains, 0, 0, 0,
+         "(any) allowed email domains, comma-separated; earlier wins a name "
+         "tie"},
+        {"groups", p_groups, 0, 0, 0,
+         "(all) SCIM group displayNames to include, comma-separated"},
+        {"primary_group", p_primary, OFF(primary_group), 0, 0,
+         "private; or the POSIX name of a SCIM group everyone gets as primary"},
+        {"max_removed_percent", p_num, OFF(max_removed_percent), 0, 100,
+         "20; refuse a refresh removing more of the people than this"},
+        {"lock_wait", p_num, OFF(lock_wait), 0, 3600,
+         "30; seconds a refresh waits for another one to finish"},
+        {"metrics_file", p_optpath, OFF(metrics_file), 0, 0,
+         "(none) Prometheus textfile written after each refresh"},
+        {"local_passwd", p_path, OFF(local_passwd), 0, 0,
+         "/etc/passwd; names and ids here are never emitted"},
+        {"local_group", p_path, OFF(local_group), 0, 0,
+         "/etc/group; names and ids here are never emitted"},
 };
 
 void config_describe(FILE *f)
@@ -414,11 +417,16 @@ int config_defaults(struct scim_config *c)
 	int r = 0;
 
 	*c = (struct scim_config){
-		.timeout = 60, .connect_timeout = 10, .retries = 3,
-		.page_size = 100, .max_pages = 1000,
-		.uid_min = SCIM_ID_MIN_DEFAULT, .uid_max = SCIM_ID_MAX_DEFAULT,
-		.max_removed_percent = 20, .lock_wait = 30,
-		.username = USERNAME_EMAIL_LOCALPART,
+	        .timeout = 60,
+	        .connect_timeout = 10,
+	        .retries = 3,
+	        .page_size = 100,
+	        .max_pages = 1000,
+	        .uid_min = SCIM_ID_MIN_DEFAULT,
+	        .uid_max = SCIM_ID_MAX_DEFAULT,
+	        .max_removed_percent = 20,
+	        .lock_wait = 30,
+	        .username = USERNAME_EMAIL_LOCALPART,
 	};
 	r |= dup_default(&c->token_file, SCIM_SYSCONFDIR "/nss-scim/token");
 	r |= dup_default(&c->cache_path, SNAP_DEFAULT_PATH);
@@ -528,9 +536,10 @@ static int check_whole(const struct scim_config *c, const char *name,
 		            "%s:%u: uid_max %u is below uid_min %u", name,
 		            lines[kmax - keys], c->uid_max, c->uid_min);
 	if (c->uid_max - c->uid_min < 1000)
-		return fail(err, errlen, -EINVAL,
-		            "%s:%u: uid_min-uid_max must span at least 1000 ids",
-		            name, lines[kmax - keys]);
+		return fail(
+		        err, errlen, -EINVAL,
+		        "%s:%u: uid_min-uid_max must span at least 1000 ids",
+		        name, lines[kmax - keys]);
 	return 0;
 }
 

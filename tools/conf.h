@@ -22,7 +22,7 @@
 #endif
 
 #define SCIM_CONFIG_DEFAULT SCIM_SYSCONFDIR "/nss-scim/nss-scim.conf"
-#define SCIM_CONFIG_MAX (1u << 20) /* bytes in a config file */
+#define SCIM_CONFIG_MAX     (1u << 20) /* bytes in a config file */
 
 /* The default id range: 1879048192-2147352575 (0x70000000-0x7FFDFFFF), the
  * block that systemd documents as unused between the container ranges
@@ -39,12 +39,12 @@ enum username_rule {
 };
 
 struct scim_config {
-	char *url;          /* SCIM base, no trailing '/' */
+	char *url; /* SCIM base, no trailing '/' */
 	char *token_file;
-	char *ca_file;      /* NULL: system CAs only */
+	char *ca_file; /* NULL: system CAs only */
 	char *cache_path;
 	char *state_dir;
-	char *home;         /* template: %u name, %i uid, %% */
+	char *home; /* template: %u name, %i uid, %% */
 	char *shell;
 	char *gecos;        /* template: %f %g %s %d %e %u %% */
 	char *metrics_file; /* NULL: no metrics */
@@ -59,7 +59,7 @@ struct scim_config {
 	enum username_rule username;
 	char **domains; /* lowercased, in tie-break order */
 	size_t ndomains;
-	char **groups;  /* displayNames to include; none: all */
+	char **groups; /* displayNames to include; none: all */
 	size_t ngroups;
 };
 

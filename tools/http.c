@@ -16,7 +16,7 @@
 #include "scim.h"
 
 #define CA_BUNDLE_MAX (16u << 20)
-#define REQ_SHOW 200 /* bytes of the request path shown in messages */
+#define REQ_SHOW      200 /* bytes of the request path shown in messages */
 
 struct http {
 	CURL *curl;
@@ -24,13 +24,13 @@ struct http {
 	struct buf ca;              /* system CAs + ca_file, PEM */
 	const struct scim_config *cfg;
 	struct http_stats stats;
-	struct buf *sink;           /* the current response body */
+	struct buf *sink; /* the current response body */
 	bool too_big;
 	char errbuf[CURL_ERROR_SIZE];
 };
 
 static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+        __attribute__((format(printf, 4, 5)));
 
 static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
 {
@@ -46,8 +46,7 @@ static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
 
 /* ---- token ------------------------------------------------------------ */
 
-static int check_token_file(int fd, const char *path, char *err,
-                            size_t errlen)
+static int check_token_file(int fd, const char *path, char *err, size_t errlen)
 {
 	struct stat st;
 
@@ -113,8 +112,7 @@ static int read_token_fd(int fd, struct buf *tok)
 	return r ? r : tok->err;
 }
 
-int http_read_token(const char *path, struct buf *tok, char *err,
-                    size_t errlen)
+int http_read_token(const char *path, struct buf *tok, char *err, size_t errlen)
 {
 	int fd, r;
 
@@ -416,8 +414,8 @@ static void describe_transport(struct http *h, CURLcode rc, const char *url,
 		fail(err, errlen, 0, "GET %.*s: timed out: %s", REQ_SHOW,
 		     http_req_path(url), detail);
 	else
-		fail(err, errlen, 0, "GET %.*s: %s", REQ_SHOW, http_req_path(url),
-		     detail);
+		fail(err, errlen, 0, "GET %.*s: %s", REQ_SHOW,
+		     http_req_path(url), detail);
 }
 
 static void describe_status(long st, const struct buf *body, const char *url,
@@ -430,8 +428,8 @@ static void describe_status(long st, const struct buf *body, const char *url,
 		                        sizeof(detail));
 	fail(err, errlen, 0, "GET %.*s: HTTP %ld%s%s%s", REQ_SHOW,
 	     http_req_path(url), st,
-	     st == 401   ? " (the bridge rejected the token)"
-	     : st == 403 ? " (the token may not read this)"
+	     st == 401               ? " (the bridge rejected the token)"
+	     : st == 403             ? " (the token may not read this)"
 	     : st >= 300 && st < 400 ? " (redirects are not followed)"
 	                             : "",
 	     detail[0] ? ": " : "", detail);
@@ -452,11 +450,11 @@ static double backoff(struct http *h, unsigned attempt, long status)
 	double base = (double)(1u << (attempt < 5 ? attempt : 5));
 
 	if ((status == 429 || status == 503) &&
-	    curl_easy_getinfo(h->curl, CURLINFO_RETRY_AFTER, &ra) ==
-	            CURLE_OK &&
+	    curl_easy_getinfo(h->curl, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK &&
 	    ra > 0)
-		return (double)(ra < HTTP_RETRY_AFTER_MAX ? ra
-		                                          : HTTP_RETRY_AFTER_MAX);
+		return (double)(ra < HTTP_RETRY_AFTER_MAX
+		                        ? ra
+		                        : HTTP_RETRY_AFTER_MAX);
 	if (base > HTTP_BACKOFF_MAX)
 		base = HTTP_BACKOFF_MAX;
 	return base + (double)random_upto(1000) / 1000.0;

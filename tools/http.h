@@ -19,10 +19,10 @@
 #include "conf.h"
 #include "util.h"
 
-#define HTTP_TOKEN_MAX 16384
-#define HTTP_BACKOFF_MAX 30      /* seconds between two attempts */
+#define HTTP_TOKEN_MAX       16384
+#define HTTP_BACKOFF_MAX     30  /* seconds between two attempts */
 #define HTTP_RETRY_AFTER_MAX 120 /* seconds of Retry-After honoured */
-#define HTTP_STATS_MAX 32
+#define HTTP_STATS_MAX       32
 
 /* Requests made, by HTTP status ("200", "429", ...) or, for requests that
  * got no answer, by failure kind ("connect", "timeout", "tls", "dns",

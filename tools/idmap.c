@@ -130,7 +130,8 @@ static int parse_entry(struct idmap *m, char *line, const char **why)
 		return -EBADMSG;
 	}
 	e.live = strcmp(f[5], "live") == 0;
-	if (idmap_find(m, e.kind, e.scim_id) || numset_has(&m->used, e.number)) {
+	if (idmap_find(m, e.kind, e.scim_id) ||
+	    numset_has(&m->used, e.number)) {
 		*why = "id or number listed twice";
 		return -EBADMSG;
 	}
@@ -193,7 +194,9 @@ int idmap_format(const struct idmap *m, char **out, size_t *len)
 
 		buf_printf(&b, "%c %u %s %s %s %s\n", e->kind, e->number,
 		           e->scim_id, e->name ? e->name : "-",
-		           e->kind == 'g' ? "-" : e->active ? "1" : "0",
+		           e->kind == 'g' ? "-"
+		           : e->active    ? "1"
+		                          : "0",
 		           e->live ? "live" : "gone");
 	}
 	if (b.err) {
@@ -225,8 +228,10 @@ static bool taken(const struct idmap *m, const struct numset *reserved,
 static int assign_one(struct idmap *m, char kind, const char *id,
                       const struct numset *reserved)
 {
-	struct idmap_entry e = {.kind = kind, .scim_id = (char *)id,
-	                        .active = true, .live = true};
+	struct idmap_entry e = {.kind = kind,
+	                        .scim_id = (char *)id,
+	                        .active = true,
+	                        .live = true};
 	uint32_t v = idmap_slot(m, kind, id);
 	uint64_t tries = 0, size = (uint64_t)m->max - m->min + 1;
 
@@ -244,8 +249,8 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-int idmap_assign(struct idmap *m, char kind, const char *const *ids,
-                 size_t n, const struct numset *reserved)
+int idmap_assign(struct idmap *m, char kind, const char *const *ids, size_t n,
+                 const struct numset *reserved)
 {
 	const char **todo;
 	size_t k = 0;

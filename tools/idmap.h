@@ -34,10 +34,10 @@
 #define IDMAP_FILE_MAX (256u << 20)
 
 struct idmap_entry {
-	char kind;         /* 'u' or 'g' */
+	char kind; /* 'u' or 'g' */
 	uint32_t number;
 	char *scim_id;
-	char *name;        /* NULL when never named */
+	char *name; /* NULL when never named */
 	bool active;
 	bool live;
 };
@@ -77,8 +77,8 @@ struct idmap_entry *idmap_find_name(const struct idmap *m, char kind,
 /* Gives a number to each of the N ids of KIND that has none, in the fixed
  * order described above (IDS need not be sorted), never using a number in
  * RESERVED.  Returns 0, -ENOSPC when the range is full, or -ENOMEM. */
-int idmap_assign(struct idmap *m, char kind, const char *const *ids,
-                 size_t n, const struct numset *reserved);
+int idmap_assign(struct idmap *m, char kind, const char *const *ids, size_t n,
+                 const struct numset *reserved);
 
 /* The first slot tried for KIND and SCIM_ID. */
 uint32_t idmap_slot(const struct idmap *m, char kind, const char *scim_id);

@@ -12,9 +12,9 @@
 #include "table.h"
 
 struct localdb {
-	struct strmap users;   /* names in the passwd file */
-	struct strmap groups;  /* names in the group file */
-	struct numset ids;     /* every uid and gid in either file */
+	struct strmap users;  /* names in the passwd file */
+	struct strmap groups; /* names in the group file */
+	struct numset ids;    /* every uid and gid in either file */
 };
 
 /* Reads PASSWD and GROUP.  Returns 0, or a negative errno with a one-line

@@ -16,20 +16,20 @@
 #include "map.h"
 #include "util.h"
 
-#define NAME_BUF 256
+#define NAME_BUF   256
 #define DETAIL_MAX (PRINTABLE_MAX * 4 + 80)
 
 static const char *const reason_names[SKIP_NREASONS] = {
-	[SKIP_INVALID_ID] = "invalid_id",
-	[SKIP_NO_NAME] = "no_name",
-	[SKIP_DOMAIN] = "domain_not_allowed",
-	[SKIP_INVALID_NAME] = "invalid_name",
-	[SKIP_NAME_COLLISION] = "name_collision",
-	[SKIP_LOCAL_NAME] = "local_name",
-	[SKIP_LOCAL_ID] = "local_id",
-	[SKIP_ID_RANGE] = "id_out_of_range",
-	[SKIP_INVALID_FIELD] = "invalid_field",
-	[SKIP_NAME_TAKEN] = "name_taken_by_person",
+        [SKIP_INVALID_ID] = "invalid_id",
+        [SKIP_NO_NAME] = "no_name",
+        [SKIP_DOMAIN] = "domain_not_allowed",
+        [SKIP_INVALID_NAME] = "invalid_name",
+        [SKIP_NAME_COLLISION] = "name_collision",
+        [SKIP_LOCAL_NAME] = "local_name",
+        [SKIP_LOCAL_ID] = "local_id",
+        [SKIP_ID_RANGE] = "id_out_of_range",
+        [SKIP_INVALID_FIELD] = "invalid_field",
+        [SKIP_NAME_TAKEN] = "name_taken_by_person",
 };
 
 const char *skip_reason_name(enum skip_reason r)
@@ -49,7 +49,7 @@ void skiplist_free(struct skiplist *l)
 
 static int skip_add(struct skiplist *l, char kind, enum skip_reason why,
                     const char *scim_id, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+        __attribute__((format(printf, 5, 6)));
 
 static int skip_add(struct skiplist *l, char kind, enum skip_reason why,
                     const char *scim_id, const char *fmt, ...)
@@ -70,9 +70,9 @@ static int skip_add(struct skiplist *l, char kind, enum skip_reason why,
 		l->s = a;
 		l->cap = cap;
 	}
-	s.scim_id = strdup(scim_id ? printable(idp, sizeof(idp), scim_id,
-	                                       strlen(scim_id))
-	                           : "(none)");
+	s.scim_id = strdup(
+	        scim_id ? printable(idp, sizeof(idp), scim_id, strlen(scim_id))
+	                : "(none)");
 	s.detail = strdup(detail);
 	if (s.scim_id == NULL || s.detail == NULL) {
 		free(s.scim_id);
@@ -102,9 +102,8 @@ static int copy_lower(char *dst, size_t dstlen, const char *s, size_t n)
 	return 0;
 }
 
-int map_login_name(enum username_rule rule, const char *username,
-                   char *name, size_t namelen, char *domain,
-                   size_t domainlen)
+int map_login_name(enum username_rule rule, const char *username, char *name,
+                   size_t namelen, char *domain, size_t domainlen)
 {
 	const char *at = strrchr(username, '@');
 	size_t local = at ? (size_t)(at - username) : strlen(username);
@@ -163,15 +162,32 @@ static void expand_one(char c, const struct scim_res *u, const char *name,
 	const char *v = NULL;
 
 	switch (c) {
-	case 'u': v = name; break;
-	case 'i': buf_printf(b, "%u", uid); return;
-	case 'f': full_name(u, b); return;
-	case 'g': v = u->given; break;
-	case 's': v = u->family; break;
-	case 'd': v = u->display; break;
-	case 'e': v = u->email ? u->email : u->name; break;
-	case '%': v = "%"; break;
-	default: break;
+	case 'u':
+		v = name;
+		break;
+	case 'i':
+		buf_printf(b, "%u", uid);
+		return;
+	case 'f':
+		full_name(u, b);
+		return;
+	case 'g':
+		v = u->given;
+		break;
+	case 's':
+		v = u->family;
+		break;
+	case 'd':
+		v = u->display;
+		break;
+	case 'e':
+		v = u->email ? u->email : u->name;
+		break;
+	case '%':
+		v = "%";
+		break;
+	default:
+		break;
 	}
 	if (v)
 		buf_puts(b, v);
@@ -240,7 +256,7 @@ bool map_expand(const char *tmpl, const struct scim_res *u, const char *name,
 struct person {
 	const struct scim_res *r;
 	char name[SNAP_NAME_MAX + 1];
-	size_t rank;       /* position of the domain in `domains` */
+	size_t rank; /* position of the domain in `domains` */
 	uint32_t uid;
 	bool keep;
 	char *home, *gecos;
@@ -440,7 +456,8 @@ static int prepare_person(struct mapper *mp, struct person *p)
 	p->home = strdup(home);
 	p->gecos = strdup(gecos);
 	if (p->home == NULL || p->gecos == NULL ||
-	    strmap_put(&mp->by_scim_id, p->r->id, (size_t)(p - mp->people)) < 0 ||
+	    strmap_put(&mp->by_scim_id, p->r->id, (size_t)(p - mp->people)) <
+	            0 ||
 	    strmap_put(&mp->names, p->name, 0) < 0)
 		return -ENOMEM;
 	return 0;
@@ -451,16 +468,21 @@ static int emit_person(struct mapper *mp, struct person *p, uint32_t gid,
 {
 	const struct scim_config *c = mp->in->cfg;
 	struct model_user u = {
-		.name = p->name, .uid = p->uid, .gid = gid ? gid : p->uid,
-		.home = p->home, .gecos = p->gecos, .shell = c->shell,
-		.active = p->r->active && !is_locked(mp, p->r->id),
-		.scim_id = (char *)p->r->id,
+	        .name = p->name,
+	        .uid = p->uid,
+	        .gid = gid ? gid : p->uid,
+	        .home = p->home,
+	        .gecos = p->gecos,
+	        .shell = c->shell,
+	        .active = p->r->active && !is_locked(mp, p->r->id),
+	        .scim_id = (char *)p->r->id,
 	};
 	struct idmap_entry *e;
 
 	if (model_add_user(out, &u) < 0)
 		return -ENOMEM;
-	if (gid == 0 && model_add_group(out, p->name, p->uid, NULL, 0, NULL) < 0)
+	if (gid == 0 &&
+	    model_add_group(out, p->name, p->uid, NULL, 0, NULL) < 0)
 		return -ENOMEM;
 	e = idmap_find(mp->ids, 'u', p->r->id);
 	free(e->name);
@@ -670,7 +692,7 @@ static int map_groups(struct mapper *mp, struct model *out)
 /* ---- putting it together ---------------------------------------------- */
 
 static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+        __attribute__((format(printf, 4, 5)));
 
 static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
 {
@@ -710,8 +732,7 @@ static int emit_people(struct mapper *mp, struct model *out, char *err,
 	return rc;
 }
 
-static int run(struct mapper *mp, struct model *out, char *err,
-               size_t errlen)
+static int run(struct mapper *mp, struct model *out, char *err, size_t errlen)
 {
 	int rc;
 
@@ -730,9 +751,8 @@ static int run(struct mapper *mp, struct model *out, char *err,
 	return rc;
 }
 
-int map_build(const struct map_input *in, struct idmap *ids,
-              struct model *out, struct skiplist *skipped, char *err,
-              size_t errlen)
+int map_build(const struct map_input *in, struct idmap *ids, struct model *out,
+              struct skiplist *skipped, char *err, size_t errlen)
 {
 	struct mapper mp = {.in = in, .ids = ids, .skipped = skipped};
 	struct model m = {0};

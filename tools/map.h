@@ -18,26 +18,26 @@
 /* Why an entry was left out.  The names are used in messages, status and
  * metrics labels. */
 enum skip_reason {
-	SKIP_INVALID_ID,       /* SCIM id unusable */
-	SKIP_NO_NAME,          /* no userName / displayName */
-	SKIP_DOMAIN,           /* email domain not in `domains` */
-	SKIP_INVALID_NAME,     /* name fails the validator */
-	SKIP_NAME_COLLISION,   /* two entries map to one name */
-	SKIP_LOCAL_NAME,       /* name in the local passwd or group file */
-	SKIP_LOCAL_ID,         /* sticky number now in the local files */
-	SKIP_ID_RANGE,         /* sticky number outside uid_min-uid_max */
-	SKIP_INVALID_FIELD,    /* gecos, home or shell unusable */
-	SKIP_NAME_TAKEN,       /* group name is a person's private group */
+	SKIP_INVALID_ID,     /* SCIM id unusable */
+	SKIP_NO_NAME,        /* no userName / displayName */
+	SKIP_DOMAIN,         /* email domain not in `domains` */
+	SKIP_INVALID_NAME,   /* name fails the validator */
+	SKIP_NAME_COLLISION, /* two entries map to one name */
+	SKIP_LOCAL_NAME,     /* name in the local passwd or group file */
+	SKIP_LOCAL_ID,       /* sticky number now in the local files */
+	SKIP_ID_RANGE,       /* sticky number outside uid_min-uid_max */
+	SKIP_INVALID_FIELD,  /* gecos, home or shell unusable */
+	SKIP_NAME_TAKEN,     /* group name is a person's private group */
 	SKIP_NREASONS
 };
 
 const char *skip_reason_name(enum skip_reason r);
 
 struct skip {
-	char kind;            /* 'u' or 'g' */
+	char kind; /* 'u' or 'g' */
 	enum skip_reason reason;
-	char *scim_id;        /* printable */
-	char *detail;         /* printable: the offending value */
+	char *scim_id; /* printable */
+	char *detail;  /* printable: the offending value */
 };
 
 struct skiplist {
@@ -64,16 +64,14 @@ struct map_input {
  * one-line reason in ERR (-ENOSPC: id range full; -ENOENT: primary_group
  * not found; -ENOMEM).  On failure OUT and SKIPPED hold nothing to free,
  * but IDS may have gained entries: discard it. */
-int map_build(const struct map_input *in, struct idmap *ids,
-              struct model *out, struct skiplist *skipped, char *err,
-              size_t errlen);
+int map_build(const struct map_input *in, struct idmap *ids, struct model *out,
+              struct skiplist *skipped, char *err, size_t errlen);
 
 /* The login name rule alone: writes the lowercased name (not yet
  * validated) to NAME and the lowercased domain (or "") to DOMAIN.  Returns
  * 0, or -EINVAL when USERNAME gives nothing (empty, or no local part). */
-int map_login_name(enum username_rule rule, const char *username,
-                   char *name, size_t namelen, char *domain,
-                   size_t domainlen);
+int map_login_name(enum username_rule rule, const char *username, char *name,
+                   size_t namelen, char *domain, size_t domainlen);
 
 /* The group name rule alone: DISPLAY lowercased, spaces to '-', other
  * characters outside [a-z0-9._-] dropped.  The result is not validated. */

@@ -14,8 +14,7 @@ static void head(struct buf *b, const char *name, const char *type,
 	buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static void gauge(struct buf *b, const char *name, const char *help,
-                  double v)
+static void gauge(struct buf *b, const char *name, const char *help, double v)
 {
 	head(b, name, "gauge", help);
 	buf_printf(b, "%s %.17g\n", name, v);
@@ -73,8 +72,8 @@ static void snapshot(struct buf *b, const struct snap_meta *m, double now)
 	      "Groups in the snapshot, private groups included.", m->ngroups);
 }
 
-int metrics_format(struct buf *b, const struct snap_meta *meta,
-                   json_object *st, double now)
+int metrics_format(struct buf *b, const struct snap_meta *meta, json_object *st,
+                   double now)
 {
 	const char *res = status_get_str(st, "last_result");
 	json_object *rt = NULL, *refused = NULL;

@@ -11,7 +11,7 @@
 #include "util.h"
 
 #define ENUM_BUF_START 16384
-#define ENUM_BUF_MAX (64u << 20)
+#define ENUM_BUF_MAX   (64u << 20)
 
 static int grow(void **arr, size_t *cap, size_t n, size_t size)
 {
@@ -165,12 +165,10 @@ struct model_user *model_find_user(const struct model *m, const char *name)
 {
 	struct model_user key = {.name = (char *)name};
 
-	return bsearch(&key, m->users, m->nusers, sizeof(*m->users),
-	               cmp_user);
+	return bsearch(&key, m->users, m->nusers, sizeof(*m->users), cmp_user);
 }
 
-struct model_group *model_find_group(const struct model *m,
-                                     const char *name)
+struct model_group *model_find_group(const struct model *m, const char *name)
 {
 	struct model_group key = {.name = (char *)name};
 
@@ -205,9 +203,12 @@ static int load_user(struct snap_reader *r, struct model *m,
 {
 	struct snap_account acct;
 	struct model_user u = {
-		.name = pw->pw_name, .uid = pw->pw_uid, .gid = pw->pw_gid,
-		.gecos = pw->pw_gecos, .home = pw->pw_dir,
-		.shell = pw->pw_shell,
+	        .name = pw->pw_name,
+	        .uid = pw->pw_uid,
+	        .gid = pw->pw_gid,
+	        .gecos = pw->pw_gecos,
+	        .home = pw->pw_dir,
+	        .shell = pw->pw_shell,
 	};
 	int rc = snap_get_account(r, pw->pw_name, &acct);
 
@@ -217,8 +218,7 @@ static int load_user(struct snap_reader *r, struct model *m,
 	return model_add_user(m, &u);
 }
 
-static int load_users(struct snap_reader *r, struct model *m,
-                      struct ebuf *b)
+static int load_users(struct snap_reader *r, struct model *m, struct ebuf *b)
 {
 	struct snap_cursor cur = {0};
 	struct passwd pw;
@@ -238,8 +238,7 @@ static int load_users(struct snap_reader *r, struct model *m,
 	return rc == SNAP_NONE ? 0 : rc;
 }
 
-static int load_groups(struct snap_reader *r, struct model *m,
-                       struct ebuf *b)
+static int load_groups(struct snap_reader *r, struct model *m, struct ebuf *b)
 {
 	struct snap_cursor cur = {0};
 	struct group gr;
@@ -302,7 +301,7 @@ static int add_all(struct snap_writer *w, const struct model *m, char *err,
 
 	for (size_t i = 0; rc == 0 && i < m->nusers; i++) {
 		const struct model_user *u = &m->users[i];
-		struct snap_user su = {u->name, u->uid,  u->gid,   u->gecos,
+		struct snap_user su = {u->name, u->uid,   u->gid,   u->gecos,
 		                       u->home, u->shell, u->active};
 
 		rc = snap_writer_add_user(w, &su, err, errlen);
@@ -343,12 +342,10 @@ static bool user_same(const struct model_user *a, const struct model_user *b)
 {
 	return a->uid == b->uid && a->gid == b->gid && a->active == b->active &&
 	       strcmp(a->gecos, b->gecos) == 0 &&
-	       strcmp(a->home, b->home) == 0 &&
-	       strcmp(a->shell, b->shell) == 0;
+	       strcmp(a->home, b->home) == 0 && strcmp(a->shell, b->shell) == 0;
 }
 
-static bool group_same(const struct model_group *a,
-                       const struct model_group *b)
+static bool group_same(const struct model_group *a, const struct model_group *b)
 {
 	if (a->gid != b->gid || a->nmembers != b->nmembers)
 		return false;
@@ -358,8 +355,7 @@ static bool group_same(const struct model_group *a,
 	return true;
 }
 
-static const struct model_user *user_by_uid(const struct model *m,
-                                            uint32_t uid)
+static const struct model_user *user_by_uid(const struct model *m, uint32_t uid)
 {
 	for (size_t i = 0; i < m->nusers; i++)
 		if (m->users[i].uid == uid)
@@ -402,7 +398,8 @@ static void diff_users(const struct model *old, const struct model *new,
 			else
 				d->removed_uids++;
 			if (out && r)
-				fprintf(out, "~ user %s renamed to %s (uid %u)\n",
+				fprintf(out,
+				        "~ user %s renamed to %s (uid %u)\n",
 				        a->name, r->name, a->uid);
 			else if (out)
 				fprintf(out, "- user %s (uid %u)\n", a->name,

@@ -18,7 +18,7 @@ struct model_user {
 	uint32_t uid, gid;
 	char *gecos, *home, *shell;
 	bool active;
-	char *scim_id;  /* NULL when read from a snapshot */
+	char *scim_id; /* NULL when read from a snapshot */
 };
 
 struct model_group {
@@ -26,7 +26,7 @@ struct model_group {
 	uint32_t gid;
 	char **members; /* sorted, unique */
 	size_t nmembers;
-	char *scim_id;  /* NULL for private groups and snapshots */
+	char *scim_id; /* NULL for private groups and snapshots */
 };
 
 /* Users and groups, each sorted by name once model_sort() ran. */
@@ -48,8 +48,7 @@ void model_sort(struct model *m);
 
 /* Looks NAME up (after model_sort); NULL when absent. */
 struct model_user *model_find_user(const struct model *m, const char *name);
-struct model_group *model_find_group(const struct model *m,
-                                     const char *name);
+struct model_group *model_find_group(const struct model *m, const char *name);
 
 /* Reads the snapshot at PATH, which must belong to OWNER, into a sorted
  * model and its meta.  Returns 0, -ENOENT when there is no snapshot, or
@@ -68,9 +67,9 @@ int model_publish(const struct model *m, uint32_t id_min, uint32_t id_max,
 struct model_diff {
 	size_t users_added, users_removed, users_changed;
 	size_t groups_added, groups_removed, groups_changed;
-	size_t uid_changes;   /* same name, other uid: should never happen */
-	size_t renames;       /* same uid, other name */
-	size_t removed_uids;  /* OLD uids absent from NEW */
+	size_t uid_changes;  /* same name, other uid: should never happen */
+	size_t renames;      /* same uid, other name */
+	size_t removed_uids; /* OLD uids absent from NEW */
 };
 
 /* Compares; when OUT is not NULL, writes one line per change to it. */

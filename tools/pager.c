@@ -11,7 +11,7 @@
 #include "pager.h"
 
 static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+        __attribute__((format(printf, 4, 5)));
 
 static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
 {
@@ -27,8 +27,8 @@ static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
 
 void pager_init(struct pager *p, uint32_t max_pages)
 {
-	*p = (struct pager){.max_pages = max_pages, .next_start = 1,
-	                    .total = -1};
+	*p = (struct pager){
+	        .max_pages = max_pages, .next_start = 1, .total = -1};
 }
 
 uint64_t pager_start(const struct pager *p)
@@ -116,7 +116,8 @@ int pager_feed(struct pager *p, struct scim_page *page, char *err,
 		p->confirming = true;
 	else if (p->pages >= p->max_pages)
 		return fail(err, errlen, -EPROTO,
-		            "more than %u pages; raise max_pages?", p->max_pages);
+		            "more than %u pages; raise max_pages?",
+		            p->max_pages);
 	return PAGER_MORE;
 }
 

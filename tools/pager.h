@@ -30,11 +30,11 @@ struct pager {
 	uint32_t max_pages;
 	uint32_t pages;
 	uint64_t next_start;
-	int64_t total;      /* -1 until the first page */
-	bool confirming;    /* unique == total; one more page to confirm */
+	int64_t total;   /* -1 until the first page */
+	bool confirming; /* unique == total; one more page to confirm */
 	struct scim_res *items;
 	size_t n, cap;
-	struct strmap ids;  /* id -> index in items */
+	struct strmap ids; /* id -> index in items */
 };
 
 void pager_init(struct pager *p, uint32_t max_pages);

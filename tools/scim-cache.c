@@ -49,16 +49,16 @@
 #include "state.h"
 #include "util.h"
 
-#define EXIT_OK 0
-#define EXIT_FAIL 1
+#define EXIT_OK      0
+#define EXIT_FAIL    1
 #define EXIT_REFUSED 2
-#define EXIT_USAGE 64
-#define EXIT_BUSY 75
-#define EXIT_CONFIG 78
+#define EXIT_USAGE   64
+#define EXIT_BUSY    75
+#define EXIT_CONFIG  78
 
 #define SPLAY_MAX 86400
-#define SKIP_SHOW 5         /* skipped entries named one by one */
-#define ERR_MAX 1024
+#define SKIP_SHOW 5 /* skipped entries named one by one */
+#define ERR_MAX   1024
 
 /* ---- logging ---------------------------------------------------------- */
 
@@ -67,7 +67,7 @@ static struct {
 } logs;
 
 static void logmsg(int prio, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+        __attribute__((format(printf, 2, 3)));
 
 static void logmsg(int prio, const char *fmt, ...)
 {
@@ -134,7 +134,8 @@ static void usage(FILE *f)
 	        "  --force           publish despite the mass-removal and "
 	        "empty-directory guards\n"
 	        "  --quiet           print errors only\n"
-	        "  --splay SECONDS   first sleep a random 0..SECONDS (for cron)\n"
+	        "  --splay SECONDS   first sleep a random 0..SECONDS (for "
+	        "cron)\n"
 	        "  --syslog          log to syslog (and stderr if a terminal)\n"
 	        "  --help, --version\n"
 	        "\n"
@@ -151,39 +152,57 @@ static void usage(FILE *f)
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	static const struct option lo[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"dry-run", no_argument, NULL, 'n'},
-		{"force", no_argument, NULL, 'f'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"json", no_argument, NULL, 'j'},
-		{"splay", required_argument, NULL, 's'},
-		{"syslog", no_argument, NULL, 'l'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
+	        {"config", required_argument, NULL, 'c'},
+	        {"dry-run", no_argument, NULL, 'n'},
+	        {"force", no_argument, NULL, 'f'},
+	        {"quiet", no_argument, NULL, 'q'},
+	        {"json", no_argument, NULL, 'j'},
+	        {"splay", required_argument, NULL, 's'},
+	        {"syslog", no_argument, NULL, 'l'},
+	        {"help", no_argument, NULL, 'h'},
+	        {"version", no_argument, NULL, 'V'},
+	        {NULL, 0, NULL, 0},
 	};
 	int c;
 
 	*o = (struct opts){.config = SCIM_CONFIG_DEFAULT};
 	while ((c = getopt_long(argc, argv, "c:", lo, NULL)) != -1) {
 		switch (c) {
-		case 'c': o->config = optarg; break;
-		case 'n': o->dry_run = true; break;
-		case 'f': o->force = true; break;
-		case 'q': logs.quiet = true; break;
-		case 'j': o->json = true; break;
-		case 'l': logs.syslog = true; break;
+		case 'c':
+			o->config = optarg;
+			break;
+		case 'n':
+			o->dry_run = true;
+			break;
+		case 'f':
+			o->force = true;
+			break;
+		case 'q':
+			logs.quiet = true;
+			break;
+		case 'j':
+			o->json = true;
+			break;
+		case 'l':
+			logs.syslog = true;
+			break;
 		case 's':
 			if (parse_u32(optarg, 0, SPLAY_MAX, &o->splay) < 0) {
-				fprintf(stderr, "scim-cache: --splay takes 0 to "
-				                "%d seconds\n", SPLAY_MAX);
+				fprintf(stderr,
+				        "scim-cache: --splay takes 0 to "
+				        "%d seconds\n",
+				        SPLAY_MAX);
 				return EXIT_USAGE;
 			}
 			break;
-		case 'h': usage(stdout); exit(EXIT_OK);
-		case 'V': printf("scim-cache %s\n", PACKAGE_VERSION);
-			  exit(EXIT_OK);
-		default: return EXIT_USAGE;
+		case 'h':
+			usage(stdout);
+			exit(EXIT_OK);
+		case 'V':
+			printf("scim-cache %s\n", PACKAGE_VERSION);
+			exit(EXIT_OK);
+		default:
+			return EXIT_USAGE;
 		}
 	}
 	if (optind >= argc) {
@@ -221,8 +240,8 @@ static int check_opts(const struct opts *o)
 		fprintf(stderr, "scim-cache: --json goes with status\n");
 		return EXIT_USAGE;
 	}
-	if (lk && (o->user == NULL || !snap_name_valid(o->user,
-	                                               strlen(o->user)))) {
+	if (lk &&
+	    (o->user == NULL || !snap_name_valid(o->user, strlen(o->user)))) {
 		fprintf(stderr, "scim-cache: %s needs a valid user name\n",
 		        o->cmd);
 		return EXIT_USAGE;
@@ -293,8 +312,9 @@ static int open_state(struct run *r)
 	}
 	r->lockfd = state_lock(r->cfg.state_dir, r->cfg.lock_wait);
 	if (r->lockfd == -EWOULDBLOCK) {
-		logmsg(LOG_ERR, "another refresh is running (lock %s/%s held "
-		                "for %us); giving up",
+		logmsg(LOG_ERR,
+		       "another refresh is running (lock %s/%s held "
+		       "for %us); giving up",
 		       r->cfg.state_dir, STATE_LOCK, r->cfg.lock_wait);
 		return EXIT_BUSY;
 	}
@@ -316,8 +336,9 @@ static int open_state(struct run *r)
 	if (rc == 0)
 		rc = idmap_load(&r->ids, path, err, sizeof(err));
 	if (rc < 0) {
-		logmsg(LOG_ERR, "the id map is damaged, refusing to run so "
-		                "that nobody's number changes: %s",
+		logmsg(LOG_ERR,
+		       "the id map is damaged, refusing to run so "
+		       "that nobody's number changes: %s",
 		       err);
 		return EXIT_FAIL;
 	}
@@ -389,8 +410,7 @@ static void write_metrics(struct run *r)
 
 	if (r->cfg.metrics_file == NULL)
 		return;
-	have = model_load_snapshot(r->cfg.cache_path, geteuid(), &tmp, &m) ==
-	       0;
+	have = model_load_snapshot(r->cfg.cache_path, geteuid(), &tmp, &m) == 0;
 	model_free(&tmp);
 	rc = metrics_write(r->cfg.metrics_file, have ? &m : NULL, r->st,
 	                   now_wall());
@@ -411,8 +431,7 @@ static void record(struct run *r, const char *result, const char *error)
 		status_set_str(r->st, "last_error", error);
 	else
 		status_set_str(r->st, "last_error", NULL);
-	if (strcmp(result, "success") == 0 ||
-	    strcmp(result, "unchanged") == 0)
+	if (strcmp(result, "success") == 0 || strcmp(result, "unchanged") == 0)
 		status_set_num(r->st, "last_success", now_wall());
 	status_count(r->st, "refreshes_total", result, 1);
 	if (r->http) {
@@ -442,8 +461,9 @@ static int failed(struct run *r, int code)
 	r->progress_shown = false;
 	kept(r, k, sizeof(k));
 	if (code == EXIT_REFUSED) {
-		logmsg(LOG_ERR, "refresh refused: %s; %s; --force publishes "
-		                "anyway",
+		logmsg(LOG_ERR,
+		       "refresh refused: %s; %s; --force publishes "
+		       "anyway",
 		       r->err, k);
 		record(r, "refused", r->err);
 	} else {
@@ -476,10 +496,13 @@ static int build(struct run *r)
 {
 	struct strmap locked = {0};
 	struct map_input in = {
-		.cfg = &r->cfg, .users = r->dir.users,
-		.nusers = r->dir.nusers, .groups = r->dir.groups,
-		.ngroups = r->dir.ngroups, .local = &r->local,
-		.locked = &locked,
+	        .cfg = &r->cfg,
+	        .users = r->dir.users,
+	        .nusers = r->dir.nusers,
+	        .groups = r->dir.groups,
+	        .ngroups = r->dir.ngroups,
+	        .local = &r->local,
+	        .locked = &locked,
 	};
 	int rc = localdb_load(&r->local, r->cfg.local_passwd,
 	                      r->cfg.local_group, r->err, sizeof(r->err));
@@ -510,10 +533,13 @@ static void report_skipped(struct run *r)
 			logmsg(LOG_WARNING, "skipped %s %s: %s (%s)",
 			       s->kind == 'u' ? "person" : "group", s->scim_id,
 			       s->detail, skip_reason_name(s->reason));
-		json_object_object_add(o, "kind", json_object_new_string(
-		                       s->kind == 'u' ? "person" : "group"));
-		json_object_object_add(o, "reason", json_object_new_string(
-		                       skip_reason_name(s->reason)));
+		json_object_object_add(
+		        o, "kind",
+		        json_object_new_string(s->kind == 'u' ? "person"
+		                                              : "group"));
+		json_object_object_add(
+		        o, "reason",
+		        json_object_new_string(skip_reason_name(s->reason)));
 		json_object_object_add(o, "scim_id",
 		                       json_object_new_string(s->scim_id));
 		json_object_object_add(o, "detail",
@@ -521,15 +547,17 @@ static void report_skipped(struct run *r)
 		json_object_array_add(arr, o);
 	}
 	for (int i = 0; i < SKIP_NREASONS; i++) {
-		json_object_object_add(by, skip_reason_name(i),
-		                       json_object_new_int64((int64_t)l->count[i]));
+		json_object_object_add(
+		        by, skip_reason_name(i),
+		        json_object_new_int64((int64_t)l->count[i]));
 		if (l->count[i])
 			buf_printf(&b, "%s%s %zu", b.len ? ", " : "",
 			           skip_reason_name(i), l->count[i]);
 	}
 	if (l->n > SKIP_SHOW)
-		logmsg(LOG_WARNING, "... and %zu more skipped; see scim-cache "
-		                    "status",
+		logmsg(LOG_WARNING,
+		       "... and %zu more skipped; see scim-cache "
+		       "status",
 		       l->n - SKIP_SHOW);
 	if (l->n)
 		logmsg(LOG_WARNING, "skipped %zu people and %zu groups (%s)",
@@ -676,8 +704,9 @@ static int refresh(struct run *r, const struct opts *o)
 		return failed(r, EXIT_FAIL);
 	load_live(r);
 	if (!r->have_live && r->live_err != -ENOENT)
-		logmsg(LOG_WARNING, "the live snapshot %s is unusable (%s); "
-		                    "a new one replaces it",
+		logmsg(LOG_WARNING,
+		       "the live snapshot %s is unusable (%s); "
+		       "a new one replaces it",
 		       r->cfg.cache_path, snap_strerror(r->live_err));
 	if (o->dry_run)
 		return dry_run(r);
@@ -737,8 +766,10 @@ static int do_lock(struct run *r, const char *name, bool lock)
 	int rc;
 
 	if (lock && e == NULL) {
-		logmsg(LOG_ERR, "lock: no person named %s in the directory "
-		                "(as of the last refresh)", name);
+		logmsg(LOG_ERR,
+		       "lock: no person named %s in the directory "
+		       "(as of the last refresh)",
+		       name);
 		return EXIT_FAIL;
 	}
 	if (lock)
@@ -751,8 +782,9 @@ static int do_lock(struct run *r, const char *name, bool lock)
 	if (rc == 0)
 		rc = locks_save(r->cfg.state_dir, &r->locks);
 	if (rc < 0) {
-		logmsg(LOG_ERR, "%s: cannot save %s/%s: %s", lock ? "lock" :
-		       "unlock", r->cfg.state_dir, STATE_LOCKS, strerror(-rc));
+		logmsg(LOG_ERR, "%s: cannot save %s/%s: %s",
+		       lock ? "lock" : "unlock", r->cfg.state_dir, STATE_LOCKS,
+		       strerror(-rc));
 		return EXIT_FAIL;
 	}
 	logmsg(LOG_NOTICE, "%s %s", lock ? "locked" : "unlocked", name);
@@ -760,8 +792,9 @@ static int do_lock(struct run *r, const char *name, bool lock)
 		char k[PATH_MAX + 64];
 
 		kept(r, k, sizeof(k));
-		logmsg(LOG_ERR, "%s recorded, but republishing failed: %s; %s; "
-		                "the next refresh applies it",
+		logmsg(LOG_ERR,
+		       "%s recorded, but republishing failed: %s; %s; "
+		       "the next refresh applies it",
 		       lock ? "lock" : "unlock", r->err, k);
 		return EXIT_FAIL;
 	}
@@ -780,17 +813,19 @@ static json_object *snapshot_json(const struct run *r)
 	model_free(&tmp);
 	json_object_object_add(o, "path",
 	                       json_object_new_string(r->cfg.cache_path));
-	json_object_object_add(o, "available", json_object_new_boolean(rc == 0));
+	json_object_object_add(o, "available",
+	                       json_object_new_boolean(rc == 0));
 	if (rc != 0) {
-		json_object_object_add(o, "error", json_object_new_string(
-		                       snap_strerror(rc)));
+		json_object_object_add(
+		        o, "error", json_object_new_string(snap_strerror(rc)));
 		return o;
 	}
 	json_object_object_add(o, "generation",
 	                       json_object_new_int64((int64_t)m.generation));
 	json_object_object_add(o, "created", json_object_new_int64(m.created));
-	json_object_object_add(o, "age_seconds", json_object_new_int64(
-	                       (int64_t)now_wall() - m.created));
+	json_object_object_add(
+	        o, "age_seconds",
+	        json_object_new_int64((int64_t)now_wall() - m.created));
 	json_object_object_add(o, "people", json_object_new_int64(m.nusers));
 	json_object_object_add(o, "active", json_object_new_int64(m.nactive));
 	json_object_object_add(o, "suspended",
@@ -821,9 +856,11 @@ static json_object *locks_json(const struct locks *l)
 static json_object *status_json(struct run *r)
 {
 	static const char *const keep[] = {
-		"last_attempt", "last_success", "last_result", "last_error",
-		"last_duration_seconds", "skipped", "skipped_by_reason",
-		"refreshes_total", "http_requests_total", "http_errors_total"};
+	        "last_attempt",          "last_success",
+	        "last_result",           "last_error",
+	        "last_duration_seconds", "skipped",
+	        "skipped_by_reason",     "refreshes_total",
+	        "http_requests_total",   "http_errors_total"};
 	json_object *o = json_object_new_object(), *v;
 
 	json_object_object_add(o, "snapshot", snapshot_json(r));
@@ -917,9 +954,10 @@ static int do_status(struct run *r, bool json)
 	ok = json_object_get_boolean(json_object_object_get(
 	        json_object_object_get(o, "snapshot"), "available"));
 	if (json)
-		printf("%s\n", json_object_to_json_string_ext(
-		                       o, JSON_C_TO_STRING_PRETTY |
-		                              JSON_C_TO_STRING_NOSLASHESCAPE));
+		printf("%s\n",
+		       json_object_to_json_string_ext(
+		               o, JSON_C_TO_STRING_PRETTY |
+		                          JSON_C_TO_STRING_NOSLASHESCAPE));
 	else
 		print_status(r, o);
 	json_object_put(o);

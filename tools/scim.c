@@ -16,7 +16,7 @@
 #define JSON_DEPTH 64
 
 static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+        __attribute__((format(printf, 4, 5)));
 
 static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
 {
@@ -186,8 +186,8 @@ static int parse_members(json_object *ms, struct scim_res *r, bool *oom,
 	return 0;
 }
 
-static int parse_group(json_object *g, struct scim_res *r, bool *oom,
-                       char *err, size_t errlen)
+static int parse_group(json_object *g, struct scim_res *r, bool *oom, char *err,
+                       size_t errlen)
 {
 	json_object *ms = attr(g, "members");
 
@@ -207,7 +207,8 @@ static int parse_res(json_object *o, enum scim_kind kind, struct scim_res *r,
 
 	*r = (struct scim_res){0};
 	if (!json_object_is_type(o, json_type_object))
-		return fail(err, errlen, -EBADMSG, "a resource is not an object");
+		return fail(err, errlen, -EBADMSG,
+		            "a resource is not an object");
 	r->id = attr_str(o, "id", &oom);
 	if (r->id == NULL && !oom)
 		return fail(err, errlen, -EBADMSG,

@@ -14,8 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SCIM_BODY_MAX (32u << 20)   /* bytes in one response */
-#define SCIM_PAGE_MAX 100000        /* resources in one page */
+#define SCIM_BODY_MAX          (32u << 20) /* bytes in one response */
+#define SCIM_PAGE_MAX          100000      /* resources in one page */
 #define SCIM_GROUP_MEMBERS_MAX 1000000
 
 enum scim_kind { SCIM_USERS, SCIM_GROUPS };
@@ -24,10 +24,10 @@ enum scim_kind { SCIM_USERS, SCIM_GROUPS };
  * absent.  id is never NULL in a parsed resource. */
 struct scim_res {
 	char *id;
-	char *name;      /* userName (Users) or displayName (Groups) */
+	char *name; /* userName (Users) or displayName (Groups) */
 	/* Users */
 	char *formatted, *given, *family, *display, *email;
-	bool active;     /* an absent "active" counts as true (RFC 7643) */
+	bool active; /* an absent "active" counts as true (RFC 7643) */
 	/* Groups: member ids (members whose type is "Group" are left out) */
 	char **members;
 	size_t nmembers;
@@ -36,8 +36,8 @@ struct scim_res {
 
 /* One ListResponse page. */
 struct scim_page {
-	int64_t total;          /* totalResults */
-	int64_t start_index;    /* as the server echoed it; -1 if absent */
+	int64_t total;       /* totalResults */
+	int64_t start_index; /* as the server echoed it; -1 if absent */
 	struct scim_res *res;
 	size_t nres;
 };

@@ -105,8 +105,8 @@ int status_save(const char *dir, json_object *st)
 	r = state_path(dir, STATE_STATUS, path);
 	if (r < 0)
 		return r;
-	text = json_object_to_json_string_ext(st, JSON_C_TO_STRING_PRETTY |
-	                                              JSON_C_TO_STRING_NOSLASHESCAPE);
+	text = json_object_to_json_string_ext(
+	        st, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (text == NULL)
 		return -ENOMEM;
 	r = write_file_atomic(path, text, strlen(text), 0600);

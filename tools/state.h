@@ -15,10 +15,10 @@
 #include <json-c/json.h>
 #include <stddef.h>
 
-#define STATE_IDS "ids"
-#define STATE_STATUS "status.json"
-#define STATE_LOCKS "locks"
-#define STATE_LOCK "lock"
+#define STATE_IDS        "ids"
+#define STATE_STATUS     "status.json"
+#define STATE_LOCKS      "locks"
+#define STATE_LOCK       "lock"
 #define STATE_STATUS_MAX (64u << 20)
 
 /* Joins DIR and NAME into OUT (PATH_MAX bytes). */

@@ -15,7 +15,7 @@ struct strmap {
 	struct strmap_slot {
 		char *key;
 		size_t value;
-	} *slots;
+	} * slots;
 	size_t cap, n;
 };
 

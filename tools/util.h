@@ -39,7 +39,7 @@ struct buf {
 void buf_add(struct buf *b, const void *p, size_t len);
 void buf_puts(struct buf *b, const char *s);
 void buf_printf(struct buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+        __attribute__((format(printf, 2, 3)));
 /* Empties B, keeping its memory. */
 void buf_reset(struct buf *b);
 /* Frees B's memory and zeroes it; wipes the bytes first when SECRET. */
