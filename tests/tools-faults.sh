@@ -92,6 +92,9 @@ set_faults emu "no-members" "status:500:/scim/Groups/:*"
 must_fail 1 "HTTP 500"
 set_faults emu "auth-500"
 must_fail 1 "HTTP 500"
+# A redirect is never followed (the token stays with the configured host).
+set_faults emu "status:302:/scim/Users:*"
+must_fail 1 "HTTP 302 (redirects are not followed)"
 set_faults emu
 
 # 401: a token the bridge does not know.

@@ -153,6 +153,21 @@ expect_rc 0 sc lock sven.wright
 expect_rc 0 sc unlock sven.wright
 [ "$(snap_field active)" = "$active" ] || fail "unlock activated a suspended person"
 
+# A damaged id map: the refresh refuses rather than renumber anyone.
+cp "$STATE/ids" "$TMPD/ids.good"
+cp "$SNAP" "$TMPD/snap.4"
+echo "u garbage" >>"$STATE/ids"
+expect_rc 1 sc refresh
+grep -q 'the id map is damaged, refusing to run so that nobody.s number changes: .*ids: line [0-9]*: malformed line' "$TMPD/out" ||
+	fail "damaged ids: $(cat "$TMPD/out")"
+cmp "$SNAP" "$TMPD/snap.4" || fail "damaged ids changed the snapshot"
+cp "$TMPD/ids.good" "$STATE/ids"
+# A state directory others can read is refused.
+chmod 0755 "$STATE"
+expect_rc 1 sc refresh
+grep -q 'must be a directory owned by uid 0 with mode 0700' "$TMPD/out" || fail "state mode: $(cat "$TMPD/out")"
+chmod 0700 "$STATE"
+
 # --splay 0 and --syslog work; --quiet prints nothing on success.
 expect_rc 0 sc --quiet refresh --splay 0
 [ ! -s "$TMPD/out" ] || fail "--quiet printed: $(cat "$TMPD/out")"
