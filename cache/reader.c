@@ -1,17 +1,22 @@
 /*
  * reader.c: lookups in the published snapshot.
  *
- * A reader keeps one snapshot mapped (a handle) and shares it between
- * threads.  Each lookup takes a reference, checks with one fstat() that the
- * file is still the live one and still trusted, and reads in its own LMDB
- * read transaction.  A publish renames a new file over the path, so the old
- * inode's link count drops to zero: the next lookup opens the new one, while
- * lookups still running finish on the old mapping, which is unmapped when the
- * last of them lets go.  In a child after fork() the inherited handle is
- * dropped without use, as LMDB requires.
+ * A reader keeps one snapshot mapped (a handle).  When a handle is opened,
+ * its tables (record.h) are located once; a lookup is then a hash probe and
+ * a record decode in the map, with no LMDB call, no lock and no system
+ * call.  That is sound because a published file never changes and a
+ * read-only LMDB environment never moves its map.
  *
- * The reader takes no lock that a lookup holds while reading, never logs,
- * never exits and never re-enters NSS.
+ * Each thread keeps a reference to the handle it last used.  At most every
+ * SNAP_RECHECK_MS it checks with one fstat() that the file is still the
+ * live one and still trusted.  A publish renames a new file over the path,
+ * so the old inode's link count drops to zero and the next check opens the
+ * new one; the writer waits out the check interval after the rename, so a
+ * lookup that starts after a publish returned sees the new file.  The old
+ * mapping is unmapped when the last thread lets go of it.  In a child after
+ * fork() the inherited handles are dropped unused, as LMDB requires.
+ *
+ * The reader never logs, never exits and never re-enters NSS.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,27 +26,37 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pack.h"
 #include "record.h"
 #include "snap.h"
 
+/* One kind of entry (users or groups): see record.h. */
+struct table {
+	const uint8_t *records;
+	size_t records_len;
+	const uint8_t *offsets; /* n + 1 entries */
+	uint32_t n;
+	const uint8_t *byname, *byid; /* mask + 1 entries each */
+	uint32_t mask;
+};
+
 struct snap_handle {
 	MDB_env *env;
-	MDB_dbi dbi;
 	int fd;
-	dev_t dev;
-	ino_t ino;
 	unsigned refs;       /* atomic; the reader's own counts as one */
 	unsigned fork_epoch; /* the process generation that opened it */
 	struct snap_meta meta;
+	struct table users, groups;
 };
 
 struct snap_reader {
-	pthread_mutex_t lock; /* guards cur and the choice of path */
+	pthread_mutex_t lock; /* guards cur */
 	char path[PATH_MAX];
 	uid_t owner;
+	unsigned long serial; /* tells readers apart in the threads' caches */
 	struct snap_handle *cur;
 	struct snap_reader *next; /* in the fork registry */
 };
@@ -199,21 +214,78 @@ static int check_size(MDB_env *env, const struct stat *st)
 	return 0;
 }
 
-static int read_meta(struct snap_handle *h)
+/* Reads one table value; a missing one means a damaged snapshot. */
+static int get_value(MDB_txn *txn, MDB_dbi dbi, const char *key, MDB_val *val)
 {
-	MDB_txn *txn = NULL;
-	MDB_val key = {1, (void *)"M"}, val;
+	MDB_val k = {strlen(key), (void *)key};
+	int rc = mdb_get(txn, dbi, &k, val);
+
+	return rc == MDB_NOTFOUND ? -EBADMSG : mdb_to_errno(rc);
+}
+
+/* Locates and checks one kind's four tables.  Per-record offsets are checked
+ * at each use; what is checked here is what keeps every index in bounds. */
+static int load_table(MDB_txn *txn, MDB_dbi dbi, const char *const keys[4],
+                      uint32_t n, struct table *t)
+{
+	MDB_val recs, offs, byname, byid;
 	int rc;
 
-	rc = mdb_txn_begin(h->env, NULL, MDB_RDONLY, &txn);
+	rc = get_value(txn, dbi, keys[0], &recs);
 	if (rc == 0)
-		rc = mdb_dbi_open(txn, NULL, 0, &h->dbi);
+		rc = get_value(txn, dbi, keys[1], &offs);
 	if (rc == 0)
-		rc = mdb_get(txn, h->dbi, &key, &val);
+		rc = get_value(txn, dbi, keys[2], &byname);
+	if (rc == 0)
+		rc = get_value(txn, dbi, keys[3], &byid);
+	if (rc != 0)
+		return rc;
+	if (offs.mv_size != ((size_t)n + 1) * 4 || byname.mv_size < 8 ||
+	    byname.mv_size != byid.mv_size || byname.mv_size % 4 != 0 ||
+	    byname.mv_size / 4 > UINT32_MAX ||
+	    (byname.mv_size / 4 & (byname.mv_size / 4 - 1)) != 0 ||
+	    byname.mv_size / 4 <= n)
+		return -EBADMSG;
+	t->records = recs.mv_data;
+	t->records_len = recs.mv_size;
+	t->offsets = offs.mv_data;
+	t->n = n;
+	t->byname = byname.mv_data;
+	t->byid = byid.mv_data;
+	t->mask = (uint32_t)(byname.mv_size / 4 - 1);
+	if (rec_get_le32(t->offsets) != 0 ||
+	    rec_get_le32(t->offsets + 4 * (size_t)n) != recs.mv_size)
+		return -EBADMSG;
+	return 0;
+}
+
+/* The pointers into the map outlive the transaction: the file never
+ * changes and the environment's map stays where it is until it is
+ * closed. */
+static int load_tables(struct snap_handle *h)
+{
+	static const char *const ukeys[4] = {
+	        TABLE_USER_RECORDS, TABLE_USER_OFFSETS, TABLE_USER_BYNAME,
+	        TABLE_USER_BYID};
+	static const char *const gkeys[4] = {
+	        TABLE_GROUP_RECORDS, TABLE_GROUP_OFFSETS, TABLE_GROUP_BYNAME,
+	        TABLE_GROUP_BYID};
+	MDB_txn *txn = NULL;
+	MDB_dbi dbi;
+	MDB_val val;
+	int rc;
+
+	rc = mdb_to_errno(mdb_txn_begin(h->env, NULL, MDB_RDONLY, &txn));
+	if (rc == 0)
+		rc = mdb_to_errno(mdb_dbi_open(txn, NULL, 0, &dbi));
+	if (rc == 0)
+		rc = get_value(txn, dbi, TABLE_META, &val);
 	if (rc == 0)
 		rc = rec_decode_meta(val.mv_data, val.mv_size, &h->meta);
-	else
-		rc = rc == MDB_NOTFOUND ? -EBADMSG : mdb_to_errno(rc);
+	if (rc == 0)
+		rc = load_table(txn, dbi, ukeys, h->meta.nusers, &h->users);
+	if (rc == 0)
+		rc = load_table(txn, dbi, gkeys, h->meta.ngroups, &h->groups);
 	mdb_txn_abort(txn);
 	return rc;
 }
@@ -276,11 +348,9 @@ static int handle_open(const char *path, uid_t owner, struct snap_handle **out)
 	if (r == 0)
 		r = check_size(h->env, &fst);
 	if (r == 0)
-		r = read_meta(h);
+		r = load_tables(h);
 	if (r < 0)
 		goto out;
-	h->dev = fst.st_dev;
-	h->ino = fst.st_ino;
 	h->refs = 1;
 	h->fork_epoch = fork_epoch;
 	*out = h;
@@ -303,6 +373,11 @@ static int handle_check(const struct snap_handle *h, uid_t owner)
 	return file_trusted(&st, owner);
 }
 
+static void handle_get(struct snap_handle *h)
+{
+	__atomic_add_fetch(&h->refs, 1, __ATOMIC_ACQ_REL);
+}
+
 static void handle_put(struct snap_handle *h)
 {
 	if (__atomic_sub_fetch(&h->refs, 1, __ATOMIC_ACQ_REL) == 0)
@@ -323,33 +398,19 @@ static void detach_locked(struct snap_reader *r)
 		handle_put(h);
 }
 
-/* Takes a reference to the live snapshot, opening or reopening it. */
-static int acquire(struct snap_reader *r, struct snap_handle **out)
+/* A reference to R's live snapshot, opening or reopening it as needed.
+ * STALE is the handle the caller found outdated, or NULL. */
+static int current(struct snap_reader *r, struct snap_handle *stale,
+                   struct snap_handle **out)
 {
-	struct snap_handle *h;
 	int rc = 0;
 
 	pthread_mutex_lock(&r->lock);
-	h = r->cur;
-	if (h != NULL && h->fork_epoch != fork_epoch) {
-		detach_locked(r);
-		h = NULL;
-	}
-	if (h != NULL)
-		__atomic_add_fetch(&h->refs, 1, __ATOMIC_ACQ_REL);
-	pthread_mutex_unlock(&r->lock);
-
-	if (h != NULL) {
-		rc = handle_check(h, r->owner);
-		if (rc == 0) {
-			*out = h;
-			return 0;
-		}
-		handle_put(h);
-	}
-
-	pthread_mutex_lock(&r->lock);
-	if (r->cur == h && h != NULL)
+	/* The reader's handle may be older than the caller's own check: a
+	 * thread that comes back from another reader, or a first lookup. */
+	if (r->cur != NULL &&
+	    (r->cur == stale || r->cur->fork_epoch != fork_epoch ||
+	     handle_check(r->cur, r->owner) != 0))
 		detach_locked(r);
 	/* -EAGAIN: a publish replaced the file between our checks and
 	 * LMDB's open; the next attempt sees the newer file. */
@@ -358,13 +419,100 @@ static int acquire(struct snap_reader *r, struct snap_handle **out)
 		if (rc < 0 && (rc != -EAGAIN || tries == 3))
 			goto out;
 	}
-	h = r->cur;
-	__atomic_add_fetch(&h->refs, 1, __ATOMIC_ACQ_REL);
-	*out = h;
+	handle_get(r->cur);
+	*out = r->cur;
 	rc = 0;
 out:
 	pthread_mutex_unlock(&r->lock);
 	return rc;
+}
+
+/* ---- the threads' references ------------------------------------------ */
+
+/* Each thread holds one reference to the handle it last used, so that a
+ * lookup writes no memory that another thread reads. */
+struct thread_ref {
+	unsigned long serial; /* of the reader */
+	struct snap_handle *h;
+	int64_t checked; /* when h was last found live, in ns */
+};
+
+static __thread struct thread_ref tref;
+static pthread_key_t tref_key;
+static bool tref_key_ok;
+static pthread_once_t tref_once = PTHREAD_ONCE_INIT;
+static unsigned long next_serial = 1;
+
+static void tref_drop(struct thread_ref *t)
+{
+	struct snap_handle *h = t->h;
+
+	t->h = NULL;
+	t->serial = 0;
+	if (h == NULL)
+		return;
+	if (h->fork_epoch != fork_epoch)
+		return; /* the reader closes the parent's handles */
+	handle_put(h);
+}
+
+/* At thread exit: let go of the thread's handle. */
+static void tref_exit(void *unused)
+{
+	tref_drop(&tref);
+}
+
+static void tref_init(void)
+{
+	tref_key_ok = pthread_key_create(&tref_key, tref_exit) == 0;
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* The snapshot this thread should read now.  The reference stays the
+ * thread's: there is nothing to release after the lookup. */
+static int acquire(struct snap_reader *r, struct snap_handle **out)
+{
+	struct thread_ref *t = &tref;
+	struct snap_handle *h = NULL, *stale = NULL;
+	int64_t now = now_ns();
+	int rc;
+
+	if (t->h != NULL && t->serial == r->serial &&
+	    t->h->fork_epoch == fork_epoch) {
+		if (now - t->checked < (int64_t)SNAP_RECHECK_MS * 1000000) {
+			*out = t->h;
+			return 0;
+		}
+		rc = handle_check(t->h, r->owner);
+		if (rc == 0) {
+			t->checked = now;
+			*out = t->h;
+			return 0;
+		}
+		stale = t->h;
+	}
+	if (t->h != NULL && t->h->fork_epoch != fork_epoch) {
+		t->h = NULL; /* closed by current() through the reader */
+	}
+	rc = current(r, stale, &h);
+	tref_drop(t);
+	if (rc < 0)
+		return rc;
+	pthread_once(&tref_once, tref_init);
+	if (tref_key_ok)
+		pthread_setspecific(tref_key, t);
+	t->serial = r->serial;
+	t->h = h;
+	t->checked = now;
+	*out = h;
+	return 0;
 }
 
 /* ---- readers ---------------------------------------------------------- */
@@ -383,6 +531,8 @@ static void default_init(void)
 		path = env;
 	memcpy(default_reader.path, path, strlen(path) + 1);
 	default_reader.owner = 0;
+	default_reader.serial =
+	        __atomic_fetch_add(&next_serial, 1, __ATOMIC_RELAXED);
 	registry_add(&default_reader);
 }
 
@@ -392,12 +542,18 @@ struct snap_reader *snap_reader_default(void)
 	return &default_reader;
 }
 
-/* A module can be unloaded (libpam dlcloses its modules): unmap the snapshot
- * then, unless a lookup in another thread still uses it. */
+/* A module can be unloaded (libpam dlcloses its modules): stop the thread
+ * exit hook, whose code goes away, and unmap the snapshot unless a thread
+ * still holds it. */
 __attribute__((destructor)) static void default_unload(void)
 {
 	struct snap_handle *h;
 
+	if (tref_key_ok) {
+		pthread_key_delete(tref_key);
+		tref_key_ok = false;
+	}
+	tref_drop(&tref);
 	pthread_mutex_lock(&default_reader.lock);
 	h = default_reader.cur;
 	if (h != NULL && __atomic_load_n(&h->refs, __ATOMIC_ACQUIRE) == 1 &&
@@ -421,15 +577,20 @@ int snap_reader_new(const char *path, uid_t owner, struct snap_reader **out)
 	pthread_mutex_init(&r->lock, NULL);
 	memcpy(r->path, path, strlen(path) + 1);
 	r->owner = owner;
+	r->serial = __atomic_fetch_add(&next_serial, 1, __ATOMIC_RELAXED);
 	registry_add(r);
 	*out = r;
 	return 0;
 }
 
+/* Other threads may still hold R's handle; they let go of it on their next
+ * lookup on another reader, or when they exit. */
 void snap_reader_free(struct snap_reader *r)
 {
 	if (r == NULL)
 		return;
+	if (tref.serial == r->serial)
+		tref_drop(&tref);
 	registry_remove(r);
 	pthread_mutex_lock(&r->lock);
 	detach_locked(r);
@@ -438,107 +599,170 @@ void snap_reader_free(struct snap_reader *r)
 	free(r);
 }
 
-/* ---- lookups ---------------------------------------------------------- */
+/* ---- records ---------------------------------------------------------- */
 
-/* One lookup: the handle and transaction it reads in, and what it wants. */
-struct query {
-	struct snap_handle *h;
-	MDB_txn *txn;
-};
-
-typedef int (*query_fn)(struct query *q, void *arg);
-
-/* Runs FN in a read transaction on the live snapshot.  Cancellation is held
- * off meanwhile so that a cancelled thread never leaves a reference or the
- * reader's lock behind. */
-static int run_query(struct snap_reader *r, query_fn fn, void *arg)
+/* Record I of table T, bounds-checked. */
+static int record_at(const struct table *t, uint32_t i, const uint8_t **p,
+                     size_t *len)
 {
-	struct query q = {NULL, NULL};
-	int cancel_state, rc;
+	uint32_t a, b;
 
-	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
-	rc = acquire(r, &q.h);
-	if (rc == 0) {
-		rc = mdb_to_errno(
-		        mdb_txn_begin(q.h->env, NULL, MDB_RDONLY, &q.txn));
-		if (rc == 0) {
-			rc = fn(&q, arg);
-			mdb_txn_abort(q.txn);
-		}
-		handle_put(q.h);
-	}
-	pthread_setcancelstate(cancel_state, NULL);
+	if (i >= t->n)
+		return -EBADMSG;
+	a = rec_get_le32(t->offsets + 4 * (size_t)i);
+	b = rec_get_le32(t->offsets + 4 * (size_t)i + 4);
+	if (a > b || b > t->records_len)
+		return -EBADMSG;
+	*p = t->records + a;
+	*len = b - a;
+	return 0;
+}
+
+static int user_at(const struct snap_handle *h, uint32_t i, struct rec_user *u)
+{
+	const uint8_t *p;
+	size_t len;
+	int rc = record_at(&h->users, i, &p, &len);
+
+	return rc ? rc
+	          : rec_decode_user(p, len, h->meta.id_min, h->meta.id_max, u);
+}
+
+static int group_at(const struct snap_handle *h, uint32_t i,
+                    struct rec_group *g)
+{
+	const uint8_t *p;
+	size_t len;
+	int rc = record_at(&h->groups, i, &p, &len);
+
+	return rc ? rc
+	          : rec_decode_group(p, len, h->meta.id_min, h->meta.id_max, g);
+}
+
+/* The id a record starts with, for the binary search of enumeration. */
+static int id_at(const struct table *t, uint32_t i, uint32_t *id)
+{
+	const uint8_t *p;
+	size_t len;
+	int rc = record_at(t, i, &p, &len);
+
+	if (rc == 0 && len < 4)
+		rc = -EBADMSG;
+	if (rc == 0)
+		*id = rec_get_le32(p);
 	return rc;
 }
 
-static int get(struct query *q, const uint8_t *key, size_t klen, MDB_val *val)
+/* The next candidate of a probe sequence: 0 with *IDX set, SNAP_NONE at an
+ * empty slot or after every slot, -EBADMSG for an index out of range. */
+static int probe(const struct table *t, const uint8_t *slots, uint32_t hash,
+                 uint32_t *k, uint32_t *idx)
 {
-	MDB_val k = {klen, (void *)key};
+	uint32_t v;
 
-	return mdb_to_errno(mdb_get(q->txn, q->h->dbi, &k, val));
+	if (*k > t->mask)
+		return SNAP_NONE;
+	v = rec_get_le32(slots + 4 * (size_t)((hash + *k) & t->mask));
+	(*k)++;
+	if (v == 0)
+		return SNAP_NONE;
+	if (v > t->n)
+		return -EBADMSG;
+	*idx = v - 1;
+	return 0;
 }
 
-/* Looks up an id by name in the 'u' or 'g' index. */
-static int get_id_by_name(struct query *q, char prefix, const char *name,
-                          uint32_t *id)
+static bool same_name(const struct rec_str *s, const char *name, size_t len)
 {
-	uint8_t key[KEY_MAX];
+	return s->len == len && memcmp(s->p, name, len) == 0;
+}
+
+static int user_by_name(const struct snap_handle *h, const char *name,
+                        struct rec_user *u)
+{
 	size_t len = strnlen(name, SNAP_NAME_MAX + 1);
-	MDB_val val;
+	uint32_t hash, k = 0, idx;
 	int rc;
 
 	if (!snap_name_valid(name, len))
 		return SNAP_NONE;
-	rc = get(q, key, rec_key_name(key, prefix, name, len), &val);
-	if (rc != 0)
-		return rc;
-	if (val.mv_size != 4)
-		return -EBADMSG;
-	*id = rec_get_le32(val.mv_data);
-	return 0;
-}
-
-static int get_user(struct query *q, uint32_t uid, struct rec_user *u)
-{
-	const struct snap_meta *m = &q->h->meta;
-	uint8_t key[KEY_MAX];
-	MDB_val val;
-	int rc;
-
-	if (!snap_id_valid(uid, m->id_min, m->id_max))
-		return SNAP_NONE;
-	rc = get(q, key, rec_key_id(key, KEY_USER_BY_ID, uid), &val);
-	if (rc != 0)
-		return rc;
-	rc = rec_decode_user(val.mv_data, val.mv_size, m->id_min, m->id_max, u);
-	if (rc == 0 && u->uid != uid)
-		rc = -EBADMSG;
+	hash = rec_hash_name(name, len);
+	while ((rc = probe(&h->users, h->users.byname, hash, &k, &idx)) == 0) {
+		rc = user_at(h, idx, u);
+		if (rc < 0 || same_name(&u->name, name, len))
+			return rc;
+	}
 	return rc;
 }
 
-static int get_group(struct query *q, uint32_t gid, struct rec_group *g)
+static int user_by_id(const struct snap_handle *h, uint32_t uid,
+                      struct rec_user *u)
 {
-	const struct snap_meta *m = &q->h->meta;
-	uint8_t key[KEY_MAX];
-	MDB_val val;
+	uint32_t hash = rec_hash_id(uid), k = 0, idx;
 	int rc;
 
-	if (!snap_id_valid(gid, m->id_min, m->id_max))
+	if (!snap_id_valid(uid, h->meta.id_min, h->meta.id_max))
 		return SNAP_NONE;
-	rc = get(q, key, rec_key_id(key, KEY_GROUP_BY_ID, gid), &val);
-	if (rc != 0)
-		return rc;
-	rc = rec_decode_group(val.mv_data, val.mv_size, m->id_min, m->id_max,
-	                      g);
-	if (rc == 0 && g->gid != gid)
-		rc = -EBADMSG;
+	while ((rc = probe(&h->users, h->users.byid, hash, &k, &idx)) == 0) {
+		rc = user_at(h, idx, u);
+		if (rc < 0 || u->uid == uid)
+			return rc;
+	}
 	return rc;
 }
 
-/* A name lookup must land on a record of that very name. */
-static bool same_name(const struct rec_str *s, const char *name)
+static int group_by_name(const struct snap_handle *h, const char *name,
+                         struct rec_group *g)
 {
-	return strlen(name) == s->len && memcmp(s->p, name, s->len) == 0;
+	size_t len = strnlen(name, SNAP_NAME_MAX + 1);
+	uint32_t hash, k = 0, idx;
+	int rc;
+
+	if (!snap_name_valid(name, len))
+		return SNAP_NONE;
+	hash = rec_hash_name(name, len);
+	while ((rc = probe(&h->groups, h->groups.byname, hash, &k, &idx)) ==
+	       0) {
+		rc = group_at(h, idx, g);
+		if (rc < 0 || same_name(&g->name, name, len))
+			return rc;
+	}
+	return rc;
+}
+
+static int group_by_id(const struct snap_handle *h, uint32_t gid,
+                       struct rec_group *g)
+{
+	uint32_t hash = rec_hash_id(gid), k = 0, idx;
+	int rc;
+
+	if (!snap_id_valid(gid, h->meta.id_min, h->meta.id_max))
+		return SNAP_NONE;
+	while ((rc = probe(&h->groups, h->groups.byid, hash, &k, &idx)) == 0) {
+		rc = group_at(h, idx, g);
+		if (rc < 0 || g->gid == gid)
+			return rc;
+	}
+	return rc;
+}
+
+/* ---- lookups ---------------------------------------------------------- */
+
+typedef int (*query_fn)(const struct snap_handle *h, void *arg);
+
+/* Runs FN on the live snapshot.  Cancellation is held off meanwhile so
+ * that a cancelled thread never leaves the reader's lock behind. */
+static int run_query(struct snap_reader *r, query_fn fn, void *arg)
+{
+	struct snap_handle *h;
+	int cancel_state, rc;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
+	rc = acquire(r, &h);
+	if (rc == 0)
+		rc = fn(h, arg);
+	pthread_setcancelstate(cancel_state, NULL);
+	return rc;
 }
 
 struct pw_query {
@@ -549,28 +773,21 @@ struct pw_query {
 	size_t buflen;
 };
 
-static int q_getpwnam(struct query *q, void *arg)
+static int q_getpwnam(const struct snap_handle *h, void *arg)
 {
 	struct pw_query *a = arg;
 	struct rec_user u = {0};
-	uint32_t uid;
-	int rc;
+	int rc = user_by_name(h, a->name, &u);
 
-	rc = get_id_by_name(q, KEY_USER_BY_NAME, a->name, &uid);
-	if (rc == 0)
-		rc = get_user(q, uid, &u);
-	if (rc == 0 && !same_name(&u.name, a->name))
-		rc = -EBADMSG;
 	return rc == 0 ? pack_passwd(&u, a->pw, a->buf, a->buflen) : rc;
 }
 
-static int q_getpwuid(struct query *q, void *arg)
+static int q_getpwuid(const struct snap_handle *h, void *arg)
 {
 	struct pw_query *a = arg;
 	struct rec_user u = {0};
-	int rc;
+	int rc = user_by_id(h, a->id, &u);
 
-	rc = get_user(q, a->id, &u);
 	return rc == 0 ? pack_passwd(&u, a->pw, a->buf, a->buflen) : rc;
 }
 
@@ -598,28 +815,21 @@ struct gr_query {
 	size_t buflen;
 };
 
-static int q_getgrnam(struct query *q, void *arg)
+static int q_getgrnam(const struct snap_handle *h, void *arg)
 {
 	struct gr_query *a = arg;
 	struct rec_group g = {0};
-	uint32_t gid;
-	int rc;
+	int rc = group_by_name(h, a->name, &g);
 
-	rc = get_id_by_name(q, KEY_GROUP_BY_NAME, a->name, &gid);
-	if (rc == 0)
-		rc = get_group(q, gid, &g);
-	if (rc == 0 && !same_name(&g.name, a->name))
-		rc = -EBADMSG;
 	return rc == 0 ? pack_group(&g, a->gr, a->buf, a->buflen) : rc;
 }
 
-static int q_getgrgid(struct query *q, void *arg)
+static int q_getgrgid(const struct snap_handle *h, void *arg)
 {
 	struct gr_query *a = arg;
 	struct rec_group g = {0};
-	int rc;
+	int rc = group_by_id(h, a->id, &g);
 
-	rc = get_group(q, a->id, &g);
 	return rc == 0 ? pack_group(&g, a->gr, a->buf, a->buflen) : rc;
 }
 
@@ -641,30 +851,38 @@ int snap_getgrgid(struct snap_reader *r, gid_t gid, struct group *gr, char *buf,
 
 /* ---- enumeration ------------------------------------------------------ */
 
-/* Finds the first record of kind PREFIX with id >= C->next. */
-static int seek_id(struct query *q, char prefix, const struct snap_cursor *c,
-                   MDB_val *val, uint32_t *id)
+/* The first record of T with an id >= NEXT.  The cursor's remembered index
+ * is used when it is still that record (the same snapshot, or one where the
+ * entry sits at the same place); otherwise a binary search finds it. */
+static int seek(const struct table *t, const struct snap_cursor *c,
+                uint32_t *idx)
 {
-	uint8_t kbuf[KEY_MAX];
-	MDB_cursor *cur = NULL;
-	MDB_val key;
+	uint32_t lo = 0, hi = t->n, id = 0, prev = 0;
 	int rc;
 
 	if (c->next > UINT32_MAX)
 		return SNAP_NONE;
-	key.mv_size = rec_key_id(kbuf, prefix, (uint32_t)c->next);
-	key.mv_data = kbuf;
-	rc = mdb_to_errno(mdb_cursor_open(q->txn, q->h->dbi, &cur));
-	if (rc == 0)
-		rc = mdb_to_errno(
-		        mdb_cursor_get(cur, &key, val, MDB_SET_RANGE));
-	if (rc == 0 && (key.mv_size != 5 ||
-	                ((const uint8_t *)key.mv_data)[0] != (uint8_t)prefix))
-		rc = SNAP_NONE;
-	if (rc == 0)
-		*id = rec_get_be32((const uint8_t *)key.mv_data + 1);
-	mdb_cursor_close(cur);
-	return rc;
+	if (c->index < t->n && id_at(t, c->index, &id) == 0 && id >= c->next &&
+	    (c->index == 0 ||
+	     (id_at(t, c->index - 1, &prev) == 0 && prev < c->next))) {
+		*idx = c->index;
+		return 0;
+	}
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		rc = id_at(t, mid, &id);
+		if (rc < 0)
+			return rc;
+		if (id < c->next)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo >= t->n)
+		return SNAP_NONE;
+	*idx = lo;
+	return 0;
 }
 
 struct ent_query {
@@ -674,47 +892,43 @@ struct ent_query {
 	size_t buflen;
 };
 
-static int q_getpwent(struct query *q, void *arg)
+static void advance(struct snap_cursor *c, uint32_t idx, uint32_t id)
 {
-	const struct snap_meta *m = &q->h->meta;
+	c->next = (uint64_t)id + 1;
+	c->index = idx + 1;
+}
+
+static int q_getpwent(const struct snap_handle *h, void *arg)
+{
 	struct ent_query *a = arg;
 	struct rec_user u = {0};
-	MDB_val val;
-	uint32_t uid;
+	uint32_t idx;
 	int rc;
 
-	rc = seek_id(q, KEY_USER_BY_ID, a->c, &val, &uid);
+	rc = seek(&h->users, a->c, &idx);
 	if (rc == 0)
-		rc = rec_decode_user(val.mv_data, val.mv_size, m->id_min,
-		                     m->id_max, &u);
-	if (rc == 0 && u.uid != uid)
-		rc = -EBADMSG;
+		rc = user_at(h, idx, &u);
 	if (rc == 0)
 		rc = pack_passwd(&u, a->ent, a->buf, a->buflen);
 	if (rc == 0)
-		a->c->next = (uint64_t)uid + 1;
+		advance(a->c, idx, u.uid);
 	return rc;
 }
 
-static int q_getgrent(struct query *q, void *arg)
+static int q_getgrent(const struct snap_handle *h, void *arg)
 {
-	const struct snap_meta *m = &q->h->meta;
 	struct ent_query *a = arg;
 	struct rec_group g = {0};
-	MDB_val val;
-	uint32_t gid;
+	uint32_t idx;
 	int rc;
 
-	rc = seek_id(q, KEY_GROUP_BY_ID, a->c, &val, &gid);
+	rc = seek(&h->groups, a->c, &idx);
 	if (rc == 0)
-		rc = rec_decode_group(val.mv_data, val.mv_size, m->id_min,
-		                      m->id_max, &g);
-	if (rc == 0 && g.gid != gid)
-		rc = -EBADMSG;
+		rc = group_at(h, idx, &g);
 	if (rc == 0)
 		rc = pack_group(&g, a->ent, a->buf, a->buflen);
 	if (rc == 0)
-		a->c->next = (uint64_t)gid + 1;
+		advance(a->c, idx, g.gid);
 	return rc;
 }
 
@@ -735,27 +949,6 @@ int snap_getgrent(struct snap_reader *r, struct snap_cursor *c,
 }
 
 /* ---- groups of a user ------------------------------------------------- */
-
-/* The user's supplementary gids as stored: N little-endian u32s. */
-static int get_user_groups(struct query *q, const char *user,
-                           const uint8_t **gids, size_t *n)
-{
-	uint8_t key[KEY_MAX];
-	size_t len = strnlen(user, SNAP_NAME_MAX + 1);
-	MDB_val val;
-	int rc;
-
-	if (!snap_name_valid(user, len))
-		return SNAP_NONE;
-	rc = get(q, key, rec_key_name(key, KEY_USER_GROUPS, user, len), &val);
-	if (rc != 0)
-		return rc;
-	if (val.mv_size % 4 != 0)
-		return -EBADMSG;
-	*gids = val.mv_data;
-	*n = val.mv_size / 4;
-	return 0;
-}
 
 struct ig_query {
 	const char *user;
@@ -795,17 +988,18 @@ static int ig_grow(struct ig_query *a)
 	return 0;
 }
 
-static int q_initgroups(struct query *q, void *arg)
+static int q_initgroups(const struct snap_handle *h, void *arg)
 {
-	const struct snap_meta *m = &q->h->meta;
+	const struct snap_meta *m = &h->meta;
 	struct ig_query *a = arg;
-	const uint8_t *gids;
-	size_t n;
+	struct rec_user u = {0};
 	int rc;
 
-	rc = get_user_groups(q, a->user, &gids, &n);
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		gid_t gid = rec_get_le32(gids + 4 * i);
+	rc = user_by_name(h, a->user, &u);
+	if (rc == 0 && u.ngroups == 0)
+		rc = SNAP_NONE;
+	for (uint32_t i = 0; rc == 0 && i < u.ngroups; i++) {
+		gid_t gid = rec_get_le32(u.gids + 4 * (size_t)i);
 
 		if (!snap_id_valid(gid, m->id_min, m->id_max))
 			return -EBADMSG;
@@ -838,34 +1032,20 @@ struct acct_query {
 	struct snap_account *out;
 };
 
-static int get_user_by_name(struct query *q, const char *name,
-                            struct rec_user *u)
-{
-	uint32_t uid;
-	int rc;
-
-	rc = get_id_by_name(q, KEY_USER_BY_NAME, name, &uid);
-	if (rc == 0)
-		rc = get_user(q, uid, u);
-	if (rc == 0 && !same_name(&u->name, name))
-		rc = -EBADMSG;
-	return rc;
-}
-
-static int q_account(struct query *q, void *arg)
+static int q_account(const struct snap_handle *h, void *arg)
 {
 	struct acct_query *a = arg;
 	struct rec_user u = {0};
 	int rc;
 
-	rc = get_user_by_name(q, a->user, &u);
+	rc = user_by_name(h, a->user, &u);
 	if (rc != 0)
 		return rc;
 	a->out->uid = u.uid;
 	a->out->gid = u.gid;
 	a->out->active = (u.flags & REC_USER_ACTIVE) != 0;
-	a->out->snapshot_created = q->h->meta.created;
-	a->out->snapshot_generation = q->h->meta.generation;
+	a->out->snapshot_created = h->meta.created;
+	a->out->snapshot_generation = h->meta.generation;
 	return 0;
 }
 
@@ -877,27 +1057,24 @@ int snap_get_account(struct snap_reader *r, const char *user,
 	return run_query(r, q_account, &a);
 }
 
-static int q_in_group(struct query *q, void *arg)
+static int q_in_group(const struct snap_handle *h, void *arg)
 {
 	struct acct_query *a = arg;
 	struct rec_user u = {0};
-	const uint8_t *gids;
-	uint32_t gid;
-	size_t n;
+	struct rec_group g = {0};
 	int rc;
 
-	rc = get_id_by_name(q, KEY_GROUP_BY_NAME, a->group, &gid);
+	rc = group_by_name(h, a->group, &g);
 	if (rc == 0)
-		rc = get_user_by_name(q, a->user, &u);
+		rc = user_by_name(h, a->user, &u);
 	if (rc != 0)
 		return rc;
-	if (u.gid == gid)
+	if (u.gid == g.gid)
 		return 0;
-	rc = get_user_groups(q, a->user, &gids, &n);
-	for (size_t i = 0; rc == 0 && i < n; i++)
-		if (rec_get_le32(gids + 4 * i) == gid)
+	for (uint32_t i = 0; i < u.ngroups; i++)
+		if (rec_get_le32(u.gids + 4 * (size_t)i) == g.gid)
 			return 0;
-	return rc < 0 ? rc : SNAP_NONE;
+	return SNAP_NONE;
 }
 
 int snap_user_in_group(struct snap_reader *r, const char *user,
@@ -908,9 +1085,9 @@ int snap_user_in_group(struct snap_reader *r, const char *user,
 	return run_query(r, q_in_group, &a);
 }
 
-static int q_meta(struct query *q, void *arg)
+static int q_meta(const struct snap_handle *h, void *arg)
 {
-	*(struct snap_meta *)arg = q->h->meta;
+	*(struct snap_meta *)arg = h->meta;
 	return 0;
 }
 

@@ -103,9 +103,14 @@ static void put_cstr(struct rec_buf *b, const char *s)
 
 /* ---- encoders --------------------------------------------------------- */
 
-int rec_encode_user(struct rec_buf *b, const struct snap_user *u)
+int rec_encode_user(struct rec_buf *b, const struct snap_user *u,
+                    const uint32_t *gids, size_t ngids)
 {
-	rec_buf_reset(b);
+	if (ngids > REC_GROUPS_MAX) {
+		if (!b->err)
+			b->err = -EOVERFLOW;
+		return b->err;
+	}
 	rec_put_le32(b, u->uid);
 	rec_put_le32(b, u->gid);
 	rec_put_u8(b, u->active ? REC_USER_ACTIVE : 0);
@@ -113,14 +118,19 @@ int rec_encode_user(struct rec_buf *b, const struct snap_user *u)
 	put_cstr(b, u->gecos);
 	put_cstr(b, u->home);
 	put_cstr(b, u->shell);
+	rec_put_le32(b, (uint32_t)ngids);
+	for (size_t i = 0; i < ngids; i++)
+		rec_put_le32(b, gids[i]);
 	return b->err;
 }
 
 int rec_encode_group(struct rec_buf *b, const struct snap_group *g)
 {
-	rec_buf_reset(b);
-	if (g->nmembers > SNAP_MEMBERS_MAX)
-		return b->err = -EOVERFLOW;
+	if (g->nmembers > SNAP_MEMBERS_MAX) {
+		if (!b->err)
+			b->err = -EOVERFLOW;
+		return b->err;
+	}
 	rec_put_le32(b, g->gid);
 	rec_put_le32(b, (uint32_t)g->nmembers);
 	put_cstr(b, g->name);
@@ -131,7 +141,6 @@ int rec_encode_group(struct rec_buf *b, const struct snap_group *g)
 
 int rec_encode_meta(struct rec_buf *b, const struct snap_meta *m)
 {
-	rec_buf_reset(b);
 	rec_put_bytes(b, SNAP_MAGIC, SNAP_MAGIC_LEN);
 	rec_put_le32(b, m->version);
 	rec_put_le64(b, m->generation);
@@ -145,37 +154,33 @@ int rec_encode_meta(struct rec_buf *b, const struct snap_meta *m)
 	return b->err;
 }
 
-/* ---- keys ------------------------------------------------------------- */
-
-size_t rec_key_id(uint8_t *key, char prefix, uint32_t id)
-{
-	key[0] = (uint8_t)prefix;
-	key[1] = (uint8_t)(id >> 24);
-	key[2] = (uint8_t)(id >> 16);
-	key[3] = (uint8_t)(id >> 8);
-	key[4] = (uint8_t)id;
-	return 5;
-}
-
-size_t rec_key_name(uint8_t *key, char prefix, const char *name, size_t len)
-{
-	if (len == 0 || len > SNAP_NAME_MAX)
-		return 0;
-	key[0] = (uint8_t)prefix;
-	memcpy(key + 1, name, len);
-	return 1 + len;
-}
-
-uint32_t rec_get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | (uint32_t)p[3];
-}
+/* ---- integers and hashes --------------------------------------------- */
 
 uint32_t rec_get_le32(const uint8_t *p)
 {
 	return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 |
 	       (uint32_t)p[1] << 8 | (uint32_t)p[0];
+}
+
+/* FNV-1a: simple, and good enough for names the tool has validated. */
+uint32_t rec_hash_name(const char *name, size_t len)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)name[i];
+		h *= 16777619u;
+	}
+	return h;
+}
+
+/* A multiplicative mix: ids are spread over a range already, but often in
+ * runs, which a plain mask would pile into neighbouring slots. */
+uint32_t rec_hash_id(uint32_t id)
+{
+	uint32_t h = id * 0x9e3779b1u;
+
+	return h ^ (h >> 16);
 }
 
 /* ---- decoders --------------------------------------------------------- */
@@ -264,8 +269,10 @@ int rec_decode_user(const uint8_t *p, size_t len, uint32_t id_min,
 	if (rd_le32(&r, &u.uid) < 0 || rd_le32(&r, &u.gid) < 0 ||
 	    rd_u8(&r, &u.flags) < 0 || rd_name(&r, &u.name) < 0 ||
 	    rd_field(&r, &u.gecos) < 0 || rd_field(&r, &u.home) < 0 ||
-	    rd_field(&r, &u.shell) < 0 || r.left != 0)
+	    rd_field(&r, &u.shell) < 0 || rd_le32(&r, &u.ngroups) < 0 ||
+	    u.ngroups > REC_GROUPS_MAX || r.left != (size_t)u.ngroups * 4)
 		return -EBADMSG;
+	u.gids = r.p;
 	if (!snap_id_valid(u.uid, id_min, id_max) ||
 	    !snap_id_valid(u.gid, id_min, id_max))
 		return -EBADMSG;

@@ -1,18 +1,28 @@
 /*
- * record.h: the byte layout of snapshot keys and values.
+ * record.h: the byte layout of a snapshot.
  *
- * All integers are fixed-width; ids in keys are big-endian so that LMDB's
- * byte order is numeric order, and integers in values are little-endian.
- * A string is a 16-bit little-endian length followed by that many bytes,
- * without a NUL.  The decoders check every length against the value's end
- * and validate names and fields, so a damaged record is refused rather than
- * emitted.
+ * A snapshot holds a few LMDB values, each one whole table:
+ *   "meta"           the meta record
+ *   "user.records"   every user record, back to back, in uid order
+ *   "user.offsets"   le32[n + 1]: record i spans [off[i], off[i + 1])
+ *   "user.byname"    le32[cap]: open-addressing hash of names; a slot holds
+ *                    record index + 1, or 0 for empty
+ *   "user.byid"      le32[cap]: the same, hashed by uid
+ *   "group.*"        the same four tables for groups, in gid order
+ * cap is a power of two larger than n, so every probe sequence meets an
+ * empty slot.  A lookup is a hash, a probe or two, and a record: no B-tree
+ * descent and no LMDB call, because the tables are located once when the
+ * snapshot is opened and the file never changes afterwards.
  *
- * Keys (one LMDB database, a one-byte prefix per kind):
- *   'M'              meta record
- *   'U' be32 uid     user record         'u' name  be32 uid
- *   'G' be32 gid     group record        'g' name  be32 gid
- *   'I' name         le32 gid[]: the user's groups, for initgroups
+ * All integers are little-endian.  A string is a 16-bit length followed by
+ * that many bytes, without a NUL.  The decoders check every length against
+ * the record's end and validate names, fields and ids, so a damaged record
+ * is refused rather than emitted.
+ *
+ * User record: le32 uid, le32 gid, u8 flags, str name, str gecos, str home,
+ *              str shell, le32 ngroups, le32 gid[ngroups] (its groups,
+ *              for initgroups, ascending)
+ * Group record: le32 gid, le32 nmembers, str name, str member[nmembers]
  */
 #ifndef NSS_SCIM_RECORD_H
 #define NSS_SCIM_RECORD_H
@@ -25,17 +35,18 @@
 #define SNAP_MAGIC     "NSS-SCIM"
 #define SNAP_MAGIC_LEN 8
 
-#define KEY_META          'M'
-#define KEY_USER_BY_ID    'U'
-#define KEY_USER_BY_NAME  'u'
-#define KEY_GROUP_BY_ID   'G'
-#define KEY_GROUP_BY_NAME 'g'
-#define KEY_USER_GROUPS   'I'
+#define TABLE_META          "meta"
+#define TABLE_USER_RECORDS  "user.records"
+#define TABLE_USER_OFFSETS  "user.offsets"
+#define TABLE_USER_BYNAME   "user.byname"
+#define TABLE_USER_BYID     "user.byid"
+#define TABLE_GROUP_RECORDS "group.records"
+#define TABLE_GROUP_OFFSETS "group.offsets"
+#define TABLE_GROUP_BYNAME  "group.byname"
+#define TABLE_GROUP_BYID    "group.byid"
 
 #define REC_USER_ACTIVE 0x01u
-
-/* The largest key: a prefix and a name. */
-#define KEY_MAX (1 + SNAP_NAME_MAX)
+#define REC_GROUPS_MAX  65536 /* groups of one user */
 
 /* A string inside a record: not NUL-terminated, points into the record. */
 struct rec_str {
@@ -48,6 +59,8 @@ struct rec_user {
 	uint32_t gid;
 	uint8_t flags;
 	struct rec_str name, gecos, home, shell;
+	uint32_t ngroups;
+	const uint8_t *gids; /* ngroups le32 values */
 };
 
 /* Members are left encoded; walk them with rec_member_next(). */
@@ -78,17 +91,18 @@ void rec_put_bytes(struct rec_buf *b, const void *p, size_t len);
 /* Writes a length-prefixed string; -EOVERFLOW past 65535 bytes. */
 void rec_put_str(struct rec_buf *b, const char *s, size_t len);
 
-/* Encoders for values; return B->err (0 or negative errno). */
-int rec_encode_user(struct rec_buf *b, const struct snap_user *u);
+/* Encoders for values; they append to B and return B->err (0 or a
+ * negative errno).  GIDS are the user's groups, NGIDS of them. */
+int rec_encode_user(struct rec_buf *b, const struct snap_user *u,
+                    const uint32_t *gids, size_t ngids);
 int rec_encode_group(struct rec_buf *b, const struct snap_group *g);
 int rec_encode_meta(struct rec_buf *b, const struct snap_meta *m);
 
-/* Key builders: write the key into KEY (KEY_MAX bytes) and return its
- * length, or 0 when NAME cannot be a key (empty or too long). */
-size_t rec_key_id(uint8_t *key, char prefix, uint32_t id);
-size_t rec_key_name(uint8_t *key, char prefix, const char *name, size_t len);
-uint32_t rec_get_be32(const uint8_t *p);
 uint32_t rec_get_le32(const uint8_t *p);
+
+/* The hashes of the byname and byid tables. */
+uint32_t rec_hash_name(const char *name, size_t len);
+uint32_t rec_hash_id(uint32_t id);
 
 /* Decoders: 0, or -EBADMSG when the bytes are not a well-formed, valid
  * record.  Outputs point into P and live as long as P does.  User and group

@@ -36,6 +36,11 @@
 #define SNAP_MEMBERS_MAX    1000000
 #define SNAP_ID_LIMIT       0x7fffffffu /* ids stay below 2^31 */
 
+/* How often, at most, a thread checks that its snapshot is still the live
+ * one.  The writer waits longer than this after publishing, so that a lookup
+ * started after snap_writer_publish() returned sees the new snapshot. */
+#define SNAP_RECHECK_MS 1
+
 /* Where NSS and PAM look unless NSS_SCIM_CACHE overrides it (only honoured
  * when the process is not setuid or setgid; see secure_getenv(3)). */
 #ifndef SNAP_DEFAULT_PATH
@@ -164,7 +169,8 @@ int snap_getgrgid(struct snap_reader *r, gid_t gid, struct group *gr, char *buf,
  * It is advanced only when an entry is returned, so a short buffer (-ERANGE)
  * returns the same entry again on the next call. */
 struct snap_cursor {
-	uint64_t next; /* next id to look at; > UINT32_MAX at the end */
+	uint64_t next;  /* next id to look at; > UINT32_MAX at the end */
+	uint32_t index; /* where that id was last found: a hint only */
 };
 int snap_getpwent(struct snap_reader *r, struct snap_cursor *c,
                   struct passwd *pw, char *buf, size_t buflen);

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "record.h"
@@ -346,7 +347,7 @@ static int check_members(const struct snap_writer *w, const struct order *o,
 
 /* ---- user -> gids ----------------------------------------------------- */
 
-/* One membership: the user (by position in by_uname) and the gid. */
+/* One membership: the user (by index in w->users) and the gid. */
 struct link {
 	size_t user;
 	uint32_t gid;
@@ -361,46 +362,182 @@ static int cmp_link(const void *a, const void *b)
 	return (x->gid > y->gid) - (x->gid < y->gid);
 }
 
-/* Where NAME sits in by_uname; every member was checked to be a user. */
-static size_t user_pos(const struct snap_writer *w, const struct order *o,
-                       const char *name)
-{
-	struct snap_user key = {.name = name};
-	const struct snap_user *kp = &key, **hit;
+/* Every user's gids: links sorted by user then gid, without duplicates, and
+ * STARTS[i] .. STARTS[i + 1] the range of user i. */
+struct memberships {
+	struct link *links;
+	size_t *starts;
+	uint32_t *gids; /* scratch for one user */
+};
 
-	hit = bsearch(&kp, o->by_uname, w->nusers, sizeof(*o->by_uname),
-	              cmp_uname);
-	return (size_t)(hit - o->by_uname);
+static void memberships_free(struct memberships *ms)
+{
+	free(ms->links);
+	free(ms->starts);
+	free(ms->gids);
 }
 
-/* All memberships sorted by user name then gid, duplicates removed. */
-static int links_build(const struct snap_writer *w, const struct order *o,
-                       struct link **out, size_t *nout)
+static int memberships_build(const struct snap_writer *w, const struct order *o,
+                             struct memberships *ms)
 {
-	size_t n = 0, k = 0;
-	struct link *l;
+	size_t n = 0, k = 0, most = 0;
 
 	for (size_t i = 0; i < w->ngroups; i++)
 		n += w->groups[i].g.nmembers;
-	l = calloc(n ? n : 1, sizeof(*l));
-	if (l == NULL)
+	ms->links = calloc(n ? n : 1, sizeof(*ms->links));
+	ms->starts = calloc(w->nusers + 1, sizeof(*ms->starts));
+	if (ms->links == NULL || ms->starts == NULL)
 		return -ENOMEM;
 	for (size_t i = 0; i < w->ngroups; i++) {
 		const struct snap_group *g = &w->groups[i].g;
 
 		for (size_t j = 0; j < g->nmembers; j++) {
-			l[k].user = user_pos(w, o, g->members[j]);
-			l[k++].gid = g->gid;
+			const struct wuser *u = (const struct wuser *)find_user(
+			        w, o, g->members[j]);
+
+			ms->links[k].user = (size_t)(u - w->users);
+			ms->links[k++].gid = g->gid;
 		}
 	}
-	qsort(l, n, sizeof(*l), cmp_link);
+	qsort(ms->links, n, sizeof(*ms->links), cmp_link);
 	k = 0;
 	for (size_t i = 0; i < n; i++)
-		if (k == 0 || cmp_link(&l[k - 1], &l[i]) != 0)
-			l[k++] = l[i];
-	*out = l;
-	*nout = k;
-	return 0;
+		if (k == 0 || cmp_link(&ms->links[k - 1], &ms->links[i]) != 0)
+			ms->links[k++] = ms->links[i];
+	for (size_t i = 0, u = 0; u <= w->nusers; u++) {
+		ms->starts[u] = i;
+		while (i < k && ms->links[i].user == u)
+			i++;
+		if (u > 0 && ms->starts[u] - ms->starts[u - 1] > most)
+			most = ms->starts[u] - ms->starts[u - 1];
+	}
+	ms->gids = calloc(most ? most : 1, sizeof(*ms->gids));
+	return ms->gids ? 0 : -ENOMEM;
+}
+
+/* ---- tables ----------------------------------------------------------- */
+
+/* One kind (users or groups) laid out as the reader expects: the records
+ * back to back, their offsets, and the two hash tables. */
+struct tables {
+	struct rec_buf records, offsets, byname, byid;
+};
+
+static void tables_free(struct tables *t)
+{
+	rec_buf_free(&t->records);
+	rec_buf_free(&t->offsets);
+	rec_buf_free(&t->byname);
+	rec_buf_free(&t->byid);
+}
+
+/* A power of two at least twice N, so probe runs stay short and end. */
+static size_t table_cap(size_t n)
+{
+	size_t cap = 8;
+
+	while (cap < 2 * n)
+		cap *= 2;
+	return cap;
+}
+
+static void slot_put(uint32_t *slots, size_t cap, uint32_t hash, uint32_t value)
+{
+	size_t mask = cap - 1;
+
+	for (size_t k = 0;; k++) {
+		uint32_t *s = &slots[(hash + k) & mask];
+
+		if (*s == 0) {
+			*s = value;
+			return;
+		}
+	}
+}
+
+/* Fills the byname and byid tables for N entries named NAMES[i] with ids
+ * IDS[i]; slot values are index + 1. */
+static int hash_tables(struct tables *t, size_t n, const char *const *names,
+                       const uint32_t *ids)
+{
+	size_t cap = table_cap(n);
+	uint32_t *byname = calloc(cap, sizeof(*byname));
+	uint32_t *byid = calloc(cap, sizeof(*byid));
+
+	if (byname == NULL || byid == NULL) {
+		free(byname);
+		free(byid);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		slot_put(byname, cap, rec_hash_name(names[i], strlen(names[i])),
+		         (uint32_t)i + 1);
+		slot_put(byid, cap, rec_hash_id(ids[i]), (uint32_t)i + 1);
+	}
+	for (size_t i = 0; i < cap; i++) {
+		rec_put_le32(&t->byname, byname[i]);
+		rec_put_le32(&t->byid, byid[i]);
+	}
+	free(byname);
+	free(byid);
+	return t->byname.err ? t->byname.err : t->byid.err;
+}
+
+/* Closes one record: its end is the next record's start. */
+static int record_done(struct tables *t)
+{
+	if (t->records.len > UINT32_MAX)
+		return -EFBIG;
+	rec_put_le32(&t->offsets, (uint32_t)t->records.len);
+	return t->records.err ? t->records.err : t->offsets.err;
+}
+
+static int user_tables(const struct snap_writer *w, const struct order *o,
+                       const struct memberships *ms, struct tables *t)
+{
+	const char **names = calloc(w->nusers + 1, sizeof(*names));
+	uint32_t *ids = calloc(w->nusers + 1, sizeof(*ids));
+	int r = names && ids ? 0 : -ENOMEM;
+
+	rec_put_le32(&t->offsets, 0);
+	for (size_t i = 0; r == 0 && i < w->nusers; i++) {
+		const struct snap_user *u = o->by_uid[i];
+		size_t idx = (size_t)((const struct wuser *)u - w->users),
+		       n = 0;
+
+		for (size_t l = ms->starts[idx]; l < ms->starts[idx + 1]; l++)
+			ms->gids[n++] = ms->links[l].gid;
+		rec_encode_user(&t->records, u, ms->gids, n);
+		r = record_done(t);
+		names[i] = u->name;
+		ids[i] = u->uid;
+	}
+	if (r == 0)
+		r = hash_tables(t, w->nusers, names, ids);
+	free(names);
+	free(ids);
+	return r;
+}
+
+static int group_tables(const struct snap_writer *w, const struct order *o,
+                        struct tables *t)
+{
+	const char **names = calloc(w->ngroups + 1, sizeof(*names));
+	uint32_t *ids = calloc(w->ngroups + 1, sizeof(*ids));
+	int r = names && ids ? 0 : -ENOMEM;
+
+	rec_put_le32(&t->offsets, 0);
+	for (size_t i = 0; r == 0 && i < w->ngroups; i++) {
+		rec_encode_group(&t->records, o->by_gid[i]);
+		r = record_done(t);
+		names[i] = o->by_gid[i]->name;
+		ids[i] = o->by_gid[i]->gid;
+	}
+	if (r == 0)
+		r = hash_tables(t, w->ngroups, names, ids);
+	free(names);
+	free(ids);
+	return r;
 }
 
 /* ---- writing ---------------------------------------------------------- */
@@ -408,17 +545,19 @@ static int links_build(const struct snap_writer *w, const struct order *o,
 struct wctx {
 	MDB_txn *txn;
 	MDB_dbi dbi;
-	struct rec_buf val;
 	char *err;
 	size_t errlen;
 };
 
-static int put(struct wctx *c, const uint8_t *key, size_t klen, const void *val,
-               size_t vlen)
+static int put(struct wctx *c, const char *key, const struct rec_buf *b)
 {
-	MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
-	int rc = mdb_put(c->txn, c->dbi, &k, &v, MDB_APPEND);
+	MDB_val k = {strlen(key), (void *)key}, v = {b->len, b->data};
+	int rc;
 
+	if (b->err)
+		return fail(c->err, c->errlen, b->err, "encoding %s: %s", key,
+		            strerror(-b->err));
+	rc = mdb_put(c->txn, c->dbi, &k, &v, 0);
 	if (rc == MDB_MAP_FULL)
 		return fail(c->err, c->errlen, -ENOSPC, "snapshot map full");
 	if (rc != 0)
@@ -428,135 +567,54 @@ static int put(struct wctx *c, const uint8_t *key, size_t klen, const void *val,
 	return 0;
 }
 
-static int put_id(struct wctx *c, char prefix, uint32_t id)
+static int put_tables(struct wctx *c, const struct tables *t,
+                      const char *records, const char *offsets,
+                      const char *byname, const char *byid)
 {
-	uint8_t key[KEY_MAX];
+	int r = put(c, records, &t->records);
 
-	return put(c, key, rec_key_id(key, prefix, id), c->val.data,
-	           c->val.len);
-}
-
-static int put_name(struct wctx *c, char prefix, const char *name,
-                    const void *val, size_t vlen)
-{
-	uint8_t key[KEY_MAX];
-
-	return put(c, key, rec_key_name(key, prefix, name, strlen(name)), val,
-	           vlen);
-}
-
-static int put_le32_value(struct wctx *c, char prefix, const char *name,
-                          uint32_t v)
-{
-	uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16),
-	                (uint8_t)(v >> 24)};
-
-	return put_name(c, prefix, name, b, sizeof(b));
-}
-
-static int encoded(struct wctx *c, int rc)
-{
-	if (rc < 0)
-		return fail(c->err, c->errlen, rc, "encoding a record: %s",
-		            strerror(-rc));
-	return 0;
-}
-
-/* 'G': groups by gid. */
-static int write_groups(struct wctx *c, const struct snap_writer *w,
-                        const struct order *o)
-{
-	int r = 0;
-
-	for (size_t i = 0; r == 0 && i < w->ngroups; i++) {
-		r = encoded(c, rec_encode_group(&c->val, o->by_gid[i]));
-		if (r == 0)
-			r = put_id(c, KEY_GROUP_BY_ID, o->by_gid[i]->gid);
-	}
+	if (r == 0)
+		r = put(c, offsets, &t->offsets);
+	if (r == 0)
+		r = put(c, byname, &t->byname);
+	if (r == 0)
+		r = put(c, byid, &t->byid);
 	return r;
 }
 
-/* 'I': each user's groups, in user-name order. */
-static int write_user_groups(struct wctx *c, const struct order *o,
-                             const struct link *l, size_t n)
-{
-	struct rec_buf b = {0};
-	int r = 0;
-
-	for (size_t i = 0; r == 0 && i < n;) {
-		size_t user = l[i].user;
-
-		rec_buf_reset(&b);
-		for (; i < n && l[i].user == user; i++)
-			rec_put_le32(&b, l[i].gid);
-		r = encoded(c, b.err);
-		if (r == 0)
-			r = put_name(c, KEY_USER_GROUPS,
-			             o->by_uname[user]->name, b.data, b.len);
-	}
-	rec_buf_free(&b);
-	return r;
-}
-
-static int write_meta(struct wctx *c, const struct snap_meta *m)
-{
-	uint8_t key[1] = {KEY_META};
-	int r;
-
-	r = encoded(c, rec_encode_meta(&c->val, m));
-	return r ? r : put(c, key, 1, c->val.data, c->val.len);
-}
-
-/* 'U': users by uid. */
-static int write_users(struct wctx *c, const struct snap_writer *w,
-                       const struct order *o)
-{
-	int r = 0;
-
-	for (size_t i = 0; r == 0 && i < w->nusers; i++) {
-		r = encoded(c, rec_encode_user(&c->val, o->by_uid[i]));
-		if (r == 0)
-			r = put_id(c, KEY_USER_BY_ID, o->by_uid[i]->uid);
-	}
-	return r;
-}
-
-/* 'g' and 'u': the name indexes. */
-static int write_indexes(struct wctx *c, const struct snap_writer *w,
-                         const struct order *o)
-{
-	int r = 0;
-
-	for (size_t i = 0; r == 0 && i < w->ngroups; i++)
-		r = put_le32_value(c, KEY_GROUP_BY_NAME, o->by_gname[i]->name,
-		                   o->by_gname[i]->gid);
-	for (size_t i = 0; r == 0 && i < w->nusers; i++)
-		r = put_le32_value(c, KEY_USER_BY_NAME, o->by_uname[i]->name,
-		                   o->by_uname[i]->uid);
-	return r;
-}
-
-/* Keys are appended in LMDB order: 'G' < 'I' < 'M' < 'U' < 'g' < 'u'. */
 static int write_all(struct wctx *c, const struct snap_writer *w,
                      const struct order *o, const struct snap_meta *m)
 {
-	struct link *links = NULL;
-	size_t nlinks = 0;
+	struct memberships ms = {0};
+	struct tables users = {0}, groups = {0};
+	struct rec_buf meta = {0};
 	int r;
 
-	r = links_build(w, o, &links, &nlinks);
-	if (r < 0)
-		return fail(c->err, c->errlen, r, "out of memory");
-	r = write_groups(c, w, o);
+	r = memberships_build(w, o, &ms);
 	if (r == 0)
-		r = write_user_groups(c, o, links, nlinks);
+		r = user_tables(w, o, &ms, &users);
 	if (r == 0)
-		r = write_meta(c, m);
+		r = group_tables(w, o, &groups);
+	if (r < 0) {
+		r = fail(c->err, c->errlen, r, "building the tables: %s",
+		         strerror(-r));
+		goto out;
+	}
+	rec_encode_meta(&meta, m);
+	r = put(c, TABLE_META, &meta);
 	if (r == 0)
-		r = write_users(c, w, o);
+		r = put_tables(c, &users, TABLE_USER_RECORDS,
+		               TABLE_USER_OFFSETS, TABLE_USER_BYNAME,
+		               TABLE_USER_BYID);
 	if (r == 0)
-		r = write_indexes(c, w, o);
-	free(links);
+		r = put_tables(c, &groups, TABLE_GROUP_RECORDS,
+		               TABLE_GROUP_OFFSETS, TABLE_GROUP_BYNAME,
+		               TABLE_GROUP_BYID);
+out:
+	memberships_free(&ms);
+	tables_free(&users);
+	tables_free(&groups);
+	rec_buf_free(&meta);
 	return r;
 }
 
@@ -625,7 +683,6 @@ out:
 	if (c.txn != NULL)
 		mdb_txn_abort(c.txn);
 	mdb_env_close(env);
-	rec_buf_free(&c.val);
 	return rc;
 }
 
@@ -758,6 +815,22 @@ static int make_temp(const char *path, char *tmp, size_t len, char *err,
 	return 0;
 }
 
+/* Readers look at the file's link count at most every SNAP_RECHECK_MS by a
+ * coarse clock.  Waiting that long, plus the clock's resolution, means that
+ * any lookup starting after we return has checked since the rename. */
+static void wait_for_readers(void)
+{
+	struct timespec res = {0, 0}, wait;
+	long ns;
+
+	clock_getres(CLOCK_MONOTONIC_COARSE, &res);
+	ns = (long)SNAP_RECHECK_MS * 1000000 + res.tv_nsec + 1000000;
+	wait.tv_sec = res.tv_sec + ns / 1000000000;
+	wait.tv_nsec = ns % 1000000000;
+	while (nanosleep(&wait, &wait) < 0 && errno == EINTR)
+		;
+}
+
 static int finish(const char *tmp, const char *path, char *err, size_t errlen)
 {
 	char dir[PATH_MAX];
@@ -780,19 +853,43 @@ static int finish(const char *tmp, const char *path, char *err, size_t errlen)
 	rc = fsync_path(dir, O_RDONLY | O_DIRECTORY);
 	if (rc < 0)
 		fail(err, errlen, 0, "fsync %s: %s", dir, strerror(-rc));
+	wait_for_readers();
 	return 0;
 }
 
-int snap_writer_publish(struct snap_writer *w, const char *path,
+/* The reader takes absolute paths only; a relative PATH is taken from the
+ * current directory. */
+static int absolute(const char *path, char *out, size_t len)
+{
+	char cwd[PATH_MAX];
+
+	if (path[0] == '/') {
+		if (strlen(path) >= len)
+			return -ENAMETOOLONG;
+		memcpy(out, path, strlen(path) + 1);
+		return 0;
+	}
+	if (getcwd(cwd, sizeof(cwd)) == NULL)
+		return -errno;
+	if ((size_t)snprintf(out, len, "%s/%s", cwd, path) >= len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+int snap_writer_publish(struct snap_writer *w, const char *relpath,
                         const struct snap_meta *meta, char *err, size_t errlen)
 {
 	struct order o = {0};
 	struct snap_meta m = *meta;
-	char tmp[PATH_MAX];
+	char tmp[PATH_MAX], path[PATH_MAX];
 	int rc;
 
 	if (err && errlen)
 		err[0] = '\0';
+	rc = absolute(relpath, path, sizeof(path));
+	if (rc < 0)
+		return fail(err, errlen, rc, "snapshot path too long: %s",
+		            relpath);
 	m.version = SNAP_FORMAT_VERSION;
 	m.id_min = w->id_min;
 	m.id_max = w->id_max;

@@ -24,7 +24,7 @@ static void test_passwd(void)
 	struct rec_user d;
 	size_t need = 0;
 
-	REQUIRE(rec_encode_user(&b, &u) == 0);
+	REQUIRE(rec_encode_user(&b, &u, NULL, 0) == 0);
 	REQUIRE(rec_decode_user(b.data, b.len, 1, 300000, &d) == 0);
 	for (size_t len = 0; len < 128; len++) {
 		char buf[160];

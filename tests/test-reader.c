@@ -13,6 +13,7 @@
 #include <stdatomic.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "record.h"
@@ -285,7 +286,7 @@ static void write_future_version(const char *p)
 	MDB_env *env;
 	MDB_txn *txn;
 	MDB_dbi dbi;
-	MDB_val k = {1, (void *)"M"}, v;
+	MDB_val k = {4, (void *)"meta"}, v;
 
 	rec_encode_meta(&b, &m);
 	v.mv_size = b.len;
@@ -348,6 +349,14 @@ static void test_untrusted_and_damaged(void)
 	}
 }
 
+/* Longer than the interval at which threads recheck their snapshot. */
+static void recheck_pause(void)
+{
+	struct timespec ts = {0, 20L * 1000000};
+
+	nanosleep(&ts, NULL);
+}
+
 /* A live reader notices a file made writable in place. */
 static void test_untrusted_in_place(struct snap_reader *r)
 {
@@ -356,6 +365,7 @@ static void test_untrusted_in_place(struct snap_reader *r)
 
 	CHECK_INT(snap_getpwnam(r, "alice", &pw, buf, sizeof(buf)), 0);
 	REQUIRE(chmod(path, 0646) == 0);
+	recheck_pause();
 	CHECK_INT(snap_getpwnam(r, "alice", &pw, buf, sizeof(buf)), -EPERM);
 	REQUIRE(chmod(path, 0644) == 0);
 	CHECK_INT(snap_getpwnam(r, "alice", &pw, buf, sizeof(buf)), 0);

@@ -52,14 +52,19 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: seed-record DIR\n");
 		return 2;
 	}
+	static const uint32_t gids[] = {210001, 210002};
+
 	for (size_t i = 0; i < sizeof(users) / sizeof(*users); i++) {
-		rec_encode_user(&b, &users[i]);
+		rec_buf_reset(&b);
+		rec_encode_user(&b, &users[i], gids, i);
 		emit(argv[1], 0, &b);
 	}
 	for (size_t i = 0; i < sizeof(groups) / sizeof(*groups); i++) {
+		rec_buf_reset(&b);
 		rec_encode_group(&b, &groups[i]);
 		emit(argv[1], 1, &b);
 	}
+	rec_buf_reset(&b);
 	rec_encode_meta(&b, &meta);
 	emit(argv[1], 2, &b);
 	rec_buf_free(&b);
