@@ -400,10 +400,38 @@ static const struct key keys[] = {
          "/etc/group; names and ids here are never emitted"},
 };
 
+#define DESCRIBE_INDENT 23
+#define DESCRIBE_WIDTH  79
+
+/* Prints TEXT word-wrapped from column DESCRIBE_INDENT. */
+static void wrap(FILE *f, const char *text)
+{
+	size_t col = DESCRIBE_INDENT;
+
+	for (const char *p = text; *p;) {
+		size_t w = strcspn(p, " ");
+
+		if (col > DESCRIBE_INDENT && col + 1 + w > DESCRIBE_WIDTH) {
+			fprintf(f, "\n%*s", DESCRIBE_INDENT, "");
+			col = DESCRIBE_INDENT;
+		} else if (col > DESCRIBE_INDENT) {
+			fputc(' ', f);
+			col++;
+		}
+		fwrite(p, 1, w, f);
+		col += w;
+		p += w;
+		p += strspn(p, " ");
+	}
+	fputc('\n', f);
+}
+
 void config_describe(FILE *f)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
-		fprintf(f, "  %-20s %s\n", keys[i].name, keys[i].help);
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		fprintf(f, "  %-*s", DESCRIBE_INDENT - 2, keys[i].name);
+		wrap(f, keys[i].help);
+	}
 }
 
 static int dup_default(char **f, const char *v)

@@ -23,3 +23,6 @@ tools_scim_cache_SOURCES = tools/scim-cache.c
 tools_scim_cache_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(CURL_CFLAGS)
 tools_scim_cache_LDADD = tools/libscim.la cache/libsnap.la $(JSONC_LIBS) \
 	$(CURL_LIBS) $(LMDB_LIBS)
+
+# An annotated example; issue 5's install rules decide where it goes.
+EXTRA_DIST += tools/nss-scim.conf.example

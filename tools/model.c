@@ -292,6 +292,18 @@ int model_load_snapshot(const char *path, uid_t owner, struct model *m,
 	return 0;
 }
 
+int model_read_meta(const char *path, uid_t owner, struct snap_meta *meta)
+{
+	struct snap_reader *r = NULL;
+	int rc;
+
+	rc = snap_reader_new(path, owner, &r);
+	if (rc == 0)
+		rc = snap_get_meta(r, meta);
+	snap_reader_free(r);
+	return rc > 0 ? -EBADMSG : rc;
+}
+
 /* ---- publishing ------------------------------------------------------- */
 
 static int add_all(struct snap_writer *w, const struct model *m, char *err,

@@ -56,6 +56,10 @@ struct model_group *model_find_group(const struct model *m, const char *name);
 int model_load_snapshot(const char *path, uid_t owner, struct model *m,
                         struct snap_meta *meta);
 
+/* Only the meta record of the snapshot at PATH (owned by OWNER).  Returns
+ * 0, -ENOENT or another negative errno (see snap_strerror). */
+int model_read_meta(const char *path, uid_t owner, struct snap_meta *meta);
+
 /* Publishes M at PATH with META's generation, created and source, over
  * [ID_MIN, ID_MAX].  Returns 0 or a negative errno with the reason in ERR;
  * on failure PATH is untouched. */

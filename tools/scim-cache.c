@@ -27,6 +27,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -142,7 +143,14 @@ static void usage(FILE *f)
 	        "exit codes: 0 success (also: nothing changed), 1 failure with "
 	        "the old snapshot\nkept, 2 refused by a safety guard, 64 usage "
 	        "error, 75 another refresh is\nrunning, 78 configuration "
-	        "error\n"
+	        "error.  status exits 1 when no usable snapshot\nis "
+	        "published; check exits 1 when the bridge or the token "
+	        "fails.\n"
+	        "\n"
+	        "logging: to stderr (the journal keeps it for the systemd "
+	        "unit, cron mails it);\nwith --syslog to syslog, facility "
+	        "daemon, and to stderr too if it is a terminal.\nProgress "
+	        "is shown when stderr is a terminal.\n"
 	        "\n"
 	        "configuration keys (key = value; default):\n",
 	        SCIM_CONFIG_DEFAULT);
@@ -390,28 +398,24 @@ static const char *fmt_time(double t, char *buf, size_t len)
 static void kept(const struct run *r, char *out, size_t len)
 {
 	struct snap_meta m;
-	struct model tmp = {0};
 
-	if (model_load_snapshot(r->cfg.cache_path, geteuid(), &tmp, &m) == 0)
+	if (model_read_meta(r->cfg.cache_path, geteuid(), &m) == 0)
 		snprintf(out, len, "kept snapshot generation %" PRIu64 " (%s)",
 		         m.generation, r->cfg.cache_path);
 	else
 		snprintf(out, len, "no usable snapshot at %s is published",
 		         r->cfg.cache_path);
-	model_free(&tmp);
 }
 
 static void write_metrics(struct run *r)
 {
 	struct snap_meta m;
-	struct model tmp = {0};
 	bool have;
 	int rc;
 
 	if (r->cfg.metrics_file == NULL)
 		return;
-	have = model_load_snapshot(r->cfg.cache_path, geteuid(), &tmp, &m) == 0;
-	model_free(&tmp);
+	have = model_read_meta(r->cfg.cache_path, geteuid(), &m) == 0;
 	rc = metrics_write(r->cfg.metrics_file, have ? &m : NULL, r->st,
 	                   now_wall());
 	if (rc < 0)
@@ -442,7 +446,7 @@ static void record(struct run *r, const char *result, const char *error)
 
 			status_count(r->st, "http_requests_total", k,
 			             (int64_t)s->c[i].n);
-			if (k[0] < '0' || k[0] > '9' || k[0] != '2')
+			if (k[0] != '2') /* not 2xx, or no answer */
 				status_count(r->st, "http_errors_total", k,
 				             (int64_t)s->c[i].n);
 		}
@@ -708,9 +712,9 @@ static int refresh(struct run *r, const struct opts *o)
 		       "the live snapshot %s is unusable (%s); "
 		       "a new one replaces it",
 		       r->cfg.cache_path, snap_strerror(r->live_err));
+	report_skipped(r);
 	if (o->dry_run)
 		return dry_run(r);
-	report_skipped(r);
 	model_diff(&r->live, &r->next, &r->diff,
 	           logs.tty && !logs.quiet ? stderr : NULL);
 	if (guards(r, o->force) < 0)
@@ -1035,6 +1039,9 @@ int main(int argc, char **argv)
 	int rc;
 
 	umask(077);
+	/* libcurl leaves SIGPIPE alone under CURLOPT_NOSIGNAL; a peer that
+	 * closes a TLS connection must not kill us. */
+	signal(SIGPIPE, SIG_IGN);
 	logs.tty = isatty(STDERR_FILENO) == 1;
 	rc = parse_opts(argc, argv, &o);
 	if (rc < 0)

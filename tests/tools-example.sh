@@ -1,0 +1,22 @@
+#!/bin/sh
+# The example config parses (with the url kept, every other key commented
+# out or set), and every key scim-cache knows is documented in it.
+. "$top_srcdir/tests/lib.sh"
+make_tmpdir
+ex="$top_srcdir/tools/nss-scim.conf.example"
+cp "$ex" "$TMPD/a.conf"
+chmod 0644 "$TMPD/a.conf"
+# Uncomment every key line: the result must still be a valid config.
+sed 's/^#\([a-z_]* =\)/\1/' "$ex" >"$TMPD/b.conf"
+chmod 0644 "$TMPD/b.conf"
+for c in a b; do
+	out=$("$top_builddir/tools/scim-cache" --config "$TMPD/$c.conf" status 2>&1) || true
+	case $out in
+	*"$TMPD/$c.conf:"*) fail "example $c does not parse: $out" ;;
+	esac
+done
+for key in $("$top_builddir/tools/scim-cache" --help | sed -n '/^configuration keys/,$p' |
+	awk '/^  [a-z_]+ /{print $1}'); do
+	grep -q "^#*$key =" "$ex" || fail "key $key is not in the example"
+done
+exit 0
