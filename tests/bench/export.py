@@ -14,7 +14,8 @@ Writes into OUTDIR:
   group.cache.ixgid
   sample                      what bench-nss looks up: 1,000 people, 1,000
                               private groups, the largest group
-  sizes                       "passwd BYTES", "group BYTES" of the text
+  sizes                       "passwd BYTES", "group BYTES" of the text,
+                              "biggroup NAME MEMBERS", "groups_per_user N"
 
 libnss-cache's index: one fixed-width record per entry, sorted by strcmp()
 of the key (names, or ids as decimal text): the key, a NUL, the entry's byte
@@ -92,6 +93,8 @@ def main():
         f.write(f"group {sum(len(l) + 1 for l in gr)}\n")
         nmem = len(big[3].split(b",")) if big[3] else 0
         f.write(f"biggroup {big[0].decode()} {nmem}\n")
+        memberships = sum(len(g[3].split(b",")) for g in groups if g[3])
+        f.write(f"groups_per_user {round(memberships / len(users))}\n")
     return 0
 
 

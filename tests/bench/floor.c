@@ -5,10 +5,10 @@
  * glibc's own dispatch costs (nsswitch.conf walk, argument marshalling, the
  * ERANGE retry loop's first pass).  Every name resolves except those that
  * start with "nosuch", every uid and gid resolves, and every user is in the
- * same ten groups, so that each operation returns an answer of the same
- * shape as the real backends'.  Enumeration returns the same entry
- * $NSS_FLOOR_PW_ENT (or $NSS_FLOOR_GR_ENT) times, read at setpwent()
- * (setgrent()), by default none.
+ * same ten groups ($NSS_FLOOR_NGROUPS, when set), so that each operation
+ * returns an answer of the same shape as the real backends'.  Enumeration
+ * returns the same entry $NSS_FLOOR_PW_ENT (or $NSS_FLOOR_GR_ENT) times,
+ * read at setpwent() (setgrent()), by default none.
  *
  * Never installed: tests/bench/bench.mk builds it with -rpath /nowhere and
  * the harness loads it through LD_LIBRARY_PATH in a private namespace.
@@ -22,7 +22,7 @@
 
 #define NSS_EXPORT  __attribute__((visibility("default")))
 #define FLOOR_ID    4000000u
-#define FLOOR_NGRPS 10
+#define FLOOR_NGRPS 10 /* unless $NSS_FLOOR_NGROUPS says otherwise */
 
 /* glibc finds these by name; declared here for -Wmissing-prototypes. */
 enum nss_status _nss_floor_getpwnam_r(const char *, struct passwd *, char *,
@@ -59,6 +59,18 @@ static long ent_count(const char *var)
 	const char *v = getenv(var);
 
 	return v != NULL ? strtol(v, NULL, 10) : 0;
+}
+
+static long ngroups(void)
+{
+	static long n = -1;
+
+	if (n < 0) {
+		long v = ent_count("NSS_FLOOR_NGROUPS");
+
+		n = v > 0 && v < 100000 ? v : FLOOR_NGRPS;
+	}
+	return n;
 }
 
 static int is_miss(const char *name)
@@ -137,14 +149,14 @@ static int grow(long int *size, gid_t **groupsp)
 	return 0;
 }
 
-/* Appends FLOOR_NGRPS fixed gids, growing the array as glibc expects. */
+/* Appends ngroups() fixed gids, growing the array as glibc expects. */
 NSS_EXPORT enum nss_status _nss_floor_initgroups_dyn(
         const char *user, gid_t group, long int *start, long int *size,
         gid_t **groupsp, long int limit, int *errnop)
 {
 	if (is_miss(user))
 		return NSS_STATUS_NOTFOUND;
-	for (gid_t i = 0; i < FLOOR_NGRPS; i++) {
+	for (gid_t i = 0; i < (gid_t)ngroups(); i++) {
 		if (limit > 0 && *start >= limit)
 			break;
 		if (*start == *size && grow(size, groupsp) < 0) {

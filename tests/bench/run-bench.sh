@@ -206,7 +206,9 @@ make_set() {
 	# The floor enumerates as many entries as the data set has.
 	NSS_FLOOR_PW_ENT=$(wc -l <"$d/passwd.txt")
 	NSS_FLOOR_GR_ENT=$(wc -l <"$d/group.txt")
-	export NSS_FLOOR_PW_ENT NSS_FLOOR_GR_ENT
+	# and puts everyone in as many groups as the data set does.
+	NSS_FLOOR_NGROUPS=$(awk '$1 == "groups_per_user" {print $2}' "$d/sizes")
+	export NSS_FLOOR_PW_ENT NSS_FLOOR_GR_ENT NSS_FLOOR_NGROUPS
 }
 
 # ---- measurements ---------------------------------------------------------
