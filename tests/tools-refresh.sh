@@ -133,4 +133,20 @@ grep -q '^scim_cache_snapshot_generation 4$' "$TMPD/scim.prom" || fail "metrics 
 grep -q '^scim_cache_people 50$' "$TMPD/scim.prom" || fail "metrics people"
 grep -q '^scim_cache_http_requests_total{code="200"} ' "$TMPD/scim.prom" || fail "metrics http"
 [ "$(stat -c %a "$TMPD/scim.prom")" = 644 ] || fail "metrics mode"
+
+# On a terminal: progress (pages and resources out of totalResults) and
+# the diff; without one, neither.
+if command -v script >/dev/null; then
+	edit_data "$DATA" '
+for u in d["users"]:
+    if u["userName"] == "lucia.carter@example.com":
+        u["name"]["formatted"] = "Lucia C."
+'
+	script -qec "'$SCIM_CACHE' --config '$CONF' refresh" /dev/null >"$TMPD/tty" ||
+		fail "refresh on a terminal: $(cat "$TMPD/tty")"
+	grep -q 'scim-cache: people: page 1, 50 of 50' "$TMPD/tty" || fail "no progress: $(cat "$TMPD/tty")"
+	grep -q "~ user lucia.carter: gecos 'Lucia Carter' -> 'Lucia C.'" "$TMPD/tty" ||
+		fail "no diff on the terminal: $(cat "$TMPD/tty")"
+fi
+! grep -q 'page 1' "$TMPD/out" || fail "progress shown without a terminal"
 exit 0
