@@ -1,12 +1,16 @@
-# The snapshot library, shared by the NSS module, the PAM module, scim-cache
-# and the unit tests.  It needs lmdb only.
-noinst_LTLIBRARIES += cache/libsnap.la
-cache_libsnap_la_SOURCES = \
+# The snapshot library.  The modules that run inside other processes (NSS,
+# PAM) link only the reader, libsnapread; scim-cache and the tests link
+# libsnap, which adds the writer.  Both need lmdb only.
+noinst_LTLIBRARIES += cache/libsnapread.la cache/libsnap.la
+cache_libsnapread_la_SOURCES = \
 	cache/snap.h \
 	cache/record.h cache/record.c \
 	cache/validate.c \
 	cache/pack.h cache/pack.c \
-	cache/reader.c \
-	cache/writer.c
+	cache/reader.c
+cache_libsnapread_la_CFLAGS = $(AM_CFLAGS) $(LMDB_CFLAGS) -fPIC
+cache_libsnapread_la_LIBADD = $(LMDB_LIBS)
+
+cache_libsnap_la_SOURCES = cache/writer.c
 cache_libsnap_la_CFLAGS = $(AM_CFLAGS) $(LMDB_CFLAGS) -fPIC
-cache_libsnap_la_LIBADD = $(LMDB_LIBS)
+cache_libsnap_la_LIBADD = cache/libsnapread.la $(LMDB_LIBS)

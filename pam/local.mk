@@ -5,7 +5,7 @@
 noinst_LTLIBRARIES += pam/libpamscim.la
 pam_libpamscim_la_SOURCES = pam/pamscim.h pam/options.c pam/decide.c
 pam_libpamscim_la_CFLAGS = $(AM_CFLAGS) -fPIC
-pam_libpamscim_la_LIBADD = cache/libsnap.la
+pam_libpamscim_la_LIBADD = cache/libsnapread.la
 
 pam_LTLIBRARIES += pam/pam_scim.la
 pam_pam_scim_la_SOURCES = pam/pam_scim.c

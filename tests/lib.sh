@@ -16,13 +16,18 @@ MKSNAP="$top_builddir/tests/mksnap"
 NSS_LIBS="$top_builddir/nss/.libs"
 
 # In a sanitized build the modules need the sanitizer runtimes, which the
-# system's own programs (getent, id) do not load: preload them there.
-# Setuid programs ignore LD_PRELOAD, so tests that run su skip.
+# system's own programs do not load.  Only the programs that load our
+# modules get them preloaded (others, such as mawk, trip over the runtime
+# themselves); setuid programs ignore LD_PRELOAD, so tests that run su skip.
+SAN_PRELOAD=""
 if [ "${SANITIZERS:-no}" = yes ]; then
-	LD_PRELOAD="$(${CC:-cc} -print-file-name=libasan.so) $(${CC:-cc} -print-file-name=libubsan.so)"
+	SAN_PRELOAD="$(${CC:-cc} -print-file-name=libasan.so) $(${CC:-cc} -print-file-name=libubsan.so)"
 	ASAN_OPTIONS="detect_leaks=0:abort_on_error=0:exitcode=86${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
 	UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:exitcode=86"
-	export LD_PRELOAD ASAN_OPTIONS UBSAN_OPTIONS
+	export ASAN_OPTIONS UBSAN_OPTIONS
+	getent() { LD_PRELOAD="$SAN_PRELOAD" command getent "$@"; }
+	id() { LD_PRELOAD="$SAN_PRELOAD" command id "$@"; }
+	pamtester() { LD_PRELOAD="$SAN_PRELOAD" command pamtester "$@"; }
 fi
 
 # Skips a test that needs unsanitized modules (setuid programs, daemons

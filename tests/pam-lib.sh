@@ -8,13 +8,8 @@ PAM_MODULE="$top_builddir/pam/.libs/pam_scim.so"
 PAM_FIXTURES="$top_srcdir/tests/fixtures/pam"
 PAM_BG_PIDS=""
 
-# In a sanitized build lib.sh preloads the sanitizer runtimes into every
-# command, and some system tools trip over them (mawk reports a heap
-# overflow of its own in system_libdir).  Only programs that load our
-# modules need them: with_modules gives them back to those.
-SAN_PRELOAD=${LD_PRELOAD:-}
-unset LD_PRELOAD
-
+# In a sanitized build only programs that load our modules get the
+# sanitizer runtimes (lib.sh's SAN_PRELOAD): with_modules runs one so.
 with_modules() {
 	if [ -n "$SAN_PRELOAD" ]; then
 		LD_PRELOAD=$SAN_PRELOAD "$@"
@@ -55,20 +50,6 @@ kill_bg() {
 	done
 	PAM_BG_PIDS=""
 
-# In a sanitized build lib.sh preloads the sanitizer runtimes into every
-# command, and some system tools trip over them (mawk reports a heap
-# overflow of its own in system_libdir).  Only programs that load our
-# modules need them: with_modules gives them back to those.
-SAN_PRELOAD=${LD_PRELOAD:-}
-unset LD_PRELOAD
-
-with_modules() {
-	if [ -n "$SAN_PRELOAD" ]; then
-		LD_PRELOAD=$SAN_PRELOAD "$@"
-	else
-		"$@"
-	fi
-}
 }
 
 # The snapshot path compiled into the modules ($(localstatedir)/lib/...).

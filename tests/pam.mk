@@ -6,10 +6,10 @@ tests_pam_options_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pam -I$(top_srcdir)/
 tests_pam_options_LDADD = pam/libpamscim.la
 tests_pam_decide_SOURCES = tests/pam-decide.c
 tests_pam_decide_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pam -I$(top_srcdir)/tests
-tests_pam_decide_LDADD = pam/libpamscim.la
+tests_pam_decide_LDADD = pam/libpamscim.la cache/libsnap.la
 
 TESTS += tests/pam-options tests/pam-decide tests/pam-exports.sh
-EXTRA_DIST += tests/pam-exports.sh tests/pam-fuzz-args.c
+EXTRA_DIST += tests/pam-exports.sh
 
 # Through the real libpam (pam_start_confdir); root only.
 check_PROGRAMS += tests/pam-libpam

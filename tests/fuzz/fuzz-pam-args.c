@@ -1,12 +1,12 @@
 /*
- * pam-fuzz-args: a libFuzzer target for pam_scim's argument parser and log
+ * fuzz-pam-args: a libFuzzer target for pam_scim's argument parser and log
  * sanitiser.  The input is split at NUL bytes into an argv, as libpam would
  * hand over the words of a stack line.  Until tests/fuzz/fuzz.mk builds it:
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
- *     -include config.h -Icache -Ipam tests/pam-fuzz-args.c \
+ *     -include config.h -Icache -Ipam tests/fuzz-pam-args.c \
  *     pam/options.c pam/decide.c cache/validate.c cache/reader.c \
- *     cache/record.c cache/pack.c -llmdb -o pam-fuzz-args
+ *     cache/record.c cache/pack.c -llmdb -o fuzz-pam-args
  *
  * Invariants: parsing never reads past the input, every accepted group name
  * is valid, max_age stays in range, and a refused option leaves the call

@@ -8,10 +8,10 @@ FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
 	-I$(top_srcdir)/cache -D_GNU_SOURCE
 FUZZ_SNAP_FILES = $(top_srcdir)/cache/record.c $(top_srcdir)/cache/validate.c \
 	$(top_srcdir)/cache/pack.c
-FUZZ_TARGETS = tests/fuzz/fuzz-record
+FUZZ_TARGETS = tests/fuzz/fuzz-record tests/fuzz/fuzz-pam-args
 FUZZ_SEEDERS = tests/fuzz/seed-record
 EXTRA_DIST += tests/fuzz/fuzz-record.c tests/fuzz/seed-record.c \
-	tests/fuzz/run-fuzz.sh
+	tests/fuzz/run-fuzz.sh tests/fuzz/fuzz-pam-args.c tests/fuzz/seeds
 
 noinst_PROGRAMS += $(FUZZ_SEEDERS)
 tests_fuzz_seed_record_SOURCES = tests/fuzz/seed-record.c
@@ -20,12 +20,19 @@ tests_fuzz_seed_record_LDADD = cache/libsnap.la
 tests/fuzz/fuzz-record: $(top_srcdir)/tests/fuzz/fuzz-record.c $(FUZZ_SNAP_FILES)
 	$(AM_V_CC)$(MKDIR_P) tests/fuzz && $(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^
 
+FUZZ_READER_FILES = $(FUZZ_SNAP_FILES) $(top_srcdir)/cache/reader.c
+tests/fuzz/fuzz-pam-args: $(top_srcdir)/tests/fuzz/fuzz-pam-args.c \
+		$(top_srcdir)/pam/options.c $(top_srcdir)/pam/decide.c $(FUZZ_READER_FILES)
+	$(AM_V_CC)$(MKDIR_P) tests/fuzz && $(FUZZ_CC) $(FUZZ_CFLAGS) \
+		-I$(top_srcdir)/pam -o $@ $^ $(LMDB_LIBS)
+
 CLEANFILES += $(FUZZ_TARGETS)
 clean-local: clean-fuzz
 clean-fuzz:
 	rm -rf tests/fuzz/corpus tests/fuzz/*.log
 
 fuzz: $(FUZZ_TARGETS) $(FUZZ_SEEDERS)
-	FUZZ_SECONDS=$(FUZZ_SECONDS) $(SHELL) $(top_srcdir)/tests/fuzz/run-fuzz.sh $(FUZZ_TARGETS)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_SEEDS=$(top_srcdir)/tests/fuzz/seeds \
+		$(SHELL) $(top_srcdir)/tests/fuzz/run-fuzz.sh $(FUZZ_TARGETS)
 
 .PHONY: fuzz clean-fuzz

@@ -7,11 +7,13 @@ seconds=${FUZZ_SECONDS:-60}
 status=0
 for target in "$@"; do
 	name=$(basename "$target" | sed 's/^fuzz-//')
+	# Seeds and corpora are named after the target without "fuzz-".
 	dir=$(dirname "$target")
 	corpus="$dir/corpus/$name"
 	mkdir -p "$corpus" "$dir/findings/$name"
 	seeder="$dir/seed-$name"
 	if [ -x "$seeder" ]; then "$seeder" "$corpus"; fi
+	if [ -d "${FUZZ_SEEDS:-}/$name" ]; then cp "$FUZZ_SEEDS/$name"/* "$corpus/"; fi
 	log="$dir/$name.fuzz.log"
 	"$target" -max_total_time="$seconds" -print_final_stats=1 \
 		-artifact_prefix="$dir/findings/$name/" "$corpus" >"$log" 2>&1
