@@ -11,9 +11,9 @@ ldconfig -p | grep -q 'libnss_cache\.so\.2' || skip "needs libnss-cache"
 
 out=$(mktemp "${TMPDIR:-/tmp}/nss-scim-bench.XXXXXX")
 trap 'rm -f "$out"' EXIT
-$SHELL "$top_srcdir/tests/bench/run-bench.sh" --smoke --sets 1k --out "$out"
+"${SHELL:-/bin/sh}" "$top_srcdir/tests/bench/run-bench.sh" --smoke --sets 1k --out "$out"
 for row in "getpwnam hit" "getpwnam miss" "getpwuid" "getgrouplist" \
-	"enumerate all people" "first lookup" "2 threads at once"; do
+	"enumerate all people" "first lookup" "getpwnam, 2 threads"; do
 	line=$(grep "^| $row" "$out") || fail "no row '$row' in the report"
 	# scim, files and cache each have a figure.
 	echo "$line" | awk -F'|' '{ for (i = 5; i <= 7; i++) if ($i !~ /[0-9]/) exit 1 }' ||
