@@ -10,6 +10,9 @@ systemdsystemunit_DATA = dist/nss-scim-refresh.service dist/nss-scim-refresh.tim
 # beside it.  Hosts without systemd copy it into /etc/cron.d (README).
 opscrondir = $(docdir)/examples/cron.d
 opscron_DATA = dist/nss-scim
+# The annotated example as shipped, to compare an edited config with.
+opsexamplesdir = $(docdir)/examples
+opsexamples_DATA = tools/nss-scim.conf.example
 EXTRA_DIST += dist/nss-scim-refresh.service.in dist/nss-scim-refresh.timer \
 	dist/nss-scim.cron.in dist/demo.sh
 CLEANFILES += dist/nss-scim-refresh.service dist/nss-scim
