@@ -31,6 +31,13 @@ tools_setup() {
 	printf 'token-%s-%s\n' "$$" "$(date +%s)" >"$TMPD/token"
 	chmod 0600 "$TMPD/token"
 	export NSS_SCIM_CACHE="$SNAP" LD_LIBRARY_PATH="$NSS_LIBS"
+	# Known local files, whatever the host has: glibc's "files" and
+	# scim-cache (local_passwd, local_group default to these paths) see
+	# the same.
+	cp "$top_srcdir/tests/fixtures/tools/passwd" "$TMPD/local.passwd"
+	cp "$top_srcdir/tests/fixtures/tools/group" "$TMPD/local.group"
+	ns_mount --bind "$TMPD/local.passwd" /etc/passwd
+	ns_mount --bind "$TMPD/local.group" /etc/group
 }
 
 # start_emulator NAME DATA [emulator options]: starts it on 127.0.0.1 and
