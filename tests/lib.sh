@@ -53,10 +53,23 @@ require_root() {
 	unshare --mount true 2>/dev/null || skip "cannot make a mount namespace"
 }
 
-# Re-executes the calling script in a private mount namespace, once.
+# True when this process runs in a mount namespace below the one that
+# started the test: enter_namespace passes its own namespace down, and the
+# kernel's answer for ours must differ from it.  (PID 1's namespace cannot
+# be read in every container, so it is not the reference.)
+in_private_namespace() {
+	[ -n "${NSS_SCIM_PARENT_NS:-}" ] &&
+		[ "$(readlink /proc/self/ns/mnt)" != "$NSS_SCIM_PARENT_NS" ]
+}
+
+# Re-executes the calling script in a private mount namespace, unless it
+# already runs in one.
 enter_namespace() {
-	if [ -z "${NSS_SCIM_IN_NS:-}" ]; then
-		NSS_SCIM_IN_NS=1 exec unshare --mount --propagation private \
+	if ! in_private_namespace; then
+		NSS_SCIM_PARENT_NS=$(readlink /proc/self/ns/mnt) ||
+			fail "cannot read /proc/self/ns/mnt"
+		export NSS_SCIM_PARENT_NS
+		exec unshare --mount --propagation private \
 			"${SHELL:-/bin/sh}" "$0" "$@"
 	fi
 }
@@ -81,6 +94,7 @@ cleanup() {
 
 # mount(8) that remembers the target for cleanup.
 ns_mount() {
+	in_private_namespace || fail "refusing to mount in the host's namespace"
 	mount "$@"
 	eval "NS_MOUNTS=\"\${$#} \$NS_MOUNTS\""
 }
