@@ -128,7 +128,9 @@ int snap_writer_add_group(struct snap_writer *w, const struct snap_group *g,
 /* Writes everything added into a new file beside PATH, verifies it by reading
  * it back, makes it mode 0644, fsyncs it, renames it over PATH and fsyncs the
  * directory.  META supplies generation, created and source; the counts and
- * id range are the writer's.  On any failure PATH is untouched, the new file
+ * id range are the writer's.  Publishes of one PATH must not run at once
+ * (scim-cache holds a lock); files a killed publish left beside PATH are
+ * removed.  On any failure PATH is untouched, the new file
  * is removed, ERR says why and a negative errno is returned. */
 int snap_writer_publish(struct snap_writer *w, const char *path,
                         const struct snap_meta *meta, char *err, size_t errlen);

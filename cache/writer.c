@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <libgen.h>
 #include <limits.h>
 #include <lmdb.h>
@@ -797,6 +798,24 @@ static int dir_of(const char *path, char *dir, size_t len)
 	return 0;
 }
 
+/* Removes what an interrupted publish (a crash, kill -9) left beside PATH:
+ * files named PATH.new.XXXXXX.  Publishes are serialized by the caller, so
+ * none of them is in use. */
+static void remove_leftovers(const char *path)
+{
+	char pattern[PATH_MAX + 16];
+	glob_t g;
+
+	if ((size_t)snprintf(pattern, sizeof(pattern), "%s.new.??????", path) >=
+	    sizeof(pattern))
+		return;
+	if (glob(pattern, GLOB_NOSORT | GLOB_NOESCAPE, NULL, &g) != 0)
+		return;
+	for (size_t i = 0; i < g.gl_pathc; i++)
+		unlink(g.gl_pathv[i]);
+	globfree(&g);
+}
+
 /* Creates an empty, private temporary file beside PATH; TMP gets its name. */
 static int make_temp(const char *path, char *tmp, size_t len, char *err,
                      size_t errlen)
@@ -806,6 +825,7 @@ static int make_temp(const char *path, char *tmp, size_t len, char *err,
 	if ((size_t)snprintf(tmp, len, "%s.new.XXXXXX", path) >= len)
 		return fail(err, errlen, -ENAMETOOLONG, "path too long: %s",
 		            path);
+	remove_leftovers(path);
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return fail(err, errlen, -errno,

@@ -42,3 +42,5 @@ EXTRA_DIST += tests/emulator/scim-bridge-emulator.py \
 	tests/emulator/gen-directory.py tests/emulator/sample-directory.json \
 	tests/emulator/hostile-directory.json tests/emulator/README.md \
 	tests/emulator/selftest.sh
+TESTS += tests/fault-kill.sh
+EXTRA_DIST += tests/fault-kill.sh
