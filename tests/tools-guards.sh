@@ -36,7 +36,7 @@ grep -q 'max_removed_percent' "$TMPD/out" || fail "--help lacks keys"
 cp "$CONF" "$TMPD/conf.good"
 printf 'colour = blue\n' >>"$CONF"
 expect_rc 78 sc refresh
-grep -q "^scim-cache: $CONF:8: unknown key 'colour'\$" "$TMPD/out" || fail "config error: $(cat "$TMPD/out")"
+grep -q "^scim-cache: $CONF:10: unknown key 'colour'\$" "$TMPD/out" || fail "config error: $(cat "$TMPD/out")"
 cp "$TMPD/conf.good" "$CONF"
 chmod 0666 "$CONF"
 expect_rc 78 sc refresh
@@ -162,6 +162,13 @@ grep -q 'the id map is damaged, refusing to run so that nobody.s number changes:
 	fail "damaged ids: $(cat "$TMPD/out")"
 cmp "$SNAP" "$TMPD/snap.4" || fail "damaged ids changed the snapshot"
 cp "$TMPD/ids.good" "$STATE/ids"
+# A lost id map is rebuilt from the live snapshot: nobody renumbered.
+rm "$STATE/ids"
+expect_rc 0 sc refresh
+grep -q 'the id map lacked 58 numbers; adopted them from the live snapshot (generation [0-9]*)' "$TMPD/out" ||
+	fail "rebuilt ids: $(cat "$TMPD/out")"
+grep -q 'refresh unchanged: generation [0-9]* ' "$TMPD/out" || fail "rebuilt ids renumbered: $(cat "$TMPD/out")"
+cmp "$SNAP" "$TMPD/snap.4" || fail "rebuilding the id map changed the snapshot"
 # A state directory others can read is refused.
 chmod 0755 "$STATE"
 expect_rc 1 sc refresh

@@ -11,18 +11,25 @@ ID_MIN=1879048192
 ID_MAX=2147352575
 EMU_PIDS=""
 
-tools_cleanup() {
+# Stops what the test started; lib.sh's cleanup calls it at exit.
+test_cleanup() {
 	for p in $EMU_PIDS; do
 		kill "$p" 2>/dev/null || true
 		wait "$p" 2>/dev/null || true
 	done
+	EMU_PIDS=""
+}
+
+tools_cleanup() {
+	test_cleanup
 	rm -rf "$TMPD"
 }
 
 # A snapshot directory, a state directory, a token, and the environment
 # that points glibc's NSS at the built module and the test snapshot.
 tools_setup() {
-	trap tools_cleanup EXIT
+	# A lib.sh with a cleanup() hook runs test_cleanup itself.
+	command -v cleanup >/dev/null 2>&1 || trap tools_cleanup EXIT
 	trap 'exit 1' INT TERM
 	mkdir -m 0755 "$TMPD/snap"
 	SNAP="$TMPD/snap/cache.mdb"
@@ -31,13 +38,10 @@ tools_setup() {
 	printf 'token-%s-%s\n' "$$" "$(date +%s)" >"$TMPD/token"
 	chmod 0600 "$TMPD/token"
 	export NSS_SCIM_CACHE="$SNAP" LD_LIBRARY_PATH="$NSS_LIBS"
-	# Known local files, whatever the host has: glibc's "files" and
-	# scim-cache (local_passwd, local_group default to these paths) see
-	# the same.
-	cp "$top_srcdir/tests/fixtures/tools/passwd" "$TMPD/local.passwd"
-	cp "$top_srcdir/tests/fixtures/tools/group" "$TMPD/local.group"
-	ns_mount --bind "$TMPD/local.passwd" /etc/passwd
-	ns_mount --bind "$TMPD/local.group" /etc/group
+	# Known local files, whatever the host has (scim-cache's local_passwd
+	# and local_group; nothing is mounted over the real ones).
+	LOCAL_PASSWD="$top_srcdir/tests/fixtures/tools/passwd"
+	LOCAL_GROUP="$top_srcdir/tests/fixtures/tools/group"
 }
 
 # start_emulator NAME DATA [emulator options]: starts it on 127.0.0.1 and
@@ -82,6 +86,8 @@ write_config() {
 		echo "state_dir = $STATE"
 		echo "retries = 1"
 		echo "lock_wait = 2"
+		echo "local_passwd = $LOCAL_PASSWD"
+		echo "local_group = $LOCAL_GROUP"
 		for l in "$@"; do echo "$l"; done
 	} >"$CONF"
 	chmod 0644 "$CONF"
@@ -123,6 +129,7 @@ expect_entries() {
 	local data=$1
 	shift
 	"$PY" "$EXPECT" "$data" --min "$ID_MIN" --max "$ID_MAX" \
-		--passwd "$TMPD/want.passwd" --group "$TMPD/want.group" "$@"
+		--passwd "$TMPD/want.passwd" --group "$TMPD/want.group" \
+		--local-passwd "$LOCAL_PASSWD" --local-group "$LOCAL_GROUP" "$@"
 }
 

@@ -443,6 +443,64 @@ static void test_ids_sticky(void)
 	teardown(&f);
 }
 
+/* A lost id map is rebuilt from the live snapshot: names it holds keep
+ * their numbers, unless the number is taken in the map. */
+static void test_ids_adopted(void)
+{
+	struct fixture f;
+	struct model seed = {0};
+	struct model_user u = {.gecos = (char *)"",
+	                       .home = (char *)"/h",
+	                       .shell = (char *)"/bin/sh",
+	                       .active = true};
+	size_t adopted = 0;
+	struct map_input in;
+	char err[256];
+	uint32_t base;
+
+	setup(&f, "url = https://h\n");
+	base = f.cfg.uid_min;
+	u.name = (char *)"jane.doe";
+	u.uid = u.gid = base + 5;
+	REQUIRE(model_add_user(&seed, &u) == 0);
+	u.name = (char *)"bob";
+	u.uid = u.gid = base + 6;
+	REQUIRE(model_add_user(&seed, &u) == 0);
+	u.name = (char *)"outside";
+	REQUIRE(model_add_group(&seed, "site-reliability", base + 7, NULL, 0,
+	                        NULL) == 0);
+	/* A private group of a former person: never adopted by a group. */
+	REQUIRE(model_add_group(&seed, "qa--release", base + 6, NULL, 0,
+	                        NULL) == 0);
+	u.name = (char *)"qa--release";
+	u.uid = u.gid = base + 8;
+	REQUIRE(model_add_user(&seed, &u) == 0);
+	model_sort(&seed);
+	load(&f, users_json, groups_json);
+	/* bob's number is already someone else's in the map. */
+	REQUIRE(idmap_adopt(&f.ids, 'u', "OTHER", base + 6) == 0);
+	in = (struct map_input){
+	        .cfg = &f.cfg,
+	        .users = f.users.res,
+	        .nusers = f.users.nres,
+	        .groups = f.groups.res,
+	        .ngroups = f.groups.nres,
+	        .local = &f.local,
+	        .seed = &seed,
+	        .adopted = &adopted,
+	};
+	CHECK_INT(map_build(&in, &f.ids, &f.m, &f.sk, err, sizeof(err)), 0);
+	CHECK_INT(uid_of(&f, "jane.doe"), base + 5);
+	CHECK(uid_of(&f, "bob") != base + 6);
+	REQUIRE(model_find_group(&f.m, "site-reliability") != NULL);
+	CHECK_INT(model_find_group(&f.m, "site-reliability")->gid, base + 7);
+	REQUIRE(model_find_group(&f.m, "qa--release") != NULL);
+	CHECK(model_find_group(&f.m, "qa--release")->gid != base + 6);
+	CHECK_INT(adopted, 2);
+	model_free(&seed);
+	teardown(&f);
+}
+
 static void test_ids_damaged(void)
 {
 	static const char *const bad[] = {
@@ -480,6 +538,7 @@ int main(void)
 	test_ids_deterministic();
 	test_ids_probe();
 	test_ids_sticky();
+	test_ids_adopted();
 	test_ids_damaged();
 	return test_result();
 }

@@ -244,6 +244,21 @@ static int assign_one(struct idmap *m, char kind, const char *id,
 	return add(m, &e);
 }
 
+int idmap_adopt(struct idmap *m, char kind, const char *scim_id,
+                uint32_t number)
+{
+	struct idmap_entry e = {.kind = kind,
+	                        .scim_id = (char *)scim_id,
+	                        .number = number,
+	                        .active = true,
+	                        .live = true};
+
+	if (number == 0 || idmap_find(m, kind, scim_id) ||
+	    numset_has(&m->used, number))
+		return -EEXIST;
+	return add(m, &e);
+}
+
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);

@@ -80,6 +80,11 @@ struct idmap_entry *idmap_find_name(const struct idmap *m, char kind,
 int idmap_assign(struct idmap *m, char kind, const char *const *ids, size_t n,
                  const struct numset *reserved);
 
+/* Records NUMBER for KIND and SCIM_ID (live).  Returns 0, -EEXIST when the
+ * id has a number or the number is taken, -ENOMEM. */
+int idmap_adopt(struct idmap *m, char kind, const char *scim_id,
+                uint32_t number);
+
 /* The first slot tried for KIND and SCIM_ID. */
 uint32_t idmap_slot(const struct idmap *m, char kind, const char *scim_id);
 

@@ -410,12 +410,47 @@ static int check_number(struct mapper *mp, char kind, const char *id,
 	return 0;
 }
 
+/* Adopts NUMBER for the KIND entry ID from the live snapshot, when the id
+ * map has none for it and the number is usable. */
+static int adopt(struct mapper *mp, char kind, const char *id, uint32_t number)
+{
+	const struct scim_config *c = mp->in->cfg;
+	int rc;
+
+	if (idmap_find(mp->ids, kind, id) != NULL || number < c->uid_min ||
+	    number > c->uid_max || numset_has(&mp->in->local->ids, number))
+		return 0;
+	rc = idmap_adopt(mp->ids, kind, id, number);
+	if (rc == 0 && mp->in->adopted)
+		(*mp->in->adopted)++;
+	return rc == -ENOMEM ? rc : 0;
+}
+
+static int adopt_people(struct mapper *mp)
+{
+	const struct model *seed = mp->in->seed;
+	int rc = 0;
+
+	for (size_t i = 0; seed && rc == 0 && i < mp->npeople; i++) {
+		const struct person *p = &mp->people[i];
+		const struct model_user *u;
+
+		if (p->keep && (u = model_find_user(seed, p->name)) != NULL)
+			rc = adopt(mp, 'u', p->r->id, u->uid);
+	}
+	return rc;
+}
+
 static int number_people(struct mapper *mp)
 {
-	const char **ids = calloc(mp->npeople ? mp->npeople : 1, sizeof(*ids));
+	const char **ids;
 	size_t k = 0;
 	int rc;
 
+	rc = adopt_people(mp);
+	if (rc < 0)
+		return rc;
+	ids = calloc(mp->npeople ? mp->npeople : 1, sizeof(*ids));
 	if (ids == NULL)
 		return -ENOMEM;
 	for (size_t i = 0; i < mp->npeople; i++)
@@ -613,12 +648,35 @@ static int group_clashes(struct mapper *mp, struct sgroup *g)
 	return 0;
 }
 
+/* A seed group named like a seed person is (was) a private group: its gid
+ * is a person's number, never to be given to a group. */
+static int adopt_groups(struct mapper *mp, const struct sgroup *g, size_t n)
+{
+	const struct model *seed = mp->in->seed;
+	int rc = 0;
+
+	for (size_t i = 0; seed && rc == 0 && i < n; i++) {
+		const struct model_group *sg;
+
+		if (!g[i].keep || model_find_user(seed, g[i].name) != NULL)
+			continue;
+		sg = model_find_group(seed, g[i].name);
+		if (sg != NULL)
+			rc = adopt(mp, 'g', g[i].r->id, sg->gid);
+	}
+	return rc;
+}
+
 static int number_groups(struct mapper *mp, struct sgroup *g, size_t n)
 {
-	const char **ids = calloc(n ? n : 1, sizeof(*ids));
+	const char **ids;
 	size_t k = 0;
 	int rc;
 
+	rc = adopt_groups(mp, g, n);
+	if (rc < 0)
+		return rc;
+	ids = calloc(n ? n : 1, sizeof(*ids));
 	if (ids == NULL)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++)

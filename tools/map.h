@@ -57,6 +57,12 @@ struct map_input {
 	size_t ngroups;
 	const struct localdb *local;
 	const struct strmap *locked; /* SCIM ids of locked people */
+	/* The live snapshot, or NULL.  A person or group that has no number
+	 * in IDS but whose name the snapshot holds, with a number in range
+	 * that IDS does not know, keeps that number: so a lost or reset id
+	 * map is rebuilt without renumbering anyone. */
+	const struct model *seed;
+	size_t *adopted; /* if not NULL: how many numbers were adopted */
 };
 
 /* Builds OUT (sorted) from IN, giving numbers through IDS (updated: new

@@ -499,6 +499,7 @@ static int fetch(struct run *r)
 static int build(struct run *r)
 {
 	struct strmap locked = {0};
+	size_t adopted = 0;
 	struct map_input in = {
 	        .cfg = &r->cfg,
 	        .users = r->dir.users,
@@ -507,6 +508,8 @@ static int build(struct run *r)
 	        .ngroups = r->dir.ngroups,
 	        .local = &r->local,
 	        .locked = &locked,
+	        .seed = r->have_live ? &r->live : NULL,
+	        .adopted = &adopted,
 	};
 	int rc = localdb_load(&r->local, r->cfg.local_passwd,
 	                      r->cfg.local_group, r->err, sizeof(r->err));
@@ -517,6 +520,12 @@ static int build(struct run *r)
 		rc = map_build(&in, &r->ids, &r->next, &r->skipped, r->err,
 		               sizeof(r->err));
 	strmap_free(&locked);
+	if (rc == 0 && adopted > 0)
+		logmsg(LOG_WARNING,
+		       "the id map lacked %zu numbers; adopted them from the "
+		       "live snapshot (generation %" PRIu64 ") so that nobody "
+		       "is renumbered",
+		       adopted, r->live_meta.generation);
 	return rc;
 }
 
@@ -704,7 +713,7 @@ static int refresh(struct run *r, const struct opts *o)
 {
 	int rc;
 
-	if (fetch(r) < 0 || build(r) < 0)
+	if (fetch(r) < 0)
 		return failed(r, EXIT_FAIL);
 	load_live(r);
 	if (!r->have_live && r->live_err != -ENOENT)
@@ -712,6 +721,8 @@ static int refresh(struct run *r, const struct opts *o)
 		       "the live snapshot %s is unusable (%s); "
 		       "a new one replaces it",
 		       r->cfg.cache_path, snap_strerror(r->live_err));
+	if (build(r) < 0)
+		return failed(r, EXIT_FAIL);
 	report_skipped(r);
 	if (o->dry_run)
 		return dry_run(r);
