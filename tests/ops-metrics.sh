@@ -12,7 +12,7 @@ require_root
 require_cmd "$PY"
 ops_tmpdir
 
-PROMTOOL_CACHE=${NSS_SCIM_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/nss-scim}/prometheus
+PROMTOOL_CACHE=${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/nss-scim/prometheus
 find_promtool() {
 	PROMTOOL=$(command -v promtool 2>/dev/null) && return 0
 	PROMTOOL="$PROMTOOL_CACHE/usr/bin/promtool"
