@@ -284,6 +284,7 @@ for set in $(echo "$SETS" | tr , ' '); do
 	fi
 	rm -rf "$d"
 done
+echo "load_end $(cut -d' ' -f1-3 /proc/loadavg)" >>"$RES/machine"
 log "id root through nss_files"
 use_backend hostfiles ""
 "$BENCH_NSS" spawn "$ID_RUNS" "$ID_BUDGET_MS" "$ID_TIMEOUT" id root >"$RES/idroot"
