@@ -56,3 +56,23 @@ sc refresh --quiet || fail "the refresh after the kills"
 leftovers=$(ls "$TMPD/snap" | grep -v '^cache\.mdb$' || true)
 [ -z "$leftovers" ] || fail "left in the snapshot directory: $leftovers"
 [ "$(getent passwd | wc -l)" = "$people" ] || fail "after the final refresh"
+
+# Two refreshes started at once: one publishes; the other waits for the lock
+# and then finds nothing to change, or gives up with exit 75.  Either way
+# exactly one new generation, and it is whole.
+before=$(snap_field generation)
+edit_data "$DATA" 'd["users"][1]["name"]["formatted"] = "Both At Once"'
+sc refresh --quiet >"$TMPD/r1" 2>&1 &
+p1=$!
+sc refresh --quiet >"$TMPD/r2" 2>&1 &
+p2=$!
+rc1=0; wait "$p1" || rc1=$?
+rc2=0; wait "$p2" || rc2=$?
+case "$rc1 $rc2" in
+"0 0" | "0 75" | "75 0") ;;
+*) fail "concurrent refreshes exited $rc1 and $rc2: $(cat "$TMPD/r1" "$TMPD/r2")" ;;
+esac
+[ "$(snap_field generation)" = $((before + 1)) ] ||
+	fail "concurrent refreshes: generation $before -> $(snap_field generation)"
+[ "$(getent passwd | wc -l)" = "$people" ] || fail "after concurrent refreshes"
+echo "two refreshes at once: exits $rc1 and $rc2, one new generation"
