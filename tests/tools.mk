@@ -29,3 +29,17 @@ TOOLS_SH_TESTS = tests/tools-refresh.sh tests/tools-faults.sh \
 TESTS += $(TOOLS_SH_TESTS)
 # tests/fixtures/tools/ ships with tests/fixtures (tests/local.mk).
 EXTRA_DIST += $(TOOLS_SH_TESTS) tests/tools-lib.sh
+
+# libFuzzer targets (tests/tools-fuzz-*.c define LLVMFuzzerTestOneInput;
+# link them with -fsanitize=fuzzer to fuzz).  In make check a plain driver
+# replays seeds and deterministic mutations of them.
+check_PROGRAMS += tests/tools-fuzz-scim tests/tools-fuzz-config
+tests_tools_fuzz_scim_SOURCES = tests/tools-fuzz-scim.c tests/tools-fuzz-main.c
+tests_tools_fuzz_scim_CFLAGS = $(TOOLS_TEST_CFLAGS)
+tests_tools_fuzz_scim_LDADD = $(TOOLS_TEST_LIBS)
+tests_tools_fuzz_config_SOURCES = tests/tools-fuzz-config.c \
+	tests/tools-fuzz-main.c
+tests_tools_fuzz_config_CFLAGS = $(TOOLS_TEST_CFLAGS)
+tests_tools_fuzz_config_LDADD = $(TOOLS_TEST_LIBS)
+TESTS += tests/tools-fuzz.sh
+EXTRA_DIST += tests/tools-fuzz.sh

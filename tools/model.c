@@ -155,8 +155,11 @@ static void sort_members(struct model_group *g)
 
 void model_sort(struct model *m)
 {
-	qsort(m->users, m->nusers, sizeof(*m->users), cmp_user);
-	qsort(m->groups, m->ngroups, sizeof(*m->groups), cmp_group);
+	/* qsort() must not see NULL, even for zero items. */
+	if (m->nusers > 0)
+		qsort(m->users, m->nusers, sizeof(*m->users), cmp_user);
+	if (m->ngroups > 0)
+		qsort(m->groups, m->ngroups, sizeof(*m->groups), cmp_group);
 	for (size_t i = 0; i < m->ngroups; i++)
 		sort_members(&m->groups[i]);
 }
@@ -165,6 +168,8 @@ struct model_user *model_find_user(const struct model *m, const char *name)
 {
 	struct model_user key = {.name = (char *)name};
 
+	if (m->nusers == 0)
+		return NULL;
 	return bsearch(&key, m->users, m->nusers, sizeof(*m->users), cmp_user);
 }
 
@@ -172,6 +177,8 @@ struct model_group *model_find_group(const struct model *m, const char *name)
 {
 	struct model_group key = {.name = (char *)name};
 
+	if (m->ngroups == 0)
+		return NULL;
 	return bsearch(&key, m->groups, m->ngroups, sizeof(*m->groups),
 	               cmp_group);
 }
