@@ -169,6 +169,15 @@ grep -q 'the id map lacked 58 numbers; adopted them from the live snapshot (gene
 	fail "rebuilt ids: $(cat "$TMPD/out")"
 grep -q 'refresh unchanged: generation [0-9]* ' "$TMPD/out" || fail "rebuilt ids renumbered: $(cat "$TMPD/out")"
 cmp "$SNAP" "$TMPD/snap.4" || fail "rebuilding the id map changed the snapshot"
+# Temporary files of a killed run are swept under the lock.
+: >"$STATE/ids.tmp.AbC123"
+: >"$STATE/status.json.tmp.xyzXYZ"
+: >"$STATE/unrelated.tmp.AbC123"
+expect_rc 0 sc refresh
+[ ! -e "$STATE/ids.tmp.AbC123" ] && [ ! -e "$STATE/status.json.tmp.xyzXYZ" ] ||
+	fail "leftovers not swept"
+[ -e "$STATE/unrelated.tmp.AbC123" ] || fail "swept a file not ours"
+rm "$STATE/unrelated.tmp.AbC123"
 # A state directory others can read is refused.
 chmod 0755 "$STATE"
 expect_rc 1 sc refresh

@@ -331,6 +331,7 @@ static int open_state(struct run *r)
 		       STATE_LOCK, strerror(-r->lockfd));
 		return EXIT_FAIL;
 	}
+	state_sweep(r->cfg.state_dir);
 	r->st = status_load(r->cfg.state_dir, &damaged);
 	if (r->st == NULL) {
 		logmsg(LOG_ERR, "out of memory");

@@ -1,6 +1,7 @@
 /*
  * state.c: see state.h.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -72,6 +73,35 @@ int state_lock(const char *dir, unsigned wait)
 		nanosleep(&poll, NULL);
 	}
 	return fd;
+}
+
+static bool leftover(const char *name)
+{
+	static const char *const files[] = {STATE_IDS, STATE_STATUS,
+	                                    STATE_LOCKS};
+
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		size_t n = strlen(files[i]);
+
+		if (strncmp(name, files[i], n) == 0 &&
+		    strncmp(name + n, ".tmp.", 5) == 0 &&
+		    strlen(name + n + 5) == 6)
+			return true;
+	}
+	return false;
+}
+
+void state_sweep(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL)
+		if (leftover(e->d_name))
+			unlinkat(dirfd(d), e->d_name, 0);
+	closedir(d);
 }
 
 /* ---- status ----------------------------------------------------------- */

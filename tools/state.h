@@ -34,6 +34,10 @@ int state_prepare(const char *dir, char *err, size_t errlen);
  * another negative errno. */
 int state_lock(const char *dir, unsigned wait);
 
+/* Removes temporary files that a killed run left in DIR (NAME.tmp.XXXXXX
+ * of the files above).  Call with the lock held. */
+void state_sweep(const char *dir);
+
 /* The status object (new and empty when the file is missing or damaged;
  * *DAMAGED then tells which).  NULL only when out of memory. */
 json_object *status_load(const char *dir, bool *damaged);
