@@ -48,6 +48,7 @@ fi
 
 TMPD=""
 MOUNTS=""
+NOV=0
 BG=""
 
 cleanup() {
@@ -79,9 +80,12 @@ private_dir() {
 	fi
 	anc=$dir
 	while [ ! -d "$anc" ]; do anc=$(dirname "$anc"); done
-	mkdir -p "$TMPD/up$anc" "$TMPD/work$anc"
+	# Each overlay its own upper directory: two of them may stack on one
+	# ancestor (when neither directory exists there).
+	NOV=$((NOV + 1))
+	mkdir -p "$TMPD/ov$NOV/up" "$TMPD/ov$NOV/work"
 	ns_mount -t overlay overlay \
-		-o "lowerdir=$anc,upperdir=$TMPD/up$anc,workdir=$TMPD/work$anc" "$anc"
+		-o "lowerdir=$anc,upperdir=$TMPD/ov$NOV/up,workdir=$TMPD/ov$NOV/work" "$anc"
 	mkdir -p "$dir"
 	chmod 0755 "$dir"
 }
