@@ -37,7 +37,7 @@ PAM_SCIM_LINE='account  [success=ok new_authtok_reqd=ok user_unknown=ignore defa
 # the programs that load them get.
 if [ "${SANITIZERS:-no}" = yes ]; then
 	SAN_PRELOAD="$(${CC:-cc} -print-file-name=libasan.so) $(${CC:-cc} -print-file-name=libubsan.so)"
-	ASAN_OPTIONS="detect_leaks=0"
+	ASAN_OPTIONS="detect_leaks=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
 	export ASAN_OPTIONS
 	getent() { LD_PRELOAD="$SAN_PRELOAD" command getent "$@"; }
 	id() { LD_PRELOAD="$SAN_PRELOAD" command id "$@"; }

@@ -11,6 +11,14 @@ PY=${PYTHON3:-python3}
 SCIM_CACHE="$top_builddir/tools/scim-cache"
 OPS_BG=""
 
+# In a sanitized build, scim-cache runs with the sanitizers' runtime; leak
+# checking is off as in the other tests (tests/lib.sh).
+if [ "${SANITIZERS:-no}" = yes ]; then
+	ASAN_OPTIONS="detect_leaks=0:abort_on_error=0:exitcode=86${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+	UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:exitcode=86"
+	export ASAN_OPTIONS UBSAN_OPTIONS
+fi
+
 fail() {
 	echo "FAIL: $*" >&2
 	exit 1
