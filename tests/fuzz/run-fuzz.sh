@@ -13,6 +13,9 @@ for target in "$@"; do
 	mkdir -p "$corpus" "$dir/findings/$name"
 	seeder="$dir/seed-$name"
 	if [ -x "$seeder" ]; then "$seeder" "$corpus"; fi
+	if [ -f "${FUZZ_SEEDS:-}/../seed-$name.sh" ]; then
+		sh "$FUZZ_SEEDS/../seed-$name.sh" "$corpus"
+	fi
 	if [ -d "${FUZZ_SEEDS:-}/$name" ]; then cp "$FUZZ_SEEDS/$name"/* "$corpus/"; fi
 	log="$dir/$name.fuzz.log"
 	"$target" -max_total_time="$seconds" -print_final_stats=1 \
