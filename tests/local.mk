@@ -44,3 +44,10 @@ EXTRA_DIST += tests/emulator/scim-bridge-emulator.py \
 	tests/emulator/selftest.sh
 TESTS += tests/fault-kill.sh
 EXTRA_DIST += tests/fault-kill.sh
+
+# pam_scim.so under valgrind through the real libpam.
+check_PROGRAMS += tests/pam-loop
+tests_pam_loop_SOURCES = tests/pam-loop.c
+tests_pam_loop_LDADD = $(PAM_LIBS)
+TESTS += tests/valgrind-pam.sh
+EXTRA_DIST += tests/valgrind-pam.sh
