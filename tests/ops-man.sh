@@ -58,6 +58,11 @@ ok "scim-cache(8) has every option, command and exit code of --help"
 
 # Keys: every key of --help has an item in nss-scim.conf(5) that gives its
 # default as --help does, and is in the example config.
+build_var sysconfdir localstatedir >"$TMPD/dirs"
+{
+	read -r sysconfdir
+	read -r localstatedir
+} <"$TMPD/dirs"
 sed -n '/^configuration keys/,$p' "$TMPD/help" |
 	sed -n 's/^  \([a-z_][a-z_]*\)  *\([^;]*\).*/\1 \2/p' >"$TMPD/keys"
 [ "$(wc -l <"$TMPD/keys")" -ge 20 ] || fail "too few keys in --help"
@@ -81,7 +86,9 @@ while read -r key default; do
 	"(none)"*) grep -q 'Default: none' "$TMPD/item" || fail "$key: default none" ;;
 	"(any)"* | "(all)"*) grep -q 'Default: a' "$TMPD/item" || fail "$key: default any/all" ;;
 	*)
-		d=${default%% *}
+		# The page gives the paths of the usual configure flags.
+		d=$(echo "${default%% *}" | sed -e "s|^$sysconfdir/|/etc/|" \
+			-e "s|^$localstatedir/|/var/|")
 		grep -qF "Default $d" "$TMPD/item" ||
 			fail "nss-scim.conf(5): $key should say 'Default $d': $(cat "$TMPD/item")"
 		;;
