@@ -88,7 +88,6 @@ def load_backend(d, be):
         if v:
             per.setdefault("first", []).append(float(v))
     vals = {k: med(v) for k, v in per.items()}
-    vals["rounds"] = len(rounds(d, be + ".ops"))
     ids = []
     for path in rounds(d, be + ".id"):
         f = (read(path) or "").split()
@@ -314,6 +313,10 @@ def main():
            "the median wall time of many runs of `/usr/bin/id` (fork, exec, "
            "wait); the first lookup is timed inside a fresh process (it "
            "reads `nsswitch.conf`, loads the module and opens its data). "
+           "floor and scim (and nss_files' enumerations) are measured in "
+           "three alternating rounds and each figure is the median of the "
+           "rounds, so that a change in the load of this shared machine "
+           "falls on both sides of a ratio; `files` and `cache` run once. "
            "Ratios: scim/floor is what scim adds over glibc's floor; "
            "files/scim and cache/scim say how many times slower the other "
            "backend is (for lookups/s rows, how many times fewer).\n"]
