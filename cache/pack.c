@@ -51,22 +51,25 @@ int pack_passwd(const struct rec_user *u, struct passwd *pw, char *buf,
 	return 0;
 }
 
-/* Adds up the member names' bytes; -EBADMSG when the list is damaged or does
- * not hold exactly g->nmembers names. */
-static int members_size(const struct rec_group *g, size_t *bytes)
+/* Points MEM[0..n) at the n names of the member block copied to BLOCK
+ * (LEN bytes), checking each as it goes: -EBADMSG unless the block holds
+ * exactly N valid names. */
+static int point_members(char *block, size_t len, uint32_t n, char **mem)
 {
-	struct rec_str m;
-	size_t pos = 0, total = 0;
-	uint32_t n = 0;
-	int r;
+	size_t pos = 0;
+	uint32_t i;
 
-	while ((r = rec_member_next(g, &pos, &m)) == 0) {
-		total += m.len + 1;
-		n++;
+	for (i = 0; i < n && pos < len; i++) {
+		size_t l = strnlen(block + pos, len - pos);
+
+		if (l == len - pos || !snap_name_valid(block + pos, l))
+			return -EBADMSG;
+		mem[i] = block + pos;
+		pos += l + 1;
 	}
-	if (r < 0 || n != g->nmembers)
+	if (i != n || pos != len)
 		return -EBADMSG;
-	*bytes = total;
+	mem[n] = NULL;
 	return 0;
 }
 
@@ -79,26 +82,24 @@ int pack_group(const struct rec_group *g, struct group *gr, char *buf,
 	                        alignof(char *)
 	            : 0;
 	size_t ptrs = ((size_t)g->nmembers + 1) * sizeof(char *);
-	size_t strs, need;
-	struct rec_str m;
-	size_t pos = 0;
+	/* nmembers <= SNAP_MEMBERS_MAX and the block is inside one record:
+	 * the sum cannot overflow. */
+	size_t need = pad + ptrs + g->members_len + g->name.len + 1 +
+	              sizeof(NO_PASSWORD);
 	char **mem;
 	char *out;
 	int r;
 
-	r = members_size(g, &strs);
-	if (r < 0)
-		return r;
-	/* nmembers <= SNAP_MEMBERS_MAX and strs < a record's size: no overflow.
-	 */
-	need = pad + ptrs + strs + g->name.len + 1 + sizeof(NO_PASSWORD);
 	if (buf == NULL || buflen < need)
 		return -ERANGE;
 	mem = (char **)(void *)(buf + pad);
 	out = buf + pad + ptrs;
-	for (uint32_t i = 0; rec_member_next(g, &pos, &m) == 0; i++)
-		mem[i] = put_str(&out, &m);
-	mem[g->nmembers] = NULL;
+	if (g->members_len > 0)
+		memcpy(out, g->members, g->members_len);
+	r = point_members(out, g->members_len, g->nmembers, mem);
+	if (r < 0)
+		return r;
+	out += g->members_len;
 	gr->gr_mem = mem;
 	gr->gr_name = put_str(&out, &g->name);
 	gr->gr_passwd = put_lit(&out, NO_PASSWORD);

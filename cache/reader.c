@@ -995,6 +995,10 @@ static int q_initgroups(const struct snap_handle *h, void *arg)
 	struct rec_user u = {0};
 	int rc;
 
+	/* The stored gids are unique: only what the caller had listed
+	 * before needs looking at, not what we append. */
+	long int listed = *a->start;
+
 	rc = user_by_name(h, a->user, &u);
 	if (rc == 0 && u.ngroups == 0)
 		rc = SNAP_NONE;
@@ -1003,7 +1007,7 @@ static int q_initgroups(const struct snap_handle *h, void *arg)
 
 		if (!snap_id_valid(gid, m->id_min, m->id_max))
 			return -EBADMSG;
-		if (gid == a->skip || gid_listed(*a->groupsp, *a->start, gid))
+		if (gid == a->skip || gid_listed(*a->groupsp, listed, gid))
 			continue;
 		rc = ig_grow(a);
 		/* At the caller's limit, what fits is the answer. */

@@ -135,7 +135,7 @@ int rec_encode_group(struct rec_buf *b, const struct snap_group *g)
 	rec_put_le32(b, (uint32_t)g->nmembers);
 	put_cstr(b, g->name);
 	for (size_t i = 0; i < g->nmembers; i++)
-		put_cstr(b, g->members[i]);
+		rec_put_bytes(b, g->members[i], strlen(g->members[i]) + 1);
 	return b->err;
 }
 
@@ -290,7 +290,9 @@ int rec_decode_group(const uint8_t *p, size_t len, uint32_t id_min,
 	    rd_name(&r, &g.name) < 0)
 		return -EBADMSG;
 	if (!snap_id_valid(g.gid, id_min, id_max) ||
-	    g.nmembers > SNAP_MEMBERS_MAX || g.nmembers > r.left / 3)
+	    g.nmembers > SNAP_MEMBERS_MAX || g.nmembers > r.left / 2 ||
+	    (g.nmembers == 0) != (r.left == 0) ||
+	    (r.left > 0 && r.p[r.left - 1] != '\0'))
 		return -EBADMSG;
 	g.members = r.p;
 	g.members_len = r.left;
@@ -300,17 +302,20 @@ int rec_decode_group(const uint8_t *p, size_t len, uint32_t id_min,
 
 int rec_member_next(const struct rec_group *g, size_t *pos, struct rec_str *out)
 {
-	struct rd r;
+	const uint8_t *start, *nul;
 
 	if (*pos > g->members_len)
 		return -EBADMSG;
 	if (*pos == g->members_len)
 		return SNAP_NONE;
-	r.p = g->members + *pos;
-	r.left = g->members_len - *pos;
-	if (rd_name(&r, out) < 0)
+	start = g->members + *pos;
+	nul = memchr(start, '\0', g->members_len - *pos);
+	if (nul == NULL ||
+	    !snap_name_valid((const char *)start, (size_t)(nul - start)))
 		return -EBADMSG;
-	*pos = g->members_len - r.left;
+	out->p = (const char *)start;
+	out->len = (size_t)(nul - start);
+	*pos += out->len + 1;
 	return 0;
 }
 

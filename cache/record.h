@@ -22,7 +22,9 @@
  * User record: le32 uid, le32 gid, u8 flags, str name, str gecos, str home,
  *              str shell, le32 ngroups, le32 gid[ngroups] (its groups,
  *              for initgroups, ascending)
- * Group record: le32 gid, le32 nmembers, str name, str member[nmembers]
+ * Group record: le32 gid, le32 nmembers, str name, then the members as one
+ *               block of NUL-terminated names to the record's end, so that
+ *               a packer knows the size at once and copies it whole
  */
 #ifndef NSS_SCIM_RECORD_H
 #define NSS_SCIM_RECORD_H
@@ -63,7 +65,8 @@ struct rec_user {
 	const uint8_t *gids; /* ngroups le32 values */
 };
 
-/* Members are left encoded; walk them with rec_member_next(). */
+/* Members stay in their block: NUL-terminated names, members_len bytes,
+ * the last one a NUL.  Walk them with rec_member_next(). */
 struct rec_group {
 	uint32_t gid;
 	uint32_t nmembers;

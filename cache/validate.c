@@ -11,32 +11,37 @@
 
 #include "snap.h"
 
-static bool name_char(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
-}
+/* Classes of name bytes: NAME_OK for [A-Za-z0-9._-], NAME_DIGIT for
+ * [0-9].  A table keeps the check a few instructions a byte: it runs on
+ * every name of every answer, 500 members of a group included. */
+#define NAME_OK    1u
+#define NAME_DIGIT 2u
+#define L3(c)      [c] = NAME_OK, [c + 1] = NAME_OK, [c + 2] = NAME_OK
+#define D(c)       [c] = NAME_OK | NAME_DIGIT
+static const unsigned char name_class[256] = {
+        ['.'] = NAME_OK, ['_'] = NAME_OK, ['-'] = NAME_OK, D('0'),  D('1'),
+        D('2'),          D('3'),          D('4'),          D('5'),  D('6'),
+        D('7'),          D('8'),          D('9'),          L3('a'), L3('d'),
+        L3('g'),         L3('j'),         L3('m'),         L3('p'), L3('s'),
+        L3('v'),         ['y'] = NAME_OK, ['z'] = NAME_OK, L3('A'), L3('D'),
+        L3('G'),         L3('J'),         L3('M'),         L3('P'), L3('S'),
+        L3('V'),         ['Y'] = NAME_OK, ['Z'] = NAME_OK,
+};
+#undef L3
+#undef D
 
 bool snap_name_valid(const char *name, size_t len)
 {
-	bool digits_only = true;
+	unsigned char all = NAME_OK | NAME_DIGIT;
 
-	if (name == NULL || len == 0 || len > SNAP_NAME_MAX)
+	if (name == NULL || len == 0 || len > SNAP_NAME_MAX || name[0] == '-')
 		return false;
-	if (name[0] == '-')
+	if (name[0] == '.' && (len == 1 || (len == 2 && name[1] == '.')))
 		return false;
-	if ((len == 1 && name[0] == '.') ||
-	    (len == 2 && name[0] == '.' && name[1] == '.'))
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)name[i];
-
-		if (!name_char(c))
-			return false;
-		if (c < '0' || c > '9')
-			digits_only = false;
-	}
-	return !digits_only;
+	for (size_t i = 0; i < len; i++)
+		all &= name_class[(unsigned char)name[i]];
+	/* Every byte allowed, and not every byte a digit. */
+	return (all & NAME_OK) && !(all & NAME_DIGIT);
 }
 
 /* Bytes a field may not hold: control characters and ':'.  A table keeps

@@ -129,6 +129,11 @@ static void test_damaged_members(void)
 	b.data[4] = 3;
 	REQUIRE(rec_decode_group(b.data, b.len, 1, 300000, &d) == 0);
 	CHECK_INT(pack_group(&d, &gr, buf, sizeof(buf)), -EBADMSG);
+	/* A member name that is not a valid name. */
+	b.data[4] = 2;
+	b.data[b.len - 3] = ':';
+	REQUIRE(rec_decode_group(b.data, b.len, 1, 300000, &d) == 0);
+	CHECK_INT(pack_group(&d, &gr, buf, sizeof(buf)), -EBADMSG);
 	rec_buf_free(&b);
 }
 
