@@ -13,8 +13,7 @@ FUZZ_TARGETS = tests/fuzz/fuzz-record tests/fuzz/fuzz-pam-args \
 FUZZ_SEEDERS = tests/fuzz/seed-record
 EXTRA_DIST += tests/fuzz/fuzz-record.c tests/fuzz/seed-record.c \
 	tests/fuzz/run-fuzz.sh tests/fuzz/fuzz-pam-args.c tests/fuzz/seeds \
-	tests/fuzz/fuzz-scim.c tests/fuzz/fuzz-config.c tests/fuzz/seed-scim.sh \
-	tests/fuzz/seed-config.sh
+	tests/fuzz/seed-scim.sh tests/fuzz/seed-config.sh
 
 noinst_PROGRAMS += $(FUZZ_SEEDERS)
 tests_fuzz_seed_record_SOURCES = tests/fuzz/seed-record.c
@@ -29,19 +28,19 @@ tests/fuzz/fuzz-pam-args: $(top_srcdir)/tests/fuzz/fuzz-pam-args.c \
 	$(AM_V_CC)$(MKDIR_P) tests/fuzz && $(FUZZ_CC) $(FUZZ_CFLAGS) \
 		-I$(top_srcdir)/pam -o $@ $^ $(LMDB_LIBS)
 
-# The refresh tool's parsing, mapping and configuration: its sources but
-# main(), rebuilt whenever the tool's library is.
+# The refresh tool's targets (tests/tools-fuzz-*.c, also replayed by make
+# check): its sources but main(), rebuilt whenever the tool's library is.
 FUZZ_TOOL_FILES = `ls $(top_srcdir)/tools/*.c | grep -v '/scim-cache\.c$$'`
 FUZZ_TOOL_BUILD = $(FUZZ_CC) $(FUZZ_CFLAGS) -I$(top_srcdir)/tools \
 	$(JSONC_CFLAGS) $(CURL_CFLAGS)
 FUZZ_TOOL_LIBS = $(JSONC_LIBS) $(CURL_LIBS) $(LMDB_LIBS)
-tests/fuzz/fuzz-scim: $(top_srcdir)/tests/fuzz/fuzz-scim.c tools/libscim.la
+tests/fuzz/fuzz-scim: $(top_srcdir)/tests/tools-fuzz-scim.c tools/libscim.la
 	$(AM_V_CC)$(MKDIR_P) tests/fuzz && $(FUZZ_TOOL_BUILD) -o $@ \
-		$(top_srcdir)/tests/fuzz/fuzz-scim.c $(FUZZ_TOOL_FILES) \
+		$(top_srcdir)/tests/tools-fuzz-scim.c $(FUZZ_TOOL_FILES) \
 		$(FUZZ_READER_FILES) $(top_srcdir)/cache/writer.c $(FUZZ_TOOL_LIBS)
-tests/fuzz/fuzz-config: $(top_srcdir)/tests/fuzz/fuzz-config.c tools/libscim.la
+tests/fuzz/fuzz-config: $(top_srcdir)/tests/tools-fuzz-config.c tools/libscim.la
 	$(AM_V_CC)$(MKDIR_P) tests/fuzz && $(FUZZ_TOOL_BUILD) -o $@ \
-		$(top_srcdir)/tests/fuzz/fuzz-config.c $(FUZZ_TOOL_FILES) \
+		$(top_srcdir)/tests/tools-fuzz-config.c $(FUZZ_TOOL_FILES) \
 		$(FUZZ_READER_FILES) $(top_srcdir)/cache/writer.c $(FUZZ_TOOL_LIBS)
 
 CLEANFILES += $(FUZZ_TARGETS)
