@@ -184,6 +184,17 @@ expect_rc 1 sc refresh
 grep -q 'must be a directory owned by uid 0 with mode 0700' "$TMPD/out" || fail "state mode: $(cat "$TMPD/out")"
 chmod 0700 "$STATE"
 
+# Missing directories are created: the snapshot's readable by all, the
+# state's private.
+sed -e "s|^cache_path = .*|cache_path = $TMPD/new/snap/cache.mdb|" \
+	-e "s|^state_dir = .*|state_dir = $TMPD/new/lib/state|" "$CONF" >"$TMPD/new.conf"
+expect_rc 0 "$SCIM_CACHE" --config "$TMPD/new.conf" refresh
+[ "$(stat -c %a "$TMPD/new/snap")" = 755 ] || fail "snapshot dir mode"
+[ "$(stat -c %a "$TMPD/new/lib")" = 755 ] || fail "state parent mode"
+[ "$(stat -c %a "$TMPD/new/lib/state")" = 700 ] || fail "state dir mode"
+NSS_SCIM_CACHE="$TMPD/new/snap/cache.mdb" getent passwd ana.rodriguez >/dev/null ||
+	fail "snapshot in a created directory"
+
 # --splay 0 and --syslog work; --quiet prints nothing on success.
 expect_rc 0 sc --quiet refresh --splay 0
 [ ! -s "$TMPD/out" ] || fail "--quiet printed: $(cat "$TMPD/out")"

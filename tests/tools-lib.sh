@@ -86,8 +86,12 @@ write_config() {
 		echo "state_dir = $STATE"
 		echo "retries = 1"
 		echo "lock_wait = 2"
-		echo "local_passwd = $LOCAL_PASSWD"
-		echo "local_group = $LOCAL_GROUP"
+		# Set by tools_setup; callers that set up by hand keep the
+		# defaults (/etc/passwd, /etc/group).
+		if [ -n "${LOCAL_PASSWD:-}" ]; then
+			echo "local_passwd = $LOCAL_PASSWD"
+			echo "local_group = $LOCAL_GROUP"
+		fi
 		for l in "$@"; do echo "$l"; done
 	} >"$CONF"
 	chmod 0644 "$CONF"
@@ -130,6 +134,7 @@ expect_entries() {
 	shift
 	"$PY" "$EXPECT" "$data" --min "$ID_MIN" --max "$ID_MAX" \
 		--passwd "$TMPD/want.passwd" --group "$TMPD/want.group" \
-		--local-passwd "$LOCAL_PASSWD" --local-group "$LOCAL_GROUP" "$@"
+		--local-passwd "${LOCAL_PASSWD:-/etc/passwd}" \
+		--local-group "${LOCAL_GROUP:-/etc/group}" "$@"
 }
 

@@ -307,6 +307,26 @@ static int load_config(struct run *r, const char *path)
 	return -1;
 }
 
+/* Creates the missing ancestors of PATH, mode 0755 (the snapshot's must be
+ * readable by everyone; install usually made them already). */
+static int parent_dirs(const char *path, char *err, size_t errlen)
+{
+	char dir[PATH_MAX];
+	char *slash;
+	int rc;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash == NULL || slash == dir)
+		return 0;
+	*slash = '\0';
+	rc = make_dirs(dir, 0755);
+	if (rc < 0)
+		snprintf(err, errlen, "cannot create %.300s: %s", dir,
+		         strerror(-rc));
+	return rc;
+}
+
 /* State directory, lock, status, ids and locks. */
 static int open_state(struct run *r)
 {
@@ -314,7 +334,8 @@ static int open_state(struct run *r)
 	bool damaged;
 	int rc;
 
-	if (state_prepare(r->cfg.state_dir, err, sizeof(err)) < 0) {
+	if (parent_dirs(r->cfg.state_dir, err, sizeof(err)) < 0 ||
+	    state_prepare(r->cfg.state_dir, err, sizeof(err)) < 0) {
 		logmsg(LOG_ERR, "%s", err);
 		return EXIT_FAIL;
 	}
@@ -697,6 +718,8 @@ static int publish(struct run *r)
 
 	snprintf(m.source, sizeof(m.source), "%s", r->cfg.url);
 	rc = save_ids(r, r->err, sizeof(r->err));
+	if (rc == 0)
+		rc = parent_dirs(r->cfg.cache_path, r->err, sizeof(r->err));
 	if (rc == 0)
 		rc = model_publish(&r->next, r->cfg.uid_min, r->cfg.uid_max,
 		                   r->cfg.cache_path, &m, r->err,

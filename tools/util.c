@@ -278,6 +278,31 @@ int read_file(const char *path, size_t max, char **out, size_t *len)
 	return r;
 }
 
+int make_dirs(const char *dir, mode_t mode)
+{
+	char path[PATH_MAX];
+	size_t len = strlen(dir);
+
+	if (len == 0 || len >= sizeof(path))
+		return -ENAMETOOLONG;
+	memcpy(path, dir, len + 1);
+	for (char *p = path + 1;; p++) {
+		char c = *p;
+
+		if (c != '/' && c != '\0')
+			continue;
+		*p = '\0';
+		if (mkdir(path, mode) == 0) {
+			if (chmod(path, mode) < 0)
+				return -errno;
+		} else if (errno != EEXIST)
+			return -errno;
+		*p = c;
+		if (c == '\0')
+			return 0;
+	}
+}
+
 void ascii_lower(char *s)
 {
 	for (; *s; s++)
