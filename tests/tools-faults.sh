@@ -103,6 +103,9 @@ chmod 0600 "$TMPD/badtoken"
 cp "$CONF" "$TMPD/conf.good"
 sed -i "s|^token_file = .*|token_file = $TMPD/badtoken|" "$CONF"
 must_fail 1 "HTTP 401 (the bridge rejected the token)"
+rc=0; sc check >"$TMPD/out" 2>&1 || rc=$?
+[ "$rc" = 1 ] && grep -q '^scim-cache: check failed: GET /health: HTTP 401 (the bridge rejected the token)' "$TMPD/out" ||
+	fail "check with a bad token: $(cat "$TMPD/out")"
 cp "$TMPD/conf.good" "$CONF"
 
 # A timeout: the bridge takes 5 s, the client waits 2 s.
@@ -116,7 +119,13 @@ cp "$TMPD/conf.good" "$CONF"
 "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' >"$TMPD/freeport"
 sed -i "s|^url = .*|url = http://127.0.0.1:$(cat "$TMPD/freeport")/scim|" "$CONF"
 must_fail 1 "cannot connect"
+rc=0; sc check >"$TMPD/out" 2>&1 || rc=$?
+[ "$rc" = 1 ] && grep -q '^scim-cache: check failed: GET /health: cannot connect' "$TMPD/out" ||
+	fail "check with nobody listening: $(cat "$TMPD/out")"
 cp "$TMPD/conf.good" "$CONF"
+
+sc check >"$TMPD/out" 2>&1 || fail "check: $(cat "$TMPD/out")"
+grep -q '^token accepted: 50 people listed at ' "$TMPD/out" || fail "check: $(cat "$TMPD/out")"
 
 # The status file records the failures; the next good refresh succeeds.
 sc status --json | "$PY" -c '
