@@ -51,10 +51,10 @@ expect_rc 1 sc refresh
 grep -q 'token file .* must not be accessible by group or others (mode 0644' "$TMPD/out" ||
 	fail "token mode: $(cat "$TMPD/out")"
 chmod 0600 "$TMPD/token"
-chown 65534 "$TMPD/token"
+chown +65534 "$TMPD/token"
 expect_rc 1 sc refresh
 grep -q 'token file .* must be owned by root' "$TMPD/out" || fail "token owner: $(cat "$TMPD/out")"
-chown 0 "$TMPD/token"
+chown +0 "$TMPD/token"
 ln -s "$TMPD/token" "$TMPD/token.link"
 sed -i "s|^token_file = .*|token_file = $TMPD/token.link|" "$CONF"
 expect_rc 1 sc refresh
