@@ -327,6 +327,24 @@ static void test_locked_and_primary(void)
 	teardown(&f);
 }
 
+static void test_group_selection(void)
+{
+	struct fixture f;
+
+	/* By displayName, case-insensitively; the rest is left out silently
+	 * (not "skipped": it was not asked for). */
+	setup(&f,
+	      "url = https://h\ngroups = site reliability, QA & Release!\n");
+	load(&f, users_json, groups_json);
+	CHECK_INT(build(&f, NULL), 0);
+	CHECK(model_find_group(&f.m, "site-reliability") != NULL);
+	CHECK(model_find_group(&f.m, "qa--release") != NULL);
+	CHECK(model_find_group(&f.m, "dup") == NULL);
+	CHECK(!skipped(&f, "g5", SKIP_NAME_COLLISION));
+	CHECK_INT(f.m.ngroups, 4); /* 2 private + 2 selected */
+	teardown(&f);
+}
+
 /* ---- id map ----------------------------------------------------------- */
 
 static uint32_t uid_of(const struct fixture *f, const char *name)
@@ -535,6 +553,7 @@ int main(void)
 	test_hostile();
 	test_rules();
 	test_locked_and_primary();
+	test_group_selection();
 	test_ids_deterministic();
 	test_ids_probe();
 	test_ids_sticky();

@@ -562,12 +562,26 @@ struct sgroup {
 	bool keep;
 };
 
+/* WANT equals DISPLAY, ignoring case and DISPLAY's surrounding blanks. */
+static bool same_display(const char *want, const char *display)
+{
+	const char *e;
+
+	while (*display == ' ' || *display == '\t')
+		display++;
+	e = display + strlen(display);
+	while (e > display && (e[-1] == ' ' || e[-1] == '\t'))
+		e--;
+	return strlen(want) == (size_t)(e - display) &&
+	       strncasecmp(want, display, (size_t)(e - display)) == 0;
+}
+
 static bool selected(const struct scim_config *c, const struct scim_res *g)
 {
 	if (c->ngroups == 0)
 		return true;
 	for (size_t i = 0; g->name && i < c->ngroups; i++)
-		if (strcasecmp(c->groups[i], g->name) == 0)
+		if (same_display(c->groups[i], g->name))
 			return true;
 	return false;
 }
