@@ -5,10 +5,10 @@
  *   bench-nss run SAMPLE [BUDGET_MS]
  *       every in-process operation on the names and ids in SAMPLE; prints
  *       one "RESULT op value unit count" line per operation, value being the
- *       median over batches (µs per call; ms per enumeration; lookups per
- *       second for the thread runs).  BUDGET_MS (default 1000) bounds the
- *       time spent on one operation once its first call is done; OPS, a
- *       comma-separated list of operation names, limits the run to them.
+ *       median over batches (µs per call; ms per enumeration), or for the
+ *       thread runs the best lookups per second of five short trials. BUDGET_MS
+ * (default 1000) bounds the time spent on one operation once its first call is
+ * done; OPS, a comma-separated list of operation names, limits the run to them.
  *       BENCH_NOCHECK=1 in the environment accepts any id in an answer
  *       (for the floor module).
  *   bench-nss first NAME
@@ -31,6 +31,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <math.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
@@ -43,11 +44,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SAMPLE_MAX  1000
-#define NAME_LEN    64
-#define BATCH_NS    20000000.0 /* aim for 20 ms a batch */
-#define MIN_BATCHES 5
-#define MAX_BATCHES 31
+#define SAMPLE_MAX    1000
+#define NAME_LEN      64
+#define BATCH_NS      20000000.0 /* aim for 20 ms a batch */
+#define MIN_BATCHES   5
+#define MAX_BATCHES   31
+#define THREAD_TRIALS 5
 
 struct entry {
 	char name[NAME_LEN];
@@ -449,7 +451,7 @@ static double throughput(const struct sample *s, int n, int cpu_only,
 	long total = 0;
 
 	pthread_barrier_init(&barrier, NULL, (unsigned)n + 1);
-	until = now_ns() + dur_ns + 1e8; /* start-up slack, taken out below */
+	until = now_ns() + dur_ns + 1e7; /* start-up slack, taken out below */
 	for (int i = 0; i < n; i++) {
 		arg[i] = (struct thread_arg){s, (size_t)i * 97, until,   0,
 		                             0, &barrier,       cpu_only};
@@ -507,16 +509,23 @@ static int mode_run(const char *path, double budget_ms, const char *only)
 	}
 	if (only != NULL && strstr(only, "threads") == NULL)
 		return bad;
+	/* Short alternating trials, keeping the best of each: on a shared
+	 * machine another process takes a core now and then, and the best
+	 * trial is the one it left alone.  Arithmetic alone says how far two
+	 * threads can scale at all here. */
 	failures = 0;
-	tp1 = throughput(&s, 1, 0, budget_ms * 1e6, &failures);
-	tp2 = throughput(&s, 2, 0, budget_ms * 1e6, &failures);
+	tp1 = tp2 = cpu1 = cpu2 = 0;
+	for (int t = 0; t < THREAD_TRIALS; t++) {
+		double dur = budget_ms * 1e6 / 4;
+
+		tp1 = fmax(tp1, throughput(&s, 1, 0, dur, &failures));
+		tp2 = fmax(tp2, throughput(&s, 2, 0, dur, &failures));
+		cpu1 = fmax(cpu1, throughput(&s, 1, 1, dur, &failures));
+		cpu2 = fmax(cpu2, throughput(&s, 2, 1, dur, &failures));
+	}
 	bad |= report("threads1", tp1, "per_s", 0, failures);
 	bad |= report("threads2", tp2, "per_s", 0, failures);
 	bad |= report("threads_scaling", tp2 / tp1, "x", 0, failures);
-	/* The same with no lookups: how far two threads can scale at all on
-	 * this machine. */
-	cpu1 = throughput(&s, 1, 1, budget_ms * 1e6, &failures);
-	cpu2 = throughput(&s, 2, 1, budget_ms * 1e6, &failures);
 	bad |= report("cpu_scaling", cpu2 / cpu1, "x", 0, 0);
 	return bad;
 }

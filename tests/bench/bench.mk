@@ -14,7 +14,7 @@ tests_bench_libnss_floor_la_LDFLAGS = -module -avoid-version -shrext .so.2 \
 check_PROGRAMS += tests/bench/bench-nss
 tests_bench_bench_nss_SOURCES = tests/bench/bench-nss.c
 tests_bench_bench_nss_CFLAGS = $(AM_CFLAGS) -pthread
-tests_bench_bench_nss_LDADD = -lpthread
+tests_bench_bench_nss_LDADD = -lpthread -lm
 
 BENCH_DEPS = all tests/bench/libnss_floor.la tests/bench/bench-nss tests/mksnap
 

@@ -317,6 +317,9 @@ def main():
            "three alternating rounds and each figure is the median of the "
            "rounds, so that a change in the load of this shared machine "
            "falls on both sides of a ratio; `files` and `cache` run once. "
+           "The thread rows are the best lookups per second of five short "
+           "trials that alternate 1 thread, 2 threads and the same for plain "
+           "arithmetic, since another process takes a core now and then. "
            "Ratios: scim/floor is what scim adds over glibc's floor; "
            "files/scim and cache/scim say how many times slower the other "
            "backend is (for lookups/s rows, how many times fewer).\n"]
