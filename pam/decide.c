@@ -145,12 +145,14 @@ char *pamscim_printable(char *out, size_t outlen, const char *s)
 {
 	size_t n = 0;
 
+	if (outlen == 0)
+		return out;
 	if (s == NULL)
 		s = "(null)";
-	for (; s[n] != '\0' && n < outlen - 1; n++)
+	for (; n < outlen - 1 && s[n] != '\0'; n++)
 		out[n] = s[n] >= 0x20 && s[n] < 0x7f ? s[n] : '?';
 	out[n] = '\0';
-	if (s[n] != '\0')
+	if (s[n] != '\0' && outlen >= 4)
 		memcpy(out + outlen - 4, "...", 4);
 	return out;
 }

@@ -51,3 +51,5 @@ tests_pam_loop_SOURCES = tests/pam-loop.c
 tests_pam_loop_LDADD = $(PAM_LIBS)
 TESTS += tests/valgrind-pam.sh
 EXTRA_DIST += tests/valgrind-pam.sh
+TESTS += tests/static-analysis.sh
+EXTRA_DIST += tests/static-analysis.sh .clang-tidy

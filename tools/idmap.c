@@ -53,7 +53,8 @@ static int add(struct idmap *m, const struct idmap_entry *e)
 	}
 	c.scim_id = strdup(e->scim_id);
 	c.name = e->name ? strdup(e->name) : NULL;
-	make_key(key, c.kind, c.scim_id);
+	if (c.scim_id != NULL)
+		make_key(key, c.kind, c.scim_id);
 	if (c.scim_id == NULL || (e->name && c.name == NULL) ||
 	    strmap_put(&m->index, key, m->n) < 0 ||
 	    numset_add(&m->used, c.number) < 0) {

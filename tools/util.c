@@ -189,7 +189,7 @@ static int fsync_dir_of(const char *path)
 
 	if (strlen(path) >= sizeof(copy))
 		return -ENAMETOOLONG;
-	strcpy(copy, path);
+	memcpy(copy, path, strlen(path) + 1);
 	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
