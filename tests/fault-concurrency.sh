@@ -34,4 +34,11 @@ echo "$total lookups by 16 threads in 4 processes over 200 publishes: $failed fa
 [ "$failed" = 0 ] || fail "$failed lookups failed or were wrong"
 [ "$total" -gt 0 ] || fail "no lookups ran"
 
+# GCC 12's AddressSanitizer reports a stack overflow inside its own
+# sigaltstack teardown when a cancelled thread exits (every frame is the
+# runtime's or glibc's); the cancellation check runs in the plain build.
+if [ "${SANITIZERS:-no}" = yes ]; then
+	echo "cancellation: not run under the sanitizers (a runtime false positive)"
+	exit 0
+fi
 timeout 120 "$client" cancel 200 || fail "lookups after cancellation"

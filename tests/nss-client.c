@@ -68,7 +68,10 @@ static int do_exec(const char *user)
 		fprintf(stderr, "%s not resolved\n", user);
 		return 1;
 	}
-	execl("/bin/sh", "sh", "-c", "ls -l /proc/$$/fd", (char *)NULL);
+	/* readlink, not ls -l: listing owners would look up users again. */
+	execl("/bin/sh", "sh", "-c",
+	      "for f in /proc/$$/fd/*; do readlink \"$f\"; done; exit 0",
+	      (char *)NULL);
 	perror("exec");
 	return 1;
 }

@@ -64,7 +64,7 @@ cp "$good" "$snap"; chmod 666 "$snap"
 expect_unavail "world-writable"
 
 fresh
-cp "$good" "$snap"; chmod 644 "$snap"; chown 65534 "$snap"
+cp "$good" "$snap"; chmod 644 "$snap"; chown +65534 "$snap"
 expect_unavail "owned by uid 65534"
 
 fresh
