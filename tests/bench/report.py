@@ -163,6 +163,21 @@ def set_table(d, label, out):
     return data, sizes, snap
 
 
+def free_rounds(d, be):
+    """(threads_scaling, cpu_scaling) of the rounds of BE in which the
+    second core was free, i.e. arithmetic alone scaled at least 1.8x."""
+    out = []
+    for path in rounds(d, be + ".ops"):
+        v = {}
+        for line in (read(path) or "").splitlines():
+            f = line.split()
+            if len(f) >= 3 and f[0] == "RESULT" and f[2] != "ERR":
+                v[f[1]] = float(f[2])
+        if "threads_scaling" in v and v.get("cpu_scaling", 0) >= 1.8:
+            out.append((v["threads_scaling"], v["cpu_scaling"]))
+    return out
+
+
 def goals(res, out):
     s100 = res.get("100k")
     big = res.get("big")
@@ -188,15 +203,19 @@ def goals(res, out):
         if a is not None and b is not None:
             check("enumerating all people no slower than nss_files",
                   f"{a / 1e3:.1f} ms vs {b / 1e3:.1f} ms", a <= b)
-        a, cpu = sc.get("threads_scaling"), sc.get("cpu_scaling")
-        if a is not None and cpu is not None and cpu < 1.8:
-            rows.append("| 2 threads give at least 1.8x the lookups/s of "
-                        f"one | {a:.2f}x, but arithmetic alone scaled "
-                        f"{cpu:.2f}x: the second core was busy | "
-                        "not measurable in this run |")
-        elif a is not None:
+        free = free_rounds(os.path.join(res["_dir"], "100k"), "scim")
+        if free:
+            a = med([t for t, _ in free])
             check("2 threads give at least 1.8x the lookups/s of one",
-                  f"{a:.2f}x (arithmetic alone: {cpu:.2f}x)", a >= 1.8)
+                  f"{a:.2f}x (median of the {len(free)} of 3 rounds where "
+                  "arithmetic alone scaled 1.8x or more: "
+                  + ", ".join(f"{t:.2f}x against {c:.2f}x"
+                              for t, c in free) + ")", a >= 1.8)
+        elif sc.get("threads_scaling") is not None:
+            rows.append("| 2 threads give at least 1.8x the lookups/s of "
+                        f"one | {sc['threads_scaling']:.2f}x, but in no "
+                        "round did arithmetic alone scale 1.8x: the second "
+                        "core was busy | not measurable in this run |")
         snap, sizes = s100[2], s100[1]
         rdir = os.path.join(res["_dir"], "refresh")
         if read(os.path.join(rdir, "snapsize")):
@@ -211,9 +230,12 @@ def goals(res, out):
     if big and idroot and big[0]["scim"].get("id") is not None:
         a = big[0]["scim"]["id"]
         b = float(idroot.split()[0])
+        fl = big[0]["floor"].get("id")
+        floor_txt = (f"; the floor, answering the same groups with no "
+                     f"members, takes {fl / 1e3:.2f} ms" if fl else "")
         check("`id` on the big-groups set no slower than `id root` "
               "through nss_files + 1 ms",
-              f"{a / 1e3:.2f} ms vs {b / 1e3:.2f} ms + 1 ms",
+              f"{a / 1e3:.2f} ms vs {b / 1e3:.2f} ms + 1 ms{floor_txt}",
               a <= b + 1000)
     refresh = kv(os.path.join(res["_dir"], "refresh", "refresh"))
     if refresh.get("user_s"):
