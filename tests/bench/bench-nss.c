@@ -353,7 +353,7 @@ static void ctx_free(struct ctx *c)
 static double measure(struct ctx *c, op_fn fn, double budget_ns, long *calls,
                       long *failures)
 {
-	double v[MAX_BATCHES], t0, est, start;
+	double v[MAX_BATCHES] = {0}, t0, est, start;
 	long batch, nb = 0, warm = 0;
 
 	t0 = now_ns();
