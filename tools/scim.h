@@ -14,8 +14,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SCIM_BODY_MAX          (32u << 20) /* bytes in one response */
-#define SCIM_PAGE_MAX          100000      /* resources in one page */
+/* Bytes in one response: a page of 100 groups of 5,000 members is about
+ * 35 MB, so the cap leaves room for large directories while still bounding
+ * what a broken server can make us hold. */
+#define SCIM_BODY_MAX          (256u << 20)
+#define SCIM_PAGE_MAX          100000 /* resources in one page */
 #define SCIM_GROUP_MEMBERS_MAX 1000000
 
 enum scim_kind { SCIM_USERS, SCIM_GROUPS };

@@ -999,6 +999,9 @@ def recased(response: Response) -> Response:
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Without TCP_NODELAY every keep-alive answer waits ~40 ms for the
+    # client's delayed ACK (Nagle), which dominated long listings.
+    disable_nagle_algorithm = True
     server_version = "scim-bridge-emulator/1"
     timeout = CONNECTION_TIMEOUT
 
