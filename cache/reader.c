@@ -765,88 +765,65 @@ static int run_query(struct snap_reader *r, query_fn fn, void *arg)
 	return rc;
 }
 
-struct pw_query {
+/* A point lookup: by NAME when it is not NULL, else by ID. */
+struct point_query {
 	const char *name;
 	uint32_t id;
-	struct passwd *pw;
+	void *ent; /* struct passwd or struct group */
 	char *buf;
 	size_t buflen;
 };
 
-static int q_getpwnam(const struct snap_handle *h, void *arg)
+static int q_user(const struct snap_handle *h, void *arg)
 {
-	struct pw_query *a = arg;
+	struct point_query *a = arg;
 	struct rec_user u = {0};
-	int rc = user_by_name(h, a->name, &u);
+	int rc = a->name ? user_by_name(h, a->name, &u)
+	                 : user_by_id(h, a->id, &u);
 
-	return rc == 0 ? pack_passwd(&u, a->pw, a->buf, a->buflen) : rc;
+	return rc == 0 ? pack_passwd(&u, a->ent, a->buf, a->buflen) : rc;
 }
 
-static int q_getpwuid(const struct snap_handle *h, void *arg)
+static int q_group(const struct snap_handle *h, void *arg)
 {
-	struct pw_query *a = arg;
-	struct rec_user u = {0};
-	int rc = user_by_id(h, a->id, &u);
+	struct point_query *a = arg;
+	struct rec_group g = {0};
+	int rc = a->name ? group_by_name(h, a->name, &g)
+	                 : group_by_id(h, a->id, &g);
 
-	return rc == 0 ? pack_passwd(&u, a->pw, a->buf, a->buflen) : rc;
+	return rc == 0 ? pack_group(&g, a->ent, a->buf, a->buflen) : rc;
 }
 
 int snap_getpwnam(struct snap_reader *r, const char *name, struct passwd *pw,
                   char *buf, size_t buflen)
 {
-	struct pw_query a = {name, 0, pw, buf, buflen};
+	struct point_query a = {name, 0, pw, buf, buflen};
 
-	return run_query(r, q_getpwnam, &a);
+	return name ? run_query(r, q_user, &a) : SNAP_NONE;
 }
 
 int snap_getpwuid(struct snap_reader *r, uid_t uid, struct passwd *pw,
                   char *buf, size_t buflen)
 {
-	struct pw_query a = {NULL, (uint32_t)uid, pw, buf, buflen};
+	struct point_query a = {NULL, (uint32_t)uid, pw, buf, buflen};
 
-	return run_query(r, q_getpwuid, &a);
-}
-
-struct gr_query {
-	const char *name;
-	uint32_t id;
-	struct group *gr;
-	char *buf;
-	size_t buflen;
-};
-
-static int q_getgrnam(const struct snap_handle *h, void *arg)
-{
-	struct gr_query *a = arg;
-	struct rec_group g = {0};
-	int rc = group_by_name(h, a->name, &g);
-
-	return rc == 0 ? pack_group(&g, a->gr, a->buf, a->buflen) : rc;
-}
-
-static int q_getgrgid(const struct snap_handle *h, void *arg)
-{
-	struct gr_query *a = arg;
-	struct rec_group g = {0};
-	int rc = group_by_id(h, a->id, &g);
-
-	return rc == 0 ? pack_group(&g, a->gr, a->buf, a->buflen) : rc;
+	return run_query(r, q_user, &a);
 }
 
 int snap_getgrnam(struct snap_reader *r, const char *name, struct group *gr,
                   char *buf, size_t buflen)
 {
-	struct gr_query a = {name, 0, gr, buf, buflen};
+	struct point_query a = {name, 0, gr, buf, buflen};
 
-	return run_query(r, q_getgrnam, &a);
+	return name ? run_query(r, q_group, &a) : SNAP_NONE;
 }
 
 int snap_getgrgid(struct snap_reader *r, gid_t gid, struct group *gr, char *buf,
                   size_t buflen)
 {
-	struct gr_query a = {NULL, (uint32_t)gid, gr, buf, buflen};
+	struct point_query a = {NULL, (uint32_t)gid, gr, buf, buflen};
 
-	return run_query(r, q_getgrgid, &a);
+	return run_query(r, q_group, &a);
 }
 
 /* ---- enumeration ------------------------------------------------------ */
