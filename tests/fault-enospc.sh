@@ -32,3 +32,37 @@ export NSS_SCIM_CACHE="$snap" LD_LIBRARY_PATH="$NSS_LIBS"
 ns_nsswitch "passwd: scim" "group: scim"
 [ "$(getent passwd alice | cut -d: -f3)" = 200001 ] || fail "lookup after ENOSPC"
 echo "ENOSPC: $(cat "$TMPD/err"); old snapshot kept"
+
+# The same through scim-cache refresh from the bridge emulator: the first
+# directory fits, a much larger one does not; the refresh fails with one
+# line, the snapshot stays byte for byte, and the next refresh that fits
+# succeeds.
+mkdir -m 0755 "$TMPD/tiny"
+ns_mount -t tmpfs -o size=384k,mode=0755 tmpfs "$TMPD/tiny"
+. "$top_srcdir/tests/tools-lib.sh"
+tools_setup
+SNAP="$TMPD/tiny/cache.mdb"
+export NSS_SCIM_CACHE="$SNAP"
+DATA="$TMPD/dir.json"
+"$PY" "$EMU_DIR/gen-directory.py" --people 20 --groups 4 --per-user 2 \
+	--seed 3 "$DATA" || fail "gen-directory"
+start_emulator bridge "$DATA"
+write_config "http://127.0.0.1:$EMU_PORT/scim" "max_removed_percent = 100"
+sc refresh --quiet || fail "first refresh into the small filesystem"
+cp "$SNAP" "$TMPD/before.mdb"
+"$PY" "$EMU_DIR/gen-directory.py" --people 6000 --groups 40 --per-user 4 \
+	--seed 3 "$DATA.big" || fail "gen-directory"
+put_data "$DATA.big" "$DATA"
+rc=0
+sc refresh --quiet >"$TMPD/out" 2>&1 || rc=$?
+[ "$rc" = 1 ] || fail "refresh into a full filesystem exited $rc: $(cat "$TMPD/out")"
+[ "$(wc -l <"$TMPD/out")" = 1 ] || fail "not one line: $(cat "$TMPD/out")"
+grep -q 'no space left' "$TMPD/out" || fail "unclear: $(cat "$TMPD/out")"
+cmp "$SNAP" "$TMPD/before.mdb" || fail "the live snapshot changed"
+[ "$(ls "$TMPD/tiny")" = cache.mdb ] || fail "left behind: $(ls "$TMPD/tiny")"
+[ "$(getent passwd | wc -l)" -ge 20 ] || fail "lookups after the failed refresh"
+"$PY" "$EMU_DIR/gen-directory.py" --people 25 --groups 4 --per-user 2 \
+	--seed 3 "$DATA.small" || fail "gen-directory"
+put_data "$DATA.small" "$DATA"
+sc refresh --quiet || fail "the refresh after freeing the need for space"
+echo "refresh ENOSPC: $(cat "$TMPD/out")"
