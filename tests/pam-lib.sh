@@ -33,6 +33,25 @@ pam_tmpdir() {
 
 test_cleanup() {
 	kill_bg
+	if command -v stop_emulators >/dev/null 2>&1; then stop_emulators; fi
+}
+
+# For the tests that refresh from the bridge emulator into the snapshot
+# path compiled into the modules (setuid su and sshd ignore
+# NSS_SCIM_CACHE): starts the emulator on the sample directory and writes
+# $CONF with a token, state and snapshot in the namespace.  Source
+# tests/tools-lib.sh first; arguments are extra config lines.
+pam_bridge_setup() {
+	SNAP=$(default_snapshot_path)
+	STATE="$TMPD/state"
+	CONF="$TMPD/scim.conf"
+	ns_private_dir "$(dirname "$SNAP")"
+	printf 'token-%s-%s\n' "$$" "$(date +%s)" >"$TMPD/token"
+	chmod 0600 "$TMPD/token"
+	DATA="$TMPD/directory.json"
+	put_data "$EMU_DIR/sample-directory.json" "$DATA"
+	start_emulator emu "$DATA"
+	write_config "http://127.0.0.1:$EMU_PORT/scim" "shell = /bin/sh" "$@"
 }
 
 # Remembers a background process to stop at exit.

@@ -23,26 +23,7 @@ enter_namespace "$@"
 pam_tmpdir
 . "$top_srcdir/tests/tools-lib.sh"
 
-# tools-lib.sh's tools_setup would replace lib.sh's cleanup; set up its
-# variables here instead, and stop the emulator in test_cleanup.
-test_cleanup() {
-	kill_bg
-	for p in $EMU_PIDS; do
-		kill "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
-	done
-}
-
-SNAP=$(default_snapshot_path)
-STATE="$TMPD/state"
-CONF="$TMPD/scim.conf"
-ns_private_dir "$(dirname "$SNAP")"
-printf 'token-%s-%s\n' "$$" "$(date +%s)" >"$TMPD/token"
-chmod 0600 "$TMPD/token"
-DATA="$TMPD/directory.json"
-put_data "$EMU_DIR/sample-directory.json" "$DATA"
-start_emulator emu "$DATA"
-write_config "http://127.0.0.1:$EMU_PORT/scim" "shell = /bin/sh"
+pam_bridge_setup
 
 ns_install_modules
 ns_nsswitch "passwd: files scim" "group: files scim" "shadow: files"

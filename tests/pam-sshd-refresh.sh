@@ -17,25 +17,7 @@ enter_namespace "$@"
 pam_tmpdir
 . "$top_srcdir/tests/tools-lib.sh"
 
-test_cleanup() {
-	kill_bg
-	for p in $EMU_PIDS; do
-		kill "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
-	done
-}
-
-SNAP=$(default_snapshot_path)
-STATE="$TMPD/state"
-CONF="$TMPD/scim.conf"
-ns_private_dir "$(dirname "$SNAP")"
-printf 'token-%s-%s\n' "$$" "$(date +%s)" >"$TMPD/token"
-chmod 0600 "$TMPD/token"
-DATA="$TMPD/directory.json"
-put_data "$EMU_DIR/sample-directory.json" "$DATA"
-start_emulator emu "$DATA"
-write_config "http://127.0.0.1:$EMU_PORT/scim" "shell = /bin/sh" \
-	"home = $TMPD/home/%u"
+pam_bridge_setup "home = $TMPD/home/%u"
 ns_sshd_setup
 
 sc --quiet refresh 2>"$TMPD/out" || fail "refresh: $(cat "$TMPD/out")"

@@ -11,14 +11,18 @@ ID_MIN=1879048192
 ID_MAX=2147352575
 EMU_PIDS=""
 
-# Stops what the test started; lib.sh's cleanup calls it at exit.
-test_cleanup() {
+# Stops the emulators the test started.
+stop_emulators() {
 	for p in $EMU_PIDS; do
 		kill "$p" 2>/dev/null || true
 		wait "$p" 2>/dev/null || true
 	done
 	EMU_PIDS=""
 }
+
+# lib.sh's cleanup calls test_cleanup at exit; a test library sourced
+# before this one (pam-lib.sh) may already define it to call us too.
+command -v test_cleanup >/dev/null 2>&1 || test_cleanup() { stop_emulators; }
 
 tools_cleanup() {
 	test_cleanup
