@@ -90,6 +90,30 @@ private_dir() {
 	chmod 0755 "$dir"
 }
 
+# private_dir for each distinct DIR, those whose overlay sits highest in the
+# tree first: an overlay mounted later on an ancestor would hide one mounted
+# below it (with the default prefix, /usr/local/etc/nss-scim may exist
+# while /usr/local/var/lib/nss-scim does not).
+private_dirs() {
+	for dir in "$@"; do
+		anc=$dir
+		while [ ! -d "$anc" ]; do anc=$(dirname "$anc"); done
+		printf '%s %s\n' "$(printf '%s' "$anc" | tr -cd / | wc -c)" "$dir"
+	done | sort -u -k1,1n -k2,2 >"$TMPD/private-dirs"
+	# Not a pipe into the loop: private_dir's bookkeeping must outlive it.
+	while read -r _ dir; do
+		private_dir "$dir"
+	done <"$TMPD/private-dirs"
+	# Whatever went wrong above, never write into the host's directories.
+	for dir in "$@"; do
+		m=$(findmnt -n -o TARGET -T "$dir") || fail "cannot tell where $dir is mounted"
+		case " $MOUNTS " in
+		*" $m "*) ;;
+		*) fail "$dir is not private to the demo; refusing to write there" ;;
+		esac
+	done
+}
+
 # A file of ours over an existing one.  Usage: bind_file TARGET LINE...
 bind_file() {
 	target=$1
@@ -218,10 +242,7 @@ TMPD=$(mktemp -d "${TMPDIR:-/tmp}/nss-scim-demo.XXXXXX")
 chmod 0755 "$TMPD"
 trap cleanup EXIT
 trap 'exit 1' HUP INT TERM
-private_dir "$(dirname "$CONF")"
-[ "$(dirname "$TOKEN")" = "$(dirname "$CONF")" ] || private_dir "$(dirname "$TOKEN")"
-private_dir "$(dirname "$SNAP")"
-private_dir /etc/pam.d
+private_dirs "$(dirname "$CONF")" "$(dirname "$TOKEN")" "$(dirname "$SNAP")" /etc/pam.d
 bind_file /etc/nsswitch.conf "passwd: files scim" "group: files scim"
 hide_nscd
 install_modules

@@ -8,19 +8,18 @@ require_root
 enter_namespace "$@"
 make_tmpdir
 
-client="$top_builddir/tests/nss-client"
 mkdir -m 0755 "$TMPD/snap"
 snap="$TMPD/snap/cache.mdb"
-export NSS_SCIM_CACHE="$snap" LD_LIBRARY_PATH="$NSS_LIBS"
+use_built_module "$snap"
 ns_nsswitch "passwd: scim" "group: scim"
-"$client" publish "$snap" 1 1 || fail "first publish"
+nss_client publish "$snap" 1 1 || fail "first publish"
 
 pids=""
 for p in 1 2 3 4; do
-	"$client" watch 4 "$TMPD/stop" >"$TMPD/watch.$p" 2>&1 &
+	nss_client watch 4 "$TMPD/stop" >"$TMPD/watch.$p" 2>&1 &
 	pids="$pids $!"
 done
-"$client" publish "$snap" 2 201 || fail "publishing 200 generations"
+nss_client publish "$snap" 2 201 || fail "publishing 200 generations"
 touch "$TMPD/stop"
 total=0
 failed=0
@@ -41,4 +40,4 @@ if [ "${SANITIZERS:-no}" = yes ]; then
 	echo "cancellation: not run under the sanitizers (a runtime false positive)"
 	exit 0
 fi
-timeout 120 "$client" cancel 200 || fail "lookups after cancellation"
+timeout 120 env LD_LIBRARY_PATH="$NSS_LIBS" "$top_builddir/tests/nss-client" cancel 200 || fail "lookups after cancellation"

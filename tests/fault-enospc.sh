@@ -28,7 +28,7 @@ grep -qi 'space\|full' "$TMPD/err" || fail "unclear error: $(cat "$TMPD/err")"
 cmp "$snap" "$TMPD/before" || fail "the live snapshot changed"
 [ "$(ls "$TMPD/small")" = cache.mdb ] || fail "left behind: $(ls "$TMPD/small")"
 
-export NSS_SCIM_CACHE="$snap" LD_LIBRARY_PATH="$NSS_LIBS"
+use_built_module "$snap"
 ns_nsswitch "passwd: scim" "group: scim"
 [ "$(getent passwd alice | cut -d: -f3)" = 200001 ] || fail "lookup after ENOSPC"
 echo "ENOSPC: $(cat "$TMPD/err"); old snapshot kept"

@@ -12,6 +12,13 @@ set -eu
 : "${top_builddir:?run through make check}"
 
 SKIP=77
+
+# Without HOME, programs such as python3 look their user up in the passwd
+# database, and under a test nsswitch.conf of "passwd: scim" that loads our
+# module into a program not built for it (fatal in a sanitized build).
+# Some CI runners start jobs without HOME.
+: "${HOME:=/}"
+export HOME
 MKSNAP="$top_builddir/tests/mksnap"
 NSS_LIBS="$top_builddir/nss/.libs"
 
@@ -25,10 +32,31 @@ if [ "${SANITIZERS:-no}" = yes ]; then
 	ASAN_OPTIONS="detect_leaks=0:abort_on_error=0:exitcode=86${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
 	UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:exitcode=86"
 	export ASAN_OPTIONS UBSAN_OPTIONS
-	getent() { LD_PRELOAD="$SAN_PRELOAD" command getent "$@"; }
-	id() { LD_PRELOAD="$SAN_PRELOAD" command id "$@"; }
-	pamtester() { LD_PRELOAD="$SAN_PRELOAD" command pamtester "$@"; }
+	getent() { LD_PRELOAD="$SAN_PRELOAD" LD_LIBRARY_PATH="${NSS_SCIM_LIBRARY_PATH:-}" command getent "$@"; }
+	id() { LD_PRELOAD="$SAN_PRELOAD" LD_LIBRARY_PATH="${NSS_SCIM_LIBRARY_PATH:-}" command id "$@"; }
+	pamtester() { LD_PRELOAD="$SAN_PRELOAD" LD_LIBRARY_PATH="${NSS_SCIM_LIBRARY_PATH:-}" command pamtester "$@"; }
 fi
+
+# Points glibc at the freshly built module (found through LD_LIBRARY_PATH,
+# never installed) and the module at snapshot SNAP.  In a sanitized build
+# only the programs wrapped above get the library path: any other program a
+# test runs (bash, python3) may look its own user up, and must not load a
+# module built for runtimes it does not have.
+use_built_module() {
+	NSS_SCIM_CACHE=$1
+	export NSS_SCIM_CACHE
+	if [ "${SANITIZERS:-no}" = yes ]; then
+		NSS_SCIM_LIBRARY_PATH=$NSS_LIBS
+	else
+		LD_LIBRARY_PATH=$NSS_LIBS
+		export LD_LIBRARY_PATH
+	fi
+}
+
+# tests/nss-client, which always loads the built module.
+nss_client() {
+	LD_LIBRARY_PATH=$NSS_LIBS "$top_builddir/tests/nss-client" "$@"
+}
 
 # Skips a test that needs unsanitized modules (setuid programs, daemons
 # that scrub their environment).

@@ -11,7 +11,7 @@ mkdir -m 0755 "$TMPD/snap" "$TMPD/good"
 snap="$TMPD/snap/cache.mdb"
 good="$TMPD/good/cache.mdb"
 build_snapshot "$good" "$fix/passwd" "$fix/group" --id-min 200000 --id-max 299999
-export NSS_SCIM_CACHE="$snap" LD_LIBRARY_PATH="$NSS_LIBS"
+use_built_module "$snap"
 ns_nsswitch "passwd: scim" "group: scim"
 
 # Expect every kind of lookup to fail cleanly (exit 2), never by a signal.

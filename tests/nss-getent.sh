@@ -12,7 +12,7 @@ mkdir -m 0755 "$TMPD/snap"
 snap="$TMPD/snap/cache.mdb"
 build_snapshot "$snap" "$fix/passwd" "$fix/group" --inactive carol \
 	--id-min 200000 --id-max 299999
-export NSS_SCIM_CACHE="$snap" LD_LIBRARY_PATH="$NSS_LIBS"
+use_built_module "$snap"
 
 # Exact comparison, scim only.
 ns_nsswitch "passwd: scim" "group: scim"

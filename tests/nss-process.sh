@@ -8,21 +8,20 @@ enter_namespace "$@"
 make_tmpdir
 
 fix="$top_srcdir/tests/fixtures"
-client="$top_builddir/tests/nss-client"
 mkdir -m 0755 "$TMPD/snap"
 snap="$TMPD/snap/cache.mdb"
 build_snapshot "$snap" "$fix/passwd" "$fix/group" --id-min 200000 --id-max 299999
-export NSS_SCIM_CACHE="$snap" LD_LIBRARY_PATH="$NSS_LIBS"
+use_built_module "$snap"
 ns_nsswitch "passwd: scim" "group: scim"
 
-"$client" fork alice 200001 || fail "lookup after fork"
+nss_client fork alice 200001 || fail "lookup after fork"
 
-"$client" exec alice >"$TMPD/fds" || fail "exec"
+nss_client exec alice >"$TMPD/fds" || fail "exec"
 if grep -q 'cache\.mdb' "$TMPD/fds"; then
 	cat "$TMPD/fds" >&2
 	fail "the snapshot's descriptor survived exec"
 fi
 
-NSS_SCIM_CACHE="$TMPD/snap/stress.mdb" "$client" stress "$TMPD/snap/stress.mdb" 50 ||
+NSS_SCIM_CACHE="$TMPD/snap/stress.mdb" nss_client stress "$TMPD/snap/stress.mdb" 50 ||
 	fail "stress"
 echo "fork, exec and 8 threads over 50 publishes: no failure"

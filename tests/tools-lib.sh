@@ -41,7 +41,7 @@ tools_setup() {
 	CONF="$TMPD/scim.conf"
 	printf 'token-%s-%s\n' "$$" "$(date +%s)" >"$TMPD/token"
 	chmod 0600 "$TMPD/token"
-	export NSS_SCIM_CACHE="$SNAP" LD_LIBRARY_PATH="$NSS_LIBS"
+	use_built_module "$SNAP"
 	# Known local files, whatever the host has (scim-cache's local_passwd
 	# and local_group; nothing is mounted over the real ones).
 	LOCAL_PASSWD="$top_srcdir/tests/fixtures/tools/passwd"

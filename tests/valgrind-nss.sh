@@ -14,7 +14,7 @@ fix="$top_srcdir/tests/fixtures"
 mkdir -m 0755 "$TMPD/snap"
 build_snapshot "$TMPD/snap/cache.mdb" "$fix/passwd" "$fix/group" \
 	--id-min 200000 --id-max 299999
-export NSS_SCIM_CACHE="$TMPD/snap/cache.mdb" LD_LIBRARY_PATH="$NSS_LIBS"
+use_built_module "$TMPD/snap/cache.mdb"
 ns_nsswitch "passwd: scim" "group: scim"
 
 valgrind --quiet --error-exitcode=99 --leak-check=full \
