@@ -135,7 +135,8 @@ static int p_url(struct scim_config *c, const struct key *k, const char *v,
 	int r;
 
 	if (!tls && strncasecmp(v, "http://", 7) != 0) {
-		snprintf(why, REASON_MAX, "url must start with https://");
+		snprintf(why, REASON_MAX, "%s must start with https://",
+		         k->name);
 		return -EINVAL;
 	}
 	a = v + (tls ? 8 : 7);
@@ -143,8 +144,9 @@ static int p_url(struct scim_config *c, const struct key *k, const char *v,
 	if (hl == 0 || has_ctl(v) || strpbrk(v, " @?#\\\"") != NULL ||
 	    len > 2048) {
 		snprintf(why, REASON_MAX,
-		         "url must be https://HOST[:PORT][/PATH] without user, "
-		         "query or spaces");
+		         "%s must be https://HOST[:PORT][/PATH] without user, "
+		         "query or spaces",
+		         k->name);
 		return -EINVAL;
 	}
 	if (!tls && !loopback_host(a, hl)) {
@@ -355,6 +357,21 @@ static const struct key keys[] = {
          " http:// only to 127.0.0.1, [::1] or localhost"},
         {"token_file", p_path, OFF(token_file), 0, 0,
          SCIM_SYSCONFDIR "/nss-scim/token; root-owned, mode 0600 or 0400"},
+        {"source", p_url, OFF(source), 0, 0,
+         "(none) fleet host: the URL of a signed bundle to download "
+         "instead of listing the bridge; needs verify_key, excludes url"},
+        {"verify_key", p_path, OFF(verify_key), 0, 0,
+         "(none) fleet host: the source's Ed25519 public key (PEM), "
+         "not writable by group or others"},
+        {"bundle_file", p_optpath, OFF(bundle_file), 0, 0,
+         "(none) source host: also write each refresh as a signed "
+         "bundle here, for fleet hosts; needs bundle_key"},
+        {"bundle_key", p_optpath, OFF(bundle_key), 0, 0,
+         "(none) source host: the Ed25519 private key (PEM) from "
+         "scim-cache keygen; root-owned, mode 0600"},
+        {"bundle_valid", p_num, OFF(bundle_valid), 300, 31536000,
+         "604800; seconds a bundle stays valid; fleet hosts refuse it "
+         "afterwards"},
         {"ca_file", p_optpath, OFF(ca_file), 0, 0,
          "(none) a PEM CA added to the system CAs"},
         {"cache_path", p_path, OFF(cache_path), 0, 0, SNAP_DEFAULT_PATH},
@@ -454,6 +471,7 @@ int config_defaults(struct scim_config *c)
 	        .uid_max = SCIM_ID_MAX_DEFAULT,
 	        .max_removed_percent = 20,
 	        .lock_wait = 30,
+	        .bundle_valid = 604800,
 	        .username = USERNAME_EMAIL_LOCALPART,
 	};
 	r |= dup_default(&c->token_file, SCIM_SYSCONFDIR "/nss-scim/token");
@@ -476,6 +494,10 @@ void config_free(struct scim_config *c)
 {
 	free(c->url);
 	free(c->token_file);
+	free(c->source);
+	free(c->verify_key);
+	free(c->bundle_file);
+	free(c->bundle_key);
 	free(c->ca_file);
 	free(c->cache_path);
 	free(c->state_dir);
@@ -557,8 +579,34 @@ static int check_whole(const struct scim_config *c, const char *name,
 {
 	const struct key *kmax = find_key("uid_max", 7);
 
-	if (c->url == NULL)
-		return fail(err, errlen, -EINVAL, "%s: url is not set", name);
+	if (c->url == NULL && c->source == NULL)
+		return fail(err, errlen, -EINVAL,
+		            "%s: url is not set (or, on a fleet host, source)",
+		            name);
+	if (c->url != NULL && c->source != NULL)
+		return fail(err, errlen, -EINVAL,
+		            "%s:%u: source and url exclude each other: a host "
+		            "either lists the bridge or downloads a bundle",
+		            name, lines[find_key("source", 6) - keys]);
+	if (c->source != NULL && c->verify_key == NULL)
+		return fail(err, errlen, -EINVAL,
+		            "%s: source needs verify_key, the source's public "
+		            "key",
+		            name);
+	if (c->source == NULL && c->verify_key != NULL)
+		return fail(err, errlen, -EINVAL,
+		            "%s:%u: verify_key is only for a fleet host (with "
+		            "source)",
+		            name, lines[find_key("verify_key", 10) - keys]);
+	if (c->source != NULL && c->bundle_file != NULL)
+		return fail(err, errlen, -EINVAL,
+		            "%s:%u: a fleet host (source) does not write "
+		            "bundles; bundle_file is for the host that lists "
+		            "the bridge",
+		            name, lines[find_key("bundle_file", 11) - keys]);
+	if ((c->bundle_file == NULL) != (c->bundle_key == NULL))
+		return fail(err, errlen, -EINVAL,
+		            "%s: bundle_file and bundle_key go together", name);
 	if (c->uid_min > c->uid_max)
 		return fail(err, errlen, -EINVAL,
 		            "%s:%u: uid_max %u is below uid_min %u", name,

@@ -39,9 +39,16 @@ enum username_rule {
 };
 
 struct scim_config {
-	char *url; /* SCIM base, no trailing '/' */
+	char *url; /* SCIM base, no trailing '/'; NULL on a fleet host */
 	char *token_file;
-	char *ca_file; /* NULL: system CAs only */
+	/* Fleet mode (bundle.h).  A fleet host sets source and verify_key
+	 * instead of url; a source host may set bundle_file and bundle_key. */
+	char *source;     /* the bundle's URL */
+	char *verify_key; /* Ed25519 public key, PEM */
+	char *bundle_file;
+	char *bundle_key;      /* Ed25519 private key, PEM, root-only */
+	uint32_t bundle_valid; /* seconds a bundle stays valid */
+	char *ca_file;         /* NULL: system CAs only */
 	char *cache_path;
 	char *state_dir;
 	char *home; /* template: %u name, %i uid, %% */

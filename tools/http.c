@@ -268,22 +268,31 @@ static int setup_curl(struct http *h)
 	return bad ? -ENOTSUP : 0;
 }
 
-int http_open(const struct scim_config *cfg, struct http **out, char *err,
-              size_t errlen)
+/* A transport with the bearer token from cfg->token_file, or with none
+ * (PUBLIC: a fleet host fetching a bundle). */
+static int open_transport(const struct scim_config *cfg, bool public,
+                          struct http **out, char *err, size_t errlen)
 {
 	struct buf tok = {0};
 	struct http *h;
-	int r;
+	int r = 0;
 
 	h = calloc(1, sizeof(*h));
 	if (h == NULL)
 		return fail(err, errlen, -ENOMEM, "out of memory");
 	h->cfg = cfg;
-	r = http_read_token(cfg->token_file, &tok, err, errlen);
+	if (!public)
+		r = http_read_token(cfg->token_file, &tok, err, errlen);
 	if (r < 0)
 		goto out;
 	h->curl = curl_easy_init();
-	r = h->curl ? set_headers(h, &tok) : -ENOMEM;
+	if (h->curl == NULL)
+		r = -ENOMEM;
+	else if (!public)
+		r = set_headers(h, &tok);
+	else if (curl_easy_setopt(h->curl, CURLOPT_ACCEPT_ENCODING, "") !=
+	         CURLE_OK)
+		r = -ENOTSUP;
 	buf_free(&tok, true);
 	if (r == 0)
 		r = setup_curl(h);
@@ -299,6 +308,18 @@ out:
 	}
 	*out = h;
 	return 0;
+}
+
+int http_open(const struct scim_config *cfg, struct http **out, char *err,
+              size_t errlen)
+{
+	return open_transport(cfg, false, out, err, errlen);
+}
+
+int http_open_public(const struct scim_config *cfg, struct http **out,
+                     char *err, size_t errlen)
+{
+	return open_transport(cfg, true, out, err, errlen);
 }
 
 void http_close(struct http *h)
@@ -481,8 +502,97 @@ static CURLcode attempt(struct http *h, const char *url, struct buf *body,
 	return rc;
 }
 
+static int get_retrying(struct http *h, const char *url, bool conditional,
+                        struct buf *body, long *status, char *err,
+                        size_t errlen);
+
+/* The answer's header NAME into OUT (HTTP_VALIDATOR_MAX bytes), or "" when
+ * absent, too long or holding anything but visible ASCII and spaces: it
+ * goes back to the server in a header line of ours. */
+static void response_header(struct http *h, const char *name, char *out)
+{
+	struct curl_header *hd = NULL;
+	size_t n;
+
+	out[0] = '\0';
+	if (curl_easy_header(h->curl, name, 0, CURLH_HEADER, -1, &hd) !=
+	            CURLHE_OK ||
+	    hd == NULL || hd->value == NULL)
+		return;
+	n = strlen(hd->value);
+	if (n == 0 || n >= HTTP_VALIDATOR_MAX)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)hd->value[i] < 0x20 ||
+		    (unsigned char)hd->value[i] > 0x7e)
+			return;
+	memcpy(out, hd->value, n + 1);
+}
+
+/* The request headers for one conditional GET, or NULL for none. */
+static struct curl_slist *cond_headers(const struct http_validators *c)
+{
+	struct curl_slist *l = NULL, *t;
+	char line[HTTP_VALIDATOR_MAX + 32];
+
+	if (c == NULL)
+		return NULL;
+	if (c->etag[0]) {
+		snprintf(line, sizeof(line), "If-None-Match: %s", c->etag);
+		if ((t = curl_slist_append(l, line)) == NULL)
+			goto nomem;
+		l = t;
+	}
+	if (c->last_modified[0]) {
+		snprintf(line, sizeof(line), "If-Modified-Since: %s",
+		         c->last_modified);
+		if ((t = curl_slist_append(l, line)) == NULL)
+			goto nomem;
+		l = t;
+	}
+	return l;
+nomem:
+	curl_slist_free_all(l);
+	return NULL;
+}
+
 int http_get(struct http *h, const char *url, struct buf *body, long *status,
              char *err, size_t errlen)
+{
+	return http_get_cond(h, url, NULL, body, status, NULL, err, errlen);
+}
+
+int http_get_cond(struct http *h, const char *url,
+                  const struct http_validators *cond, struct buf *body,
+                  long *status, struct http_validators *got, char *err,
+                  size_t errlen)
+{
+	struct curl_slist *extra = cond_headers(cond);
+	int r;
+
+	if (extra != NULL &&
+	    curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, extra) != CURLE_OK) {
+		curl_slist_free_all(extra);
+		return fail(err, errlen, -ENOTSUP,
+		            "cannot set up a conditional request");
+	}
+	r = get_retrying(h, url, extra != NULL, body, status, err, errlen);
+	if (extra != NULL) {
+		curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, h->headers);
+		curl_slist_free_all(extra);
+	}
+	if (r == 0 && got != NULL) {
+		response_header(h, "ETag", got->etag);
+		response_header(h, "Last-Modified", got->last_modified);
+	}
+	return r;
+}
+
+/* GETs URL, retrying what may pass; 2xx (and 304 when CONDITIONAL)
+ * return 0. */
+static int get_retrying(struct http *h, const char *url, bool conditional,
+                        struct buf *body, long *status, char *err,
+                        size_t errlen)
 {
 	for (unsigned i = 0;; i++) {
 		CURLcode rc = attempt(h, url, body, status);
@@ -492,7 +602,8 @@ int http_get(struct http *h, const char *url, struct buf *body, long *status,
 		if (rc == CURLE_OK) {
 			snprintf(key, sizeof(key), "%ld", *status);
 			count(h, key);
-			if (*status >= 200 && *status < 300)
+			if ((*status >= 200 && *status < 300) ||
+			    (*status == 304 && conditional))
 				return 0;
 			describe_status(*status, body, url, err, errlen);
 			again = retryable_status(*status);

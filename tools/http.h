@@ -49,6 +49,30 @@ int http_open(const struct scim_config *cfg, struct http **out, char *err,
 int http_get(struct http *h, const char *url, struct buf *body, long *status,
              char *err, size_t errlen);
 
+/* Opens a transport that sends no token: a fleet host downloading a
+ * signed bundle (bundle.h) from the company's own storage.  It also
+ * accepts a gzip- or deflate-encoded answer; the size cap applies to the
+ * decoded body. */
+int http_open_public(const struct scim_config *cfg, struct http **out,
+                     char *err, size_t errlen);
+
+/* What identifies one version of a resource, for a conditional GET:
+ * visible ASCII only (anything else from a server is dropped). */
+#define HTTP_VALIDATOR_MAX 256
+struct http_validators {
+	char etag[HTTP_VALIDATOR_MAX];
+	char last_modified[HTTP_VALIDATOR_MAX];
+};
+
+/* http_get, sending If-None-Match and If-Modified-Since from COND (NULL,
+ * or empty strings, for none).  A 304 answer also returns 0, with *STATUS
+ * 304 and BODY empty.  GOT, when not NULL, receives the answer's ETag and
+ * Last-Modified (empty when absent). */
+int http_get_cond(struct http *h, const char *url,
+                  const struct http_validators *cond, struct buf *body,
+                  long *status, struct http_validators *got, char *err,
+                  size_t errlen);
+
 /* The counts of all requests made through H so far. */
 const struct http_stats *http_stats(const struct http *h);
 

@@ -14,15 +14,20 @@ tools_libscim_la_SOURCES = \
 	tools/http.h tools/http.c \
 	tools/client.h tools/client.c \
 	tools/state.h tools/state.c \
-	tools/metrics.h tools/metrics.c
-tools_libscim_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(CURL_CFLAGS)
-tools_libscim_la_LIBADD = cache/libsnap.la $(JSONC_LIBS) $(CURL_LIBS)
+	tools/metrics.h tools/metrics.c \
+	tools/bundle.h tools/bundle.c \
+	tools/fleet.h tools/fleet.c
+tools_libscim_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(CURL_CFLAGS) \
+	$(CRYPTO_CFLAGS)
+tools_libscim_la_LIBADD = cache/libsnap.la $(JSONC_LIBS) $(CURL_LIBS) \
+	$(CRYPTO_LIBS)
 
 sbin_PROGRAMS += tools/scim-cache
 tools_scim_cache_SOURCES = tools/scim-cache.c
-tools_scim_cache_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(CURL_CFLAGS)
+tools_scim_cache_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(CURL_CFLAGS) \
+	$(CRYPTO_CFLAGS)
 tools_scim_cache_LDADD = tools/libscim.la cache/libsnap.la $(JSONC_LIBS) \
-	$(CURL_LIBS) $(LMDB_LIBS)
+	$(CURL_LIBS) $(CRYPTO_LIBS) $(LMDB_LIBS)
 
 # An annotated example; issue 5's install rules decide where it goes.
 EXTRA_DIST += tools/nss-scim.conf.example

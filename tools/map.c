@@ -54,13 +54,22 @@ static int skip_add(struct skiplist *l, char kind, enum skip_reason why,
 static int skip_add(struct skiplist *l, char kind, enum skip_reason why,
                     const char *scim_id, const char *fmt, ...)
 {
-	char idp[PRINTABLE_MAX * 4 + 8], detail[DETAIL_MAX];
-	struct skip s = {.kind = kind, .reason = why};
 	va_list ap;
+	int r;
 
 	va_start(ap, fmt);
-	vsnprintf(detail, sizeof(detail), fmt, ap);
+	r = skiplist_vadd(l, kind, why, scim_id, fmt, ap);
 	va_end(ap);
+	return r;
+}
+
+int skiplist_vadd(struct skiplist *l, char kind, enum skip_reason why,
+                  const char *scim_id, const char *fmt, va_list ap)
+{
+	char idp[PRINTABLE_MAX * 4 + 8], detail[DETAIL_MAX];
+	struct skip s = {.kind = kind, .reason = why};
+
+	vsnprintf(detail, sizeof(detail), fmt, ap);
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 32;
 		struct skip *a = realloc(l->s, cap * sizeof(*a));

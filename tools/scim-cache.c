@@ -39,8 +39,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bundle.h"
 #include "client.h"
 #include "conf.h"
+#include "fleet.h"
 #include "http.h"
 #include "idmap.h"
 #include "local.h"
@@ -58,8 +60,13 @@
 #define EXIT_CONFIG  78
 
 #define SPLAY_MAX 86400
-#define SKIP_SHOW 5 /* skipped entries named one by one */
-#define ERR_MAX   1024
+/* An unchanged directory is still republished (and a source host still
+ * re-signs its bundle) once the snapshot or bundle is this old, so that
+ * their creation time says when the directory was last confirmed: what
+ * pam_scim's max_age and the staleness alerts read. */
+#define RECONFIRM_AGE 3600
+#define SKIP_SHOW     5 /* skipped entries named one by one */
+#define ERR_MAX       1024
 
 /* ---- logging ---------------------------------------------------------- */
 
@@ -110,6 +117,7 @@ struct opts {
 	const char *config;
 	const char *cmd;
 	const char *user;
+	const char *keys[2]; /* keygen: private, public */
 	bool dry_run, force, json;
 	uint32_t splay;
 };
@@ -128,6 +136,9 @@ static void usage(FILE *f)
 	        "the token\n"
 	        "  lock USER         mark USER inactive now, until unlocked\n"
 	        "  unlock USER       undo lock\n"
+	        "  keygen PRIVATE PUBLIC\n"
+	        "                    make the Ed25519 key pair that signs "
+	        "fleet bundles\n"
 	        "\n"
 	        "options:\n"
 	        "  --config FILE     default %s\n"
@@ -221,6 +232,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	if ((strcmp(o->cmd, "lock") == 0 || strcmp(o->cmd, "unlock") == 0) &&
 	    optind < argc)
 		o->user = argv[optind++];
+	if (strcmp(o->cmd, "keygen") == 0)
+		for (int i = 0; i < 2 && optind < argc; i++)
+			o->keys[i] = argv[optind++];
 	if (optind < argc) {
 		fprintf(stderr, "scim-cache: unexpected argument\n");
 		return EXIT_USAGE;
@@ -234,6 +248,19 @@ static int check_opts(const struct opts *o)
 	bool refresh = strcmp(o->cmd, "refresh") == 0;
 	bool lk = strcmp(o->cmd, "lock") == 0 || strcmp(o->cmd, "unlock") == 0;
 
+	if (strcmp(o->cmd, "keygen") == 0) {
+		if (o->keys[1] == NULL) {
+			fprintf(stderr, "scim-cache: keygen needs two file "
+			                "names: PRIVATE PUBLIC\n");
+			return EXIT_USAGE;
+		}
+		if (o->dry_run || o->force || o->splay || o->json) {
+			fprintf(stderr, "scim-cache: keygen takes no "
+			                "options\n");
+			return EXIT_USAGE;
+		}
+		return -1;
+	}
 	if (!refresh && strcmp(o->cmd, "status") != 0 && !lk &&
 	    strcmp(o->cmd, "check") != 0) {
 		fprintf(stderr, "scim-cache: unknown command (try --help)\n");
@@ -268,6 +295,8 @@ struct run {
 	struct localdb local;
 	struct directory dir;
 	struct model live, next;
+	struct model bundle;      /* a source host's directory for its bundle */
+	struct fleet_download dl; /* a fleet host's download */
 	struct snap_meta live_meta;
 	bool have_live;
 	int live_err;
@@ -286,6 +315,8 @@ static void run_free(struct run *r)
 	directory_free(&r->dir);
 	model_free(&r->live);
 	model_free(&r->next);
+	model_free(&r->bundle);
+	fleet_download_free(&r->dl);
 	skiplist_free(&r->skipped);
 	localdb_free(&r->local);
 	locks_free(&r->locks);
@@ -627,12 +658,30 @@ static int guards(struct run *r, bool force)
 	return 0;
 }
 
+/* What the snapshot says it came from: the bridge, or a fleet host's
+ * bundle URL. */
+static const char *run_source(const struct run *r)
+{
+	return r->cfg.source ? r->cfg.source : r->cfg.url;
+}
+
+/* Whether the live snapshot needs republishing although nothing in it
+ * changed: its creation time must say when the directory was last
+ * confirmed (RECONFIRM_AGE). */
+static bool live_unconfirmed(const struct run *r)
+{
+	if (r->cfg.source)
+		return r->dl.info.created > r->live_meta.created;
+	return now_wall() - (double)r->live_meta.created >= RECONFIRM_AGE;
+}
+
 static bool unchanged(const struct run *r)
 {
 	return r->have_live && model_diff_empty(&r->diff) &&
 	       r->live_meta.id_min == r->cfg.uid_min &&
 	       r->live_meta.id_max == r->cfg.uid_max &&
-	       strcmp(r->live_meta.source, r->cfg.url) == 0;
+	       strcmp(r->live_meta.source, run_source(r)) == 0 &&
+	       !live_unconfirmed(r);
 }
 
 static uint64_t next_generation(const struct run *r)
@@ -716,7 +765,13 @@ static int publish(struct run *r)
 	                      .created = (int64_t)now_wall()};
 	int rc;
 
-	snprintf(m.source, sizeof(m.source), "%s", r->cfg.url);
+	/* A fleet host's snapshot is the bundle's: same generation, and
+	 * created when the source last listed the bridge. */
+	if (r->cfg.source) {
+		m.generation = r->dl.info.generation;
+		m.created = r->dl.info.created;
+	}
+	snprintf(m.source, sizeof(m.source), "%s", run_source(r));
 	rc = save_ids(r, r->err, sizeof(r->err));
 	if (rc == 0)
 		rc = parent_dirs(r->cfg.cache_path, r->err, sizeof(r->err));
@@ -733,19 +788,256 @@ static int publish(struct run *r)
 	return 0;
 }
 
+/* ---- fleet mode ------------------------------------------------------- */
+
+/* A source host: the directory as mapped for every host (no local files,
+ * no locks: each host applies its own), then this host's rules over it,
+ * as a fleet host would. */
+static int source_build(struct run *r)
+{
+	struct localdb none = {0};
+	struct strmap nolocks = {0};
+	struct fleet_rules rules = {.local = &r->local,
+	                            .locks = &r->locks,
+	                            .id_min = r->cfg.uid_min,
+	                            .id_max = r->cfg.uid_max};
+	size_t adopted = 0;
+	struct map_input in = {
+	        .cfg = &r->cfg,
+	        .users = r->dir.users,
+	        .nusers = r->dir.nusers,
+	        .groups = r->dir.groups,
+	        .ngroups = r->dir.ngroups,
+	        .local = &none,
+	        .locked = &nolocks,
+	        .seed = r->have_live ? &r->live : NULL,
+	        .adopted = &adopted,
+	};
+	int rc = localdb_load(&r->local, r->cfg.local_passwd,
+	                      r->cfg.local_group, r->err, sizeof(r->err));
+
+	if (rc == 0)
+		rc = map_build(&in, &r->ids, &r->bundle, &r->skipped, r->err,
+		               sizeof(r->err));
+	if (rc == 0) {
+		rc = fleet_apply_local(&r->bundle, &rules, &r->next,
+		                       &r->skipped);
+		if (rc < 0)
+			snprintf(r->err, sizeof(r->err), "out of memory");
+	}
+	return rc;
+}
+
+static const char *digest_hex(uint64_t d, char out[17])
+{
+	snprintf(out, 17, "%016" PRIx64, d);
+	return out;
+}
+
+/* A source host: signs r->bundle and replaces bundle_file, unless the
+ * directory is the one already there and that bundle is recent. */
+static int write_bundle(struct run *r)
+{
+	struct bundle_info info = {.id_min = r->cfg.uid_min,
+	                           .id_max = r->cfg.uid_max};
+	uint64_t prev = (uint64_t)status_get_int(r->st, "bundle_generation");
+	double now = now_wall();
+	struct buf b = {0};
+	char hex[17], host[BUNDLE_TEXT_MAX] = "";
+	struct stat st;
+	int rc;
+
+	info.generation = (uint64_t)now > prev ? (uint64_t)now : prev + 1;
+	info.created = (int64_t)now;
+	info.valid_until = info.created + (int64_t)r->cfg.bundle_valid;
+	snprintf(info.source, sizeof(info.source), "%s", r->cfg.url);
+	if (gethostname(host, sizeof(host) - 1) < 0)
+		snprintf(host, sizeof(host), "unknown");
+	for (char *p = host; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	snprintf(info.origin, sizeof(info.origin), "%s", host);
+	rc = fleet_sign(&r->bundle, &r->cfg, &info, &b, r->err, sizeof(r->err));
+	if (rc == 0 && lstat(r->cfg.bundle_file, &st) == 0 &&
+	    status_get_str(r->st, "bundle_digest") != NULL &&
+	    strcmp(status_get_str(r->st, "bundle_digest"),
+	           digest_hex(info.digest, hex)) == 0 &&
+	    now - status_get_num(r->st, "bundle_created") < RECONFIRM_AGE) {
+		buf_free(&b, false);
+		return 0;
+	}
+	if (rc == 0)
+		rc = parent_dirs(r->cfg.bundle_file, r->err, sizeof(r->err));
+	if (rc == 0) {
+		rc = write_file_atomic(r->cfg.bundle_file, b.data, b.len, 0644);
+		if (rc < 0)
+			snprintf(r->err, sizeof(r->err),
+			         "cannot write bundle_file %.300s: %s",
+			         r->cfg.bundle_file, strerror(-rc));
+	}
+	buf_free(&b, false);
+	if (rc < 0)
+		return rc;
+	status_set_int(r->st, "bundle_generation", (int64_t)info.generation);
+	status_set_num(r->st, "bundle_created", (double)info.created);
+	status_set_num(r->st, "bundle_valid_until", (double)info.valid_until);
+	status_set_str(r->st, "bundle_digest", digest_hex(info.digest, hex));
+	logmsg(LOG_INFO,
+	       "bundle written: generation %" PRIu64 ", %zu people, %zu "
+	       "groups, valid for %us, to %s",
+	       info.generation, info.npeople, info.ngroups, r->cfg.bundle_valid,
+	       r->cfg.bundle_file);
+	return 0;
+}
+
+/* The newest bundle generation this host has applied (0: none). */
+static uint64_t held_generation(const struct run *r)
+{
+	int64_t g = status_get_int(r->st, "bundle_generation");
+
+	if (g <= 0 && r->have_live &&
+	    strcmp(r->live_meta.source, r->cfg.source) == 0)
+		return r->live_meta.generation;
+	return g > 0 ? (uint64_t)g : 0;
+}
+
+/* A fleet host: downloads and checks the bundle.  Returns 0 to go on with
+ * r->dl, 1 when the bundle did not change (304; recorded), or -1 with the
+ * reason in r->err. */
+static int fleet_fetch(struct run *r)
+{
+	struct http_validators cond = {0};
+	const struct bundle_info *b = &r->dl.info;
+	uint64_t held;
+	char t[64];
+	double now;
+
+	load_live(r);
+	held = held_generation(r);
+	if (held > 0 && r->have_live &&
+	    strcmp(r->live_meta.source, r->cfg.source) == 0) {
+		snprintf(cond.etag, sizeof(cond.etag), "%s",
+		         status_get_str(r->st, "bundle_etag")
+		                 ? status_get_str(r->st, "bundle_etag")
+		                 : "");
+		snprintf(cond.last_modified, sizeof(cond.last_modified), "%s",
+		         status_get_str(r->st, "bundle_last_modified")
+		                 ? status_get_str(r->st, "bundle_last_modified")
+		                 : "");
+	}
+	if (http_open_public(&r->cfg, &r->http, r->err, sizeof(r->err)) < 0 ||
+	    fleet_download(r->http, &r->cfg, &cond, &r->dl, r->err,
+	                   sizeof(r->err)) < 0)
+		return -1;
+	now = now_wall();
+	if (r->dl.status == 304) {
+		double until = status_get_num(r->st, "bundle_valid_until");
+
+		if (until > 0 && now >= until) {
+			snprintf(r->err, sizeof(r->err),
+			         "the source's bundle (generation %" PRIu64
+			         ") expired at %s and was not renewed; is the "
+			         "source host refreshing?",
+			         held, fmt_time(until, t, sizeof(t)));
+			return -1;
+		}
+		logmsg(LOG_INFO,
+		       "refresh unchanged: bundle generation %" PRIu64
+		       " not modified at the source",
+		       held);
+		record(r, "unchanged", NULL);
+		return 1;
+	}
+	if ((double)b->valid_until <= now) {
+		snprintf(r->err, sizeof(r->err),
+		         "bundle generation %" PRIu64 " expired at %s (the "
+		         "source host has not re-signed it)",
+		         b->generation,
+		         fmt_time((double)b->valid_until, t, sizeof(t)));
+		return -1;
+	}
+	if (b->generation < held) {
+		snprintf(r->err, sizeof(r->err),
+		         "bundle generation %" PRIu64 " is older than "
+		         "generation %" PRIu64 ", already applied (a replayed "
+		         "or rolled-back bundle)",
+		         b->generation, held);
+		return -1;
+	}
+	if (b->generation == held && held > 0) {
+		char hex[17];
+		const char *had = status_get_str(r->st, "bundle_digest");
+
+		if (had && strcmp(had, digest_hex(b->digest, hex)) != 0) {
+			snprintf(r->err, sizeof(r->err),
+			         "bundle generation %" PRIu64 " repeats with "
+			         "other content; refusing it",
+			         b->generation);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* A fleet host: this host's rules over the bundle's directory. */
+static int fleet_build(struct run *r)
+{
+	struct fleet_rules rules = {.local = &r->local,
+	                            .locks = &r->locks,
+	                            .id_min = r->cfg.uid_min,
+	                            .id_max = r->cfg.uid_max};
+	int rc = localdb_load(&r->local, r->cfg.local_passwd,
+	                      r->cfg.local_group, r->err, sizeof(r->err));
+
+	if (rc == 0 && fleet_apply_local(&r->dl.model, &rules, &r->next,
+	                                 &r->skipped) < 0) {
+		snprintf(r->err, sizeof(r->err), "out of memory");
+		rc = -ENOMEM;
+	}
+	return rc;
+}
+
+/* A fleet host: what the next run compares against, once the bundle is
+ * accepted. */
+static void remember_bundle(struct run *r)
+{
+	const struct bundle_info *b = &r->dl.info;
+	char hex[17];
+
+	status_set_int(r->st, "bundle_generation", (int64_t)b->generation);
+	status_set_num(r->st, "bundle_created", (double)b->created);
+	status_set_num(r->st, "bundle_valid_until", (double)b->valid_until);
+	status_set_str(r->st, "bundle_digest", digest_hex(b->digest, hex));
+	status_set_str(r->st, "bundle_origin", b->origin);
+	status_set_str(r->st, "bundle_bridge", b->source);
+	status_set_str(r->st, "bundle_key", b->keyid);
+	status_set_int(r->st, "bundle_bytes", (int64_t)r->dl.bytes);
+	status_set_str(r->st, "bundle_etag", r->dl.got.etag);
+	status_set_str(r->st, "bundle_last_modified", r->dl.got.last_modified);
+}
+
 static int refresh(struct run *r, const struct opts *o)
 {
 	int rc;
 
-	if (fetch(r) < 0)
-		return failed(r, EXIT_FAIL);
-	load_live(r);
+	if (r->cfg.source) {
+		rc = fleet_fetch(r);
+		if (rc != 0)
+			return rc < 0 ? failed(r, EXIT_FAIL) : EXIT_OK;
+	} else {
+		if (fetch(r) < 0)
+			return failed(r, EXIT_FAIL);
+		load_live(r);
+	}
 	if (!r->have_live && r->live_err != -ENOENT)
 		logmsg(LOG_WARNING,
 		       "the live snapshot %s is unusable (%s); "
 		       "a new one replaces it",
 		       r->cfg.cache_path, snap_strerror(r->live_err));
-	if (build(r) < 0)
+	rc = r->cfg.source        ? fleet_build(r)
+	     : r->cfg.bundle_file ? source_build(r)
+	                          : build(r);
+	if (rc < 0)
 		return failed(r, EXIT_FAIL);
 	report_skipped(r);
 	if (o->dry_run)
@@ -754,6 +1046,10 @@ static int refresh(struct run *r, const struct opts *o)
 	           logs.tty && !logs.quiet ? stderr : NULL);
 	if (guards(r, o->force) < 0)
 		return failed(r, EXIT_REFUSED);
+	if (r->cfg.bundle_file && write_bundle(r) < 0)
+		return failed(r, EXIT_FAIL);
+	if (r->cfg.source)
+		remember_bundle(r);
 	if (unchanged(r)) {
 		if (save_ids(r, r->err, sizeof(r->err)) < 0)
 			return failed(r, EXIT_FAIL);
@@ -799,11 +1095,64 @@ static int republish(struct run *r, const char *name, bool active)
 	return 0;
 }
 
-static int do_lock(struct run *r, const char *name, bool lock)
+/* A fleet host's lock and unlock.  Locking republishes at once; unlocking
+ * waits for the next refresh, which alone knows whether the bundle has the
+ * person active (it may be suspended there too). */
+static int fleet_lock(struct run *r, const char *name, bool lock)
 {
-	struct idmap_entry *e = idmap_find_name(&r->ids, 'u', name);
 	int rc;
 
+	load_live(r);
+	if (lock &&
+	    (!r->have_live || model_find_user(&r->live, name) == NULL)) {
+		logmsg(LOG_ERR, "lock: no person named %s in the snapshot",
+		       name);
+		return EXIT_FAIL;
+	}
+	if (!lock && locks_remove(&r->locks, name, name) == 0) {
+		logmsg(LOG_ERR, "unlock: %s is not locked", name);
+		return EXIT_FAIL;
+	}
+	rc = lock ? locks_add(&r->locks, name, name) : 0;
+	if (rc == 0)
+		rc = locks_save(r->cfg.state_dir, &r->locks);
+	if (rc < 0) {
+		logmsg(LOG_ERR, "%s: cannot save %s/%s: %s",
+		       lock ? "lock" : "unlock", r->cfg.state_dir, STATE_LOCKS,
+		       strerror(-rc));
+		return EXIT_FAIL;
+	}
+	if (!lock) {
+		/* The next refresh must rebuild even if the bundle is not
+		 * modified. */
+		status_set_str(r->st, "bundle_etag", NULL);
+		status_set_str(r->st, "bundle_last_modified", NULL);
+		status_save(r->cfg.state_dir, r->st);
+		logmsg(LOG_NOTICE, "unlocked %s; the next refresh applies it",
+		       name);
+		return EXIT_OK;
+	}
+	logmsg(LOG_NOTICE, "locked %s", name);
+	if (republish(r, name, false) < 0) {
+		logmsg(LOG_ERR,
+		       "lock recorded, but republishing failed: %s; the next "
+		       "refresh applies it",
+		       r->err);
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
+static int do_lock(struct run *r, const char *name, bool lock)
+{
+	struct idmap_entry *e =
+	        r->cfg.source ? NULL : idmap_find_name(&r->ids, 'u', name);
+	int rc;
+
+	/* A fleet host has no SCIM ids: it locks by name, which the bundle
+	 * keeps stable. */
+	if (r->cfg.source)
+		return fleet_lock(r, name, lock);
 	if (lock && e == NULL) {
 		logmsg(LOG_ERR,
 		       "lock: no person named %s in the directory "
@@ -892,6 +1241,45 @@ static json_object *locks_json(const struct locks *l)
 	return a;
 }
 
+/* The mode, and for fleet mode the bundle last written or applied. */
+static json_object *fleet_json(const struct run *r)
+{
+	static const char *const keep[] = {"bundle_generation", "bundle_digest",
+	                                   "bundle_origin",     "bundle_bridge",
+	                                   "bundle_key",        "bundle_bytes"};
+	json_object *o = json_object_new_object(), *v;
+	double created = status_get_num(r->st, "bundle_created");
+	double until = status_get_num(r->st, "bundle_valid_until");
+
+	json_object_object_add(o, "mode",
+	                       json_object_new_string(r->cfg.source ? "fleet"
+	                                              : r->cfg.bundle_file
+	                                                      ? "source"
+	                                                      : "bridge"));
+	json_object_object_add(o, "source",
+	                       json_object_new_string(r->cfg.source
+	                                                      ? r->cfg.source
+	                                                      : r->cfg.url));
+	if (r->cfg.bundle_file)
+		json_object_object_add(
+		        o, "bundle_file",
+		        json_object_new_string(r->cfg.bundle_file));
+	for (size_t i = 0; i < ARRAY_SIZE(keep); i++)
+		if (json_object_object_get_ex(r->st, keep[i], &v))
+			json_object_object_add(o, keep[i] + 7,
+			                       json_object_get(v));
+	if (created > 0) {
+		json_object_object_add(o, "created",
+		                       json_object_new_int64((int64_t)created));
+		json_object_object_add(
+		        o, "age_seconds",
+		        json_object_new_int64((int64_t)(now_wall() - created)));
+		json_object_object_add(o, "valid_until",
+		                       json_object_new_int64((int64_t)until));
+	}
+	return o;
+}
+
 static json_object *status_json(struct run *r)
 {
 	static const char *const keep[] = {
@@ -903,6 +1291,7 @@ static json_object *status_json(struct run *r)
 	json_object *o = json_object_new_object(), *v;
 
 	json_object_object_add(o, "snapshot", snapshot_json(r));
+	json_object_object_add(o, "fleet", fleet_json(r));
 	for (size_t i = 0; i < ARRAY_SIZE(keep); i++)
 		if (json_object_object_get_ex(r->st, keep[i], &v))
 			json_object_object_add(o, keep[i], json_object_get(v));
@@ -938,6 +1327,35 @@ static void print_skipped(json_object *st)
 	}
 }
 
+static void print_fleet(json_object *o)
+{
+	json_object *f = json_object_object_get(o, "fleet");
+	const char *mode = jstr(f, "mode");
+	char t1[64], t2[64];
+
+	if (strcmp(mode, "fleet") == 0)
+		printf("mode:          fleet host, bundle %s\n",
+		       jstr(f, "source"));
+	else if (strcmp(mode, "source") == 0)
+		printf("mode:          source host, bridge %s, bundle %s\n",
+		       jstr(f, "source"), jstr(f, "bundle_file"));
+	else
+		printf("mode:          bridge %s\n", jstr(f, "source"));
+	if (strcmp(mode, "bridge") == 0 ||
+	    !json_object_object_get_ex(f, "created", NULL))
+		return;
+	printf("bundle:        generation %s, signed %s (%ss ago) by %s, "
+	       "valid until %s\n",
+	       jstr(f, "generation"),
+	       fmt_time(json_object_get_double(
+	                        json_object_object_get(f, "created")),
+	                t1, sizeof(t1)),
+	       jstr(f, "age_seconds"), jstr(f, "origin"),
+	       fmt_time(json_object_get_double(
+	                        json_object_object_get(f, "valid_until")),
+	                t2, sizeof(t2)));
+}
+
 static void print_status(struct run *r, json_object *o)
 {
 	json_object *s;
@@ -961,6 +1379,7 @@ static void print_status(struct run *r, json_object *o)
 		printf("groups:        %s\n", jstr(s, "groups"));
 		printf("source:        %s\n", jstr(s, "source"));
 	}
+	print_fleet(o);
 	printf("last attempt:  %s (%s)\n",
 	       fmt_time(status_get_num(r->st, "last_attempt"), t1, sizeof(t1)),
 	       jstr(r->st, "last_result"));
@@ -1048,11 +1467,44 @@ static int check_token(struct run *r, struct buf *body)
 	return rc;
 }
 
+/* A fleet host: the bundle downloads, verifies, parses and is valid. */
+static int check_bundle(struct run *r)
+{
+	const struct bundle_info *b = &r->dl.info;
+	char t[64];
+	int rc;
+
+	rc = http_open_public(&r->cfg, &r->http, r->err, sizeof(r->err));
+	if (rc == 0)
+		rc = fleet_download(r->http, &r->cfg, NULL, &r->dl, r->err,
+		                    sizeof(r->err));
+	if (rc == 0 && (double)b->valid_until <= now_wall()) {
+		snprintf(r->err, sizeof(r->err),
+		         "bundle generation %" PRIu64 " expired at %s",
+		         b->generation,
+		         fmt_time((double)b->valid_until, t, sizeof(t)));
+		rc = -1;
+	}
+	if (rc < 0) {
+		logmsg(LOG_ERR, "check failed: %s", r->err);
+		return EXIT_FAIL;
+	}
+	printf("bundle ok: generation %" PRIu64 ", %zu people, %zu groups, "
+	       "%zu bytes, signed by key %s on %s (bridge %s), valid until "
+	       "%s\n",
+	       b->generation, b->npeople, b->ngroups, r->dl.bytes, b->keyid,
+	       b->origin, b->source,
+	       fmt_time((double)b->valid_until, t, sizeof(t)));
+	return EXIT_OK;
+}
+
 static int do_check(struct run *r)
 {
 	struct buf body = {0};
 	int rc;
 
+	if (r->cfg.source)
+		return check_bundle(r);
 	rc = http_open(&r->cfg, &r->http, r->err, sizeof(r->err));
 	if (rc == 0)
 		rc = check_health(r, &body);
@@ -1062,6 +1514,28 @@ static int do_check(struct run *r)
 		logmsg(LOG_ERR, "check failed: %s", r->err);
 	buf_free(&body, false);
 	return rc == 0 ? EXIT_OK : EXIT_FAIL;
+}
+
+/* ---- keygen ----------------------------------------------------------- */
+
+static int do_keygen(const char *priv, const char *pub)
+{
+	char err[ERR_MAX];
+	EVP_PKEY *k = NULL;
+	char id[BUNDLE_KEYID] = "";
+
+	if (bundle_keygen(priv, pub, err, sizeof(err)) < 0) {
+		logmsg(LOG_ERR, "keygen: %s", err);
+		return EXIT_FAIL;
+	}
+	if (bundle_load_public(pub, &k, err, sizeof(err)) == 0)
+		bundle_keyid(k, id);
+	EVP_PKEY_free(k);
+	printf("private key %s (keep it on the source host only; "
+	       "bundle_key)\npublic key  %s (copy it to every fleet host; "
+	       "verify_key)\nkey id      %s\n",
+	       priv, pub, id);
+	return EXIT_OK;
 }
 
 /* ---- main ------------------------------------------------------------- */
@@ -1104,6 +1578,8 @@ int main(int argc, char **argv)
 		return rc;
 	if (logs.syslog)
 		openlog("scim-cache", LOG_PID, LOG_DAEMON);
+	if (strcmp(o.cmd, "keygen") == 0)
+		return do_keygen(o.keys[0], o.keys[1]);
 	rc = load_config(&r, o.config);
 	if (rc >= 0)
 		return rc;

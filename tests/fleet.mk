@@ -1,0 +1,13 @@
+# Fleet mode (issue 8): signed bundles, nginx-served, many fleet hosts.
+
+# Unit test: bundle writing, verification and parsing, byte by byte.
+check_PROGRAMS += tests/fleet-bundle
+tests_fleet_bundle_SOURCES = tests/fleet-bundle.c tests/test.h
+tests_fleet_bundle_CFLAGS = $(TOOLS_TEST_CFLAGS) $(CRYPTO_CFLAGS)
+tests_fleet_bundle_LDADD = $(TOOLS_TEST_LIBS) $(CRYPTO_LIBS)
+TESTS += tests/fleet-bundle
+
+# Integration tests (root: private mount namespace, nginx on 127.0.0.1).
+FLEET_SH_TESTS = tests/fleet-refresh.sh tests/fleet-faults.sh
+TESTS += $(FLEET_SH_TESTS)
+EXTRA_DIST += $(FLEET_SH_TESTS) tests/fleet-lib.sh

@@ -1,0 +1,98 @@
+/*
+ * bundle.h: fleet mode's signed snapshot bundles (scim-bundle(5)).
+ *
+ * One host lists the bridge and writes the mapped directory as a bundle;
+ * every other host downloads it from storage the company already runs and
+ * checks it before anything else: the Ed25519 signature over every byte
+ * but the last line, then a strict, line-by-line parse that validates
+ * each name, number and field as the snapshot writer would.
+ *
+ * The format, version 1 (text, one record per line, fields separated by a
+ * TAB; no field can hold a TAB or a newline since the validators refuse
+ * control characters):
+ *
+ *   nss-scim-bundle 1
+ *   generation G          only grows from one bundle to the next
+ *   created T             seconds since the epoch
+ *   valid-until T         a host refuses the bundle after this
+ *   source TEXT           the bridge the source host listed
+ *   origin TEXT           the source host's name
+ *   id-range MIN MAX      every number lies within
+ *   people N
+ *   groups N
+ *   P<TAB>name<TAB>uid<TAB>gid<TAB>active<TAB>gecos<TAB>home<TAB>shell
+ *   G<TAB>name<TAB>gid<TAB>member,member,...
+ *   end
+ *   signature ed25519 KEYID BASE64
+ *
+ * People come sorted by name, then groups sorted by name, members sorted.
+ * KEYID is the first 16 hex digits of the SHA-256 of the raw public key;
+ * the signature covers every byte before the signature line.
+ */
+#ifndef SCIM_BUNDLE_H
+#define SCIM_BUNDLE_H
+
+#include <openssl/evp.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model.h"
+#include "util.h"
+
+#define BUNDLE_VERSION  1
+#define BUNDLE_MAX      (256u << 20) /* bytes in a bundle */
+#define BUNDLE_TEXT_MAX 256          /* bytes in source and origin */
+#define BUNDLE_KEYID    17           /* 16 hex digits and a NUL */
+
+struct bundle_info {
+	uint64_t generation;
+	int64_t created, valid_until;
+	char source[BUNDLE_TEXT_MAX];
+	char origin[BUNDLE_TEXT_MAX];
+	uint32_t id_min, id_max;
+	size_t npeople, ngroups;
+	char keyid[BUNDLE_KEYID]; /* of the key that signed it */
+	/* FNV-1a-64 of the id-range and the records: equal digests mean the
+	 * same directory, whatever the generation and times. */
+	uint64_t digest;
+};
+
+/* Writes M (sorted) as a signed bundle into OUT.  INFO's counts and keyid
+ * are filled in.  Returns 0 or a negative errno with the reason in ERR. */
+int bundle_write(const struct model *m, struct bundle_info *info, EVP_PKEY *key,
+                 struct buf *out, char *err, size_t errlen);
+
+/* Checks the signature of the LEN bytes at DATA with PUB.  Returns 0 and
+ * *SIGNED_LEN, the length of the signed part, or -EBADMSG (no well-formed
+ * signature line: truncated or not a bundle), -EKEYREJECTED (signed by
+ * another key) or -EBADE (the signature does not match: altered), with
+ * the reason in ERR. */
+int bundle_verify(const char *data, size_t len, EVP_PKEY *pub,
+                  size_t *signed_len, char *err, size_t errlen);
+
+/* Parses the signed part (LEN bytes) into INFO and a sorted model M.
+ * Returns 0, or -EBADMSG with "line N: reason" in ERR (M then holds
+ * nothing to free), or -ENOMEM. */
+int bundle_parse(const char *data, size_t len, struct bundle_info *info,
+                 struct model *m, char *err, size_t errlen);
+
+/* Makes an Ed25519 key pair: PRIV (PKCS#8 PEM, mode 0600, created
+ * exclusively: an existing file is never replaced) and PUB
+ * (SubjectPublicKeyInfo PEM, mode 0644).  Returns 0 or a negative errno
+ * with the reason in ERR. */
+int bundle_keygen(const char *priv, const char *pub, char *err, size_t errlen);
+
+/* Loads the private key at PATH, which must be a regular file owned by the
+ * caller with no group or other permission bits, or the public key at
+ * PATH.  Each must be an Ed25519 key.  Returns 0 or a negative errno with
+ * the reason in ERR. */
+int bundle_load_private(const char *path, EVP_PKEY **out, char *err,
+                        size_t errlen);
+int bundle_load_public(const char *path, EVP_PKEY **out, char *err,
+                       size_t errlen);
+
+/* KEY's id (see above) into ID.  Returns 0 or -EINVAL. */
+int bundle_keyid(EVP_PKEY *key, char id[BUNDLE_KEYID]);
+
+#endif

@@ -1,0 +1,237 @@
+/*
+ * fleet.c: a host's local rules over a bundle's directory; see fleet.h.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fleet.h"
+#include "snap.h"
+#include "table.h"
+
+static int skip(struct skiplist *l, char kind, enum skip_reason why,
+                const char *name, const char *fmt, ...)
+        __attribute__((format(printf, 5, 6)));
+
+static int skip(struct skiplist *l, char kind, enum skip_reason why,
+                const char *name, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = skiplist_vadd(l, kind, why, name, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+/* The group that is U's private group: named like U, with U's gid. */
+static const struct model_group *private_group(const struct model *m,
+                                               const struct model_user *u)
+{
+	const struct model_group *g = model_find_group(m, u->name);
+
+	return g != NULL && g->gid == u->gid ? g : NULL;
+}
+
+static bool local_id(const struct fleet_rules *r, uint32_t id)
+{
+	return numset_has(&r->local->ids, id);
+}
+
+static bool in_range(const struct fleet_rules *r, uint32_t id)
+{
+	return snap_id_valid(id, r->id_min, r->id_max);
+}
+
+/* Whether U stays; when not, why goes into SKIPPED. */
+static int check_person(const struct model *in, const struct fleet_rules *r,
+                        const struct model_user *u, struct skiplist *skipped,
+                        bool *keep)
+{
+	const struct model_group *pg = private_group(in, u);
+
+	*keep = false;
+	if (strmap_get(&r->local->users, u->name, NULL))
+		return skip(skipped, 'u', SKIP_LOCAL_NAME, u->name,
+		            "login name %s belongs to a local user", u->name);
+	if (pg != NULL && strmap_get(&r->local->groups, pg->name, NULL))
+		return skip(skipped, 'u', SKIP_LOCAL_NAME, u->name,
+		            "private group %s would shadow a local group",
+		            pg->name);
+	if (local_id(r, u->uid) || local_id(r, u->gid))
+		return skip(skipped, 'u', SKIP_LOCAL_ID, u->name,
+		            "uid %u or gid %u is a local number", u->uid,
+		            u->gid);
+	if (!in_range(r, u->uid) || !in_range(r, u->gid))
+		return skip(skipped, 'u', SKIP_ID_RANGE, u->name,
+		            "uid %u or gid %u is outside uid_min-uid_max",
+		            u->uid, u->gid);
+	*keep = true;
+	return 0;
+}
+
+static int check_group(const struct fleet_rules *r, const struct model_group *g,
+                       struct skiplist *skipped, bool *keep)
+{
+	*keep = false;
+	if (strmap_get(&r->local->groups, g->name, NULL))
+		return skip(skipped, 'g', SKIP_LOCAL_NAME, g->name,
+		            "group name %s belongs to a local group", g->name);
+	if (local_id(r, g->gid))
+		return skip(skipped, 'g', SKIP_LOCAL_ID, g->name,
+		            "gid %u is a local number", g->gid);
+	if (!in_range(r, g->gid))
+		return skip(skipped, 'g', SKIP_ID_RANGE, g->name,
+		            "gid %u is outside uid_min-uid_max", g->gid);
+	*keep = true;
+	return 0;
+}
+
+static int add_people(const struct model *in, const struct fleet_rules *r,
+                      struct strmap *kept, struct strmap *dropped,
+                      struct model *out, struct skiplist *skipped)
+{
+	struct strmap locked = {0};
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && r->locks && i < r->locks->n; i++)
+		rc = strmap_put(&locked, r->locks->names[i], 0);
+	for (size_t i = 0; rc == 0 && i < in->nusers; i++) {
+		struct model_user u = in->users[i];
+		bool keep;
+
+		rc = check_person(in, r, &u, skipped, &keep);
+		if (rc == 0 && !keep)
+			rc = strmap_put(dropped, u.name, 0);
+		if (rc < 0 || !keep)
+			continue;
+		u.active = u.active && !strmap_get(&locked, u.name, NULL);
+		rc = model_add_user(out, &u);
+		if (rc == 0)
+			rc = strmap_put(kept, u.name, 0);
+	}
+	strmap_free(&locked);
+	return rc;
+}
+
+static int add_groups(const struct model *in, const struct fleet_rules *r,
+                      const struct strmap *kept, const struct strmap *dropped,
+                      struct model *out, struct skiplist *skipped)
+{
+	const char **v = NULL;
+	size_t cap = 0;
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < in->ngroups; i++) {
+		const struct model_group *g = &in->groups[i];
+		const struct model_user *owner = model_find_user(in, g->name);
+		size_t n = 0;
+		bool keep;
+
+		/* A left-out person's private group goes with them, without
+		 * a second report. */
+		if (owner != NULL && owner->gid == g->gid &&
+		    strmap_get(dropped, g->name, NULL))
+			continue;
+		rc = check_group(r, g, skipped, &keep);
+		if (rc < 0 || !keep)
+			continue;
+		if (g->nmembers > cap) {
+			const char **a = realloc(v, g->nmembers * sizeof(*a));
+
+			if (a == NULL) {
+				rc = -ENOMEM;
+				break;
+			}
+			v = a;
+			cap = g->nmembers;
+		}
+		for (size_t j = 0; j < g->nmembers; j++)
+			if (strmap_get(kept, g->members[j], NULL))
+				v[n++] = g->members[j];
+		rc = model_add_group(out, g->name, g->gid,
+		                     (const char *const *)v, n, g->scim_id);
+	}
+	free(v);
+	return rc;
+}
+
+int fleet_apply_local(const struct model *in, const struct fleet_rules *rules,
+                      struct model *out, struct skiplist *skipped)
+{
+	struct strmap kept = {0}, dropped = {0};
+	int rc;
+
+	*out = (struct model){0};
+	rc = add_people(in, rules, &kept, &dropped, out, skipped);
+	if (rc == 0)
+		rc = add_groups(in, rules, &kept, &dropped, out, skipped);
+	strmap_free(&kept);
+	strmap_free(&dropped);
+	if (rc < 0) {
+		model_free(out);
+		return rc;
+	}
+	model_sort(out);
+	return 0;
+}
+
+/* ---- download and sign ------------------------------------------------ */
+
+int fleet_download(struct http *h, const struct scim_config *cfg,
+                   const struct http_validators *cond, struct fleet_download *d,
+                   char *err, size_t errlen)
+{
+	struct buf body = {0};
+	EVP_PKEY *pub = NULL;
+	size_t signed_len = 0;
+	char why[512];
+	int rc;
+
+	*d = (struct fleet_download){0};
+	/* The key first: a host that cannot check a bundle must not fetch
+	 * one. */
+	rc = bundle_load_public(cfg->verify_key, &pub, err, errlen);
+	if (rc == 0)
+		rc = http_get_cond(h, cfg->source, cond, &body, &d->status,
+		                   &d->got, err, errlen);
+	if (rc == 0 && d->status != 304) {
+		d->bytes = body.len;
+		rc = bundle_verify(body.data ? body.data : "", body.len, pub,
+		                   &signed_len, why, sizeof(why));
+		if (rc == 0)
+			rc = bundle_parse(body.data, signed_len, &d->info,
+			                  &d->model, why, sizeof(why));
+		if (rc < 0)
+			snprintf(err, errlen, "bundle %.200s: %s",
+			         http_req_path(cfg->source), why);
+	}
+	EVP_PKEY_free(pub);
+	buf_free(&body, false);
+	if (rc < 0)
+		fleet_download_free(d);
+	return rc;
+}
+
+void fleet_download_free(struct fleet_download *d)
+{
+	model_free(&d->model);
+	*d = (struct fleet_download){0};
+}
+
+int fleet_sign(const struct model *m, const struct scim_config *cfg,
+               struct bundle_info *info, struct buf *out, char *err,
+               size_t errlen)
+{
+	EVP_PKEY *key = NULL;
+	int rc = bundle_load_private(cfg->bundle_key, &key, err, errlen);
+
+	if (rc == 0)
+		rc = bundle_write(m, info, key, out, err, errlen);
+	EVP_PKEY_free(key);
+	return rc;
+}
