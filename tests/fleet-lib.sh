@@ -55,6 +55,7 @@ http {
 		listen $listen;
 		root $WWW;
 		$tls
+		location = /fail500.bundle { return 500; }
 	}
 }
 EOF
@@ -108,4 +109,15 @@ host() {
 	local n=$1
 	shift
 	"$SCIM_CACHE" --config "$TMPD/host.$n/scim.conf" "$@"
+}
+
+# in_future OFFSET COMMAND...: runs COMMAND with the wall clock OFFSET
+# ("+8d", "+2h") ahead, through Debian's libfaketime.
+LIBFAKETIME=$(ls /usr/lib/*/faketime/libfaketime.so.1 2>/dev/null | head -n 1)
+in_future() {
+	local off=$1
+	shift
+	[ -n "$LIBFAKETIME" ] || fail "needs libfaketime (Debian's faketime)"
+	LD_PRELOAD="${SAN_PRELOAD:+$SAN_PRELOAD }$LIBFAKETIME" \
+		FAKETIME="$off" DONT_FAKE_MONOTONIC=1 "$@"
 }
