@@ -660,7 +660,7 @@ static int parse_body(struct parser *ps, struct bundle_info *info,
                       struct model *m)
 {
 	struct numset uids = {0}, gids = {0};
-	char **v = NULL, *prev = NULL, *line;
+	char **v = NULL, *prev = NULL, *line = NULL;
 	const char *records = ps->p;
 	size_t cap = 0;
 	int r = 0;
