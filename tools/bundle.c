@@ -55,7 +55,7 @@ int bundle_keyid(EVP_PKEY *key, char id[BUNDLE_KEYID])
 	    EVP_Digest(raw, len, md, &mdlen, EVP_sha256(), NULL) != 1 ||
 	    mdlen < 8)
 		return -EINVAL;
-	for (int i = 0; i < 8; i++)
+	for (size_t i = 0; i < 8; i++)
 		snprintf(id + 2 * i, 3, "%02x", md[i]);
 	return 0;
 }
@@ -394,6 +394,7 @@ struct parser {
 	size_t errlen;
 	char *scratch; /* the current line, NUL-terminated, split in place */
 	size_t cap;
+	int rc; /* why next_line() gave NULL */
 };
 
 static int bad(struct parser *ps, const char *fmt, ...)
@@ -407,39 +408,43 @@ static int bad(struct parser *ps, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	return fail(ps->err, ps->errlen, -EBADMSG, "line %u: %s", ps->line,
-	            why);
+	fail(ps->err, ps->errlen, -EBADMSG, "line %u: %s", ps->line, why);
+	return -EBADMSG;
 }
 
-/* The next line into ps->scratch (without its newline). */
-static int next_line(struct parser *ps, char **line)
+/* The next line, in ps->scratch without its newline; NULL with the reason
+ * in ps->rc and ps->err. */
+static char *next_line(struct parser *ps)
 {
 	const char *nl;
 	size_t n;
 
 	ps->line++;
-	if (ps->p >= ps->end)
-		return bad(ps, "the bundle ends early");
+	if (ps->p >= ps->end) {
+		ps->rc = bad(ps, "the bundle ends early");
+		return NULL;
+	}
 	nl = memchr(ps->p, '\n', (size_t)(ps->end - ps->p));
-	if (nl == NULL)
-		return bad(ps, "the last line has no end");
-	n = (size_t)(nl - ps->p);
-	if (memchr(ps->p, '\0', n) != NULL)
-		return bad(ps, "NUL byte");
-	if (n + 1 > ps->cap) {
+	n = nl ? (size_t)(nl - ps->p) : 0;
+	if (nl == NULL || memchr(ps->p, '\0', n) != NULL) {
+		ps->rc = bad(ps, nl ? "NUL byte" : "the last line has no end");
+		return NULL;
+	}
+	if (ps->scratch == NULL || n + 1 > ps->cap) {
 		char *s = realloc(ps->scratch, n + 1);
 
-		if (s == NULL)
-			return fail(ps->err, ps->errlen, -ENOMEM,
-			            "out of memory");
+		if (s == NULL) {
+			fail(ps->err, ps->errlen, -ENOMEM, "out of memory");
+			ps->rc = -ENOMEM;
+			return NULL;
+		}
 		ps->scratch = s;
 		ps->cap = n + 1;
 	}
 	memcpy(ps->scratch, ps->p, n);
 	ps->scratch[n] = '\0';
 	ps->p = nl + 1;
-	*line = ps->scratch;
-	return 0;
+	return ps->scratch;
 }
 
 /* "KEY VALUE": the value, or NULL. */
@@ -455,11 +460,10 @@ static int header_num(struct parser *ps, const char *key, uint64_t max,
                       uint64_t *out)
 {
 	const char *v;
-	char *line;
-	int r = next_line(ps, &line);
+	char *line = next_line(ps);
 
-	if (r < 0)
-		return r;
+	if (line == NULL)
+		return ps->rc;
 	v = keyed(line, key);
 	if (v == NULL)
 		return bad(ps, "expected \"%s N\"", key);
@@ -471,11 +475,10 @@ static int header_num(struct parser *ps, const char *key, uint64_t max,
 static int header_text(struct parser *ps, const char *key, char *out)
 {
 	const char *v;
-	char *line;
-	int r = next_line(ps, &line);
+	char *line = next_line(ps);
 
-	if (r < 0)
-		return r;
+	if (line == NULL)
+		return ps->rc;
 	v = keyed(line, key);
 	if (v == NULL)
 		return bad(ps, "expected \"%s TEXT\"", key);
@@ -489,11 +492,11 @@ static int header_text(struct parser *ps, const char *key, char *out)
 static int parse_header(struct parser *ps, struct bundle_info *info)
 {
 	uint64_t v = 0, lo = 0, hi = 0, np = 0, ng = 0, created = 0, until = 0;
-	char *line, *sp;
-	int r = next_line(ps, &line);
+	char *line = next_line(ps), *sp;
+	int r;
 
-	if (r < 0)
-		return r;
+	if (line == NULL)
+		return ps->rc;
 	if (keyed(line, MAGIC) == NULL)
 		return bad(ps, "not an nss-scim bundle");
 	if (parse_u64(keyed(line, MAGIC), 1, UINT32_MAX, &v) < 0 ||
@@ -508,8 +511,8 @@ static int parse_header(struct parser *ps, struct bundle_info *info)
 		return r;
 	info->created = (int64_t)created;
 	info->valid_until = (int64_t)until;
-	if ((r = next_line(ps, &line)) < 0)
-		return r;
+	if ((line = next_line(ps)) == NULL)
+		return ps->rc;
 	sp = keyed(line, "id-range") ? strchr(line + 9, ' ') : NULL;
 	if (sp == NULL)
 		return bad(ps, "expected \"id-range MIN MAX\"");
@@ -666,7 +669,8 @@ static int parse_body(struct parser *ps, struct bundle_info *info,
 	int r = 0;
 
 	for (size_t i = 0; r == 0 && i < info->npeople; i++) {
-		r = next_line(ps, &line);
+		line = next_line(ps);
+		r = line == NULL ? ps->rc : 0;
 		if (r == 0)
 			r = parse_person(ps, info, line,
 			                 i ? m->users[i - 1].name : NULL, &uids,
@@ -676,15 +680,17 @@ static int parse_body(struct parser *ps, struct bundle_info *info,
 	if (r == 0)
 		model_sort(m);
 	for (size_t i = 0; r == 0 && i < info->ngroups; i++) {
-		r = next_line(ps, &line);
+		line = next_line(ps);
+		r = line == NULL ? ps->rc : 0;
 		if (r == 0)
 			r = parse_group(ps, info, line, &prev, &gids, m, &v,
 			                &cap);
 	}
 	if (r == 0)
 		info->digest = digest(info, records, (size_t)(ps->p - records));
-	if (r == 0 && (r = next_line(ps, &line)) == 0 &&
-	    strcmp(line, "end") != 0)
+	if (r == 0 && (line = next_line(ps)) == NULL)
+		r = ps->rc;
+	else if (r == 0 && strcmp(line, "end") != 0)
 		r = bad(ps, "expected \"end\" after %zu people and %zu groups",
 		        info->npeople, info->ngroups);
 	if (r == 0 && ps->p != ps->end)
