@@ -35,6 +35,8 @@ grep -q "^source $BRIDGE_URL\$" "$B" || fail "bundle names no source"
 sc status >"$TMPD/status" || fail "source status"
 grep -q "^mode:          source host, bridge $BRIDGE_URL, bundle $B" "$TMPD/status" ||
 	fail "source status: $(cat "$TMPD/status")"
+grep -q "^bundle:        generation [0-9]*, signed .* by $(hostname), valid until " "$TMPD/status" ||
+	fail "source status: $(cat "$TMPD/status")"
 # A second source refresh with nothing changed keeps the bundle as it is,
 # so that the fleet's conditional GETs stay 304s.
 cp -p "$B" "$TMPD/bundle.1"
@@ -128,7 +130,59 @@ assert f["generation"] == int(sys.argv[1]), f
 assert f["age_seconds"] >= 0 and f["valid_until"] > f["created"], f
 ' "$gen" || fail "status --json fleet fields"
 host 1 check >"$TMPD/out" 2>&1 || fail "fleet check: $(cat "$TMPD/out")"
-grep -q "^bundle ok: generation $gen, 50 people, " "$TMPD/out" || fail "fleet check: $(cat "$TMPD/out")"
+grep -q "^bundle ok: generation $gen, 50 people, .* signed by key [0-9a-f]\{16\} on " "$TMPD/out" ||
+	fail "fleet check: $(cat "$TMPD/out")"
+# A 304 is no error for the metrics and status.
+host 1 status --json | "$PY" -c '
+import json, sys
+s = json.load(sys.stdin)
+assert "304" not in s.get("http_errors_total", {}), s
+assert s["http_requests_total"]["304"] == 1, s
+assert len(s["fleet"]["key"]) == 16, s
+' || fail "status counts a 304 as an error, or lacks the key"
+# A dry run on an unmodified bundle says so and records nothing.
+before=$(host 1 status --json | "$PY" -c 'import json, sys; print(json.load(sys.stdin)["last_attempt"])')
+host 1 refresh --dry-run >"$TMPD/out" 2>&1 || fail "dry run: $(cat "$TMPD/out")"
+grep -q "^dry run: bundle generation $gen is not modified at the source; nothing would change" "$TMPD/out" ||
+	fail "dry run: $(cat "$TMPD/out")"
+after=$(host 1 status --json | "$PY" -c 'import json, sys; print(json.load(sys.stdin)["last_attempt"])')
+[ "$before" = "$after" ] || fail "a dry run recorded an attempt"
+
+# Lock on a fleet host: by name, at once, without restarting the
+# snapshot's age; unlock: at the next refresh, and the generation never
+# goes backwards.
+created() {
+	host 1 status --json | "$PY" -c 'import json, sys; print(json.load(sys.stdin)["snapshot"][sys.argv[1]])' "$1"
+}
+c0=$(created created)
+host 1 lock ana.rodriguez 2>"$TMPD/out" || fail "fleet lock: $(cat "$TMPD/out")"
+[ "$(created active)" = 48 ] || fail "lock: $(created active) active, want 48"
+[ "$(created created)" = "$c0" ] || fail "lock restarted the snapshot's age"
+g1=$(created generation)
+[ "$g1" -gt "$gen" ] || fail "lock did not republish"
+host 1 --quiet refresh || fail "refresh after lock"
+[ "$(created active)" = 48 ] || fail "the refresh after lock undid it"
+host 1 unlock ana.rodriguez 2>"$TMPD/out" || fail "fleet unlock: $(cat "$TMPD/out")"
+grep -q "unlocked ana.rodriguez; the next refresh applies it" "$TMPD/out" || fail "unlock: $(cat "$TMPD/out")"
+host 1 --quiet refresh || fail "refresh after unlock"
+[ "$(created active)" = 49 ] || fail "unlock: $(created active) active, want 49"
+[ "$(created generation)" -gt "$g1" ] || fail "the generation went backwards after unlock"
+
+# ---- a publish that fails is not remembered as applied --------------------
+fleet_config full "$SRC" "$TMPD/fleet.pub"
+ns_mount -t tmpfs -o size=16k,mode=0755 fleet-full "$TMPD/host.full"
+fleet_config full "$SRC" "$TMPD/fleet.pub"
+for round in 1 2; do
+	rc=0
+	host full refresh >"$TMPD/out" 2>&1 || rc=$?
+	[ "$rc" = 1 ] && grep -qi "refresh failed: .*no space left" "$TMPD/out" ||
+		fail "full filesystem, round $round: exit $rc: $(cat "$TMPD/out")"
+done
+umount "$TMPD/host.full"
+fleet_config full "$SRC" "$TMPD/fleet.pub"
+host full --quiet refresh || fail "refresh once there is room"
+cmp -s "$TMPD/host.full/cache.mdb" "$TMPD/host.2/cache.mdb" || fail "after the full filesystem"
+echo "ok: a publish that failed is retried, not taken for applied"
 
 # ---- a host's own files win --------------------------------------------
 cp "$LOCAL_PASSWD" "$TMPD/local.passwd"

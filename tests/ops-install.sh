@@ -45,6 +45,7 @@ f 644 $conf
 f 644 $docdir/examples/cron.d/nss-scim
 f 644 $docdir/examples/nss-scim.conf.example
 f 644 $mandir/man5/nss-scim.conf.5
+f 644 $mandir/man5/scim-bundle.5
 f 644 $mandir/man8/libnss_scim.8
 f 644 $mandir/man8/pam_scim.8
 f 644 $mandir/man8/scim-cache.8

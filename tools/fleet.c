@@ -206,6 +206,9 @@ int fleet_download(struct http *h, const struct scim_config *cfg,
 		if (rc == 0)
 			rc = bundle_parse(body.data, signed_len, &d->info,
 			                  &d->model, why, sizeof(why));
+		/* Verified: the key that signed it is verify_key. */
+		if (rc == 0)
+			bundle_keyid(pub, d->info.keyid);
 		if (rc < 0)
 			snprintf(err, errlen, "bundle %.200s: %s",
 			         http_req_path(cfg->source), why);

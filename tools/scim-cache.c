@@ -499,7 +499,9 @@ static void record(struct run *r, const char *result, const char *error)
 
 			status_count(r->st, "http_requests_total", k,
 			             (int64_t)s->c[i].n);
-			if (k[0] != '2') /* not 2xx, or no answer */
+			/* Not 2xx or 304 (a fleet host's unchanged bundle),
+			 * or no answer. */
+			if (k[0] != '2' && strcmp(k, "304") != 0)
 				status_count(r->st, "http_errors_total", k,
 				             (int64_t)s->c[i].n);
 		}
@@ -644,7 +646,8 @@ static int guards(struct run *r, bool force)
 		return 0;
 	if (r->next.nusers == 0) {
 		snprintf(r->err, sizeof(r->err),
-		         "the bridge lists no usable person%s",
+		         "the %s lists no usable person%s",
+		         r->cfg.source ? "bundle" : "bridge",
 		         before ? ", which would remove everyone" : "");
 		return -1;
 	}
@@ -759,6 +762,31 @@ static int dry_run(struct run *r)
 	return EXIT_OK;
 }
 
+static const char *digest_hex(uint64_t d, char out[17])
+{
+	snprintf(out, 17, "%016" PRIx64, d);
+	return out;
+}
+
+/* A fleet host: what the next run compares against, once the bundle is
+ * accepted. */
+static void remember_bundle(struct run *r)
+{
+	const struct bundle_info *b = &r->dl.info;
+	char hex[17];
+
+	status_set_int(r->st, "bundle_generation", (int64_t)b->generation);
+	status_set_num(r->st, "bundle_created", (double)b->created);
+	status_set_num(r->st, "bundle_valid_until", (double)b->valid_until);
+	status_set_str(r->st, "bundle_digest", digest_hex(b->digest, hex));
+	status_set_str(r->st, "bundle_origin", b->origin);
+	status_set_str(r->st, "bundle_bridge", b->source);
+	status_set_str(r->st, "bundle_key", b->keyid);
+	status_set_int(r->st, "bundle_bytes", (int64_t)r->dl.bytes);
+	status_set_str(r->st, "bundle_etag", r->dl.got.etag);
+	status_set_str(r->st, "bundle_last_modified", r->dl.got.last_modified);
+}
+
 static int publish(struct run *r)
 {
 	struct snap_meta m = {.generation = next_generation(r),
@@ -768,7 +796,10 @@ static int publish(struct run *r)
 	/* A fleet host's snapshot is the bundle's: same generation, and
 	 * created when the source last listed the bridge. */
 	if (r->cfg.source) {
-		m.generation = r->dl.info.generation;
+		/* Only a local lock can have put the live one ahead. */
+		if (r->dl.info.generation >= r->live_meta.generation ||
+		    !r->have_live)
+			m.generation = r->dl.info.generation;
 		m.created = r->dl.info.created;
 	}
 	snprintf(m.source, sizeof(m.source), "%s", run_source(r));
@@ -781,6 +812,8 @@ static int publish(struct run *r)
 		                   sizeof(r->err));
 	if (rc < 0)
 		return rc;
+	if (r->cfg.source)
+		remember_bundle(r);
 	status_set_int(r->st, "last_generation", (int64_t)m.generation);
 	nscd_invalidate();
 	summary(r, "published", m.generation);
@@ -826,12 +859,6 @@ static int source_build(struct run *r)
 			snprintf(r->err, sizeof(r->err), "out of memory");
 	}
 	return rc;
-}
-
-static const char *digest_hex(uint64_t d, char out[17])
-{
-	snprintf(out, 17, "%016" PRIx64, d);
-	return out;
 }
 
 /* A source host: signs r->bundle and replaces bundle_file, unless the
@@ -882,6 +909,8 @@ static int write_bundle(struct run *r)
 	status_set_num(r->st, "bundle_created", (double)info.created);
 	status_set_num(r->st, "bundle_valid_until", (double)info.valid_until);
 	status_set_str(r->st, "bundle_digest", digest_hex(info.digest, hex));
+	status_set_str(r->st, "bundle_origin", info.origin);
+	status_set_str(r->st, "bundle_key", info.keyid);
 	logmsg(LOG_INFO,
 	       "bundle written: generation %" PRIu64 ", %zu people, %zu "
 	       "groups, valid for %us, to %s",
@@ -904,7 +933,7 @@ static uint64_t held_generation(const struct run *r)
 /* A fleet host: downloads and checks the bundle.  Returns 0 to go on with
  * r->dl, 1 when the bundle did not change (304; recorded), or -1 with the
  * reason in r->err. */
-static int fleet_fetch(struct run *r)
+static int fleet_fetch(struct run *r, bool dry_run)
 {
 	struct http_validators cond = {0};
 	const struct bundle_info *b = &r->dl.info;
@@ -940,6 +969,13 @@ static int fleet_fetch(struct run *r)
 			         "source host refreshing?",
 			         held, fmt_time(until, t, sizeof(t)));
 			return -1;
+		}
+		if (dry_run) {
+			printf("dry run: bundle generation %" PRIu64 " is not "
+			       "modified at the source; nothing would "
+			       "change\n",
+			       held);
+			return 1;
 		}
 		logmsg(LOG_INFO,
 		       "refresh unchanged: bundle generation %" PRIu64
@@ -997,31 +1033,12 @@ static int fleet_build(struct run *r)
 	return rc;
 }
 
-/* A fleet host: what the next run compares against, once the bundle is
- * accepted. */
-static void remember_bundle(struct run *r)
-{
-	const struct bundle_info *b = &r->dl.info;
-	char hex[17];
-
-	status_set_int(r->st, "bundle_generation", (int64_t)b->generation);
-	status_set_num(r->st, "bundle_created", (double)b->created);
-	status_set_num(r->st, "bundle_valid_until", (double)b->valid_until);
-	status_set_str(r->st, "bundle_digest", digest_hex(b->digest, hex));
-	status_set_str(r->st, "bundle_origin", b->origin);
-	status_set_str(r->st, "bundle_bridge", b->source);
-	status_set_str(r->st, "bundle_key", b->keyid);
-	status_set_int(r->st, "bundle_bytes", (int64_t)r->dl.bytes);
-	status_set_str(r->st, "bundle_etag", r->dl.got.etag);
-	status_set_str(r->st, "bundle_last_modified", r->dl.got.last_modified);
-}
-
 static int refresh(struct run *r, const struct opts *o)
 {
 	int rc;
 
 	if (r->cfg.source) {
-		rc = fleet_fetch(r);
+		rc = fleet_fetch(r, o->dry_run);
 		if (rc != 0)
 			return rc < 0 ? failed(r, EXIT_FAIL) : EXIT_OK;
 	} else {
@@ -1048,9 +1065,10 @@ static int refresh(struct run *r, const struct opts *o)
 		return failed(r, EXIT_REFUSED);
 	if (r->cfg.bundle_file && write_bundle(r) < 0)
 		return failed(r, EXIT_FAIL);
-	if (r->cfg.source)
-		remember_bundle(r);
 	if (unchanged(r)) {
+		/* Accepted, so the next run compares against it. */
+		if (r->cfg.source)
+			remember_bundle(r);
 		if (save_ids(r, r->err, sizeof(r->err)) < 0)
 			return failed(r, EXIT_FAIL);
 		summary(r, "unchanged", r->live_meta.generation);
@@ -1080,9 +1098,10 @@ static int republish(struct run *r, const char *name, bool active)
 	if (u == NULL || u->active == active)
 		return 0;
 	u->active = active;
+	/* The creation time stays: nothing was confirmed with the bridge, so
+	 * the snapshot's age (pam_scim's max_age) must not restart. */
 	m = r->live_meta;
 	m.generation = next_generation(r);
-	m.created = (int64_t)now_wall();
 	rc = model_publish(&r->live, r->live_meta.id_min, r->live_meta.id_max,
 	                   r->cfg.cache_path, &m, r->err, sizeof(r->err));
 	if (rc < 0)
