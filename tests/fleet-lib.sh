@@ -20,7 +20,8 @@ s.bind(("127.0.0.1", 0))
 print(s.getsockname()[1])'
 }
 
-# start_nginx [CERT KEY]: serves $WWW (over TLS with CERT and KEY); sets
+# start_nginx [CERT KEY]: serves $WWW (over TLS with CERT and KEY, with
+# the http-level directives in NGINX_EXTRA); sets
 # NGINX_URL (scheme, host and port) and NGINX_LOG, whose lines are
 # "METHOD URI STATUS BYTES".  The single process stops with the test.
 # Start it before a test nsswitch.conf without files: it looks up "nobody".
@@ -51,6 +52,7 @@ http {
 	uwsgi_temp_path $d/uwsgi;
 	scgi_temp_path $d/scgi;
 	default_type application/octet-stream;
+	${NGINX_EXTRA:-}
 	server {
 		listen $listen;
 		root $WWW;

@@ -11,3 +11,11 @@ TESTS += tests/fleet-bundle
 FLEET_SH_TESTS = tests/fleet-refresh.sh tests/fleet-faults.sh
 TESTS += $(FLEET_SH_TESTS)
 EXTRA_DIST += $(FLEET_SH_TESTS) tests/fleet-lib.sh
+
+# The fleet benchmark (root; about 5 minutes at 100,000 people): writes
+# BENCHMARKS-fleet.md.  FLEET_BENCH_ARGS='--people 10000' for less.
+EXTRA_DIST += tests/fleet-bench.sh BENCHMARKS-fleet.md
+bench-fleet: all
+	top_srcdir=$(top_srcdir) top_builddir=$(top_builddir) \
+		$(SHELL) $(top_srcdir)/tests/fleet-bench.sh $(FLEET_BENCH_ARGS)
+.PHONY: bench-fleet
