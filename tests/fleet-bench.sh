@@ -5,7 +5,7 @@
 # and temporary directories, with the emulator and nginx on 127.0.0.1.
 #
 #   fleet-bench.sh [--people N] [--groups G] [--per-user K] [--hosts H]
-#                  [--out FILE]
+#                  [--out FILE] [--keep DIR]
 #
 # A source host lists the bridge emulator once and writes the bundle;
 # nginx (gzip on, as a CDN would) serves it; H fleet hosts refresh from it
@@ -16,7 +16,7 @@
 . "$top_srcdir/tests/lib.sh"
 require_root
 PEOPLE=100000 GROUPS_N=200 PER_USER=10 HOSTS=10
-OUT="$top_srcdir/BENCHMARKS-fleet.md"
+OUT="$top_srcdir/BENCHMARKS-fleet.md" KEEP=""
 while [ $# -gt 0 ]; do
 	case $1 in
 	--people) PEOPLE=$2 ;;
@@ -24,12 +24,13 @@ while [ $# -gt 0 ]; do
 	--per-user) PER_USER=$2 ;;
 	--hosts) HOSTS=$2 ;;
 	--out) OUT=$2 ;;
+	--keep) KEEP=$2 ;;
 	*) fail "unknown argument $1" ;;
 	esac
 	shift 2
 done
 enter_namespace --people "$PEOPLE" --groups "$GROUPS_N" --per-user "$PER_USER" \
-	--hosts "$HOSTS" --out "$OUT"
+	--hosts "$HOSTS" --out "$OUT" ${KEEP:+--keep "$KEEP"}
 make_tmpdir
 . "$top_srcdir/tests/tools-lib.sh"
 tools_setup
@@ -84,6 +85,11 @@ round 1
 log "round 2: $HOSTS fleet hosts, bundle not modified"
 round 2
 snap_bytes=$(stat -c %s "$TMPD/host.1/cache.mdb")
+# --keep: the bundle and the public key, for profiling a fleet host.
+if [ -n "$KEEP" ]; then
+	mkdir -p "$KEEP"
+	cp "$B" "$TMPD/fleet.pub" "$KEEP/"
+fi
 
 "$PY" - "$TMPD" "$HOSTS" "$PEOPLE" "$GROUPS_N" "$PER_USER" "$requests" \
 	"$bundle_bytes" "$gzip_bytes" "$snap_bytes" "$NGINX_LOG" "$OUT" <<'EOF'

@@ -28,21 +28,6 @@
 #define COUNT_MAX    10000000
 #define KEY_FILE_MAX (64u << 10)
 
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-        __attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
-
 /* ---- keys ------------------------------------------------------------- */
 
 int bundle_keyid(EVP_PKEY *key, char id[BUNDLE_KEYID])
@@ -71,18 +56,18 @@ static int open_key(const char *path, bool private, FILE **out, char *err,
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY), r;
 
 	if (fd < 0)
-		return fail(err, errlen, -errno, "key file %s: %s", path,
-		            errno == ELOOP ? "is a symbolic link"
-		                           : strerror(errno));
+		return set_error(err, errlen, -errno, "key file %s: %s", path,
+		                 errno == ELOOP ? "is a symbolic link"
+		                                : strerror(errno));
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
 	    st.st_size > (off_t)KEY_FILE_MAX)
-		r = fail(err, errlen, -EINVAL,
-		         "key file %s is not a regular file", path);
+		r = set_error(err, errlen, -EINVAL,
+		              "key file %s is not a regular file", path);
 	else if (st.st_uid != 0 && st.st_uid != geteuid())
-		r = fail(err, errlen, -EPERM,
-		         "key file %s must be owned by root", path);
+		r = set_error(err, errlen, -EPERM,
+		              "key file %s must be owned by root", path);
 	else if ((st.st_mode & (private ? 077 : 022)) != 0)
-		r = fail(
+		r = set_error(
 		        err, errlen, -EPERM,
 		        private ? "private key %s must not be accessible by "
 		                  "group or others (mode %04o; use chmod 600)"
@@ -90,8 +75,8 @@ static int open_key(const char *path, bool private, FILE **out, char *err,
 		                  "or others (mode %04o; use chmod 644)",
 		        path, (unsigned)(st.st_mode & 07777));
 	else if ((*out = fdopen(fd, "r")) == NULL)
-		r = fail(err, errlen, -errno, "key file %s: %s", path,
-		         strerror(errno));
+		r = set_error(err, errlen, -errno, "key file %s: %s", path,
+		              strerror(errno));
 	else
 		return 0;
 	close(fd);
@@ -102,11 +87,12 @@ static int check_ed25519(EVP_PKEY *k, const char *path, char *err,
                          size_t errlen)
 {
 	if (k == NULL)
-		return fail(err, errlen, -EINVAL,
-		            "key file %s holds no PEM key of that kind", path);
+		return set_error(err, errlen, -EINVAL,
+		                 "key file %s holds no PEM key of that kind",
+		                 path);
 	if (!EVP_PKEY_is_a(k, "ED25519"))
-		return fail(err, errlen, -EINVAL,
-		            "key file %s is not an Ed25519 key", path);
+		return set_error(err, errlen, -EINVAL,
+		                 "key file %s is not an Ed25519 key", path);
 	return 0;
 }
 
@@ -157,15 +143,16 @@ static int write_key(const char *path, EVP_PKEY *key, bool private, mode_t mode,
 	int ok;
 
 	if (fd < 0)
-		return fail(err, errlen, -errno, "%s: %s", path,
-		            errno == EEXIST ? "exists; a key is never replaced"
-		                            : strerror(errno));
+		return set_error(err, errlen, -errno, "%s: %s", path,
+		                 errno == EEXIST
+		                         ? "exists; a key is never replaced"
+		                         : strerror(errno));
 	if (fchmod(fd, mode) < 0 || (f = fdopen(fd, "w")) == NULL) {
 		int e = errno;
 
 		close(fd);
 		unlink(path);
-		return fail(err, errlen, -e, "%s: %s", path, strerror(e));
+		return set_error(err, errlen, -e, "%s: %s", path, strerror(e));
 	}
 	ok = private ? PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL)
 	             : PEM_write_PUBKEY(f, key);
@@ -175,8 +162,8 @@ static int write_key(const char *path, EVP_PKEY *key, bool private, mode_t mode,
 	ERR_clear_error();
 	if (!ok) {
 		unlink(path);
-		return fail(err, errlen, -EIO, "%s: cannot write the key",
-		            path);
+		return set_error(err, errlen, -EIO, "%s: cannot write the key",
+		                 path);
 	}
 	return 0;
 }
@@ -189,14 +176,14 @@ int bundle_keygen(const char *priv, const char *pub, char *err, size_t errlen)
 
 	/* Both names are checked first, so that a refusal leaves nothing. */
 	if (lstat(priv, &st) == 0 || lstat(pub, &st) == 0)
-		return fail(err, errlen, -EEXIST,
-		            "%s exists; a key is never replaced",
-		            lstat(priv, &st) == 0 ? priv : pub);
+		return set_error(err, errlen, -EEXIST,
+		                 "%s exists; a key is never replaced",
+		                 lstat(priv, &st) == 0 ? priv : pub);
 	key = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
 	if (key == NULL) {
 		ERR_clear_error();
-		return fail(err, errlen, -ENOTSUP,
-		            "this OpenSSL cannot make an Ed25519 key");
+		return set_error(err, errlen, -ENOTSUP,
+		                 "this OpenSSL cannot make an Ed25519 key");
 	}
 	r = write_key(priv, key, true, 0600, err, errlen);
 	if (r == 0) {
@@ -231,9 +218,9 @@ static int write_records(const struct model *m, const struct bundle_info *in,
 		    !snap_field_valid(u->shell, strlen(u->shell)) ||
 		    !snap_id_valid(u->uid, in->id_min, in->id_max) ||
 		    !snap_id_valid(u->gid, in->id_min, in->id_max))
-			return fail(err, errlen, -EINVAL,
-			            "person %s cannot go into a bundle",
-			            u->name);
+			return set_error(err, errlen, -EINVAL,
+			                 "person %s cannot go into a bundle",
+			                 u->name);
 		buf_printf(out,
 		           "P\t%s\t%" PRIu32 "\t%" PRIu32 "\t%d\t%s\t%s\t%s\n",
 		           u->name, u->uid, u->gid, u->active ? 1 : 0, u->gecos,
@@ -244,9 +231,9 @@ static int write_records(const struct model *m, const struct bundle_info *in,
 
 		if (!snap_name_valid(g->name, strlen(g->name)) ||
 		    !snap_id_valid(g->gid, in->id_min, in->id_max))
-			return fail(err, errlen, -EINVAL,
-			            "group %s cannot go into a bundle",
-			            g->name);
+			return set_error(err, errlen, -EINVAL,
+			                 "group %s cannot go into a bundle",
+			                 g->name);
 		buf_printf(out, "G\t%s\t%" PRIu32 "\t", g->name, g->gid);
 		for (size_t j = 0; j < g->nmembers; j++) {
 			if (j > 0)
@@ -284,12 +271,12 @@ int bundle_write(const struct model *m, struct bundle_info *info, EVP_PKEY *key,
 
 	if (!snap_text_valid(info->source, strlen(info->source)) ||
 	    !snap_text_valid(info->origin, strlen(info->origin)))
-		return fail(err, errlen, -EINVAL,
-		            "the bundle's source or origin holds control "
-		            "characters");
+		return set_error(err, errlen, -EINVAL,
+		                 "the bundle's source or origin holds control "
+		                 "characters");
 	if (bundle_keyid(key, info->keyid) < 0)
-		return fail(err, errlen, -EINVAL,
-		            "the signing key is unusable");
+		return set_error(err, errlen, -EINVAL,
+		                 "the signing key is unusable");
 	info->npeople = m->nusers;
 	info->ngroups = m->ngroups;
 	buf_reset(out);
@@ -309,16 +296,17 @@ int bundle_write(const struct model *m, struct bundle_info *info, EVP_PKEY *key,
 		info->digest = digest(info, out->data + body, out->len - body);
 	buf_puts(out, "end\n");
 	if (out->err)
-		return fail(err, errlen, out->err, "out of memory");
+		return set_error(err, errlen, out->err, "out of memory");
 	if (out->len > BUNDLE_MAX)
-		return fail(err, errlen, -EFBIG,
-		            "the bundle would be larger than %u bytes",
-		            BUNDLE_MAX);
+		return set_error(err, errlen, -EFBIG,
+		                 "the bundle would be larger than %u bytes",
+		                 BUNDLE_MAX);
 	if (sign(key, out->data, out->len, sig) < 0)
-		return fail(err, errlen, -EINVAL, "signing the bundle failed");
+		return set_error(err, errlen, -EINVAL,
+		                 "signing the bundle failed");
 	EVP_EncodeBlock(b64, sig, SIG_LEN);
 	buf_printf(out, SIG_PREFIX "%s %s\n", info->keyid, (const char *)b64);
-	return out->err ? fail(err, errlen, out->err, "out of memory") : 0;
+	return out->err ? set_error(err, errlen, out->err, "out of memory") : 0;
 }
 
 /* ---- verifying -------------------------------------------------------- */
@@ -342,17 +330,17 @@ int bundle_verify(const char *data, size_t len, EVP_PKEY *pub,
 	int ok;
 
 	if (len < line_len + 1 || data[len - 1] != '\n')
-		return fail(err, errlen, -EBADMSG,
-		            "no signature at the end (truncated, or not a "
-		            "bundle)");
+		return set_error(err, errlen, -EBADMSG,
+		                 "no signature at the end (truncated, or not a "
+		                 "bundle)");
 	line = data + len - 1 - line_len;
 	if ((line > data && line[-1] != '\n') ||
 	    memcmp(line, SIG_PREFIX, sizeof(SIG_PREFIX) - 1) != 0 ||
 	    !is_hex(line + sizeof(SIG_PREFIX) - 1, 16) ||
 	    line[sizeof(SIG_PREFIX) - 1 + 16] != ' ')
-		return fail(err, errlen, -EBADMSG,
-		            "no signature at the end (truncated, or not a "
-		            "bundle)");
+		return set_error(err, errlen, -EBADMSG,
+		                 "no signature at the end (truncated, or not a "
+		                 "bundle)");
 	memcpy(got, line + sizeof(SIG_PREFIX) - 1, 16);
 	got[16] = '\0';
 	memcpy(b64, line + sizeof(SIG_PREFIX) - 1 + 17, SIG_B64_LEN);
@@ -361,15 +349,16 @@ int bundle_verify(const char *data, size_t len, EVP_PKEY *pub,
 	if (b64[SIG_B64_LEN - 1] != '=' || b64[SIG_B64_LEN - 2] != '=' ||
 	    EVP_DecodeBlock(sig, b64, SIG_B64_LEN) != 66) {
 		ERR_clear_error();
-		return fail(err, errlen, -EBADMSG,
-		            "the signature line is damaged");
+		return set_error(err, errlen, -EBADMSG,
+		                 "the signature line is damaged");
 	}
 	if (bundle_keyid(pub, want) < 0)
-		return fail(err, errlen, -EINVAL, "verify_key is unusable");
+		return set_error(err, errlen, -EINVAL,
+		                 "verify_key is unusable");
 	if (strcmp(want, got) != 0)
-		return fail(err, errlen, -EKEYREJECTED,
-		            "signed by key %s, not by verify_key (%s)", got,
-		            want);
+		return set_error(err, errlen, -EKEYREJECTED,
+		                 "signed by key %s, not by verify_key (%s)",
+		                 got, want);
 	ctx = EVP_MD_CTX_new();
 	ok = ctx != NULL &&
 	     EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, pub) == 1 &&
@@ -378,9 +367,9 @@ int bundle_verify(const char *data, size_t len, EVP_PKEY *pub,
 	EVP_MD_CTX_free(ctx);
 	ERR_clear_error();
 	if (!ok)
-		return fail(err, errlen, -EBADE,
-		            "the signature does not match: the bundle was "
-		            "altered after signing");
+		return set_error(err, errlen, -EBADE,
+		                 "the signature does not match: the bundle was "
+		                 "altered after signing");
 	*signed_len = (size_t)(line - data);
 	return 0;
 }
@@ -408,7 +397,7 @@ static int bad(struct parser *ps, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	fail(ps->err, ps->errlen, -EBADMSG, "line %u: %s", ps->line, why);
+	set_error(ps->err, ps->errlen, -EBADMSG, "line %u: %s", ps->line, why);
 	return -EBADMSG;
 }
 
@@ -434,7 +423,8 @@ static char *next_line(struct parser *ps)
 		char *s = realloc(ps->scratch, n + 1);
 
 		if (s == NULL) {
-			fail(ps->err, ps->errlen, -ENOMEM, "out of memory");
+			set_error(ps->err, ps->errlen, -ENOMEM,
+			          "out of memory");
 			ps->rc = -ENOMEM;
 			return NULL;
 		}
@@ -456,17 +446,26 @@ static const char *keyed(const char *line, const char *key)
 	                                                    : NULL;
 }
 
+/* The next line's value for KEY ("KEY VALUE"); NULL with ps->rc set. */
+static const char *header(struct parser *ps, const char *key, const char *what)
+{
+	const char *line = next_line(ps), *v;
+
+	if (line == NULL)
+		return NULL;
+	v = keyed(line, key);
+	if (v == NULL)
+		ps->rc = bad(ps, "expected \"%s %s\"", key, what);
+	return v;
+}
+
 static int header_num(struct parser *ps, const char *key, uint64_t max,
                       uint64_t *out)
 {
-	const char *v;
-	char *line = next_line(ps);
+	const char *v = header(ps, key, "N");
 
-	if (line == NULL)
-		return ps->rc;
-	v = keyed(line, key);
 	if (v == NULL)
-		return bad(ps, "expected \"%s N\"", key);
+		return ps->rc;
 	if (parse_u64(v, 0, max, out) < 0)
 		return bad(ps, "%s must be a number up to %" PRIu64, key, max);
 	return 0;
@@ -474,14 +473,10 @@ static int header_num(struct parser *ps, const char *key, uint64_t max,
 
 static int header_text(struct parser *ps, const char *key, char *out)
 {
-	const char *v;
-	char *line = next_line(ps);
+	const char *v = header(ps, key, "TEXT");
 
-	if (line == NULL)
-		return ps->rc;
-	v = keyed(line, key);
 	if (v == NULL)
-		return bad(ps, "expected \"%s TEXT\"", key);
+		return ps->rc;
 	if (strlen(v) >= BUNDLE_TEXT_MAX || !snap_text_valid(v, strlen(v)))
 		return bad(ps, "%s is too long or holds control characters",
 		           key);
@@ -587,7 +582,7 @@ static int parse_person(struct parser *ps, const struct bundle_info *info,
 	    !snap_field_valid(u.shell, strlen(u.shell)))
 		return bad(ps, "gecos, home or shell unusable");
 	if (numset_add(uids, u.uid) < 0 || model_add_user(m, &u) < 0)
-		return fail(ps->err, ps->errlen, -ENOMEM, "out of memory");
+		return set_error(ps->err, ps->errlen, -ENOMEM, "out of memory");
 	return 0;
 }
 
@@ -618,8 +613,8 @@ static int parse_members(struct parser *ps, char *members,
 			char **a = realloc(*v, nc * sizeof(*a));
 
 			if (a == NULL)
-				return fail(ps->err, ps->errlen, -ENOMEM,
-				            "out of memory");
+				return set_error(ps->err, ps->errlen, -ENOMEM,
+				                 "out of memory");
 			*v = a;
 			*cap = nc;
 		}
@@ -655,7 +650,7 @@ static int parse_group(struct parser *ps, const struct bundle_info *info,
 	*prev = strdup(f[1]);
 	if (*prev == NULL || numset_add(gids, gid) < 0 ||
 	    model_add_group(m, f[1], gid, (const char *const *)*v, n, NULL) < 0)
-		return fail(ps->err, ps->errlen, -ENOMEM, "out of memory");
+		return set_error(ps->err, ps->errlen, -ENOMEM, "out of memory");
 	return 0;
 }
 

@@ -34,21 +34,6 @@ struct key {
 	const char *help;  /* default and meaning */
 };
 
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-        __attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
-
 #define FIELD(c, k, type) ((type *)((char *)(c) + (k)->off))
 
 static int set_str(struct scim_config *c, const struct key *k, const char *v)
@@ -580,39 +565,45 @@ static int check_whole(const struct scim_config *c, const char *name,
 	const struct key *kmax = find_key("uid_max", 7);
 
 	if (c->url == NULL && c->source == NULL)
-		return fail(err, errlen, -EINVAL,
-		            "%s: url is not set (or, on a fleet host, source)",
-		            name);
+		return set_error(
+		        err, errlen, -EINVAL,
+		        "%s: url is not set (or, on a fleet host, source)",
+		        name);
 	if (c->url != NULL && c->source != NULL)
-		return fail(err, errlen, -EINVAL,
-		            "%s:%u: source and url exclude each other: a host "
-		            "either lists the bridge or downloads a bundle",
-		            name, lines[find_key("source", 6) - keys]);
+		return set_error(
+		        err, errlen, -EINVAL,
+		        "%s:%u: source and url exclude each other: a host "
+		        "either lists the bridge or downloads a bundle",
+		        name, lines[find_key("source", 6) - keys]);
 	if (c->source != NULL && c->verify_key == NULL)
-		return fail(err, errlen, -EINVAL,
-		            "%s: source needs verify_key, the source's public "
-		            "key",
-		            name);
+		return set_error(
+		        err, errlen, -EINVAL,
+		        "%s: source needs verify_key, the source's public "
+		        "key",
+		        name);
 	if (c->source == NULL && c->verify_key != NULL)
-		return fail(err, errlen, -EINVAL,
-		            "%s:%u: verify_key is only for a fleet host (with "
-		            "source)",
-		            name, lines[find_key("verify_key", 10) - keys]);
+		return set_error(
+		        err, errlen, -EINVAL,
+		        "%s:%u: verify_key is only for a fleet host (with "
+		        "source)",
+		        name, lines[find_key("verify_key", 10) - keys]);
 	if (c->source != NULL && c->bundle_file != NULL)
-		return fail(err, errlen, -EINVAL,
-		            "%s:%u: a fleet host (source) does not write "
-		            "bundles; bundle_file is for the host that lists "
-		            "the bridge",
-		            name, lines[find_key("bundle_file", 11) - keys]);
+		return set_error(
+		        err, errlen, -EINVAL,
+		        "%s:%u: a fleet host (source) does not write "
+		        "bundles; bundle_file is for the host that lists "
+		        "the bridge",
+		        name, lines[find_key("bundle_file", 11) - keys]);
 	if ((c->bundle_file == NULL) != (c->bundle_key == NULL))
-		return fail(err, errlen, -EINVAL,
-		            "%s: bundle_file and bundle_key go together", name);
+		return set_error(err, errlen, -EINVAL,
+		                 "%s: bundle_file and bundle_key go together",
+		                 name);
 	if (c->uid_min > c->uid_max)
-		return fail(err, errlen, -EINVAL,
-		            "%s:%u: uid_max %u is below uid_min %u", name,
-		            lines[kmax - keys], c->uid_max, c->uid_min);
+		return set_error(err, errlen, -EINVAL,
+		                 "%s:%u: uid_max %u is below uid_min %u", name,
+		                 lines[kmax - keys], c->uid_max, c->uid_min);
 	if (c->uid_max - c->uid_min < 1000)
-		return fail(
+		return set_error(
 		        err, errlen, -EINVAL,
 		        "%s:%u: uid_min-uid_max must span at least 1000 ids",
 		        name, lines[kmax - keys]);
@@ -636,17 +627,19 @@ int config_parse(struct scim_config *c, const char *name, const char *text,
 
 		lineno++;
 		if (memchr(p, '\0', n) != NULL)
-			return fail(err, errlen, -EINVAL,
-			            "%s:%u: NUL byte in line", name, lineno);
+			return set_error(err, errlen, -EINVAL,
+			                 "%s:%u: NUL byte in line", name,
+			                 lineno);
 		line = strndup(p, n);
 		if (line == NULL)
-			return fail(err, errlen, -ENOMEM, "out of memory");
+			return set_error(err, errlen, -ENOMEM, "out of memory");
 		r = parse_line(c, line, seen, lines, lineno, why);
 		free(line);
 		p += n + 1;
 	}
 	if (r < 0)
-		return fail(err, errlen, r, "%s:%u: %s", name, lineno, why);
+		return set_error(err, errlen, r, "%s:%u: %s", name, lineno,
+		                 why);
 	return check_whole(c, name, lines, err, errlen);
 }
 
@@ -655,16 +648,17 @@ static int check_file(int fd, const char *path, char *err, size_t errlen)
 	struct stat st;
 
 	if (fstat(fd, &st) < 0)
-		return fail(err, errlen, -errno, "%s: %s", path,
-		            strerror(errno));
+		return set_error(err, errlen, -errno, "%s: %s", path,
+		                 strerror(errno));
 	if (!S_ISREG(st.st_mode))
-		return fail(err, errlen, -EINVAL, "%s: not a regular file",
-		            path);
+		return set_error(err, errlen, -EINVAL, "%s: not a regular file",
+		                 path);
 	if (st.st_uid != 0 && st.st_uid != geteuid())
-		return fail(err, errlen, -EPERM, "%s: not owned by root", path);
+		return set_error(err, errlen, -EPERM, "%s: not owned by root",
+		                 path);
 	if (st.st_mode & 022)
-		return fail(err, errlen, -EPERM,
-		            "%s: writable by group or others", path);
+		return set_error(err, errlen, -EPERM,
+		                 "%s: writable by group or others", path);
 	return 0;
 }
 
@@ -677,18 +671,20 @@ int config_load(struct scim_config *c, const char *path, char *err,
 
 	r = config_defaults(c);
 	if (r < 0)
-		return fail(err, errlen, r, "out of memory");
+		return set_error(err, errlen, r, "out of memory");
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
 	if (fd < 0) {
-		r = fail(err, errlen, -errno, "%s: %s", path, strerror(errno));
+		r = set_error(err, errlen, -errno, "%s: %s", path,
+		              strerror(errno));
 		goto out;
 	}
 	r = check_file(fd, path, err, errlen);
 	if (r == 0) {
 		r = read_fd(fd, SCIM_CONFIG_MAX, &text, &len);
 		if (r < 0)
-			fail(err, errlen, r, "%s: %s", path,
-			     r == -EFBIG ? "file too large" : strerror(-r));
+			set_error(err, errlen, r, "%s: %s", path,
+			          r == -EFBIG ? "file too large"
+			                      : strerror(-r));
 	}
 	if (r == 0)
 		r = config_parse(c, path, text, len, err, errlen);

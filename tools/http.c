@@ -29,21 +29,6 @@ struct http {
 	char errbuf[CURL_ERROR_SIZE];
 };
 
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-        __attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
-
 /* ---- token ------------------------------------------------------------ */
 
 static int check_token_file(int fd, const char *path, char *err, size_t errlen)
@@ -51,19 +36,20 @@ static int check_token_file(int fd, const char *path, char *err, size_t errlen)
 	struct stat st;
 
 	if (fstat(fd, &st) < 0)
-		return fail(err, errlen, -errno, "token file %s: %s", path,
-		            strerror(errno));
+		return set_error(err, errlen, -errno, "token file %s: %s", path,
+		                 strerror(errno));
 	if (!S_ISREG(st.st_mode))
-		return fail(err, errlen, -EPERM,
-		            "token file %s is not a regular file", path);
+		return set_error(err, errlen, -EPERM,
+		                 "token file %s is not a regular file", path);
 	if (st.st_uid != 0)
-		return fail(err, errlen, -EPERM,
-		            "token file %s must be owned by root", path);
+		return set_error(err, errlen, -EPERM,
+		                 "token file %s must be owned by root", path);
 	if (st.st_mode & 077)
-		return fail(err, errlen, -EPERM,
-		            "token file %s must not be accessible by group or "
-		            "others (mode %04o; use chmod 600)",
-		            path, (unsigned)(st.st_mode & 07777));
+		return set_error(
+		        err, errlen, -EPERM,
+		        "token file %s must not be accessible by group or "
+		        "others (mode %04o; use chmod 600)",
+		        path, (unsigned)(st.st_mode & 07777));
 	return 0;
 }
 
@@ -119,22 +105,23 @@ int http_read_token(const char *path, struct buf *tok, char *err, size_t errlen)
 	*tok = (struct buf){0};
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
-		return fail(err, errlen, -errno, "token file %s: %s", path,
-		            errno == ELOOP ? "is a symbolic link"
-		                           : strerror(errno));
+		return set_error(err, errlen, -errno, "token file %s: %s", path,
+		                 errno == ELOOP ? "is a symbolic link"
+		                                : strerror(errno));
 	r = check_token_file(fd, path, err, errlen);
 	if (r == 0) {
 		r = read_token_fd(fd, tok);
 		if (r < 0)
-			fail(err, errlen, r, "token file %s: %s", path,
-			     r == -EFBIG ? "too large" : strerror(-r));
+			set_error(err, errlen, r, "token file %s: %s", path,
+			          r == -EFBIG ? "too large" : strerror(-r));
 	}
 	if (r == 0) {
 		r = clean_token(tok);
 		if (r < 0)
-			fail(err, errlen, r, "token file %s: %s", path,
-			     r == -ENODATA ? "empty"
-			                   : "holds characters a token cannot");
+			set_error(err, errlen, r, "token file %s: %s", path,
+			          r == -ENODATA
+			                  ? "empty"
+			                  : "holds characters a token cannot");
 	}
 	close(fd);
 	if (r < 0)
@@ -182,17 +169,18 @@ static int setup_ca(struct http *h, char *err, size_t errlen)
 		add_pem(&h->ca, v->cainfo, false);
 	r = add_pem(&h->ca, h->cfg->ca_file, true);
 	if (r < 0)
-		return fail(err, errlen, r, "ca_file %s: %s", h->cfg->ca_file,
-		            r == -EBADMSG ? "no PEM certificate in it"
-		                          : strerror(-r));
+		return set_error(err, errlen, r, "ca_file %s: %s",
+		                 h->cfg->ca_file,
+		                 r == -EBADMSG ? "no PEM certificate in it"
+		                               : strerror(-r));
 	{
 		struct curl_blob blob = {h->ca.data, h->ca.len,
 		                         CURL_BLOB_NOCOPY};
 
 		if (curl_easy_setopt(h->curl, CURLOPT_CAINFO_BLOB, &blob) !=
 		    CURLE_OK)
-			return fail(err, errlen, -ENOTSUP,
-			            "this libcurl cannot take ca_file");
+			return set_error(err, errlen, -ENOTSUP,
+			                 "this libcurl cannot take ca_file");
 	}
 	return 0;
 }
@@ -279,7 +267,7 @@ static int open_transport(const struct scim_config *cfg, bool public,
 
 	h = calloc(1, sizeof(*h));
 	if (h == NULL)
-		return fail(err, errlen, -ENOMEM, "out of memory");
+		return set_error(err, errlen, -ENOMEM, "out of memory");
 	h->cfg = cfg;
 	if (!public)
 		r = http_read_token(cfg->token_file, &tok, err, errlen);
@@ -297,7 +285,8 @@ static int open_transport(const struct scim_config *cfg, bool public,
 	if (r == 0)
 		r = setup_curl(h);
 	if (r < 0) {
-		fail(err, errlen, r, "cannot set up libcurl: %s", strerror(-r));
+		set_error(err, errlen, r, "cannot set up libcurl: %s",
+		          strerror(-r));
 		goto out;
 	}
 	r = setup_ca(h, err, errlen);
@@ -420,23 +409,24 @@ static void describe_transport(struct http *h, CURLcode rc, const char *url,
 
 	printable(detail, sizeof(detail), what, strlen(what));
 	if (h->too_big || rc == CURLE_FILESIZE_EXCEEDED)
-		fail(err, errlen, 0, "GET %.*s: response larger than %u bytes",
-		     REQ_SHOW, http_req_path(url), SCIM_BODY_MAX);
+		set_error(err, errlen, 0,
+		          "GET %.*s: response larger than %u bytes", REQ_SHOW,
+		          http_req_path(url), SCIM_BODY_MAX);
 	else if (strcmp(kind, "tls") == 0)
-		fail(err, errlen, 0, "GET %.*s: TLS failure: %s", REQ_SHOW,
-		     http_req_path(url), detail);
+		set_error(err, errlen, 0, "GET %.*s: TLS failure: %s", REQ_SHOW,
+		          http_req_path(url), detail);
 	else if (strcmp(kind, "dns") == 0)
-		fail(err, errlen, 0, "GET %.*s: DNS failure: %s", REQ_SHOW,
-		     http_req_path(url), detail);
+		set_error(err, errlen, 0, "GET %.*s: DNS failure: %s", REQ_SHOW,
+		          http_req_path(url), detail);
 	else if (strcmp(kind, "connect") == 0)
-		fail(err, errlen, 0, "GET %.*s: cannot connect: %s", REQ_SHOW,
-		     http_req_path(url), detail);
+		set_error(err, errlen, 0, "GET %.*s: cannot connect: %s",
+		          REQ_SHOW, http_req_path(url), detail);
 	else if (rc == CURLE_OPERATION_TIMEDOUT)
-		fail(err, errlen, 0, "GET %.*s: timed out: %s", REQ_SHOW,
-		     http_req_path(url), detail);
+		set_error(err, errlen, 0, "GET %.*s: timed out: %s", REQ_SHOW,
+		          http_req_path(url), detail);
 	else
-		fail(err, errlen, 0, "GET %.*s: %s", REQ_SHOW,
-		     http_req_path(url), detail);
+		set_error(err, errlen, 0, "GET %.*s: %s", REQ_SHOW,
+		          http_req_path(url), detail);
 }
 
 static void describe_status(long st, const struct buf *body, const char *url,
@@ -447,13 +437,13 @@ static void describe_status(long st, const struct buf *body, const char *url,
 	if (body->data)
 		scim_parse_error_detail(body->data, body->len, detail,
 		                        sizeof(detail));
-	fail(err, errlen, 0, "GET %.*s: HTTP %ld%s%s%s", REQ_SHOW,
-	     http_req_path(url), st,
-	     st == 401               ? " (the bridge rejected the token)"
-	     : st == 403             ? " (the token may not read this)"
-	     : st >= 300 && st < 400 ? " (redirects are not followed)"
-	                             : "",
-	     detail[0] ? ": " : "", detail);
+	set_error(err, errlen, 0, "GET %.*s: HTTP %ld%s%s%s", REQ_SHOW,
+	          http_req_path(url), st,
+	          st == 401               ? " (the bridge rejected the token)"
+	          : st == 403             ? " (the token may not read this)"
+	          : st >= 300 && st < 400 ? " (redirects are not followed)"
+	                                  : "",
+	          detail[0] ? ": " : "", detail);
 }
 
 static void sleep_for(double s)
@@ -573,8 +563,8 @@ int http_get_cond(struct http *h, const char *url,
 	if (extra != NULL &&
 	    curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, extra) != CURLE_OK) {
 		curl_slist_free_all(extra);
-		return fail(err, errlen, -ENOTSUP,
-		            "cannot set up a conditional request");
+		return set_error(err, errlen, -ENOTSUP,
+		                 "cannot set up a conditional request");
 	}
 	r = get_retrying(h, url, extra != NULL, body, status, err, errlen);
 	if (extra != NULL) {

@@ -941,7 +941,11 @@ static int fleet_fetch(struct run *r, bool dry_run)
 	char t[64];
 	double now;
 
-	load_live(r);
+	/* The meta record is enough to ask; the whole live snapshot is read
+	 * only for a new bundle, so that a 304 costs next to nothing. */
+	r->live_err =
+	        model_read_meta(r->cfg.cache_path, geteuid(), &r->live_meta);
+	r->have_live = r->live_err == 0;
 	held = held_generation(r);
 	if (held > 0 && r->have_live &&
 	    strcmp(r->live_meta.source, r->cfg.source) == 0) {
@@ -1012,6 +1016,7 @@ static int fleet_fetch(struct run *r, bool dry_run)
 			return -1;
 		}
 	}
+	load_live(r);
 	return 0;
 }
 

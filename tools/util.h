@@ -29,6 +29,11 @@ int parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out);
 #define PRINTABLE_MAX 64
 char *printable(char *dst, size_t dstlen, const char *src, size_t len);
 
+/* Writes the message FMT into ERR (ERRLEN bytes; nothing when ERR is NULL)
+ * and returns CODE: for "return set_error(err, errlen, -EINVAL, ...)". */
+int set_error(char *err, size_t errlen, int code, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+
 /* A growable NUL-terminated byte buffer.  Zero-initialise to start.  After an
  * allocation failure, err is -ENOMEM and further appends do nothing. */
 struct buf {
