@@ -552,7 +552,7 @@ static int id_field(struct parser *ps, const struct bundle_info *info,
 
 static int parse_person(struct parser *ps, const struct bundle_info *info,
                         char *line, const char *prev, struct numset *uids,
-                        struct model *m)
+                        struct strmap *names, struct model *m)
 {
 	struct model_user u = {0};
 	char *f[8];
@@ -581,15 +581,16 @@ static int parse_person(struct parser *ps, const struct bundle_info *info,
 	    !snap_field_valid(u.home, strlen(u.home)) || u.shell[0] != '/' ||
 	    !snap_field_valid(u.shell, strlen(u.shell)))
 		return bad(ps, "gecos, home or shell unusable");
-	if (numset_add(uids, u.uid) < 0 || model_add_user(m, &u) < 0)
+	if (numset_add(uids, u.uid) < 0 || strmap_put(names, u.name, 0) < 0 ||
+	    model_add_user(m, &u) < 0)
 		return set_error(ps->err, ps->errlen, -ENOMEM, "out of memory");
 	return 0;
 }
 
 /* Splits the comma-separated MEMBERS in place into *V (grown as needed);
- * each must be a person of M, in strictly increasing order. */
+ * each must be one of the people's NAMES, in strictly increasing order. */
 static int parse_members(struct parser *ps, char *members,
-                         const struct model *m, char ***v, size_t *cap,
+                         const struct strmap *names, char ***v, size_t *cap,
                          size_t *n)
 {
 	*n = 0;
@@ -604,7 +605,7 @@ static int parse_members(struct parser *ps, char *members,
 			return bad(ps, "invalid member name");
 		if (*n > 0 && strcmp((*v)[*n - 1], s) >= 0)
 			return bad(ps, "members are not sorted or repeat");
-		if (model_find_user(m, s) == NULL)
+		if (!strmap_get(names, s, NULL))
 			return bad(ps,
 			           "member %s is not a person of the bundle",
 			           s);
@@ -626,7 +627,8 @@ static int parse_members(struct parser *ps, char *members,
 
 static int parse_group(struct parser *ps, const struct bundle_info *info,
                        char *line, char **prev, struct numset *gids,
-                       struct model *m, char ***v, size_t *cap)
+                       const struct strmap *names, struct model *m, char ***v,
+                       size_t *cap)
 {
 	char *f[4];
 	uint32_t gid;
@@ -644,7 +646,7 @@ static int parse_group(struct parser *ps, const struct bundle_info *info,
 		return r;
 	if (numset_has(gids, gid))
 		return bad(ps, "gid %" PRIu32 " repeats", gid);
-	if ((r = parse_members(ps, f[3], m, v, cap, &n)) < 0)
+	if ((r = parse_members(ps, f[3], names, v, cap, &n)) < 0)
 		return r;
 	free(*prev);
 	*prev = strdup(f[1]);
@@ -658,6 +660,7 @@ static int parse_body(struct parser *ps, struct bundle_info *info,
                       struct model *m)
 {
 	struct numset uids = {0}, gids = {0};
+	struct strmap names = {0};
 	char **v = NULL, *prev = NULL, *line = NULL;
 	const char *records = ps->p;
 	size_t cap = 0;
@@ -669,17 +672,14 @@ static int parse_body(struct parser *ps, struct bundle_info *info,
 		if (r == 0)
 			r = parse_person(ps, info, line,
 			                 i ? m->users[i - 1].name : NULL, &uids,
-			                 m);
+			                 &names, m);
 	}
-	/* People arrived sorted; this lets model_find_user search them. */
-	if (r == 0)
-		model_sort(m);
 	for (size_t i = 0; r == 0 && i < info->ngroups; i++) {
 		line = next_line(ps);
 		r = line == NULL ? ps->rc : 0;
 		if (r == 0)
-			r = parse_group(ps, info, line, &prev, &gids, m, &v,
-			                &cap);
+			r = parse_group(ps, info, line, &prev, &gids, &names, m,
+			                &v, &cap);
 	}
 	if (r == 0)
 		info->digest = digest(info, records, (size_t)(ps->p - records));
@@ -694,6 +694,7 @@ static int parse_body(struct parser *ps, struct bundle_info *info,
 	free(prev);
 	numset_free(&uids);
 	numset_free(&gids);
+	strmap_free(&names);
 	return r;
 }
 
