@@ -185,9 +185,12 @@ cmp -s "$TMPD/host.full/cache.mdb" "$TMPD/host.2/cache.mdb" || fail "after the f
 echo "ok: a publish that failed is retried, not taken for applied"
 
 # ---- a host's own files win --------------------------------------------
+# The local user arrives after the host has the bundle: the next refresh
+# applies it although the bundle itself is not modified.
 cp "$LOCAL_PASSWD" "$TMPD/local.passwd"
-echo 'ana.rodriguez:x:1500:1500:Local Ana:/home/ana:/bin/sh' >>"$TMPD/local.passwd"
 LOCAL_PASSWD="$TMPD/local.passwd" fleet_config local "$SRC" "$TMPD/fleet.pub"
+host local --quiet refresh || fail "local-rules host, first refresh"
+echo 'ana.rodriguez:x:1500:1500:Local Ana:/home/ana:/bin/sh' >>"$TMPD/local.passwd"
 host local refresh >"$TMPD/out" 2>&1 || fail "local-rules host: $(cat "$TMPD/out")"
 grep -q 'skipped person ana.rodriguez: login name ana.rodriguez belongs to a local user (local_name)' "$TMPD/out" ||
 	fail "the local-rules host did not report the skip: $(cat "$TMPD/out")"

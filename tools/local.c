@@ -75,8 +75,10 @@ static int load_one(struct localdb *db, const char *path, bool is_group,
 	r = fd < 0 ? -errno : read_fd(fd, LOCAL_FILE_MAX, &text, &len);
 	if (fd >= 0)
 		close(fd);
-	if (r == 0)
+	if (r == 0) {
+		db->digest = fnv1a(db->digest, text, len);
 		r = localdb_parse(db, text, len, is_group);
+	}
 	if (r < 0)
 		snprintf(err, errlen, "reading %s: %s", path, strerror(-r));
 	free(text);
@@ -88,7 +90,7 @@ int localdb_load(struct localdb *db, const char *passwd, const char *group,
 {
 	int r;
 
-	*db = (struct localdb){0};
+	*db = (struct localdb){.digest = FNV1A_INIT};
 	r = load_one(db, passwd, false, err, errlen);
 	if (r == 0)
 		r = load_one(db, group, true, err, errlen);

@@ -15,6 +15,7 @@ struct localdb {
 	struct strmap users;  /* names in the passwd file */
 	struct strmap groups; /* names in the group file */
 	struct numset ids;    /* every uid and gid in either file */
+	uint64_t digest;      /* FNV-1a-64 of both files' bytes */
 };
 
 /* Reads PASSWD and GROUP.  Returns 0, or a negative errno with a one-line

@@ -785,6 +785,7 @@ static void remember_bundle(struct run *r)
 	status_set_int(r->st, "bundle_bytes", (int64_t)r->dl.bytes);
 	status_set_str(r->st, "bundle_etag", r->dl.got.etag);
 	status_set_str(r->st, "bundle_last_modified", r->dl.got.last_modified);
+	status_set_str(r->st, "local_digest", digest_hex(r->local.digest, hex));
 }
 
 static int publish(struct run *r)
@@ -938,7 +939,7 @@ static int fleet_fetch(struct run *r, bool dry_run)
 	struct http_validators cond = {0};
 	const struct bundle_info *b = &r->dl.info;
 	uint64_t held;
-	char t[64];
+	char t[64], hex[17];
 	double now;
 
 	/* The meta record is enough to ask; the whole live snapshot is read
@@ -947,8 +948,18 @@ static int fleet_fetch(struct run *r, bool dry_run)
 	        model_read_meta(r->cfg.cache_path, geteuid(), &r->live_meta);
 	r->have_live = r->live_err == 0;
 	held = held_generation(r);
+	if (localdb_load(&r->local, r->cfg.local_passwd, r->cfg.local_group,
+	                 r->err, sizeof(r->err)) < 0)
+		return -1;
+	/* Asked conditionally only while the local files are the ones the
+	 * snapshot was built against: a new local user must win now, not
+	 * when the bundle next changes. */
 	if (held > 0 && r->have_live &&
-	    strcmp(r->live_meta.source, r->cfg.source) == 0) {
+	    strcmp(r->live_meta.source, r->cfg.source) == 0 &&
+	    strcmp(digest_hex(r->local.digest, hex),
+	           status_get_str(r->st, "local_digest")
+	                   ? status_get_str(r->st, "local_digest")
+	                   : "") == 0) {
 		snprintf(cond.etag, sizeof(cond.etag), "%s",
 		         status_get_str(r->st, "bundle_etag")
 		                 ? status_get_str(r->st, "bundle_etag")
@@ -1005,7 +1016,6 @@ static int fleet_fetch(struct run *r, bool dry_run)
 		return -1;
 	}
 	if (b->generation == held && held > 0) {
-		char hex[17];
 		const char *had = status_get_str(r->st, "bundle_digest");
 
 		if (had && strcmp(had, digest_hex(b->digest, hex)) != 0) {
@@ -1027,15 +1037,13 @@ static int fleet_build(struct run *r)
 	                            .locks = &r->locks,
 	                            .id_min = r->cfg.uid_min,
 	                            .id_max = r->cfg.uid_max};
-	int rc = localdb_load(&r->local, r->cfg.local_passwd,
-	                      r->cfg.local_group, r->err, sizeof(r->err));
-
-	if (rc == 0 && fleet_apply_local(&r->dl.model, &rules, &r->next,
-	                                 &r->skipped) < 0) {
+	/* The local files were read by fleet_fetch(). */
+	if (fleet_apply_local(&r->dl.model, &rules, &r->next, &r->skipped) <
+	    0) {
 		snprintf(r->err, sizeof(r->err), "out of memory");
-		rc = -ENOMEM;
+		return -ENOMEM;
 	}
-	return rc;
+	return 0;
 }
 
 static int refresh(struct run *r, const struct opts *o)
