@@ -951,11 +951,13 @@ static int fleet_fetch(struct run *r, bool dry_run)
 	if (localdb_load(&r->local, r->cfg.local_passwd, r->cfg.local_group,
 	                 r->err, sizeof(r->err)) < 0)
 		return -1;
-	/* Asked conditionally only while the local files are the ones the
-	 * snapshot was built against: a new local user must win now, not
-	 * when the bundle next changes. */
+	/* Asked conditionally only while the local files and the range are
+	 * the ones the snapshot was built with: a new local user must win
+	 * now, not when the bundle next changes. */
 	if (held > 0 && r->have_live &&
 	    strcmp(r->live_meta.source, r->cfg.source) == 0 &&
+	    r->live_meta.id_min == r->cfg.uid_min &&
+	    r->live_meta.id_max == r->cfg.uid_max &&
 	    strcmp(digest_hex(r->local.digest, hex),
 	           status_get_str(r->st, "local_digest")
 	                   ? status_get_str(r->st, "local_digest")
