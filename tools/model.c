@@ -342,7 +342,7 @@ int model_publish(const struct model *m, uint32_t id_min, uint32_t id_max,
 	struct snap_writer *w = NULL;
 	int rc;
 
-	rc = snap_writer_new(id_min, id_max, &w);
+	rc = snap_writer_new_borrowing(id_min, id_max, &w);
 	if (rc < 0) {
 		snprintf(err, errlen, "cannot start a snapshot: %s",
 		         strerror(-rc));
