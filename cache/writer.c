@@ -563,6 +563,8 @@ static int reserve(struct wctx *c, const char *key, size_t len, struct value *v)
 	MDB_val k = {strlen(key), (void *)key}, d = {len, NULL};
 	int rc = mdb_put(c->txn, c->dbi, &k, &d, MDB_RESERVE);
 
+	if (rc == 0 && d.mv_data == NULL)
+		rc = EIO;
 	if (rc != 0)
 		return put_err(c, key, rc);
 	*v = (struct value){.p = d.mv_data, .len = len};
@@ -674,7 +676,7 @@ static int put_offsets(struct wctx *c, const struct snap_writer *w,
                        const struct order *o, const struct memberships *ms,
                        const struct kind *k, size_t *total)
 {
-	struct value v;
+	struct value v = {0};
 	size_t at = 0;
 	int r;
 
@@ -700,7 +702,7 @@ static int put_records(struct wctx *c, const struct snap_writer *w,
                        const struct kind *k, size_t total)
 {
 	struct rec_buf b = {0};
-	struct value v;
+	struct value v = {0};
 	int r;
 
 	r = reserve(c, k->records, total, &v);
@@ -744,7 +746,7 @@ static int put_hash(struct wctx *c, const struct order *o, const struct kind *k,
                     bool byname)
 {
 	size_t cap = table_cap(k->n);
-	struct value v;
+	struct value v = {0};
 	int r;
 
 	r = reserve(c, byname ? k->byname : k->byid, 4 * cap, &v);
@@ -785,16 +787,15 @@ static int put_kind(struct wctx *c, const struct snap_writer *w,
 static int put_meta(struct wctx *c, const struct snap_meta *m)
 {
 	struct rec_buf b = {0};
-	struct value v;
+	MDB_val k = {strlen(TABLE_META), (void *)TABLE_META}, d;
 	int r = rec_encode_meta(&b, m);
 
 	if (r < 0)
 		r = fail(c->err, c->errlen, r, "encoding %s: %s", TABLE_META,
 		         strerror(-r));
-	if (r == 0)
-		r = reserve(c, TABLE_META, b.len, &v);
-	if (r == 0)
-		memcpy(v.p, b.data, b.len);
+	d = (MDB_val){b.len, b.data};
+	if (r == 0 && (r = mdb_put(c->txn, c->dbi, &k, &d, 0)) != 0)
+		r = put_err(c, TABLE_META, r);
 	rec_buf_free(&b);
 	return r;
 }
