@@ -117,9 +117,16 @@ struct snap_writer;
  * Returns 0, -EINVAL for a bad range, or -ENOMEM. */
 int snap_writer_new(uint32_t id_min, uint32_t id_max, struct snap_writer **out);
 
-/* Adds a copy of U, or of G.  Returns 0, or -EINVAL with a one-line reason
- * in ERR (invalid name, field or id, or a duplicate name or id), or -ENOMEM.
- * A refused record leaves the writer as it was. */
+/* The same, but snap_writer_add_user() and snap_writer_add_group() keep the
+ * caller's strings and member arrays instead of copying them: they must
+ * stay valid and unchanged until snap_writer_free().  For a caller that
+ * holds the whole directory already (scim-cache's model). */
+int snap_writer_new_borrowing(uint32_t id_min, uint32_t id_max,
+                              struct snap_writer **out);
+
+/* Adds U, or G (a copy unless the writer borrows).  Returns 0, or -EINVAL with
+ * a one-line reason in ERR (invalid name, field or id, or a duplicate name or
+ * id), or -ENOMEM. A refused record leaves the writer as it was. */
 int snap_writer_add_user(struct snap_writer *w, const struct snap_user *u,
                          char *err, size_t errlen);
 int snap_writer_add_group(struct snap_writer *w, const struct snap_group *g,

@@ -2,10 +2,17 @@
  * writer.c: build a complete snapshot in a new file and publish it.
  *
  * Records are collected in memory, checked as a whole (unique names and ids,
- * members that exist), written in key order with MDB_APPEND into a temporary
- * file in the snapshot's directory, read back through the reader, and only
- * then renamed over the live path.  A failure at any step removes the
- * temporary file and leaves the live snapshot as it was.
+ * members that exist), written into a temporary file in the snapshot's
+ * directory, read back through the reader, and only then renamed over the
+ * live path.  A failure at any step removes the temporary file and leaves
+ * the live snapshot as it was.
+ *
+ * Memory stays close to one copy of the directory: a borrowing writer keeps
+ * the caller's strings instead of copying them; members are found through a
+ * hash of the user names; each table is encoded straight into the file's
+ * map (MDB_WRITEMAP, MDB_RESERVE) and its pages are handed back to the
+ * page cache as soon as they are written; the read-back reopens the reader
+ * every few thousand entries so that the new file is never mapped whole.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,10 +20,12 @@
 #include <libgen.h>
 #include <limits.h>
 #include <lmdb.h>
+#include <stdalign.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
@@ -25,20 +34,26 @@
 #include "record.h"
 #include "snap.h"
 
-struct wuser {
-	struct snap_user u; /* strings owned */
-};
+#define CHUNK_MIN     (64u << 10) /* bytes in one string chunk */
+#define RELEASE_EVERY (1u << 20)  /* bytes written between page releases */
+#define VERIFY_SLICE  8192        /* lookups between reader reopens */
+#define SPARE_PAGES   16          /* map pages beyond the estimate */
 
-struct wgroup {
-	struct snap_group g; /* name and members owned */
+/* Strings copied by a copying writer, in chunks freed together. */
+struct chunk {
+	struct chunk *next;
+	size_t used, cap;
+	alignas(max_align_t) char data[];
 };
 
 struct snap_writer {
 	uint32_t id_min, id_max;
-	struct wuser *users;
+	bool borrow; /* keep the caller's strings; set once at creation */
+	struct snap_user *users;
 	size_t nusers, users_cap;
-	struct wgroup *groups;
+	struct snap_group *groups;
 	size_t ngroups, groups_cap;
+	struct chunk *chunks;
 };
 
 static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
@@ -56,7 +71,8 @@ static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
 	return code;
 }
 
-int snap_writer_new(uint32_t id_min, uint32_t id_max, struct snap_writer **out)
+static int writer_new(uint32_t id_min, uint32_t id_max, bool borrow,
+                      struct snap_writer **out)
 {
 	struct snap_writer *w;
 
@@ -67,37 +83,73 @@ int snap_writer_new(uint32_t id_min, uint32_t id_max, struct snap_writer **out)
 		return -ENOMEM;
 	w->id_min = id_min;
 	w->id_max = id_max;
+	w->borrow = borrow;
 	*out = w;
 	return 0;
 }
 
-static void user_clear(struct snap_user *u)
+int snap_writer_new(uint32_t id_min, uint32_t id_max, struct snap_writer **out)
 {
-	free((char *)u->name);
-	free((char *)u->gecos);
-	free((char *)u->home);
-	free((char *)u->shell);
+	return writer_new(id_min, id_max, false, out);
 }
 
-static void group_clear(struct snap_group *g)
+int snap_writer_new_borrowing(uint32_t id_min, uint32_t id_max,
+                              struct snap_writer **out)
 {
-	for (size_t i = 0; i < g->nmembers; i++)
-		free((char *)g->members[i]);
-	free((void *)g->members);
-	free((char *)g->name);
+	return writer_new(id_min, id_max, true, out);
 }
 
 void snap_writer_free(struct snap_writer *w)
 {
 	if (w == NULL)
 		return;
-	for (size_t i = 0; i < w->nusers; i++)
-		user_clear(&w->users[i].u);
-	for (size_t i = 0; i < w->ngroups; i++)
-		group_clear(&w->groups[i].g);
+	while (w->chunks != NULL) {
+		struct chunk *c = w->chunks;
+
+		w->chunks = c->next;
+		free(c);
+	}
 	free(w->users);
 	free(w->groups);
 	free(w);
+}
+
+/* LEN bytes from W's chunks, aligned for pointers; NULL when out of memory.
+ * They live until snap_writer_free(). */
+static void *chunk_alloc(struct snap_writer *w, size_t len)
+{
+	struct chunk *c = w->chunks;
+	size_t at = c ? (c->used + alignof(max_align_t) - 1) &
+	                            ~(alignof(max_align_t) - 1)
+	              : 0;
+
+	if (c == NULL || at > c->cap || c->cap - at < len) {
+		size_t cap = len > CHUNK_MIN ? len : CHUNK_MIN;
+
+		c = malloc(sizeof(*c) + cap);
+		if (c == NULL)
+			return NULL;
+		c->cap = cap;
+		c->next = w->chunks;
+		w->chunks = c;
+		at = 0;
+	}
+	c->used = at + len;
+	return c->data + at;
+}
+
+/* S itself when W borrows, else a copy in W's chunks. */
+static const char *keep_str(struct snap_writer *w, const char *s)
+{
+	size_t len = strlen(s) + 1;
+	char *c;
+
+	if (w->borrow)
+		return s;
+	c = chunk_alloc(w, len);
+	if (c != NULL)
+		memcpy(c, s, len);
+	return c;
 }
 
 /* Grows an array of SIZE-byte items to hold one more. */
@@ -153,7 +205,7 @@ static int check_user(const struct snap_writer *w, const struct snap_user *u,
 int snap_writer_add_user(struct snap_writer *w, const struct snap_user *u,
                          char *err, size_t errlen)
 {
-	struct snap_user c = {0};
+	struct snap_user c = *u;
 	int r;
 
 	r = check_user(w, u, err, errlen);
@@ -162,43 +214,19 @@ int snap_writer_add_user(struct snap_writer *w, const struct snap_user *u,
 	if (grow((void **)&w->users, &w->users_cap, w->nusers,
 	         sizeof(*w->users)) < 0)
 		return fail(err, errlen, -ENOMEM, "out of memory");
-	c.name = strdup(u->name);
-	c.gecos = strdup(u->gecos);
-	c.home = strdup(u->home);
-	c.shell = strdup(u->shell);
-	c.uid = u->uid;
-	c.gid = u->gid;
-	c.active = u->active;
-	if (!c.name || !c.gecos || !c.home || !c.shell) {
-		user_clear(&c);
+	c.name = keep_str(w, u->name);
+	c.gecos = keep_str(w, u->gecos);
+	c.home = keep_str(w, u->home);
+	c.shell = keep_str(w, u->shell);
+	if (!c.name || !c.gecos || !c.home || !c.shell)
 		return fail(err, errlen, -ENOMEM, "out of memory");
-	}
-	w->users[w->nusers++].u = c;
+	w->users[w->nusers++] = c;
 	return 0;
 }
 
-static int copy_members(const struct snap_group *g, struct snap_group *c)
+static int check_group(const struct snap_writer *w, const struct snap_group *g,
+                       char *err, size_t errlen)
 {
-	char **m;
-
-	m = calloc(g->nmembers ? g->nmembers : 1, sizeof(*m));
-	if (m == NULL)
-		return -ENOMEM;
-	c->members = (const char *const *)m;
-	for (size_t i = 0; i < g->nmembers; i++) {
-		m[i] = strdup(g->members[i]);
-		if (m[i] == NULL)
-			return -ENOMEM;
-		c->nmembers = i + 1;
-	}
-	return 0;
-}
-
-int snap_writer_add_group(struct snap_writer *w, const struct snap_group *g,
-                          char *err, size_t errlen)
-{
-	struct snap_group c = {0};
-
 	if (g->name == NULL || !snap_name_valid(g->name, strlen(g->name)))
 		return fail(err, errlen, -EINVAL, "invalid group name");
 	if (!snap_id_valid(g->gid, w->id_min, w->id_max))
@@ -213,16 +241,43 @@ int snap_writer_add_group(struct snap_writer *w, const struct snap_group *g,
 		    !snap_name_valid(g->members[i], strlen(g->members[i])))
 			return fail(err, errlen, -EINVAL,
 			            "group %s: invalid member name", g->name);
+	return 0;
+}
+
+/* G's member array itself when W borrows, else a copy in W's chunks. */
+static const char *const *keep_members(struct snap_writer *w,
+                                       const struct snap_group *g)
+{
+	const char **m;
+
+	if (w->borrow)
+		return g->members;
+	m = chunk_alloc(w, (g->nmembers ? g->nmembers : 1) * sizeof(*m));
+	for (size_t i = 0; m != NULL && i < g->nmembers; i++) {
+		m[i] = keep_str(w, g->members[i]);
+		if (m[i] == NULL)
+			return NULL;
+	}
+	return m;
+}
+
+int snap_writer_add_group(struct snap_writer *w, const struct snap_group *g,
+                          char *err, size_t errlen)
+{
+	struct snap_group c = *g;
+	int r;
+
+	r = check_group(w, g, err, errlen);
+	if (r < 0)
+		return r;
 	if (grow((void **)&w->groups, &w->groups_cap, w->ngroups,
 	         sizeof(*w->groups)) < 0)
 		return fail(err, errlen, -ENOMEM, "out of memory");
-	c.gid = g->gid;
-	c.name = strdup(g->name);
-	if (c.name == NULL || copy_members(g, &c) < 0) {
-		group_clear(&c);
+	c.name = keep_str(w, g->name);
+	c.members = keep_members(w, g);
+	if (c.name == NULL || c.members == NULL)
 		return fail(err, errlen, -ENOMEM, "out of memory");
-	}
-	w->groups[w->ngroups++].g = c;
+	w->groups[w->ngroups++] = c;
 	return 0;
 }
 
@@ -230,10 +285,13 @@ int snap_writer_add_group(struct snap_writer *w, const struct snap_group *g,
 
 /* Sorted views over the collected records, in the orders LMDB stores them:
  * ids numerically, names as strcmp() orders them (which is LMDB's byte
- * order, since names hold no NUL). */
+ * order, since names hold no NUL).  NAMES finds a user by name: slots hold
+ * index in w->users + 1, 0 when empty. */
 struct order {
 	const struct snap_user **by_uid, **by_uname;
 	const struct snap_group **by_gid, **by_gname;
+	uint32_t *names;
+	size_t names_cap;
 };
 
 static int cmp_uid(const void *a, const void *b)
@@ -270,6 +328,57 @@ static void order_free(struct order *o)
 	free(o->by_uname);
 	free(o->by_gid);
 	free(o->by_gname);
+	free(o->names);
+}
+
+/* A power of two at least twice N, so probe runs stay short and end. */
+static size_t table_cap(size_t n)
+{
+	size_t cap = 8;
+
+	while (cap < 2 * n)
+		cap *= 2;
+	return cap;
+}
+
+/* The slot of NAME in O->names: its user's, or the empty one where it
+ * would go. */
+static size_t name_slot(const struct snap_writer *w, const struct order *o,
+                        const char *name)
+{
+	size_t mask = o->names_cap - 1;
+	size_t i = rec_hash_name(name, strlen(name)) & mask;
+
+	while (o->names[i] != 0 &&
+	       strcmp(w->users[o->names[i] - 1].name, name) != 0)
+		i = (i + 1) & mask;
+	return i;
+}
+
+static int names_build(const struct snap_writer *w, struct order *o)
+{
+	if (w->nusers >= UINT32_MAX)
+		return -ENOMEM;
+	o->names_cap = table_cap(w->nusers);
+	o->names = calloc(o->names_cap, sizeof(*o->names));
+	if (o->names == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < w->nusers; i++) {
+		size_t s = name_slot(w, o, w->users[i].name);
+
+		if (o->names[s] == 0) /* a repeat is check_unique()'s */
+			o->names[s] = (uint32_t)i + 1;
+	}
+	return 0;
+}
+
+/* The index in w->users of the user NAME, or SIZE_MAX. */
+static size_t find_user(const struct snap_writer *w, const struct order *o,
+                        const char *name)
+{
+	uint32_t v = o->names[name_slot(w, o, name)];
+
+	return v ? (size_t)v - 1 : SIZE_MAX;
 }
 
 static int order_build(const struct snap_writer *w, struct order *o)
@@ -283,26 +392,14 @@ static int order_build(const struct snap_writer *w, struct order *o)
 	if (!o->by_uid || !o->by_uname || !o->by_gid || !o->by_gname)
 		return -ENOMEM;
 	for (size_t i = 0; i < w->nusers; i++)
-		o->by_uid[i] = o->by_uname[i] = &w->users[i].u;
+		o->by_uid[i] = o->by_uname[i] = &w->users[i];
 	for (size_t i = 0; i < w->ngroups; i++)
-		o->by_gid[i] = o->by_gname[i] = &w->groups[i].g;
+		o->by_gid[i] = o->by_gname[i] = &w->groups[i];
 	qsort(o->by_uid, w->nusers, sizeof(*o->by_uid), cmp_uid);
 	qsort(o->by_uname, w->nusers, sizeof(*o->by_uname), cmp_uname);
 	qsort(o->by_gid, w->ngroups, sizeof(*o->by_gid), cmp_gid);
 	qsort(o->by_gname, w->ngroups, sizeof(*o->by_gname), cmp_gname);
-	return 0;
-}
-
-static const struct snap_user *find_user(const struct snap_writer *w,
-                                         const struct order *o,
-                                         const char *name)
-{
-	struct snap_user key = {.name = name};
-	const struct snap_user *kp = &key, **hit;
-
-	hit = bsearch(&kp, o->by_uname, w->nusers, sizeof(*o->by_uname),
-	              cmp_uname);
-	return hit ? *hit : NULL;
+	return names_build(w, o);
 }
 
 static int check_unique(const struct snap_writer *w, const struct order *o,
@@ -335,10 +432,10 @@ static int check_members(const struct snap_writer *w, const struct order *o,
                          char *err, size_t errlen)
 {
 	for (size_t i = 0; i < w->ngroups; i++) {
-		const struct snap_group *g = &w->groups[i].g;
+		const struct snap_group *g = &w->groups[i];
 
 		for (size_t j = 0; j < g->nmembers; j++)
-			if (find_user(w, o, g->members[j]) == NULL)
+			if (find_user(w, o, g->members[j]) == SIZE_MAX)
 				return fail(err, errlen, -EINVAL,
 				            "group %s: member %s is not a user",
 				            g->name, g->members[j]);
@@ -348,197 +445,90 @@ static int check_members(const struct snap_writer *w, const struct order *o,
 
 /* ---- user -> gids ----------------------------------------------------- */
 
-/* One membership: the user (by index in w->users) and the gid. */
-struct link {
-	size_t user;
-	uint32_t gid;
-};
-
-static int cmp_link(const void *a, const void *b)
-{
-	const struct link *x = a, *y = b;
-
-	if (x->user != y->user)
-		return (x->user > y->user) - (x->user < y->user);
-	return (x->gid > y->gid) - (x->gid < y->gid);
-}
-
-/* Every user's gids: links sorted by user then gid, without duplicates, and
- * STARTS[i] .. STARTS[i + 1] the range of user i. */
+/* Every user's gids: GIDS[STARTS[i] .. STARTS[i] + COUNT[i]) are user i's,
+ * ascending and without repeats. */
 struct memberships {
-	struct link *links;
 	size_t *starts;
-	uint32_t *gids; /* scratch for one user */
+	uint32_t *count;
+	uint32_t *gids;
 };
 
 static void memberships_free(struct memberships *ms)
 {
-	free(ms->links);
 	free(ms->starts);
+	free(ms->count);
 	free(ms->gids);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Sorts user U's gids and drops repeats. */
+static void memberships_tidy(struct memberships *ms, size_t u)
+{
+	uint32_t *g = ms->gids + ms->starts[u];
+	size_t n = ms->starts[u + 1] - ms->starts[u], k = 0;
+
+	qsort(g, n, sizeof(*g), cmp_u32);
+	for (size_t i = 0; i < n; i++)
+		if (k == 0 || g[k - 1] != g[i])
+			g[k++] = g[i];
+	ms->count[u] = (uint32_t)k;
 }
 
 static int memberships_build(const struct snap_writer *w, const struct order *o,
                              struct memberships *ms)
 {
-	size_t n = 0, k = 0, most = 0;
+	size_t n = 0;
 
-	for (size_t i = 0; i < w->ngroups; i++)
-		n += w->groups[i].g.nmembers;
-	ms->links = calloc(n ? n : 1, sizeof(*ms->links));
 	ms->starts = calloc(w->nusers + 1, sizeof(*ms->starts));
-	if (ms->links == NULL || ms->starts == NULL)
+	ms->count = calloc(w->nusers + 1, sizeof(*ms->count));
+	if (ms->starts == NULL || ms->count == NULL)
 		return -ENOMEM;
-	for (size_t i = 0; i < w->ngroups; i++) {
-		const struct snap_group *g = &w->groups[i].g;
+	/* Count each user's memberships, then place the gids. */
+	for (size_t i = 0; i < w->ngroups; i++)
+		for (size_t j = 0; j < w->groups[i].nmembers; j++)
+			ms->starts[find_user(w, o, w->groups[i].members[j])]++;
+	for (size_t u = 0; u <= w->nusers; u++) {
+		size_t c = ms->starts[u];
 
-		for (size_t j = 0; j < g->nmembers; j++) {
-			const struct wuser *u = (const struct wuser *)find_user(
-			        w, o, g->members[j]);
-
-			ms->links[k].user = (size_t)(u - w->users);
-			ms->links[k++].gid = g->gid;
-		}
+		ms->starts[u] = n;
+		n += c;
 	}
-	qsort(ms->links, n, sizeof(*ms->links), cmp_link);
-	k = 0;
-	for (size_t i = 0; i < n; i++)
-		if (k == 0 || cmp_link(&ms->links[k - 1], &ms->links[i]) != 0)
-			ms->links[k++] = ms->links[i];
-	for (size_t i = 0, u = 0; u <= w->nusers; u++) {
-		ms->starts[u] = i;
-		while (i < k && ms->links[i].user == u)
-			i++;
-		if (u > 0 && ms->starts[u] - ms->starts[u - 1] > most)
-			most = ms->starts[u] - ms->starts[u - 1];
-	}
-	ms->gids = calloc(most ? most : 1, sizeof(*ms->gids));
-	return ms->gids ? 0 : -ENOMEM;
-}
-
-/* ---- tables ----------------------------------------------------------- */
-
-/* One kind (users or groups) laid out as the reader expects: the records
- * back to back, their offsets, and the two hash tables. */
-struct tables {
-	struct rec_buf records, offsets, byname, byid;
-};
-
-static void tables_free(struct tables *t)
-{
-	rec_buf_free(&t->records);
-	rec_buf_free(&t->offsets);
-	rec_buf_free(&t->byname);
-	rec_buf_free(&t->byid);
-}
-
-/* A power of two at least twice N, so probe runs stay short and end. */
-static size_t table_cap(size_t n)
-{
-	size_t cap = 8;
-
-	while (cap < 2 * n)
-		cap *= 2;
-	return cap;
-}
-
-static void slot_put(uint32_t *slots, size_t cap, uint32_t hash, uint32_t value)
-{
-	size_t mask = cap - 1;
-
-	for (size_t k = 0;; k++) {
-		uint32_t *s = &slots[(hash + k) & mask];
-
-		if (*s == 0) {
-			*s = value;
-			return;
-		}
-	}
-}
-
-/* Fills the byname and byid tables for N entries named NAMES[i] with ids
- * IDS[i]; slot values are index + 1. */
-static int hash_tables(struct tables *t, size_t n, const char *const *names,
-                       const uint32_t *ids)
-{
-	size_t cap = table_cap(n);
-	uint32_t *byname = calloc(cap, sizeof(*byname));
-	uint32_t *byid = calloc(cap, sizeof(*byid));
-
-	if (byname == NULL || byid == NULL) {
-		free(byname);
-		free(byid);
+	ms->gids = calloc(n ? n : 1, sizeof(*ms->gids));
+	if (ms->gids == NULL)
 		return -ENOMEM;
-	}
-	for (size_t i = 0; i < n; i++) {
-		slot_put(byname, cap, rec_hash_name(names[i], strlen(names[i])),
-		         (uint32_t)i + 1);
-		slot_put(byid, cap, rec_hash_id(ids[i]), (uint32_t)i + 1);
-	}
-	for (size_t i = 0; i < cap; i++) {
-		rec_put_le32(&t->byname, byname[i]);
-		rec_put_le32(&t->byid, byid[i]);
-	}
-	free(byname);
-	free(byid);
-	return t->byname.err ? t->byname.err : t->byid.err;
+	for (size_t i = 0; i < w->ngroups; i++)
+		for (size_t j = 0; j < w->groups[i].nmembers; j++) {
+			size_t u = find_user(w, o, w->groups[i].members[j]);
+
+			ms->gids[ms->starts[u] + ms->count[u]++] =
+			        w->groups[i].gid;
+		}
+	for (size_t u = 0; u < w->nusers; u++)
+		memberships_tidy(ms, u);
+	return 0;
 }
 
-/* Closes one record: its end is the next record's start. */
-static int record_done(struct tables *t)
+/* ---- sizes ------------------------------------------------------------ */
+
+static size_t user_size(const struct snap_user *u, size_t ngids)
 {
-	if (t->records.len > UINT32_MAX)
-		return -EFBIG;
-	rec_put_le32(&t->offsets, (uint32_t)t->records.len);
-	return t->records.err ? t->records.err : t->offsets.err;
+	return 4 + 4 + 1 + 2 + strlen(u->name) + 2 + strlen(u->gecos) + 2 +
+	       strlen(u->home) + 2 + strlen(u->shell) + 4 + 4 * ngids;
 }
 
-static int user_tables(const struct snap_writer *w, const struct order *o,
-                       const struct memberships *ms, struct tables *t)
+static size_t group_size(const struct snap_group *g)
 {
-	const char **names = calloc(w->nusers + 1, sizeof(*names));
-	uint32_t *ids = calloc(w->nusers + 1, sizeof(*ids));
-	int r = names && ids ? 0 : -ENOMEM;
+	size_t n = 4 + 4 + 2 + strlen(g->name);
 
-	rec_put_le32(&t->offsets, 0);
-	for (size_t i = 0; r == 0 && i < w->nusers; i++) {
-		const struct snap_user *u = o->by_uid[i];
-		size_t idx = (size_t)((const struct wuser *)u - w->users),
-		       n = 0;
-
-		for (size_t l = ms->starts[idx]; l < ms->starts[idx + 1]; l++)
-			ms->gids[n++] = ms->links[l].gid;
-		rec_encode_user(&t->records, u, ms->gids, n);
-		r = record_done(t);
-		names[i] = u->name;
-		ids[i] = u->uid;
-	}
-	if (r == 0)
-		r = hash_tables(t, w->nusers, names, ids);
-	free(names);
-	free(ids);
-	return r;
-}
-
-static int group_tables(const struct snap_writer *w, const struct order *o,
-                        struct tables *t)
-{
-	const char **names = calloc(w->ngroups + 1, sizeof(*names));
-	uint32_t *ids = calloc(w->ngroups + 1, sizeof(*ids));
-	int r = names && ids ? 0 : -ENOMEM;
-
-	rec_put_le32(&t->offsets, 0);
-	for (size_t i = 0; r == 0 && i < w->ngroups; i++) {
-		rec_encode_group(&t->records, o->by_gid[i]);
-		r = record_done(t);
-		names[i] = o->by_gid[i]->name;
-		ids[i] = o->by_gid[i]->gid;
-	}
-	if (r == 0)
-		r = hash_tables(t, w->ngroups, names, ids);
-	free(names);
-	free(ids);
-	return r;
+	for (size_t i = 0; i < g->nmembers; i++)
+		n += strlen(g->members[i]) + 1;
+	return n;
 }
 
 /* ---- writing ---------------------------------------------------------- */
@@ -546,89 +536,338 @@ static int group_tables(const struct snap_writer *w, const struct order *o,
 struct wctx {
 	MDB_txn *txn;
 	MDB_dbi dbi;
+	size_t page;
 	char *err;
 	size_t errlen;
 };
 
-static int put(struct wctx *c, const char *key, const struct rec_buf *b)
-{
-	MDB_val k = {strlen(key), (void *)key}, v = {b->len, b->data};
-	int rc;
+/* One value being filled in place: [p, p + len) in the writable map.
+ * Bytes before DONE are final; pages wholly before RELEASED went back to
+ * the page cache. */
+struct value {
+	uint8_t *p;
+	size_t len, done, released;
+};
 
-	if (b->err)
-		return fail(c->err, c->errlen, b->err, "encoding %s: %s", key,
-		            strerror(-b->err));
-	rc = mdb_put(c->txn, c->dbi, &k, &v, 0);
+static int put_err(struct wctx *c, const char *key, int rc)
+{
 	if (rc == MDB_MAP_FULL)
 		return fail(c->err, c->errlen, -ENOSPC, "snapshot map full");
+	return fail(c->err, c->errlen, rc > 0 && rc < MDB_KEYEXIST ? -rc : -EIO,
+	            "writing %s in the snapshot: %s", key, mdb_strerror(rc));
+}
+
+/* Reserves LEN bytes for KEY; V points at them until the next put. */
+static int reserve(struct wctx *c, const char *key, size_t len, struct value *v)
+{
+	MDB_val k = {strlen(key), (void *)key}, d = {len, NULL};
+	int rc = mdb_put(c->txn, c->dbi, &k, &d, MDB_RESERVE);
+
+	if (rc == 0 && d.mv_data == NULL)
+		rc = EIO;
 	if (rc != 0)
-		return fail(c->err, c->errlen,
-		            rc > 0 && rc < MDB_KEYEXIST ? -rc : -EIO,
-		            "writing the snapshot: %s", mdb_strerror(rc));
+		return put_err(c, key, rc);
+	*v = (struct value){.p = d.mv_data, .len = len};
 	return 0;
 }
 
-static int put_tables(struct wctx *c, const struct tables *t,
-                      const char *records, const char *offsets,
-                      const char *byname, const char *byid)
+/* Drops the mapping of V's pages written so far: they are dirty in the
+ * page cache (the map is shared), so nothing is lost, but they stop
+ * counting towards our resident memory.  ALL: the value is complete. */
+static void release(struct wctx *c, struct value *v, bool all)
 {
-	int r = put(c, records, &t->records);
+	uintptr_t from = (uintptr_t)(v->p + v->released);
+	uintptr_t to = (uintptr_t)(v->p + v->done);
 
-	if (r == 0)
-		r = put(c, offsets, &t->offsets);
-	if (r == 0)
-		r = put(c, byname, &t->byname);
-	if (r == 0)
-		r = put(c, byid, &t->byid);
-	return r;
+	if (!all && v->done - v->released < RELEASE_EVERY)
+		return;
+	from = (from + c->page - 1) & ~(uintptr_t)(c->page - 1);
+	to &= ~(uintptr_t)(c->page - 1);
+	if (to > from)
+		madvise((void *)from, to - from, MADV_DONTNEED);
+	v->released = v->done;
 }
 
-static int write_all(struct wctx *c, const struct snap_writer *w,
-                     const struct order *o, const struct snap_meta *m)
+static void fill(struct wctx *c, struct value *v, const struct rec_buf *b)
 {
-	struct memberships ms = {0};
-	struct tables users = {0}, groups = {0};
-	struct rec_buf meta = {0};
+	memcpy(v->p + v->done, b->data, b->len);
+	v->done += b->len;
+	release(c, v, false);
+}
+
+static void put_le32_at(uint8_t *p, uint32_t x)
+{
+	p[0] = (uint8_t)x;
+	p[1] = (uint8_t)(x >> 8);
+	p[2] = (uint8_t)(x >> 16);
+	p[3] = (uint8_t)(x >> 24);
+}
+
+/* The offsets table from the record sizes SIZE(i). */
+struct kind {
+	const char *records, *offsets, *byname, *byid;
+	size_t n;
+	size_t (*size)(const struct snap_writer *, const struct order *,
+	               const struct memberships *, size_t);
+	int (*encode)(const struct snap_writer *, const struct order *,
+	              const struct memberships *, size_t, struct rec_buf *);
+	const char *(*name)(const struct order *, size_t);
+	uint32_t (*id)(const struct order *, size_t);
+};
+
+static size_t user_size_at(const struct snap_writer *w, const struct order *o,
+                           const struct memberships *ms, size_t i)
+{
+	size_t idx = (size_t)(o->by_uid[i] - w->users);
+
+	return user_size(o->by_uid[i], ms->count[idx]);
+}
+
+static int user_encode_at(const struct snap_writer *w, const struct order *o,
+                          const struct memberships *ms, size_t i,
+                          struct rec_buf *b)
+{
+	size_t idx = (size_t)(o->by_uid[i] - w->users);
+
+	return rec_encode_user(b, o->by_uid[i], ms->gids + ms->starts[idx],
+	                       ms->count[idx]);
+}
+
+static const char *user_name_at(const struct order *o, size_t i)
+{
+	return o->by_uid[i]->name;
+}
+
+static uint32_t user_id_at(const struct order *o, size_t i)
+{
+	return o->by_uid[i]->uid;
+}
+
+static size_t group_size_at(const struct snap_writer *w, const struct order *o,
+                            const struct memberships *ms, size_t i)
+{
+	(void)w;
+	(void)ms;
+	return group_size(o->by_gid[i]);
+}
+
+static int group_encode_at(const struct snap_writer *w, const struct order *o,
+                           const struct memberships *ms, size_t i,
+                           struct rec_buf *b)
+{
+	(void)w;
+	(void)ms;
+	return rec_encode_group(b, o->by_gid[i]);
+}
+
+static const char *group_name_at(const struct order *o, size_t i)
+{
+	return o->by_gid[i]->name;
+}
+
+static uint32_t group_id_at(const struct order *o, size_t i)
+{
+	return o->by_gid[i]->gid;
+}
+
+/* Writes the offsets table of K and returns the records' total size in
+ * *TOTAL. */
+static int put_offsets(struct wctx *c, const struct snap_writer *w,
+                       const struct order *o, const struct memberships *ms,
+                       const struct kind *k, size_t *total)
+{
+	struct value v = {0};
+	size_t at = 0;
 	int r;
 
-	r = memberships_build(w, o, &ms);
-	if (r == 0)
-		r = user_tables(w, o, &ms, &users);
-	if (r == 0)
-		r = group_tables(w, o, &groups);
-	if (r < 0) {
-		r = fail(c->err, c->errlen, r, "building the tables: %s",
-		         strerror(-r));
-		goto out;
+	r = reserve(c, k->offsets, 4 * (k->n + 1), &v);
+	for (size_t i = 0; r == 0 && i <= k->n; i++) {
+		if (at > UINT32_MAX)
+			return fail(c->err, c->errlen, -EFBIG,
+			            "building the tables: %s", strerror(EFBIG));
+		put_le32_at(v.p + 4 * i, (uint32_t)at);
+		if (i < k->n)
+			at += k->size(w, o, ms, i);
 	}
-	rec_encode_meta(&meta, m);
-	r = put(c, TABLE_META, &meta);
-	if (r == 0)
-		r = put_tables(c, &users, TABLE_USER_RECORDS,
-		               TABLE_USER_OFFSETS, TABLE_USER_BYNAME,
-		               TABLE_USER_BYID);
-	if (r == 0)
-		r = put_tables(c, &groups, TABLE_GROUP_RECORDS,
-		               TABLE_GROUP_OFFSETS, TABLE_GROUP_BYNAME,
-		               TABLE_GROUP_BYID);
-out:
-	memberships_free(&ms);
-	tables_free(&users);
-	tables_free(&groups);
-	rec_buf_free(&meta);
+	if (r == 0) {
+		v.done = v.len;
+		release(c, &v, true);
+		*total = at;
+	}
 	return r;
 }
 
-/* A map big enough for any snapshot of this size; the file only grows as
- * far as pages are written. */
-static size_t map_size(const struct snap_writer *w)
+static int put_records(struct wctx *c, const struct snap_writer *w,
+                       const struct order *o, const struct memberships *ms,
+                       const struct kind *k, size_t total)
 {
-	size_t est = 1u << 20;
+	struct rec_buf b = {0};
+	struct value v = {0};
+	int r;
 
+	r = reserve(c, k->records, total, &v);
+	for (size_t i = 0; r == 0 && i < k->n; i++) {
+		rec_buf_reset(&b);
+		r = k->encode(w, o, ms, i, &b);
+		if (r == 0 && b.len > v.len - v.done)
+			r = -EIO; /* the sizes above disagree with the encoder
+			           */
+		if (r == 0)
+			fill(c, &v, &b);
+		else
+			r = fail(c->err, c->errlen, r, "encoding %s: %s",
+			         k->records, strerror(-r));
+	}
+	rec_buf_free(&b);
+	if (r == 0 && v.done != v.len)
+		return fail(c->err, c->errlen, -EIO, "encoding %s: %s",
+		            k->records, strerror(EIO));
+	if (r == 0)
+		release(c, &v, true);
+	return r;
+}
+
+static void slot_put(uint8_t *slots, size_t cap, uint32_t hash, uint32_t value)
+{
+	size_t mask = cap - 1;
+
+	for (size_t k = 0;; k++) {
+		uint8_t *s = slots + 4 * ((hash + k) & mask);
+
+		if (rec_get_le32(s) == 0) {
+			put_le32_at(s, value);
+			return;
+		}
+	}
+}
+
+/* One hash table of K, by name or by id; slot values are index + 1. */
+static int put_hash(struct wctx *c, const struct order *o, const struct kind *k,
+                    bool byname)
+{
+	size_t cap = table_cap(k->n);
+	struct value v = {0};
+	int r;
+
+	r = reserve(c, byname ? k->byname : k->byid, 4 * cap, &v);
+	if (r < 0)
+		return r;
+	memset(v.p, 0, v.len);
+	for (size_t i = 0; i < k->n; i++) {
+		const char *name = k->name(o, i);
+		uint32_t h = byname ? rec_hash_name(name, strlen(name))
+		                    : rec_hash_id(k->id(o, i));
+
+		slot_put(v.p, cap, h, (uint32_t)i + 1);
+	}
+	v.done = v.len;
+	release(c, &v, true);
+	return 0;
+}
+
+static int put_kind(struct wctx *c, const struct snap_writer *w,
+                    const struct order *o, const struct memberships *ms,
+                    const struct kind *k)
+{
+	size_t total = 0;
+	int r;
+
+	if (k->n >= UINT32_MAX)
+		return fail(c->err, c->errlen, -EFBIG, "too many entries");
+	r = put_offsets(c, w, o, ms, k, &total);
+	if (r == 0)
+		r = put_records(c, w, o, ms, k, total);
+	if (r == 0)
+		r = put_hash(c, o, k, true);
+	if (r == 0)
+		r = put_hash(c, o, k, false);
+	return r;
+}
+
+static int put_meta(struct wctx *c, const struct snap_meta *m)
+{
+	struct rec_buf b = {0};
+	MDB_val k = {strlen(TABLE_META), (void *)TABLE_META}, d;
+	int r = rec_encode_meta(&b, m);
+
+	if (r < 0)
+		r = fail(c->err, c->errlen, r, "encoding %s: %s", TABLE_META,
+		         strerror(-r));
+	d = (MDB_val){b.len, b.data};
+	if (r == 0 && (r = mdb_put(c->txn, c->dbi, &k, &d, 0)) != 0)
+		r = put_err(c, TABLE_META, r);
+	rec_buf_free(&b);
+	return r;
+}
+
+static const struct kind user_kind = {
+        TABLE_USER_RECORDS,
+        TABLE_USER_OFFSETS,
+        TABLE_USER_BYNAME,
+        TABLE_USER_BYID,
+        0,
+        user_size_at,
+        user_encode_at,
+        user_name_at,
+        user_id_at,
+};
+
+static const struct kind group_kind = {
+        TABLE_GROUP_RECORDS,
+        TABLE_GROUP_OFFSETS,
+        TABLE_GROUP_BYNAME,
+        TABLE_GROUP_BYID,
+        0,
+        group_size_at,
+        group_encode_at,
+        group_name_at,
+        group_id_at,
+};
+
+static int write_all(struct wctx *c, const struct snap_writer *w,
+                     const struct order *o, const struct memberships *ms,
+                     const struct snap_meta *m)
+{
+	struct kind users = user_kind, groups = group_kind;
+	int r;
+
+	users.n = w->nusers;
+	groups.n = w->ngroups;
+	r = put_meta(c, m);
+	if (r == 0)
+		r = put_kind(c, w, o, ms, &users);
+	if (r == 0)
+		r = put_kind(c, w, o, ms, &groups);
+	return r;
+}
+
+/* Pages for a value of LEN bytes: its overflow pages, if any, and a share
+ * of a leaf, counted as a whole page to stay on the safe side. */
+static size_t value_pages(size_t len, size_t page)
+{
+	return 1 + (len + 64 + page - 1) / page;
+}
+
+/* A map (and file) size that holds everything written, allocated up front:
+ * a full filesystem then fails here with ENOSPC instead of a SIGBUS on a
+ * store into the map. */
+static size_t map_size(const struct snap_writer *w,
+                       const struct memberships *ms, size_t page)
+{
+	size_t pages =
+	        2 + SPARE_PAGES + value_pages(SNAP_SOURCE_MAX + 64, page);
+	size_t urec = 0, grec = 0;
+
+	for (size_t i = 0; i < w->nusers; i++)
+		urec += user_size(&w->users[i], ms->count[i]);
 	for (size_t i = 0; i < w->ngroups; i++)
-		est += 64 + w->groups[i].g.nmembers * (SNAP_NAME_MAX + 8);
-	est += w->nusers * (4 * SNAP_NAME_MAX + 3 * 256);
-	return est < (64u << 20) ? (64u << 20) : est * 4;
+		grec += group_size(&w->groups[i]);
+	pages += value_pages(urec, page) + value_pages(grec, page);
+	pages += value_pages(4 * (w->nusers + 1), page) +
+	         value_pages(4 * (w->ngroups + 1), page);
+	pages += 2 * value_pages(4 * table_cap(w->nusers), page) +
+	         2 * value_pages(4 * table_cap(w->ngroups), page);
+	return (pages + pages / 64) * page;
 }
 
 /* LMDB reports a short write (a full filesystem) as EIO; say which. */
@@ -648,20 +887,61 @@ static int commit_failed(const char *tmp, int rc, char *err, size_t errlen)
 	            "committing %s: %s", tmp, mdb_strerror(rc));
 }
 
+/* Allocates the whole map on disk before anything is stored into it: LMDB
+ * has only made the file as long as the map, with holes. */
+static int preallocate(MDB_env *env, const char *tmp, size_t size, char *err,
+                       size_t errlen)
+{
+	int fd, rc;
+
+	if (mdb_env_get_fd(env, &fd) != 0)
+		return fail(err, errlen, -EBADF, "creating %s: no descriptor",
+		            tmp);
+	rc = posix_fallocate(fd, 0, (off_t)size);
+	if (rc == 0)
+		return 0;
+	return commit_failed(tmp, rc, err, errlen);
+}
+
+/* Cuts TMP to the pages LMDB used: the map was sized with room to spare. */
+static int trim(MDB_env *env, const char *tmp, size_t page, char *err,
+                size_t errlen)
+{
+	MDB_envinfo info;
+
+	mdb_env_info(env, &info);
+	if (truncate(tmp, (off_t)((info.me_last_pgno + 1) * page)) < 0)
+		return fail(err, errlen, -errno, "truncating %s: %s", tmp,
+		            strerror(errno));
+	return 0;
+}
+
+static int open_env(MDB_env **env, const char *tmp, size_t size)
+{
+	int rc = mdb_env_create(env);
+
+	if (rc == 0)
+		rc = mdb_env_set_mapsize(*env, size);
+	if (rc == 0)
+		rc = mdb_env_open(*env, tmp,
+		                  MDB_NOSUBDIR | MDB_NOLOCK | MDB_NOSYNC |
+		                          MDB_WRITEMAP,
+		                  0600);
+	return rc;
+}
+
 static int write_file(const struct snap_writer *w, const struct order *o,
-                      const char *tmp, const struct snap_meta *m, char *err,
-                      size_t errlen)
+                      const struct memberships *ms, const char *tmp,
+                      const struct snap_meta *m, char *err, size_t errlen)
 {
 	struct wctx c = {.err = err, .errlen = errlen};
+	size_t size;
 	MDB_env *env = NULL;
 	int rc;
 
-	rc = mdb_env_create(&env);
-	if (rc == 0)
-		rc = mdb_env_set_mapsize(env, map_size(w));
-	if (rc == 0)
-		rc = mdb_env_open(env, tmp,
-		                  MDB_NOSUBDIR | MDB_NOLOCK | MDB_NOSYNC, 0600);
+	c.page = (size_t)sysconf(_SC_PAGESIZE);
+	size = map_size(w, ms, c.page);
+	rc = open_env(&env, tmp, size);
 	if (rc == 0)
 		rc = mdb_txn_begin(env, NULL, 0, &c.txn);
 	if (rc == 0)
@@ -671,7 +951,10 @@ static int write_file(const struct snap_writer *w, const struct order *o,
 		          "creating %s: %s", tmp, mdb_strerror(rc));
 		goto out;
 	}
-	rc = write_all(&c, w, o, m);
+	rc = preallocate(env, tmp, size, err, errlen);
+	if (rc < 0)
+		goto out;
+	rc = write_all(&c, w, o, ms, m);
 	if (rc == 0) {
 		rc = mdb_txn_commit(c.txn);
 		c.txn = NULL;
@@ -680,6 +963,8 @@ static int write_file(const struct snap_writer *w, const struct order *o,
 		if (rc != 0)
 			rc = commit_failed(tmp, rc, err, errlen);
 	}
+	if (rc == 0)
+		rc = trim(env, tmp, c.page, err, errlen);
 out:
 	if (c.txn != NULL)
 		mdb_txn_abort(c.txn);
@@ -689,7 +974,25 @@ out:
 
 /* ---- verification ----------------------------------------------------- */
 
-static int verify_users(struct snap_reader *r, const struct snap_writer *w,
+/* The read-back reader, reopened every VERIFY_SLICE lookups: unmapping
+ * drops the pages read so far, so the new file is never resident whole. */
+struct vreader {
+	const char *path;
+	struct snap_reader *r;
+	size_t since;
+};
+
+static int vreader_next(struct vreader *v)
+{
+	if (v->r != NULL && ++v->since < VERIFY_SLICE)
+		return 0;
+	snap_reader_free(v->r);
+	v->r = NULL;
+	v->since = 0;
+	return snap_reader_new(v->path, geteuid(), &v->r);
+}
+
+static int verify_users(struct vreader *v, const struct snap_writer *w,
                         char *buf, size_t buflen)
 {
 	struct snap_cursor cur = {0};
@@ -697,21 +1000,24 @@ static int verify_users(struct snap_reader *r, const struct snap_writer *w,
 	size_t n = 0;
 	int rc;
 
-	while ((rc = snap_getpwent(r, &cur, &pw, buf, buflen)) == 0)
+	while ((rc = vreader_next(v)) == 0 &&
+	       (rc = snap_getpwent(v->r, &cur, &pw, buf, buflen)) == 0)
 		n++;
 	if (rc < 0 || n != w->nusers)
 		return -EBADMSG;
 	for (size_t i = 0; i < w->nusers; i++) {
-		const struct snap_user *u = &w->users[i].u;
+		const struct snap_user *u = &w->users[i];
 
-		rc = snap_getpwnam(r, u->name, &pw, buf, buflen);
+		rc = vreader_next(v);
+		if (rc == 0)
+			rc = snap_getpwnam(v->r, u->name, &pw, buf, buflen);
 		if (rc != 0 || pw.pw_uid != u->uid)
 			return -EBADMSG;
 	}
 	return 0;
 }
 
-static int verify_groups(struct snap_reader *r, const struct snap_writer *w,
+static int verify_groups(struct vreader *v, const struct snap_writer *w,
                          char *buf, size_t buflen)
 {
 	struct snap_cursor cur = {0};
@@ -719,14 +1025,17 @@ static int verify_groups(struct snap_reader *r, const struct snap_writer *w,
 	size_t n = 0;
 	int rc;
 
-	while ((rc = snap_getgrent(r, &cur, &gr, buf, buflen)) == 0)
+	while ((rc = vreader_next(v)) == 0 &&
+	       (rc = snap_getgrent(v->r, &cur, &gr, buf, buflen)) == 0)
 		n++;
 	if (rc < 0 || n != w->ngroups)
 		return -EBADMSG;
 	for (size_t i = 0; i < w->ngroups; i++) {
-		const struct snap_group *g = &w->groups[i].g;
+		const struct snap_group *g = &w->groups[i];
 
-		rc = snap_getgrnam(r, g->name, &gr, buf, buflen);
+		rc = vreader_next(v);
+		if (rc == 0)
+			rc = snap_getgrnam(v->r, g->name, &gr, buf, buflen);
 		if (rc != 0 || gr.gr_gid != g->gid)
 			return -EBADMSG;
 	}
@@ -738,35 +1047,34 @@ static int verify(const char *tmp, const struct snap_writer *w,
                   const struct snap_meta *m, char *err, size_t errlen)
 {
 	size_t buflen = 4 * SNAP_FIELD_MAX + 256;
-	struct snap_reader *r = NULL;
+	struct vreader v = {.path = tmp};
 	struct snap_meta got;
 	char *buf = NULL;
 	int rc;
 
 	/* The largest group decides the buffer. */
 	for (size_t i = 0; i < w->ngroups; i++) {
-		size_t need =
-		        256 + w->groups[i].g.nmembers * (SNAP_NAME_MAX + 9);
+		size_t need = 256 + w->groups[i].nmembers * (SNAP_NAME_MAX + 9);
 
 		if (need > buflen)
 			buflen = need;
 	}
 	buf = malloc(buflen);
-	rc = buf ? snap_reader_new(tmp, geteuid(), &r) : -ENOMEM;
+	rc = buf ? vreader_next(&v) : -ENOMEM;
 	if (rc == 0)
-		rc = snap_get_meta(r, &got);
+		rc = snap_get_meta(v.r, &got);
 	if (rc == 0 && (got.generation != m->generation ||
 	                got.nusers != w->nusers || got.ngroups != w->ngroups))
 		rc = -EBADMSG;
 	if (rc == 0)
-		rc = verify_users(r, w, buf, buflen);
+		rc = verify_users(&v, w, buf, buflen);
 	if (rc == 0)
-		rc = verify_groups(r, w, buf, buflen);
+		rc = verify_groups(&v, w, buf, buflen);
 	if (rc != 0)
 		rc = fail(err, errlen, rc < 0 ? rc : -EBADMSG,
 		          "verifying the new snapshot: %s",
 		          snap_strerror(rc < 0 ? rc : -EBADMSG));
-	snap_reader_free(r);
+	snap_reader_free(v.r);
 	free(buf);
 	return rc;
 }
@@ -900,6 +1208,7 @@ int snap_writer_publish(struct snap_writer *w, const char *relpath,
                         const struct snap_meta *meta, char *err, size_t errlen)
 {
 	struct order o = {0};
+	struct memberships ms = {0};
 	struct snap_meta m = *meta;
 	char tmp[PATH_MAX], path[PATH_MAX];
 	int rc;
@@ -917,7 +1226,7 @@ int snap_writer_publish(struct snap_writer *w, const char *relpath,
 	m.ngroups = (uint32_t)w->ngroups;
 	m.nactive = 0;
 	for (size_t i = 0; i < w->nusers; i++)
-		m.nactive += w->users[i].u.active;
+		m.nactive += w->users[i].active;
 	if (!snap_text_valid(m.source, strnlen(m.source, sizeof(m.source))))
 		return fail(err, errlen, -EINVAL, "invalid snapshot source");
 	if (order_build(w, &o) < 0) {
@@ -927,10 +1236,14 @@ int snap_writer_publish(struct snap_writer *w, const char *relpath,
 	rc = check_unique(w, &o, err, errlen);
 	if (rc == 0)
 		rc = check_members(w, &o, err, errlen);
+	if (rc == 0 && memberships_build(w, &o, &ms) < 0)
+		rc = fail(err, errlen, -ENOMEM, "out of memory");
 	if (rc == 0)
 		rc = make_temp(path, tmp, sizeof(tmp), err, errlen);
 	if (rc == 0) {
-		rc = write_file(w, &o, tmp, &m, err, errlen);
+		rc = write_file(w, &o, &ms, tmp, &m, err, errlen);
+		memberships_free(&ms);
+		ms = (struct memberships){0};
 		if (rc == 0)
 			rc = verify(tmp, w, &m, err, errlen);
 		if (rc == 0)
@@ -938,6 +1251,7 @@ int snap_writer_publish(struct snap_writer *w, const char *relpath,
 		if (rc != 0)
 			unlink(tmp);
 	}
+	memberships_free(&ms);
 	order_free(&o);
 	return rc;
 }

@@ -96,8 +96,6 @@ static int fetch_members(struct http *h, const struct scim_config *cfg,
 		r = -EPROTO;
 	}
 	if (r == 0) {
-		for (size_t i = 0; i < g->nmembers; i++)
-			free(g->members[i]);
 		free(g->members);
 		g->members = full.members;
 		g->nmembers = full.nmembers;

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
+#include <stdalign.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,64 +33,144 @@ static int grow(void **arr, size_t *cap, size_t n, size_t size)
 	return 0;
 }
 
-static void user_clear(struct model_user *u)
-{
-	free(u->name);
-	free(u->gecos);
-	free(u->home);
-	free(u->shell);
-	free(u->scim_id);
-}
+/* Bytes in one chunk of strings; larger requests get a chunk of their
+ * own. */
+#define CHUNK_BYTES (256u << 10)
 
-static void group_clear(struct model_group *g)
+/* A block of strings and member arrays: allocating them one by one cost a
+ * malloc and a free each, a million times over for a large directory. */
+struct model_chunk {
+	struct model_chunk *next;
+	size_t used, cap;
+	alignas(max_align_t) char data[];
+};
+
+/* LEN bytes in M's chunks, aligned for any type; NULL when out of memory. */
+static void *chunk_alloc(struct model *m, size_t len)
 {
-	for (size_t i = 0; i < g->nmembers; i++)
-		free(g->members[i]);
-	free(g->members);
-	free(g->name);
-	free(g->scim_id);
+	struct model_chunk *c = m->chunks;
+	size_t align = alignof(max_align_t);
+	size_t at = c ? (c->used + align - 1) & ~(align - 1) : 0;
+
+	if (c == NULL || at > c->cap || c->cap - at < len) {
+		size_t cap = len > CHUNK_BYTES ? len : CHUNK_BYTES;
+
+		if (cap > SIZE_MAX - sizeof(*c))
+			return NULL;
+		c = malloc(sizeof(*c) + cap);
+		if (c == NULL)
+			return NULL;
+		c->cap = cap;
+		c->next = m->chunks;
+		m->chunks = c;
+		at = 0;
+	}
+	c->used = at + len;
+	return c->data + at;
 }
 
 void model_free(struct model *m)
 {
-	for (size_t i = 0; i < m->nusers; i++)
-		user_clear(&m->users[i]);
-	for (size_t i = 0; i < m->ngroups; i++)
-		group_clear(&m->groups[i]);
+	while (m->chunks != NULL) {
+		struct model_chunk *c = m->chunks;
+
+		m->chunks = c->next;
+		free(c);
+	}
 	free(m->users);
 	free(m->groups);
+	free(m->names);
 	*m = (struct model){0};
 }
 
-static char *dup_or_null(const char *s, bool *oom)
+/* A copy of S in M's chunks (NULL stays NULL); SAME, when it holds the same
+ * text, is shared instead. */
+static char *dup_or_null(struct model *m, const char *s, const char *same,
+                         bool *oom)
 {
+	size_t len;
 	char *c;
 
 	if (s == NULL)
 		return NULL;
-	c = strdup(s);
+	if (same != NULL && strcmp(s, same) == 0)
+		return (char *)same;
+	len = strlen(s) + 1;
+	c = chunk_alloc(m, len);
 	if (c == NULL)
 		*oom = true;
+	else
+		memcpy(c, s, len);
 	return c;
+}
+
+static size_t name_slot(const struct model *m, const char *name)
+{
+	size_t i = (size_t)fnv1a(FNV1A_INIT, name, strlen(name)) &
+	           (m->names_cap - 1);
+
+	while (m->names[i] != NULL && strcmp(m->names[i], name) != 0)
+		i = (i + 1) & (m->names_cap - 1);
+	return i;
+}
+
+static int names_grow(struct model *m)
+{
+	struct model old = *m;
+	size_t cap = m->names_cap ? m->names_cap * 2 : 1024;
+
+	m->names = calloc(cap, sizeof(*m->names));
+	if (m->names == NULL) {
+		m->names = old.names;
+		return -ENOMEM;
+	}
+	m->names_cap = cap;
+	for (size_t i = 0; i < old.names_cap; i++)
+		if (old.names[i] != NULL)
+			m->names[name_slot(m, old.names[i])] = old.names[i];
+	free(old.names);
+	return 0;
+}
+
+/* NAME kept once in M however often it is added: a person's name is also
+ * their private group's and appears in each of their groups' members. */
+static char *intern(struct model *m, const char *name, bool *oom)
+{
+	size_t i;
+
+	if (name == NULL)
+		return NULL;
+	if ((m->names_n + 1) * 2 > m->names_cap && names_grow(m) < 0) {
+		*oom = true;
+		return NULL;
+	}
+	i = name_slot(m, name);
+	if (m->names[i] == NULL) {
+		m->names[i] = dup_or_null(m, name, NULL, oom);
+		if (m->names[i] == NULL)
+			return NULL;
+		m->names_n++;
+	}
+	return m->names[i];
 }
 
 int model_add_user(struct model *m, const struct model_user *u)
 {
+	/* Everyone usually has the same shell: keep it once. */
+	const char *shell = m->nusers ? m->users[m->nusers - 1].shell : NULL;
 	struct model_user c = *u;
 	bool oom = false;
 
 	if (grow((void **)&m->users, &m->users_cap, m->nusers,
 	         sizeof(*m->users)) < 0)
 		return -ENOMEM;
-	c.name = dup_or_null(u->name, &oom);
-	c.gecos = dup_or_null(u->gecos, &oom);
-	c.home = dup_or_null(u->home, &oom);
-	c.shell = dup_or_null(u->shell, &oom);
-	c.scim_id = dup_or_null(u->scim_id, &oom);
-	if (oom) {
-		user_clear(&c);
+	c.name = intern(m, u->name, &oom);
+	c.gecos = dup_or_null(m, u->gecos, NULL, &oom);
+	c.home = dup_or_null(m, u->home, NULL, &oom);
+	c.shell = dup_or_null(m, u->shell, shell, &oom);
+	c.scim_id = dup_or_null(m, u->scim_id, NULL, &oom);
+	if (oom)
 		return -ENOMEM;
-	}
 	m->users[m->nusers++] = c;
 	return 0;
 }
@@ -103,20 +185,19 @@ int model_add_group(struct model *m, const char *name, uint32_t gid,
 	if (grow((void **)&m->groups, &m->groups_cap, m->ngroups,
 	         sizeof(*m->groups)) < 0)
 		return -ENOMEM;
-	c.name = dup_or_null(name, &oom);
-	c.scim_id = dup_or_null(scim_id, &oom);
-	c.members = calloc(nmembers ? nmembers : 1, sizeof(*c.members));
+	if (nmembers > SIZE_MAX / sizeof(*c.members) - 1)
+		return -ENOMEM;
+	c.name = intern(m, name, &oom);
+	c.scim_id = dup_or_null(m, scim_id, NULL, &oom);
+	c.members =
+	        chunk_alloc(m, (nmembers ? nmembers : 1) * sizeof(*c.members));
 	if (c.members == NULL)
 		oom = true;
-	for (size_t i = 0; !oom && i < nmembers; i++) {
-		c.members[i] = dup_or_null(members[i], &oom);
-		if (!oom)
-			c.nmembers = i + 1;
-	}
-	if (oom) {
-		group_clear(&c);
+	for (size_t i = 0; !oom && i < nmembers; i++)
+		c.members[i] = intern(m, members[i], &oom);
+	if (oom)
 		return -ENOMEM;
-	}
+	c.nmembers = nmembers;
 	m->groups[m->ngroups++] = c;
 	return 0;
 }
@@ -145,9 +226,7 @@ static void sort_members(struct model_group *g)
 
 	qsort(g->members, g->nmembers, sizeof(*g->members), cmp_str);
 	for (size_t i = 0; i < g->nmembers; i++) {
-		if (k > 0 && strcmp(g->members[k - 1], g->members[i]) == 0)
-			free(g->members[i]);
-		else
+		if (k == 0 || strcmp(g->members[k - 1], g->members[i]) != 0)
 			g->members[k++] = g->members[i];
 	}
 	g->nmembers = k;
@@ -342,7 +421,7 @@ int model_publish(const struct model *m, uint32_t id_min, uint32_t id_max,
 	struct snap_writer *w = NULL;
 	int rc;
 
-	rc = snap_writer_new(id_min, id_max, &w);
+	rc = snap_writer_new_borrowing(id_min, id_max, &w);
 	if (rc < 0) {
 		snprintf(err, errlen, "cannot start a snapshot: %s",
 		         strerror(-rc));

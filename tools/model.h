@@ -29,12 +29,17 @@ struct model_group {
 	char *scim_id; /* NULL for private groups and snapshots */
 };
 
-/* Users and groups, each sorted by name once model_sort() ran. */
+/* Users and groups, each sorted by name once model_sort() ran.  Their
+ * strings and member arrays live in the model's own chunks: they stay put
+ * until model_free() and must not be freed or replaced one by one. */
 struct model {
 	struct model_user *users;
 	size_t nusers, users_cap;
 	struct model_group *groups;
 	size_t ngroups, groups_cap;
+	struct model_chunk *chunks; /* private */
+	char **names;               /* private: names interned, by hash */
+	size_t names_cap, names_n;
 };
 
 /* Append copies; return 0 or -ENOMEM. */

@@ -574,6 +574,8 @@ static int build(struct run *r)
 	if (rc == 0)
 		rc = map_build(&in, &r->ids, &r->next, &r->skipped, r->err,
 		               sizeof(r->err));
+	/* The model holds all that is needed from here on. */
+	directory_free(&r->dir);
 	strmap_free(&locked);
 	if (rc == 0 && adopted > 0)
 		logmsg(LOG_WARNING,

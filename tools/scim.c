@@ -31,8 +31,8 @@ static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
 }
 
 /* Parses the whole of BYTES as one JSON value; NULL when it is not. */
-static json_object *parse_json(const char *bytes, size_t len, char *err,
-                               size_t errlen)
+static json_object *parse_json_depth(const char *bytes, size_t len, int depth,
+                                     char *err, size_t errlen)
 {
 	json_tokener *tok;
 	json_object *o = NULL;
@@ -41,7 +41,7 @@ static json_object *parse_json(const char *bytes, size_t len, char *err,
 		fail(err, errlen, 0, "response too large");
 		return NULL;
 	}
-	tok = json_tokener_new_ex(JSON_DEPTH);
+	tok = json_tokener_new_ex(depth);
 	if (tok == NULL) {
 		fail(err, errlen, 0, "out of memory");
 		return NULL;
@@ -68,6 +68,12 @@ static json_object *parse_json(const char *bytes, size_t len, char *err,
 	}
 	json_tokener_free(tok);
 	return o;
+}
+
+static json_object *parse_json(const char *bytes, size_t len, char *err,
+                               size_t errlen)
+{
+	return parse_json_depth(bytes, len, JSON_DEPTH, err, errlen);
 }
 
 /* The value of attribute NAME in object O, case-insensitively; NULL when O
@@ -161,27 +167,52 @@ static bool member_is_group(json_object *m)
 	       strcasecmp(json_object_get_string(t), "Group") == 0;
 }
 
+/* The member id of element M, or NULL (a group, no string "value", or one
+ * holding a NUL); *LEN gets its length. */
+static const char *member_id(json_object *m, size_t *len)
+{
+	json_object *v;
+	const char *s;
+
+	if (member_is_group(m))
+		return NULL;
+	v = attr(m, "value");
+	if (!json_object_is_type(v, json_type_string))
+		return NULL;
+	s = json_object_get_string(v);
+	*len = (size_t)json_object_get_string_len(v);
+	return memchr(s, '\0', *len) == NULL ? s : NULL;
+}
+
+/* The members go into one allocation, the pointer array followed by the
+ * strings: a group of 5,000 costs one malloc, not 5,001. */
 static int parse_members(json_object *ms, struct scim_res *r, bool *oom,
                          char *err, size_t errlen)
 {
-	size_t n = json_object_array_length(ms);
+	size_t n = json_object_array_length(ms), bytes = 0, len;
+	char *at;
 
 	if (n > SCIM_GROUP_MEMBERS_MAX)
 		return fail(err, errlen, -EBADMSG, "group with %zu members", n);
-	r->members = calloc(n ? n : 1, sizeof(*r->members));
+	for (size_t i = 0; i < n; i++)
+		if (member_id(json_object_array_get_idx(ms, i), &len) != NULL)
+			bytes += len + 1;
+	r->members = malloc((n ? n : 1) * sizeof(*r->members) + bytes);
 	if (r->members == NULL) {
 		*oom = true;
 		return -ENOMEM;
 	}
+	at = (char *)(r->members + (n ? n : 1));
 	for (size_t i = 0; i < n; i++) {
-		json_object *m = json_object_array_get_idx(ms, i);
-		char *v;
+		const char *v =
+		        member_id(json_object_array_get_idx(ms, i), &len);
 
-		if (member_is_group(m))
+		if (v == NULL)
 			continue;
-		v = attr_str(m, "value", oom);
-		if (v != NULL)
-			r->members[r->nmembers++] = v;
+		memcpy(at, v, len);
+		at[len] = '\0';
+		r->members[r->nmembers++] = at;
+		at += len + 1;
 	}
 	return 0;
 }
@@ -286,6 +317,223 @@ static int parse_list_obj(json_object *o, enum scim_kind kind,
 	return parse_resources(arr, kind, p, err, errlen);
 }
 
+/* ---- one resource at a time ------------------------------------------- */
+
+/* json-c spends about 1 kB on every object it builds, so a page of 1,000
+ * groups of 100 members (7 MB of JSON) became 100 MB of objects.  For a
+ * plain JSON body the "Resources" array is therefore cut into its elements
+ * by a structural scan and each element is parsed on its own; the rest of
+ * the body, with the array emptied, goes through json-c as before.  The
+ * scan accepts only what it is sure to cut as json-c would (double-quoted
+ * strings, brackets, no comments or single quotes, one "Resources" key);
+ * anything else, and any failure at all, falls back to parsing the whole
+ * body at once, which stays the single authority on errors. */
+
+struct span {
+	size_t at, len;
+};
+
+static size_t skip_ws(const char *b, size_t len, size_t i)
+{
+	while (i < len && strchr(" \t\r\n", b[i]) != NULL && b[i] != '\0')
+		i++;
+	return i;
+}
+
+/* The end of the string starting at B[I] (a '"'), or 0. */
+static size_t skip_string(const char *b, size_t len, size_t i)
+{
+	for (i++; i < len; i++) {
+		if (b[i] == '\\')
+			i++;
+		else if (b[i] == '"')
+			return i + 1;
+	}
+	return 0;
+}
+
+/* The end of the value starting at B[I], or 0 when it is not plain JSON
+ * structure. */
+static size_t skip_value(const char *b, size_t len, size_t i)
+{
+	size_t depth = 0;
+
+	while (i < len) {
+		char c = b[i];
+
+		if (c == '"') {
+			i = skip_string(b, len, i);
+			if (i == 0)
+				return 0;
+		} else if (c == '{' || c == '[') {
+			if (++depth > JSON_DEPTH)
+				return 0;
+			i++;
+		} else if (c == '}' || c == ']') {
+			if (depth == 0)
+				return i;
+			i++;
+			if (--depth == 0)
+				return i;
+		} else if (c == '\'' || c == '/' || c == '\0') {
+			return 0;
+		} else if (depth == 0 && (c == ',' || strchr(" \t\r\n", c))) {
+			return i;
+		} else {
+			i++;
+		}
+	}
+	return depth == 0 ? i : 0;
+}
+
+/* Finds the value of the only key that matches "Resources" in the object
+ * at the start of B.  Returns false when there is none, several, or the
+ * body is not plain structure. */
+static bool find_resources(const char *b, size_t len, struct span *out)
+{
+	size_t i = skip_ws(b, len, 0), found = 0;
+
+	if (i >= len || b[i] != '{')
+		return false;
+	for (i = skip_ws(b, len, i + 1); i < len && b[i] != '}';) {
+		size_t k = i, v;
+		bool match;
+
+		if (b[i] != '"' || (i = skip_string(b, len, i)) == 0)
+			return false;
+		/* An escape in a key might spell "Resources". */
+		if (memchr(b + k, '\\', i - k) != NULL)
+			return false;
+		match = i - k == 11 &&
+		        strncasecmp(b + k + 1, "Resources", 9) == 0;
+		i = skip_ws(b, len, i);
+		if (i >= len || b[i] != ':')
+			return false;
+		v = skip_ws(b, len, i + 1);
+		i = skip_value(b, len, v);
+		if (i == 0 || i == v)
+			return false;
+		if (match) {
+			*out = (struct span){v, i - v};
+			found++;
+		}
+		i = skip_ws(b, len, i);
+		if (i < len && b[i] == ',')
+			i = skip_ws(b, len, i + 1);
+	}
+	return found == 1 && b[out->at] == '[';
+}
+
+/* The elements of the array at B[A.at]: their spans into *OUT (caller
+ * frees) and count into *N.  False when they cannot be cut cleanly. */
+static bool split_array(const char *b, struct span a, struct span **out,
+                        size_t *n)
+{
+	size_t end = a.at + a.len - 1, i = skip_ws(b, end, a.at + 1), cap = 0;
+	struct span *s = NULL;
+	bool ok = true;
+
+	*n = 0;
+	while (ok && i < end) {
+		size_t e = skip_value(b, end, i);
+
+		ok = e != 0 && e != i && *n < SCIM_PAGE_MAX;
+		if (ok && *n == cap) {
+			struct span *t = realloc(
+			        s, (cap = cap ? cap * 2 : 128) * sizeof(*s));
+			ok = t != NULL;
+			s = ok ? t : s;
+		}
+		if (!ok)
+			break;
+		s[(*n)++] = (struct span){i, e - i};
+		i = skip_ws(b, end, e);
+		if (i < end) {
+			/* A comma, then another element: no trailing comma. */
+			ok = b[i] == ',';
+			i = skip_ws(b, end, i + 1);
+			ok = ok && i < end;
+		}
+	}
+	if (!ok) {
+		free(s);
+		return false;
+	}
+	*out = s;
+	return true;
+}
+
+/* The body with the array at A replaced by "[]"; NULL when out of memory. */
+static char *without_array(const char *b, size_t len, struct span a,
+                           size_t *outlen)
+{
+	char *c = malloc(len - a.len + 3);
+
+	if (c == NULL)
+		return NULL;
+	memcpy(c, b, a.at);
+	memcpy(c + a.at, "[]", 2);
+	memcpy(c + a.at + 2, b + a.at + a.len, len - a.at - a.len);
+	*outlen = len - a.len + 2;
+	c[*outlen] = '\0';
+	return c;
+}
+
+/* Parses the elements one by one into P; 0, or -1 to fall back. */
+static int parse_split(const char *b, const struct span *s, size_t n,
+                       enum scim_kind kind, struct scim_page *p)
+{
+	p->res = calloc(n ? n : 1, sizeof(*p->res));
+	if (p->res == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		json_object *o = parse_json_depth(b + s[i].at, s[i].len,
+		                                  JSON_DEPTH - 3, NULL, 0);
+		int rc = o ? parse_res(o, kind, &p->res[i], NULL, 0) : -1;
+
+		json_object_put(o);
+		if (rc < 0)
+			return -1;
+		p->nres++;
+	}
+	return 0;
+}
+
+/* The fast path of scim_parse_list(): 0 with *OUT filled, or -1 when the
+ * whole body must be parsed at once instead. */
+static int parse_list_split(const char *bytes, size_t len, enum scim_kind kind,
+                            struct scim_page *out)
+{
+	struct scim_page p = {0};
+	struct span a, *s = NULL;
+	json_object *o = NULL;
+	size_t n = 0, clen;
+	char *copy = NULL;
+	int rc = -1;
+
+	if (len > INT_MAX || !find_resources(bytes, len, &a) ||
+	    !split_array(bytes, a, &s, &n))
+		return -1;
+	copy = without_array(bytes, len, a, &clen);
+	if (copy != NULL)
+		o = parse_json(copy, clen, NULL, 0);
+	if (o != NULL && parse_list_obj(o, kind, &p, NULL, 0) == 0 &&
+	    p.nres == 0) {
+		free(p.res);
+		p.res = NULL;
+		rc = parse_split(bytes, s, n, kind, &p);
+	}
+	json_object_put(o);
+	free(copy);
+	free(s);
+	if (rc < 0) {
+		scim_page_clear(&p);
+		return -1;
+	}
+	*out = p;
+	return 0;
+}
+
 int scim_parse_list(const char *bytes, size_t len, enum scim_kind kind,
                     struct scim_page *out, char *err, size_t errlen)
 {
@@ -293,6 +541,8 @@ int scim_parse_list(const char *bytes, size_t len, enum scim_kind kind,
 	json_object *o;
 	int rc;
 
+	if (parse_list_split(bytes, len, kind, out) == 0)
+		return 0;
 	o = parse_json(bytes, len, err, errlen);
 	if (o == NULL)
 		return -EBADMSG;
@@ -368,8 +618,6 @@ void scim_res_clear(struct scim_res *r)
 	free(r->family);
 	free(r->display);
 	free(r->email);
-	for (size_t i = 0; i < r->nmembers; i++)
-		free(r->members[i]);
 	free(r->members);
 	*r = (struct scim_res){0};
 }

@@ -31,7 +31,9 @@ struct scim_res {
 	/* Users */
 	char *formatted, *given, *family, *display, *email;
 	bool active; /* an absent "active" counts as true (RFC 7643) */
-	/* Groups: member ids (members whose type is "Group" are left out) */
+	/* Groups: member ids (members whose type is "Group" are left out),
+	 * the array and its strings in one allocation: free(members) frees
+	 * all of them. */
 	char **members;
 	size_t nmembers;
 	bool has_members; /* the attribute was present (even if empty) */

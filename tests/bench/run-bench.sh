@@ -117,8 +117,8 @@ set_args() {
 }
 
 # Resources per page: big enough to keep the request count down, small
-# enough that a page of groups stays under scim-cache's 32 MiB cap on a
-# response (a 5,000-member group is about 350 kB of JSON).
+# enough that a page of groups stays well under scim-cache's response cap
+# and its memory small (a 5,000-member group is about 350 kB of JSON).
 set_page_size() {
 	case $1 in
 	100k) echo 50 ;;
