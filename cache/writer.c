@@ -31,20 +31,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "arena.h"
 #include "record.h"
 #include "snap.h"
 
-#define CHUNK_MIN     (64u << 10) /* bytes in one string chunk */
-#define RELEASE_EVERY (1u << 20)  /* bytes written between page releases */
-#define VERIFY_SLICE  8192        /* lookups between reader reopens */
-#define SPARE_PAGES   16          /* map pages beyond the estimate */
-
-/* Strings copied by a copying writer, in chunks freed together. */
-struct chunk {
-	struct chunk *next;
-	size_t used, cap;
-	alignas(max_align_t) char data[];
-};
+#define RELEASE_EVERY (1u << 20) /* bytes written between page releases */
+#define VERIFY_SLICE  8192       /* lookups between reader reopens */
+#define SPARE_PAGES   16         /* map pages beyond the estimate */
 
 struct snap_writer {
 	uint32_t id_min, id_max;
@@ -53,7 +46,7 @@ struct snap_writer {
 	size_t nusers, users_cap;
 	struct snap_group *groups;
 	size_t ngroups, groups_cap;
-	struct chunk *chunks;
+	struct arena copies; /* a copying writer's strings and arrays */
 };
 
 static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
@@ -103,53 +96,16 @@ void snap_writer_free(struct snap_writer *w)
 {
 	if (w == NULL)
 		return;
-	while (w->chunks != NULL) {
-		struct chunk *c = w->chunks;
-
-		w->chunks = c->next;
-		free(c);
-	}
+	arena_free(&w->copies);
 	free(w->users);
 	free(w->groups);
 	free(w);
 }
 
-/* LEN bytes from W's chunks, aligned for pointers; NULL when out of memory.
- * They live until snap_writer_free(). */
-static void *chunk_alloc(struct snap_writer *w, size_t len)
-{
-	struct chunk *c = w->chunks;
-	size_t at = c ? (c->used + alignof(max_align_t) - 1) &
-	                            ~(alignof(max_align_t) - 1)
-	              : 0;
-
-	if (c == NULL || at > c->cap || c->cap - at < len) {
-		size_t cap = len > CHUNK_MIN ? len : CHUNK_MIN;
-
-		c = malloc(sizeof(*c) + cap);
-		if (c == NULL)
-			return NULL;
-		c->cap = cap;
-		c->next = w->chunks;
-		w->chunks = c;
-		at = 0;
-	}
-	c->used = at + len;
-	return c->data + at;
-}
-
-/* S itself when W borrows, else a copy in W's chunks. */
+/* S itself when W borrows, else a copy that lives as long as W. */
 static const char *keep_str(struct snap_writer *w, const char *s)
 {
-	size_t len = strlen(s) + 1;
-	char *c;
-
-	if (w->borrow)
-		return s;
-	c = chunk_alloc(w, len);
-	if (c != NULL)
-		memcpy(c, s, len);
-	return c;
+	return w->borrow ? s : arena_strndup(&w->copies, s, strlen(s));
 }
 
 /* Grows an array of SIZE-byte items to hold one more. */
@@ -252,7 +208,8 @@ static const char *const *keep_members(struct snap_writer *w,
 
 	if (w->borrow)
 		return g->members;
-	m = chunk_alloc(w, (g->nmembers ? g->nmembers : 1) * sizeof(*m));
+	m = arena_alloc(&w->copies,
+	                (g->nmembers ? g->nmembers : 1) * sizeof(*m));
 	for (size_t i = 0; m != NULL && i < g->nmembers; i++) {
 		m[i] = keep_str(w, g->members[i]);
 		if (m[i] == NULL)

@@ -12,22 +12,6 @@
 #include "snap.h"
 #include "table.h"
 
-static int skip(struct skiplist *l, char kind, enum skip_reason why,
-                const char *name, const char *fmt, ...)
-        __attribute__((format(printf, 5, 6)));
-
-static int skip(struct skiplist *l, char kind, enum skip_reason why,
-                const char *name, const char *fmt, ...)
-{
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	r = skiplist_vadd(l, kind, why, name, fmt, ap);
-	va_end(ap);
-	return r;
-}
-
 /* The group that is U's private group: named like U, with U's gid. */
 static const struct model_group *private_group(const struct model *m,
                                                const struct model_user *u)
@@ -56,20 +40,23 @@ static int check_person(const struct model *in, const struct fleet_rules *r,
 
 	*keep = false;
 	if (strmap_get(&r->local->users, u->name, NULL))
-		return skip(skipped, 'u', SKIP_LOCAL_NAME, u->name,
-		            "login name %s belongs to a local user", u->name);
+		return skiplist_add(skipped, 'u', SKIP_LOCAL_NAME, u->name,
+		                    "login name %s belongs to a local user",
+		                    u->name);
 	if (pg != NULL && strmap_get(&r->local->groups, pg->name, NULL))
-		return skip(skipped, 'u', SKIP_LOCAL_NAME, u->name,
-		            "private group %s would shadow a local group",
-		            pg->name);
+		return skiplist_add(
+		        skipped, 'u', SKIP_LOCAL_NAME, u->name,
+		        "private group %s would shadow a local group",
+		        pg->name);
 	if (local_id(r, u->uid) || local_id(r, u->gid))
-		return skip(skipped, 'u', SKIP_LOCAL_ID, u->name,
-		            "uid %u or gid %u is a local number", u->uid,
-		            u->gid);
+		return skiplist_add(skipped, 'u', SKIP_LOCAL_ID, u->name,
+		                    "uid %u or gid %u is a local number",
+		                    u->uid, u->gid);
 	if (!in_range(r, u->uid) || !in_range(r, u->gid))
-		return skip(skipped, 'u', SKIP_ID_RANGE, u->name,
-		            "uid %u or gid %u is outside uid_min-uid_max",
-		            u->uid, u->gid);
+		return skiplist_add(
+		        skipped, 'u', SKIP_ID_RANGE, u->name,
+		        "uid %u or gid %u is outside uid_min-uid_max", u->uid,
+		        u->gid);
 	*keep = true;
 	return 0;
 }
@@ -79,14 +66,16 @@ static int check_group(const struct fleet_rules *r, const struct model_group *g,
 {
 	*keep = false;
 	if (strmap_get(&r->local->groups, g->name, NULL))
-		return skip(skipped, 'g', SKIP_LOCAL_NAME, g->name,
-		            "group name %s belongs to a local group", g->name);
+		return skiplist_add(skipped, 'g', SKIP_LOCAL_NAME, g->name,
+		                    "group name %s belongs to a local group",
+		                    g->name);
 	if (local_id(r, g->gid))
-		return skip(skipped, 'g', SKIP_LOCAL_ID, g->name,
-		            "gid %u is a local number", g->gid);
+		return skiplist_add(skipped, 'g', SKIP_LOCAL_ID, g->name,
+		                    "gid %u is a local number", g->gid);
 	if (!in_range(r, g->gid))
-		return skip(skipped, 'g', SKIP_ID_RANGE, g->name,
-		            "gid %u is outside uid_min-uid_max", g->gid);
+		return skiplist_add(skipped, 'g', SKIP_ID_RANGE, g->name,
+		                    "gid %u is outside uid_min-uid_max",
+		                    g->gid);
 	*keep = true;
 	return 0;
 }

@@ -47,29 +47,16 @@ void skiplist_free(struct skiplist *l)
 	*l = (struct skiplist){0};
 }
 
-static int skip_add(struct skiplist *l, char kind, enum skip_reason why,
-                    const char *scim_id, const char *fmt, ...)
-        __attribute__((format(printf, 5, 6)));
-
-static int skip_add(struct skiplist *l, char kind, enum skip_reason why,
-                    const char *scim_id, const char *fmt, ...)
-{
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	r = skiplist_vadd(l, kind, why, scim_id, fmt, ap);
-	va_end(ap);
-	return r;
-}
-
-int skiplist_vadd(struct skiplist *l, char kind, enum skip_reason why,
-                  const char *scim_id, const char *fmt, va_list ap)
+int skiplist_add(struct skiplist *l, char kind, enum skip_reason why,
+                 const char *scim_id, const char *fmt, ...)
 {
 	char idp[PRINTABLE_MAX * 4 + 8], detail[DETAIL_MAX];
 	struct skip s = {.kind = kind, .reason = why};
+	va_list ap;
 
+	va_start(ap, fmt);
 	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 32;
 		struct skip *a = realloc(l->s, cap * sizeof(*a));
@@ -300,25 +287,26 @@ static int name_person(struct mapper *mp, const struct scim_res *r,
 
 	*p = (struct person){.r = r};
 	if (!scim_id_valid(r->id, strlen(r->id)))
-		return skip_add(mp->skipped, 'u', SKIP_INVALID_ID, r->id,
-		                "unusable SCIM id");
+		return skiplist_add(mp->skipped, 'u', SKIP_INVALID_ID, r->id,
+		                    "unusable SCIM id");
 	if (r->name == NULL ||
 	    map_login_name(c->username, r->name, name, sizeof(name), domain,
 	                   sizeof(domain)) == -EINVAL)
-		return skip_add(mp->skipped, 'u', SKIP_NO_NAME, r->id,
-		                "no usable userName '%s'",
-		                show(pb, sizeof(pb), r->name));
+		return skiplist_add(mp->skipped, 'u', SKIP_NO_NAME, r->id,
+		                    "no usable userName '%s'",
+		                    show(pb, sizeof(pb), r->name));
 	p->rank = domain_rank(c, domain);
 	if (c->ndomains > 0 && p->rank == SIZE_MAX)
-		return skip_add(mp->skipped, 'u', SKIP_DOMAIN, r->id,
-		                "userName '%s' is outside the allowed domains",
-		                show(pb, sizeof(pb), r->name));
+		return skiplist_add(
+		        mp->skipped, 'u', SKIP_DOMAIN, r->id,
+		        "userName '%s' is outside the allowed domains",
+		        show(pb, sizeof(pb), r->name));
 	rc = map_login_name(c->username, r->name, name, sizeof(name), domain,
 	                    sizeof(domain));
 	if (rc < 0 || !snap_name_valid(name, strlen(name)))
-		return skip_add(mp->skipped, 'u', SKIP_INVALID_NAME, r->id,
-		                "userName '%s' gives no valid login name",
-		                show(pb, sizeof(pb), r->name));
+		return skiplist_add(mp->skipped, 'u', SKIP_INVALID_NAME, r->id,
+		                    "userName '%s' gives no valid login name",
+		                    show(pb, sizeof(pb), r->name));
 	memcpy(p->name, name, strlen(name) + 1);
 	p->keep = true;
 	return 1;
@@ -346,11 +334,12 @@ static int settle_tie(struct mapper *mp, struct person *p, size_t n)
 
 	for (size_t i = winner ? 1 : 0; rc == 0 && i < n; i++) {
 		p[i].keep = false;
-		rc = skip_add(mp->skipped, 'u', SKIP_NAME_COLLISION, p[i].r->id,
-		              "login name %s %s (userName '%s')", p[i].name,
-		              winner ? "goes to an earlier domain"
-		                     : "is wanted by several people",
-		              show(pb, sizeof(pb), p[i].r->name));
+		rc = skiplist_add(mp->skipped, 'u', SKIP_NAME_COLLISION,
+		                  p[i].r->id,
+		                  "login name %s %s (userName '%s')", p[i].name,
+		                  winner ? "goes to an earlier domain"
+		                         : "is wanted by several people",
+		                  show(pb, sizeof(pb), p[i].r->name));
 	}
 	return rc;
 }
@@ -385,16 +374,16 @@ static int check_local_name(struct mapper *mp, struct person *p)
 
 	if (strmap_get(&l->users, p->name, NULL)) {
 		p->keep = false;
-		return skip_add(mp->skipped, 'u', SKIP_LOCAL_NAME, p->r->id,
-		                "login name %s belongs to a local user",
-		                p->name);
+		return skiplist_add(mp->skipped, 'u', SKIP_LOCAL_NAME, p->r->id,
+		                    "login name %s belongs to a local user",
+		                    p->name);
 	}
 	if (private_groups(mp->in->cfg) &&
 	    strmap_get(&l->groups, p->name, NULL)) {
 		p->keep = false;
-		return skip_add(mp->skipped, 'u', SKIP_LOCAL_NAME, p->r->id,
-		                "private group %s would shadow a local group",
-		                p->name);
+		return skiplist_add(
+		        mp->skipped, 'u', SKIP_LOCAL_NAME, p->r->id,
+		        "private group %s would shadow a local group", p->name);
 	}
 	return 0;
 }
@@ -407,14 +396,15 @@ static int check_number(struct mapper *mp, char kind, const char *id,
 
 	if (numset_has(&mp->in->local->ids, v)) {
 		*keep = false;
-		return skip_add(mp->skipped, kind, SKIP_LOCAL_ID, id,
-		                "its number %u is used in the local files", v);
+		return skiplist_add(mp->skipped, kind, SKIP_LOCAL_ID, id,
+		                    "its number %u is used in the local files",
+		                    v);
 	}
 	if (v < c->uid_min || v > c->uid_max) {
 		*keep = false;
-		return skip_add(mp->skipped, kind, SKIP_ID_RANGE, id,
-		                "its number %u is outside %u-%u", v, c->uid_min,
-		                c->uid_max);
+		return skiplist_add(mp->skipped, kind, SKIP_ID_RANGE, id,
+		                    "its number %u is outside %u-%u", v,
+		                    c->uid_min, c->uid_max);
 	}
 	return 0;
 }
@@ -494,8 +484,9 @@ static int prepare_person(struct mapper *mp, struct person *p)
 	    !map_expand(c->gecos, p->r, p->name, p->uid, true, gecos,
 	                sizeof(gecos))) {
 		p->keep = false;
-		return skip_add(mp->skipped, 'u', SKIP_INVALID_FIELD, p->r->id,
-		                "home or gecos of %s is unusable", p->name);
+		return skiplist_add(mp->skipped, 'u', SKIP_INVALID_FIELD,
+		                    p->r->id, "home or gecos of %s is unusable",
+		                    p->name);
 	}
 	p->home = strdup(home);
 	p->gecos = strdup(gecos);
@@ -605,16 +596,17 @@ static int name_group(struct mapper *mp, const struct scim_res *r,
 	if (!selected(mp->in->cfg, r))
 		return 0;
 	if (!scim_id_valid(r->id, strlen(r->id)))
-		return skip_add(mp->skipped, 'g', SKIP_INVALID_ID, r->id,
-		                "unusable SCIM id");
+		return skiplist_add(mp->skipped, 'g', SKIP_INVALID_ID, r->id,
+		                    "unusable SCIM id");
 	if (r->name == NULL)
-		return skip_add(mp->skipped, 'g', SKIP_NO_NAME, r->id,
-		                "no displayName");
+		return skiplist_add(mp->skipped, 'g', SKIP_NO_NAME, r->id,
+		                    "no displayName");
 	map_group_name(r->name, name, sizeof(name));
 	if (!snap_name_valid(name, strlen(name)))
-		return skip_add(mp->skipped, 'g', SKIP_INVALID_NAME, r->id,
-		                "displayName '%s' gives no valid group name",
-		                show(pb, sizeof(pb), r->name));
+		return skiplist_add(
+		        mp->skipped, 'g', SKIP_INVALID_NAME, r->id,
+		        "displayName '%s' gives no valid group name",
+		        show(pb, sizeof(pb), r->name));
 	memcpy(g->name, name, strlen(name) + 1);
 	g->keep = true;
 	return 1;
@@ -641,12 +633,13 @@ static int group_ties(struct mapper *mp, struct sgroup *g, size_t n)
 			j++;
 		for (size_t k = i; rc == 0 && j - i > 1 && k < j; k++) {
 			g[k].keep = false;
-			rc = skip_add(mp->skipped, 'g', SKIP_NAME_COLLISION,
-			              g[k].r->id,
-			              "group name %s is wanted by %zu groups "
-			              "(displayName '%s')",
-			              g[k].name, j - i,
-			              show(pb, sizeof(pb), g[k].r->name));
+			rc = skiplist_add(
+			        mp->skipped, 'g', SKIP_NAME_COLLISION,
+			        g[k].r->id,
+			        "group name %s is wanted by %zu groups "
+			        "(displayName '%s')",
+			        g[k].name, j - i,
+			        show(pb, sizeof(pb), g[k].r->name));
 		}
 		i = j;
 	}
@@ -657,16 +650,16 @@ static int group_clashes(struct mapper *mp, struct sgroup *g)
 {
 	if (strmap_get(&mp->in->local->groups, g->name, NULL)) {
 		g->keep = false;
-		return skip_add(mp->skipped, 'g', SKIP_LOCAL_NAME, g->r->id,
-		                "group name %s belongs to a local group",
-		                g->name);
+		return skiplist_add(mp->skipped, 'g', SKIP_LOCAL_NAME, g->r->id,
+		                    "group name %s belongs to a local group",
+		                    g->name);
 	}
 	if (private_groups(mp->in->cfg) &&
 	    strmap_get(&mp->names, g->name, NULL)) {
 		g->keep = false;
-		return skip_add(mp->skipped, 'g', SKIP_NAME_TAKEN, g->r->id,
-		                "group name %s is a person's private group",
-		                g->name);
+		return skiplist_add(mp->skipped, 'g', SKIP_NAME_TAKEN, g->r->id,
+		                    "group name %s is a person's private group",
+		                    g->name);
 	}
 	return 0;
 }
@@ -772,19 +765,6 @@ static int map_groups(struct mapper *mp, struct model *out)
 
 /* ---- putting it together ---------------------------------------------- */
 
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-        __attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return code;
-}
-
 /* People are emitted after the groups: a shared primary group's gid must
  * be known. */
 static int emit_people(struct mapper *mp, struct model *out, char *err,
@@ -801,10 +781,11 @@ static int emit_people(struct mapper *mp, struct model *out, char *err,
 			if (strcmp(out->groups[i].name, pg) == 0)
 				g = &out->groups[i];
 		if (g == NULL)
-			return fail(err, errlen, -ENOENT,
-			            "primary_group %s is not among the groups "
-			            "read from the bridge",
-			            pg);
+			return set_error(
+			        err, errlen, -ENOENT,
+			        "primary_group %s is not among the groups "
+			        "read from the bridge",
+			        pg);
 		gid = g->gid;
 	}
 	for (size_t i = 0; rc == 0 && i < mp->npeople; i++)
@@ -825,10 +806,10 @@ static int run(struct mapper *mp, struct model *out, char *err, size_t errlen)
 	if (rc == 0)
 		rc = emit_people(mp, out, err, errlen);
 	if (rc == -ENOSPC)
-		fail(err, errlen, rc, "the id range %u-%u is full",
-		     mp->in->cfg->uid_min, mp->in->cfg->uid_max);
+		set_error(err, errlen, rc, "the id range %u-%u is full",
+		          mp->in->cfg->uid_min, mp->in->cfg->uid_max);
 	else if (rc == -ENOMEM)
-		fail(err, errlen, rc, "out of memory");
+		set_error(err, errlen, rc, "out of memory");
 	return rc;
 }
 

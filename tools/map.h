@@ -6,7 +6,6 @@
 #ifndef SCIM_MAP_H
 #define SCIM_MAP_H
 
-#include <stdarg.h>
 #include <stddef.h>
 
 #include "conf.h"
@@ -51,8 +50,9 @@ void skiplist_free(struct skiplist *l);
 
 /* Adds an entry (KIND 'u' or 'g'; SCIM_ID shown printable, NULL for none;
  * the detail from FMT).  Returns 0 or -ENOMEM. */
-int skiplist_vadd(struct skiplist *l, char kind, enum skip_reason why,
-                  const char *scim_id, const char *fmt, va_list ap);
+int skiplist_add(struct skiplist *l, char kind, enum skip_reason why,
+                 const char *scim_id, const char *fmt, ...)
+        __attribute__((format(printf, 5, 6)));
 
 /* The inputs of one mapping. */
 struct map_input {

@@ -33,50 +33,19 @@ static int grow(void **arr, size_t *cap, size_t n, size_t size)
 	return 0;
 }
 
-/* Bytes in one chunk of strings; larger requests get a chunk of their
- * own. */
+/* Bytes in one chunk of the model's strings and member arrays. */
 #define CHUNK_BYTES (256u << 10)
 
-/* A block of strings and member arrays: allocating them one by one cost a
- * malloc and a free each, a million times over for a large directory. */
-struct model_chunk {
-	struct model_chunk *next;
-	size_t used, cap;
-	alignas(max_align_t) char data[];
-};
-
-/* LEN bytes in M's chunks, aligned for any type; NULL when out of memory. */
+/* LEN bytes that live as long as M; NULL when out of memory. */
 static void *chunk_alloc(struct model *m, size_t len)
 {
-	struct model_chunk *c = m->chunks;
-	size_t align = alignof(max_align_t);
-	size_t at = c ? (c->used + align - 1) & ~(align - 1) : 0;
-
-	if (c == NULL || at > c->cap || c->cap - at < len) {
-		size_t cap = len > CHUNK_BYTES ? len : CHUNK_BYTES;
-
-		if (cap > SIZE_MAX - sizeof(*c))
-			return NULL;
-		c = malloc(sizeof(*c) + cap);
-		if (c == NULL)
-			return NULL;
-		c->cap = cap;
-		c->next = m->chunks;
-		m->chunks = c;
-		at = 0;
-	}
-	c->used = at + len;
-	return c->data + at;
+	m->chunks.chunk = CHUNK_BYTES;
+	return arena_alloc(&m->chunks, len);
 }
 
 void model_free(struct model *m)
 {
-	while (m->chunks != NULL) {
-		struct model_chunk *c = m->chunks;
-
-		m->chunks = c->next;
-		free(c);
-	}
+	arena_free(&m->chunks);
 	free(m->users);
 	free(m->groups);
 	free(m->names);

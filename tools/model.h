@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "arena.h"
 #include "snap.h"
 
 struct model_user {
@@ -37,8 +38,8 @@ struct model {
 	size_t nusers, users_cap;
 	struct model_group *groups;
 	size_t ngroups, groups_cap;
-	struct model_chunk *chunks; /* private */
-	char **names;               /* private: names interned, by hash */
+	struct arena chunks; /* private */
+	char **names;        /* private: names interned, by hash */
 	size_t names_cap, names_n;
 };
 

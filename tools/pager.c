@@ -9,21 +9,7 @@
 #include <string.h>
 
 #include "pager.h"
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-        __attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
+#include "util.h"
 
 void pager_init(struct pager *p, uint32_t max_pages)
 {
@@ -86,38 +72,41 @@ int pager_feed(struct pager *p, struct scim_page *page, char *err,
 		int64_t now = page->total;
 
 		scim_page_clear(page);
-		return fail(err, errlen, -EPROTO,
-		            "totalResults changed from %" PRId64 " to %" PRId64
-		            " during the listing",
-		            p->total, now);
+		return set_error(err, errlen, -EPROTO,
+		                 "totalResults changed from %" PRId64
+		                 " to %" PRId64 " during the listing",
+		                 p->total, now);
 	}
 	if (take_page(p, page, &fresh) < 0)
-		return fail(err, errlen, -ENOMEM, "out of memory");
+		return set_error(err, errlen, -ENOMEM, "out of memory");
 	p->pages++;
 	if ((uint64_t)p->n > (uint64_t)p->total)
-		return fail(err, errlen, -EPROTO,
-		            "listed %zu distinct resources but totalResults is "
-		            "%" PRId64,
-		            p->n, p->total);
+		return set_error(
+		        err, errlen, -EPROTO,
+		        "listed %zu distinct resources but totalResults is "
+		        "%" PRId64,
+		        p->n, p->total);
 	if (p->confirming || (p->total == 0 && got == 0))
 		return PAGER_DONE;
 	if (got == 0)
-		return fail(err, errlen, -EPROTO,
-		            "listing ended after %zu of %" PRId64 " resources",
-		            p->n, p->total);
+		return set_error(err, errlen, -EPROTO,
+		                 "listing ended after %zu of %" PRId64
+		                 " resources",
+		                 p->n, p->total);
 	if (fresh == 0)
-		return fail(err, errlen, -EPROTO,
-		            "the page at startIndex %" PRIu64
-		            " repeated resources already listed (the server "
-		            "ignores startIndex?)",
-		            start);
+		return set_error(
+		        err, errlen, -EPROTO,
+		        "the page at startIndex %" PRIu64
+		        " repeated resources already listed (the server "
+		        "ignores startIndex?)",
+		        start);
 	p->next_start += got;
 	if ((uint64_t)p->n == (uint64_t)p->total)
 		p->confirming = true;
 	else if (p->pages >= p->max_pages)
-		return fail(err, errlen, -EPROTO,
-		            "more than %u pages; raise max_pages?",
-		            p->max_pages);
+		return set_error(err, errlen, -EPROTO,
+		                 "more than %u pages; raise max_pages?",
+		                 p->max_pages);
 	return PAGER_MORE;
 }
 

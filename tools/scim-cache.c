@@ -551,9 +551,18 @@ static int fetch(struct run *r)
 	return rc;
 }
 
+/* The directory, mapped into r->next.  A source host (bundle_file) maps it
+ * for every host, without its own local files and locks, into r->bundle,
+ * and then applies its own as a fleet host would. */
 static int build(struct run *r)
 {
+	bool source = r->cfg.bundle_file != NULL;
+	struct localdb none = {0};
 	struct strmap locked = {0};
+	struct fleet_rules rules = {.local = &r->local,
+	                            .locks = &r->locks,
+	                            .id_min = r->cfg.uid_min,
+	                            .id_max = r->cfg.uid_max};
 	size_t adopted = 0;
 	struct map_input in = {
 	        .cfg = &r->cfg,
@@ -561,7 +570,7 @@ static int build(struct run *r)
 	        .nusers = r->dir.nusers,
 	        .groups = r->dir.groups,
 	        .ngroups = r->dir.ngroups,
-	        .local = &r->local,
+	        .local = source ? &none : &r->local,
 	        .locked = &locked,
 	        .seed = r->have_live ? &r->live : NULL,
 	        .adopted = &adopted,
@@ -569,14 +578,18 @@ static int build(struct run *r)
 	int rc = localdb_load(&r->local, r->cfg.local_passwd,
 	                      r->cfg.local_group, r->err, sizeof(r->err));
 
-	for (size_t i = 0; rc == 0 && i < r->locks.n; i++)
+	for (size_t i = 0; rc == 0 && !source && i < r->locks.n; i++)
 		rc = strmap_put(&locked, r->locks.ids[i], 0);
 	if (rc == 0)
-		rc = map_build(&in, &r->ids, &r->next, &r->skipped, r->err,
-		               sizeof(r->err));
+		rc = map_build(&in, &r->ids, source ? &r->bundle : &r->next,
+		               &r->skipped, r->err, sizeof(r->err));
 	/* The model holds all that is needed from here on. */
 	directory_free(&r->dir);
 	strmap_free(&locked);
+	if (rc == 0 && source &&
+	    fleet_apply_local(&r->bundle, &rules, &r->next, &r->skipped) < 0)
+		rc = set_error(r->err, sizeof(r->err), -ENOMEM,
+		               "out of memory");
 	if (rc == 0 && adopted > 0)
 		logmsg(LOG_WARNING,
 		       "the id map lacked %zu numbers; adopted them from the "
@@ -826,44 +839,6 @@ static int publish(struct run *r)
 
 /* ---- fleet mode ------------------------------------------------------- */
 
-/* A source host: the directory as mapped for every host (no local files,
- * no locks: each host applies its own), then this host's rules over it,
- * as a fleet host would. */
-static int source_build(struct run *r)
-{
-	struct localdb none = {0};
-	struct strmap nolocks = {0};
-	struct fleet_rules rules = {.local = &r->local,
-	                            .locks = &r->locks,
-	                            .id_min = r->cfg.uid_min,
-	                            .id_max = r->cfg.uid_max};
-	size_t adopted = 0;
-	struct map_input in = {
-	        .cfg = &r->cfg,
-	        .users = r->dir.users,
-	        .nusers = r->dir.nusers,
-	        .groups = r->dir.groups,
-	        .ngroups = r->dir.ngroups,
-	        .local = &none,
-	        .locked = &nolocks,
-	        .seed = r->have_live ? &r->live : NULL,
-	        .adopted = &adopted,
-	};
-	int rc = localdb_load(&r->local, r->cfg.local_passwd,
-	                      r->cfg.local_group, r->err, sizeof(r->err));
-
-	if (rc == 0)
-		rc = map_build(&in, &r->ids, &r->bundle, &r->skipped, r->err,
-		               sizeof(r->err));
-	if (rc == 0) {
-		rc = fleet_apply_local(&r->bundle, &rules, &r->next,
-		                       &r->skipped);
-		if (rc < 0)
-			snprintf(r->err, sizeof(r->err), "out of memory");
-	}
-	return rc;
-}
-
 /* A source host: signs r->bundle and replaces bundle_file, unless the
  * directory is the one already there and that bundle is recent. */
 static int write_bundle(struct run *r)
@@ -1068,9 +1043,7 @@ static int refresh(struct run *r, const struct opts *o)
 		       "the live snapshot %s is unusable (%s); "
 		       "a new one replaces it",
 		       r->cfg.cache_path, snap_strerror(r->live_err));
-	rc = r->cfg.source        ? fleet_build(r)
-	     : r->cfg.bundle_file ? source_build(r)
-	                          : build(r);
+	rc = r->cfg.source ? fleet_build(r) : build(r);
 	if (rc < 0)
 		return failed(r, EXIT_FAIL);
 	report_skipped(r);
@@ -1131,6 +1104,18 @@ static int republish(struct run *r, const char *name, bool active)
 	return 0;
 }
 
+/* Saves the locks file unless RC, the change to it, failed; says why not. */
+static int save_locks(struct run *r, int rc, bool lock)
+{
+	if (rc == 0)
+		rc = locks_save(r->cfg.state_dir, &r->locks);
+	if (rc < 0)
+		logmsg(LOG_ERR, "%s: cannot save %s/%s: %s",
+		       lock ? "lock" : "unlock", r->cfg.state_dir, STATE_LOCKS,
+		       strerror(-rc));
+	return rc;
+}
+
 /* A fleet host's lock and unlock.  Locking republishes at once; unlocking
  * waits for the next refresh, which alone knows whether the bundle has the
  * person active (it may be suspended there too). */
@@ -1150,14 +1135,8 @@ static int fleet_lock(struct run *r, const char *name, bool lock)
 		return EXIT_FAIL;
 	}
 	rc = lock ? locks_add(&r->locks, name, name) : 0;
-	if (rc == 0)
-		rc = locks_save(r->cfg.state_dir, &r->locks);
-	if (rc < 0) {
-		logmsg(LOG_ERR, "%s: cannot save %s/%s: %s",
-		       lock ? "lock" : "unlock", r->cfg.state_dir, STATE_LOCKS,
-		       strerror(-rc));
+	if (save_locks(r, rc, lock) < 0)
 		return EXIT_FAIL;
-	}
 	if (!lock) {
 		/* The next refresh must rebuild even if the bundle is not
 		 * modified. */
@@ -1203,14 +1182,8 @@ static int do_lock(struct run *r, const char *name, bool lock)
 		return EXIT_FAIL;
 	} else
 		rc = 0;
-	if (rc == 0)
-		rc = locks_save(r->cfg.state_dir, &r->locks);
-	if (rc < 0) {
-		logmsg(LOG_ERR, "%s: cannot save %s/%s: %s",
-		       lock ? "lock" : "unlock", r->cfg.state_dir, STATE_LOCKS,
-		       strerror(-rc));
+	if (save_locks(r, rc, lock) < 0)
 		return EXIT_FAIL;
-	}
 	logmsg(LOG_NOTICE, "%s %s", lock ? "locked" : "unlocked", name);
 	if (republish(r, name, lock ? false : (e ? e->active : true)) < 0) {
 		char k[PATH_MAX + 64];

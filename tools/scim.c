@@ -15,21 +15,6 @@
 
 #define JSON_DEPTH 64
 
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-        __attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
-
 /* Parses the whole of BYTES as one JSON value; NULL when it is not. */
 static json_object *parse_json_depth(const char *bytes, size_t len, int depth,
                                      char *err, size_t errlen)
@@ -38,29 +23,30 @@ static json_object *parse_json_depth(const char *bytes, size_t len, int depth,
 	json_object *o = NULL;
 
 	if (len > INT_MAX) {
-		fail(err, errlen, 0, "response too large");
+		set_error(err, errlen, 0, "response too large");
 		return NULL;
 	}
 	tok = json_tokener_new_ex(depth);
 	if (tok == NULL) {
-		fail(err, errlen, 0, "out of memory");
+		set_error(err, errlen, 0, "out of memory");
 		return NULL;
 	}
 	o = json_tokener_parse_ex(tok, bytes, (int)len);
 	if (o == NULL || json_tokener_get_error(tok) != json_tokener_success) {
 		enum json_tokener_error e = json_tokener_get_error(tok);
 
-		fail(err, errlen, 0, "invalid JSON: %s",
-		     e == json_tokener_continue ? "truncated body"
-		                                : json_tokener_error_desc(e));
+		set_error(err, errlen, 0, "invalid JSON: %s",
+		          e == json_tokener_continue
+		                  ? "truncated body"
+		                  : json_tokener_error_desc(e));
 		json_object_put(o);
 		o = NULL;
 	} else if (json_tokener_get_parse_end(tok) < len) {
 		/* Trailing white space is fine; anything else is not. */
 		for (size_t i = json_tokener_get_parse_end(tok); i < len; i++)
 			if (!strchr(" \t\r\n", bytes[i])) {
-				fail(err, errlen, 0,
-				     "invalid JSON: data after the value");
+				set_error(err, errlen, 0,
+				          "invalid JSON: data after the value");
 				json_object_put(o);
 				o = NULL;
 				break;
@@ -193,7 +179,8 @@ static int parse_members(json_object *ms, struct scim_res *r, bool *oom,
 	char *at;
 
 	if (n > SCIM_GROUP_MEMBERS_MAX)
-		return fail(err, errlen, -EBADMSG, "group with %zu members", n);
+		return set_error(err, errlen, -EBADMSG,
+		                 "group with %zu members", n);
 	for (size_t i = 0; i < n; i++)
 		if (member_id(json_object_array_get_idx(ms, i), &len) != NULL)
 			bytes += len + 1;
@@ -238,18 +225,18 @@ static int parse_res(json_object *o, enum scim_kind kind, struct scim_res *r,
 
 	*r = (struct scim_res){0};
 	if (!json_object_is_type(o, json_type_object))
-		return fail(err, errlen, -EBADMSG,
-		            "a resource is not an object");
+		return set_error(err, errlen, -EBADMSG,
+		                 "a resource is not an object");
 	r->id = attr_str(o, "id", &oom);
 	if (r->id == NULL && !oom)
-		return fail(err, errlen, -EBADMSG,
-		            "a resource has no string \"id\"");
+		return set_error(err, errlen, -EBADMSG,
+		                 "a resource has no string \"id\"");
 	if (kind == SCIM_USERS)
 		parse_user(o, r, &oom);
 	else
 		rc = parse_group(o, r, &oom, err, errlen);
 	if (oom)
-		rc = fail(err, errlen, -ENOMEM, "out of memory");
+		rc = set_error(err, errlen, -ENOMEM, "out of memory");
 	if (rc < 0)
 		scim_res_clear(r);
 	return rc;
@@ -281,11 +268,11 @@ static int parse_resources(json_object *arr, enum scim_kind kind,
 	int rc = 0;
 
 	if (n > SCIM_PAGE_MAX)
-		return fail(err, errlen, -EBADMSG, "%zu resources in one page",
-		            n);
+		return set_error(err, errlen, -EBADMSG,
+		                 "%zu resources in one page", n);
 	p->res = calloc(n ? n : 1, sizeof(*p->res));
 	if (p->res == NULL)
-		return fail(err, errlen, -ENOMEM, "out of memory");
+		return set_error(err, errlen, -ENOMEM, "out of memory");
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		rc = parse_res(json_object_array_get_idx(arr, i), kind,
 		               &p->res[i], err, errlen);
@@ -301,19 +288,19 @@ static int parse_list_obj(json_object *o, enum scim_kind kind,
 	json_object *arr;
 
 	if (!json_object_is_type(o, json_type_object))
-		return fail(err, errlen, -EBADMSG,
-		            "the response is not a JSON object");
+		return set_error(err, errlen, -EBADMSG,
+		                 "the response is not a JSON object");
 	if (!attr_int(o, "totalResults", &p->total) || p->total < 0)
-		return fail(err, errlen, -EBADMSG,
-		            "the response has no valid \"totalResults\"");
+		return set_error(err, errlen, -EBADMSG,
+		                 "the response has no valid \"totalResults\"");
 	if (!attr_int(o, "startIndex", &p->start_index))
 		p->start_index = -1;
 	arr = attr(o, "Resources");
 	if (arr == NULL || json_object_is_type(arr, json_type_null))
 		return parse_resources(NULL, kind, p, err, errlen);
 	if (!json_object_is_type(arr, json_type_array))
-		return fail(err, errlen, -EBADMSG,
-		            "\"Resources\" is not an array");
+		return set_error(err, errlen, -EBADMSG,
+		                 "\"Resources\" is not an array");
 	return parse_resources(arr, kind, p, err, errlen);
 }
 
