@@ -107,12 +107,18 @@ refused "GET /nss-scim.bundle: HTTP 404"
 
 # The good bundle again, but eight days later: past its valid-until.
 serve "$TMPD/gen2.bundle"
-refused "bundle generation $GEN2 expired at " in_future +8d host 1 refresh
+if can_fake_time; then
+	refused "bundle generation $GEN2 expired at " in_future +8d host 1 refresh
+fi
 # Even when the server says it is not modified.
 host 1 --quiet refresh || fail "refresh after the faults"
 cmp -s "$SNAP1" "$TMPD/snap.good" || fail "the same bundle changed the snapshot"
-refused "the source's bundle (generation $GEN2) expired at .* is the source host refreshing?" \
-	in_future +8d host 1 refresh
+if can_fake_time; then
+	refused "the source's bundle (generation $GEN2) expired at .* is the source host refreshing?" \
+		in_future +8d host 1 refresh
+else
+	echo "expiry: not checked in a sanitized build (libfaketime deadlocks with ASan)"
+fi
 
 fleet_config 1 "$NGINX_URL/fail500.bundle" "$TMPD/fleet.pub"
 refused "GET /fail500.bundle: HTTP 500"
@@ -160,6 +166,10 @@ grep -q "exists; a key is never replaced" "$TMPD/out" || fail "keygen: $(cat "$T
 echo "ok: unsafe keys and mixed modes refused"
 
 # ---- re-confirmation ---------------------------------------------------
+can_fake_time || {
+	echo "re-confirmation: not checked in a sanitized build (libfaketime deadlocks with ASan)"
+	exit 0
+}
 # An hour later, with nothing changed, the source re-signs its bundle and
 # republishes its snapshot, so that the fleet's snapshots are not older
 # than the bridge's last listing (what pam_scim's max_age reads).
