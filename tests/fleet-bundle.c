@@ -281,7 +281,7 @@ static void test_local_rules(void)
 	REQUIRE(localdb_parse(&db, passwd, strlen(passwd), false) == 0);
 	REQUIRE(localdb_parse(&db, group, strlen(group), true) == 0);
 	REQUIRE(locks_add(&locks, "ana", "ana") == 0);
-	REQUIRE(fleet_apply_local(&in, &r, &out, &sk) == 0);
+	REQUIRE(fleet_apply_local(&in, &r, true, &out, &sk) == 0);
 	/* bo: a local name; cy: a local number; ana: kept, locked. */
 	CHECK_INT(out.nusers, 1);
 	CHECK_STR(out.users[0].name, "ana");
@@ -299,12 +299,24 @@ static void test_local_rules(void)
 	/* A narrower range on this host leaves the rest out. */
 	r.locks = NULL;
 	r.id_min = LO + 11;
-	REQUIRE(fleet_apply_local(&in, &r, &out, &sk) == 0);
+	REQUIRE(fleet_apply_local(&in, &r, false, &out, &sk) == 0);
 	CHECK_INT(out.nusers, 0);
 	CHECK_INT(sk.count[SKIP_ID_RANGE], 1); /* ana; eng and ops stay */
 	CHECK(model_find_group(&out, "eng") != NULL);
 	model_free(&out);
 	skiplist_free(&sk);
+
+	/* Nothing to change here: OUT takes IN over instead of a copy. */
+	localdb_free(&db);
+	db = (struct localdb){0};
+	r.id_min = LO;
+	REQUIRE(fleet_apply_local(&in, &r, true, &out, &sk) == 0);
+	CHECK_INT(out.nusers, 3);
+	CHECK_INT(out.ngroups, 5);
+	CHECK_INT(in.nusers, 0);
+	CHECK_INT(sk.n, 0);
+	CHECK_STR(model_find_group(&out, "ops")->members[0], "bo");
+	model_free(&out);
 	model_free(&in);
 	localdb_free(&db);
 	locks_free(&locks);

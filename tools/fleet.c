@@ -149,12 +149,36 @@ static int add_groups(const struct model *in, const struct fleet_rules *r,
 	return rc;
 }
 
-int fleet_apply_local(const struct model *in, const struct fleet_rules *rules,
-                      struct model *out, struct skiplist *skipped)
+/* True when RULES leave every person and group of IN as they are: the
+ * usual case, in which a copy of a large directory is work for nothing. */
+static bool untouched(const struct model *in, const struct fleet_rules *r)
+{
+	struct skiplist scratch = {0};
+	bool keep = true;
+
+	for (size_t i = 0; r->locks && keep && i < r->locks->n; i++)
+		keep = model_find_user(in, r->locks->names[i]) == NULL;
+	for (size_t i = 0; keep && i < in->nusers; i++)
+		if (check_person(in, r, &in->users[i], &scratch, &keep) < 0)
+			keep = false;
+	for (size_t i = 0; keep && i < in->ngroups; i++)
+		if (check_group(r, &in->groups[i], &scratch, &keep) < 0)
+			keep = false;
+	skiplist_free(&scratch);
+	return keep;
+}
+
+int fleet_apply_local(struct model *in, const struct fleet_rules *rules,
+                      bool take, struct model *out, struct skiplist *skipped)
 {
 	struct strmap kept = {0}, dropped = {0};
 	int rc;
 
+	if (take && untouched(in, rules)) {
+		*out = *in;
+		*in = (struct model){0};
+		return 0;
+	}
 	*out = (struct model){0};
 	rc = add_people(in, rules, &kept, &dropped, out, skipped);
 	if (rc == 0)

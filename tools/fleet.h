@@ -23,7 +23,7 @@ struct fleet_rules {
 	uint32_t id_min, id_max;     /* this host's range */
 };
 
-/* Builds OUT (sorted) from IN under RULES:
+/* Builds OUT (sorted) from IN (sorted) under RULES:
  *   - a person whose name is a local user, whose uid or gid is a local
  *     number, or whose numbers lie outside the range is left out, and so
  *     is one whose private group's name is a local group;
@@ -31,10 +31,11 @@ struct fleet_rules {
  *     or out of range, is left out;
  *   - members left out are dropped from every group;
  *   - a locked person is kept, inactive.
- * Each left-out entry is added to SKIPPED.  Returns 0 or -ENOMEM (OUT then
- * holds nothing to free). */
-int fleet_apply_local(const struct model *in, const struct fleet_rules *rules,
-                      struct model *out, struct skiplist *skipped);
+ * Each left-out entry is added to SKIPPED.  With TAKE, when the rules
+ * change nothing, OUT takes IN's contents and IN is left empty.  Returns 0
+ * or -ENOMEM (OUT then holds nothing to free). */
+int fleet_apply_local(struct model *in, const struct fleet_rules *rules,
+                      bool take, struct model *out, struct skiplist *skipped);
 
 /* What a fleet host downloaded. */
 struct fleet_download {

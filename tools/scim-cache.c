@@ -587,7 +587,8 @@ static int build(struct run *r)
 	directory_free(&r->dir);
 	strmap_free(&locked);
 	if (rc == 0 && source &&
-	    fleet_apply_local(&r->bundle, &rules, &r->next, &r->skipped) < 0)
+	    fleet_apply_local(&r->bundle, &rules, false, &r->next,
+	                      &r->skipped) < 0)
 		rc = set_error(r->err, sizeof(r->err), -ENOMEM,
 		               "out of memory");
 	if (rc == 0 && adopted > 0)
@@ -1017,8 +1018,8 @@ static int fleet_build(struct run *r)
 	                            .id_min = r->cfg.uid_min,
 	                            .id_max = r->cfg.uid_max};
 	/* The local files were read by fleet_fetch(). */
-	if (fleet_apply_local(&r->dl.model, &rules, &r->next, &r->skipped) <
-	    0) {
+	if (fleet_apply_local(&r->dl.model, &rules, true, &r->next,
+	                      &r->skipped) < 0) {
 		snprintf(r->err, sizeof(r->err), "out of memory");
 		return -ENOMEM;
 	}
