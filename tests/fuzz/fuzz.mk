@@ -9,11 +9,12 @@ FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
 FUZZ_SNAP_FILES = $(top_srcdir)/cache/record.c $(top_srcdir)/cache/validate.c \
 	$(top_srcdir)/cache/pack.c
 FUZZ_TARGETS = tests/fuzz/fuzz-record tests/fuzz/fuzz-pam-args \
-	tests/fuzz/fuzz-scim tests/fuzz/fuzz-config
+	tests/fuzz/fuzz-scim tests/fuzz/fuzz-config tests/fuzz/fuzz-bundle
 FUZZ_SEEDERS = tests/fuzz/seed-record
 EXTRA_DIST += tests/fuzz/fuzz-record.c tests/fuzz/seed-record.c \
 	tests/fuzz/run-fuzz.sh tests/fuzz/fuzz-pam-args.c tests/fuzz/seeds \
-	tests/fuzz/seed-scim.sh tests/fuzz/seed-config.sh
+	tests/fuzz/seed-scim.sh tests/fuzz/seed-config.sh \
+	tests/fuzz/fuzz-bundle.c tests/fuzz/seed-bundle.sh
 
 noinst_PROGRAMS += $(FUZZ_SEEDERS)
 tests_fuzz_seed_record_SOURCES = tests/fuzz/seed-record.c
@@ -32,16 +33,22 @@ tests/fuzz/fuzz-pam-args: $(top_srcdir)/tests/fuzz/fuzz-pam-args.c \
 # check): its sources but main(), rebuilt whenever the tool's library is.
 FUZZ_TOOL_FILES = `ls $(top_srcdir)/tools/*.c | grep -v '/scim-cache\.c$$'`
 FUZZ_TOOL_BUILD = $(FUZZ_CC) $(FUZZ_CFLAGS) -I$(top_srcdir)/tools \
-	$(JSONC_CFLAGS) $(CURL_CFLAGS)
-FUZZ_TOOL_LIBS = $(JSONC_LIBS) $(CURL_LIBS) $(LMDB_LIBS)
+	$(JSONC_CFLAGS) $(CURL_CFLAGS) $(CRYPTO_CFLAGS)
+FUZZ_TOOL_LIBS = $(JSONC_LIBS) $(CURL_LIBS) $(CRYPTO_LIBS) $(LMDB_LIBS)
+FUZZ_WRITER_FILES = $(top_srcdir)/cache/writer.c $(top_srcdir)/cache/arena.c
 tests/fuzz/fuzz-scim: $(top_srcdir)/tests/tools-fuzz-scim.c tools/libscim.la
 	$(AM_V_CC)$(MKDIR_P) tests/fuzz && $(FUZZ_TOOL_BUILD) -o $@ \
 		$(top_srcdir)/tests/tools-fuzz-scim.c $(FUZZ_TOOL_FILES) \
-		$(FUZZ_READER_FILES) $(top_srcdir)/cache/writer.c $(FUZZ_TOOL_LIBS)
+		$(FUZZ_READER_FILES) $(FUZZ_WRITER_FILES) $(FUZZ_TOOL_LIBS)
 tests/fuzz/fuzz-config: $(top_srcdir)/tests/tools-fuzz-config.c tools/libscim.la
 	$(AM_V_CC)$(MKDIR_P) tests/fuzz && $(FUZZ_TOOL_BUILD) -o $@ \
 		$(top_srcdir)/tests/tools-fuzz-config.c $(FUZZ_TOOL_FILES) \
-		$(FUZZ_READER_FILES) $(top_srcdir)/cache/writer.c $(FUZZ_TOOL_LIBS)
+		$(FUZZ_READER_FILES) $(FUZZ_WRITER_FILES) $(FUZZ_TOOL_LIBS)
+
+tests/fuzz/fuzz-bundle: $(top_srcdir)/tests/fuzz/fuzz-bundle.c tools/libscim.la
+	$(AM_V_CC)$(MKDIR_P) tests/fuzz && $(FUZZ_TOOL_BUILD) -o $@ \
+		$(top_srcdir)/tests/fuzz/fuzz-bundle.c $(FUZZ_TOOL_FILES) \
+		$(FUZZ_READER_FILES) $(FUZZ_WRITER_FILES) $(FUZZ_TOOL_LIBS)
 
 CLEANFILES += $(FUZZ_TARGETS)
 clean-local: clean-fuzz
