@@ -37,8 +37,46 @@ static int fetch_page(struct http *h, const char *url, enum scim_kind kind,
 	return r;
 }
 
+/* Replaces G's member ids by the positions of those people in the
+ * listing of Users (USERS: id -> position); ids nobody has are left out,
+ * as the mapping would leave them out. */
+static int resolve_members(const struct strmap *users, struct scim_res *g)
+{
+	uint32_t *v;
+	size_t k = 0, idx;
+
+	if (g->members == NULL)
+		return 0;
+	v = malloc((g->nmembers ? g->nmembers : 1) * sizeof(*v));
+	if (v == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < g->nmembers; i++)
+		if (strmap_get(users, g->members[i], &idx))
+			v[k++] = (uint32_t)idx;
+	free(g->members);
+	g->members = NULL;
+	free(g->member_users);
+	g->member_users = v;
+	g->nmember_users = k;
+	return 0;
+}
+
+static int resolve_page(const struct strmap *users, struct scim_page *page)
+{
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && users && i < page->nres; i++)
+		r = resolve_members(users, &page->res[i]);
+	return r;
+}
+
+/* Lists KIND into *ITEMS.  With USERS (id -> position in the Users
+ * listing), the members of each group are resolved as soon as its page
+ * arrives; with INDEX, the listing's own id -> position index is handed
+ * over (its keys are the items' ids). */
 static int list(struct http *h, const struct scim_config *cfg,
                 enum scim_kind kind, client_progress_fn progress, void *ud,
+                const struct strmap *users, struct strmap *index,
                 struct scim_res **items, size_t *n, char *err, size_t errlen)
 {
 	struct pager p;
@@ -54,10 +92,15 @@ static int list(struct http *h, const struct scim_config *cfg,
 		         kind_path(kind), pager_start(&p), cfg->page_size);
 		r = fetch_page(h, url, kind, &page, err, errlen);
 		if (r == 0)
+			r = resolve_page(users, &page);
+		if (r == 0)
 			r = pager_feed(&p, &page, err, errlen);
+		scim_page_clear(&page);
 		if (r >= 0 && progress)
 			progress(kind, p.pages, p.n, (long long)p.total, ud);
 	} while (r == PAGER_MORE);
+	if (r == 0 && index)
+		pager_take_index(&p, index);
 	if (r == 0)
 		pager_take(&p, items, n);
 	else if (r == -EPROTO) {
@@ -72,7 +115,8 @@ static int list(struct http *h, const struct scim_config *cfg,
 
 /* Replaces G's members with those of GET /Groups/{id}. */
 static int fetch_members(struct http *h, const struct scim_config *cfg,
-                         struct scim_res *g, char *err, size_t errlen)
+                         const struct strmap *users, struct scim_res *g,
+                         char *err, size_t errlen)
 {
 	struct scim_res full = {0};
 	struct buf body = {0};
@@ -102,6 +146,7 @@ static int fetch_members(struct http *h, const struct scim_config *cfg,
 		g->has_members = true;
 		full.members = NULL;
 		full.nmembers = 0;
+		r = resolve_members(users, g);
 	}
 	scim_res_clear(&full);
 	buf_free(&body, false);
@@ -113,16 +158,19 @@ int client_read_directory(struct http *h, const struct scim_config *cfg,
                           struct directory *dir, char *err, size_t errlen)
 {
 	struct directory d = {0};
+	struct strmap users = {0};
 	int r;
 
-	r = list(h, cfg, SCIM_USERS, progress, ud, &d.users, &d.nusers, err,
-	         errlen);
+	r = list(h, cfg, SCIM_USERS, progress, ud, NULL, &users, &d.users,
+	         &d.nusers, err, errlen);
 	if (r == 0)
-		r = list(h, cfg, SCIM_GROUPS, progress, ud, &d.groups,
-		         &d.ngroups, err, errlen);
+		r = list(h, cfg, SCIM_GROUPS, progress, ud, &users, NULL,
+		         &d.groups, &d.ngroups, err, errlen);
 	for (size_t i = 0; r == 0 && i < d.ngroups; i++)
 		if (d.groups[i].nmembers == 0)
-			r = fetch_members(h, cfg, &d.groups[i], err, errlen);
+			r = fetch_members(h, cfg, &users, &d.groups[i], err,
+			                  errlen);
+	strmap_free(&users);
 	if (r < 0) {
 		directory_free(&d);
 		return r;

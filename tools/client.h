@@ -23,8 +23,9 @@ struct directory {
 	unsigned requests;
 };
 
-/* Reads everything.  Returns 0, or a negative errno with a one-line reason
- * in ERR; on failure DIR holds nothing to free. */
+/* Reads everything.  Each group's members come resolved to positions in
+ * DIR's users (see struct scim_res).  Returns 0, or a negative errno with a
+ * one-line reason in ERR; on failure DIR holds nothing to free. */
 int client_read_directory(struct http *h, const struct scim_config *cfg,
                           client_progress_fn progress, void *ud,
                           struct directory *dir, char *err, size_t errlen);

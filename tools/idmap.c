@@ -11,11 +11,12 @@
 #include "snap.h"
 #include "util.h"
 
-#define KEY_MAX (SCIM_ID_MAX + 3)
-
-static void make_key(char *key, char kind, const char *id)
+/* The index of KIND ('u' or 'g'), or NULL. */
+static struct strmap *index_of(const struct idmap *m, char kind)
 {
-	snprintf(key, KEY_MAX, "%c:%s", kind, id);
+	if (kind != 'u' && kind != 'g')
+		return NULL;
+	return (struct strmap *)&m->index[kind == 'u' ? 0 : 1];
 }
 
 void idmap_init(struct idmap *m, uint32_t min, uint32_t max)
@@ -30,7 +31,8 @@ void idmap_free(struct idmap *m)
 		free(m->e[i].name);
 	}
 	free(m->e);
-	strmap_free(&m->index);
+	strmap_free(&m->index[0]);
+	strmap_free(&m->index[1]);
 	numset_free(&m->used);
 	m->e = NULL;
 	m->n = m->cap = 0;
@@ -40,7 +42,7 @@ void idmap_free(struct idmap *m)
 static int add(struct idmap *m, const struct idmap_entry *e)
 {
 	struct idmap_entry c = *e;
-	char key[KEY_MAX];
+	struct strmap *index = index_of(m, e->kind);
 
 	if (m->n == m->cap) {
 		size_t cap = m->cap ? m->cap * 2 : 256;
@@ -51,13 +53,15 @@ static int add(struct idmap *m, const struct idmap_entry *e)
 		m->e = a;
 		m->cap = cap;
 	}
+	if (index == NULL)
+		return -EINVAL;
+	index->borrow = true; /* even in a map that skipped idmap_init */
 	c.scim_id = strdup(e->scim_id);
 	c.name = e->name ? strdup(e->name) : NULL;
-	if (c.scim_id != NULL)
-		make_key(key, c.kind, c.scim_id);
+	/* The index borrows c.scim_id: it goes in last. */
 	if (c.scim_id == NULL || (e->name && c.name == NULL) ||
-	    strmap_put(&m->index, key, m->n) < 0 ||
-	    numset_add(&m->used, c.number) < 0) {
+	    numset_add(&m->used, c.number) < 0 ||
+	    strmap_put(index, c.scim_id, m->n) < 0) {
 		free(c.scim_id);
 		free(c.name);
 		return -ENOMEM;
@@ -69,13 +73,12 @@ static int add(struct idmap *m, const struct idmap_entry *e)
 struct idmap_entry *idmap_find(const struct idmap *m, char kind,
                                const char *scim_id)
 {
-	char key[KEY_MAX];
+	const struct strmap *index = index_of(m, kind);
 	size_t i;
 
-	if (strlen(scim_id) > SCIM_ID_MAX)
+	if (index == NULL || strlen(scim_id) > SCIM_ID_MAX)
 		return NULL;
-	make_key(key, kind, scim_id);
-	return strmap_get(&m->index, key, &i) ? &m->e[i] : NULL;
+	return strmap_get(index, scim_id, &i) ? &m->e[i] : NULL;
 }
 
 struct idmap_entry *idmap_find_name(const struct idmap *m, char kind,

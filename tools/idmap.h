@@ -46,8 +46,10 @@ struct idmap {
 	uint32_t min, max;
 	struct idmap_entry *e;
 	size_t n, cap;
-	struct strmap index; /* "u:ID" / "g:ID" -> position in e */
-	struct numset used;  /* every number in e */
+	/* SCIM id -> position in e, of people [0] and groups [1]; the keys
+	 * are the entries' scim_id (borrowed). */
+	struct strmap index[2];
+	struct numset used; /* every number in e */
 };
 
 /* An empty map over [MIN, MAX]. */

@@ -264,9 +264,13 @@ struct mapper {
 	struct skiplist *skipped;
 	struct person *people;
 	size_t npeople;
-	struct strmap by_scim_id; /* kept person's SCIM id -> index */
-	struct strmap names;      /* every name a person or private group
-	                             takes */
+	/* Kept person's SCIM id -> index; keys borrowed from the input.
+	 * Built only for groups whose members are ids (not resolved). */
+	struct strmap by_scim_id;
+	/* Position in in->users -> 1 + index of the kept person, or 0. */
+	uint32_t *person_of;
+	struct strmap names; /* every name a person or private group takes;
+	                        keys borrowed from people */
 };
 
 static size_t domain_rank(const struct scim_config *c, const char *domain)
@@ -491,10 +495,9 @@ static int prepare_person(struct mapper *mp, struct person *p)
 	p->home = strdup(home);
 	p->gecos = strdup(gecos);
 	if (p->home == NULL || p->gecos == NULL ||
-	    strmap_put(&mp->by_scim_id, p->r->id, (size_t)(p - mp->people)) <
-	            0 ||
 	    strmap_put(&mp->names, p->name, 0) < 0)
 		return -ENOMEM;
+	mp->person_of[p->r - mp->in->users] = (uint32_t)(p - mp->people) + 1;
 	return 0;
 }
 
@@ -533,7 +536,9 @@ static int map_people(struct mapper *mp)
 	int rc = 0;
 
 	mp->people = calloc(in->nusers ? in->nusers : 1, sizeof(*mp->people));
-	if (mp->people == NULL)
+	mp->person_of =
+	        calloc(in->nusers ? in->nusers : 1, sizeof(*mp->person_of));
+	if (mp->people == NULL || mp->person_of == NULL)
 		return -ENOMEM;
 	for (size_t i = 0; rc >= 0 && i < in->nusers; i++) {
 		rc = name_person(mp, &in->users[i], &mp->people[mp->npeople]);
@@ -709,20 +714,53 @@ static int number_groups(struct mapper *mp, struct sgroup *g, size_t n)
 	return rc;
 }
 
+/* The index of every kept person by SCIM id, for groups whose members
+ * are ids. */
+static int index_people(struct mapper *mp)
+{
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < mp->npeople; i++)
+		if (mp->people[i].keep)
+			rc = strmap_put(&mp->by_scim_id, mp->people[i].r->id,
+			                i);
+	return rc;
+}
+
+/* G's members that are kept people, as their names, into NAMES (room for
+ * every member); returns how many. */
+static size_t member_names(const struct mapper *mp, const struct scim_res *g,
+                           const char **names)
+{
+	size_t k = 0, idx;
+
+	for (size_t i = 0; g->members && i < g->nmembers; i++)
+		if (strmap_get(&mp->by_scim_id, g->members[i], &idx) &&
+		    mp->people[idx].keep)
+			names[k++] = mp->people[idx].name;
+	for (size_t i = 0; i < g->nmember_users; i++) {
+		uint32_t u = g->member_users[i];
+
+		idx = u < mp->in->nusers ? mp->person_of[u] : 0;
+		if (idx > 0 && mp->people[idx - 1].keep)
+			names[k++] = mp->people[idx - 1].name;
+	}
+	return k;
+}
+
 static int emit_group(struct mapper *mp, struct sgroup *g, struct model *out)
 {
 	const char **names;
 	struct idmap_entry *e;
-	size_t k = 0, idx;
+	size_t k, n = g->r->nmembers + g->r->nmember_users;
 	int rc;
 
-	names = calloc(g->r->nmembers ? g->r->nmembers : 1, sizeof(*names));
+	if (g->r->members && mp->by_scim_id.n == 0 && index_people(mp) < 0)
+		return -ENOMEM;
+	names = calloc(n ? n : 1, sizeof(*names));
 	if (names == NULL)
 		return -ENOMEM;
-	for (size_t i = 0; i < g->r->nmembers; i++)
-		if (strmap_get(&mp->by_scim_id, g->r->members[i], &idx) &&
-		    mp->people[idx].keep)
-			names[k++] = mp->people[idx].name;
+	k = member_names(mp, g->r, names);
 	rc = model_add_group(out, g->name, g->gid, names, k, g->r->id);
 	free(names);
 	if (rc < 0)
@@ -816,7 +854,11 @@ static int run(struct mapper *mp, struct model *out, char *err, size_t errlen)
 int map_build(const struct map_input *in, struct idmap *ids, struct model *out,
               struct skiplist *skipped, char *err, size_t errlen)
 {
-	struct mapper mp = {.in = in, .ids = ids, .skipped = skipped};
+	struct mapper mp = {.in = in,
+	                    .ids = ids,
+	                    .skipped = skipped,
+	                    .by_scim_id = {.borrow = true},
+	                    .names = {.borrow = true}};
 	struct model m = {0};
 	int rc;
 
@@ -827,6 +869,7 @@ int map_build(const struct map_input *in, struct idmap *ids, struct model *out,
 		free(mp.people[i].gecos);
 	}
 	free(mp.people);
+	free(mp.person_of);
 	strmap_free(&mp.by_scim_id);
 	strmap_free(&mp.names);
 	if (rc < 0) {

@@ -13,8 +13,10 @@
 
 void pager_init(struct pager *p, uint32_t max_pages)
 {
-	*p = (struct pager){
-	        .max_pages = max_pages, .next_start = 1, .total = -1};
+	*p = (struct pager){.max_pages = max_pages,
+	                    .next_start = 1,
+	                    .total = -1,
+	                    .ids = {.borrow = true}};
 }
 
 uint64_t pager_start(const struct pager *p)
@@ -108,6 +110,12 @@ int pager_feed(struct pager *p, struct scim_page *page, char *err,
 		                 "more than %u pages; raise max_pages?",
 		                 p->max_pages);
 	return PAGER_MORE;
+}
+
+void pager_take_index(struct pager *p, struct strmap *ids)
+{
+	*ids = p->ids;
+	p->ids = (struct strmap){.borrow = true};
 }
 
 void pager_take(struct pager *p, struct scim_res **items, size_t *n)

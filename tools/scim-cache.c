@@ -27,6 +27,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
@@ -583,9 +584,11 @@ static int build(struct run *r)
 	if (rc == 0)
 		rc = map_build(&in, &r->ids, source ? &r->bundle : &r->next,
 		               &r->skipped, r->err, sizeof(r->err));
-	/* The model holds all that is needed from here on. */
+	/* The model holds all that is needed from here on.  glibc keeps
+	 * freed heap unless asked: give it back before the writer runs. */
 	directory_free(&r->dir);
 	strmap_free(&locked);
+	malloc_trim(0);
 	if (rc == 0 && source &&
 	    fleet_apply_local(&r->bundle, &rules, false, &r->next,
 	                      &r->skipped) < 0)

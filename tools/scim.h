@@ -23,8 +23,11 @@
 
 enum scim_kind { SCIM_USERS, SCIM_GROUPS };
 
-/* One User or Group.  Every string is NUL-terminated and owned; NULL when
- * absent.  id is never NULL in a parsed resource. */
+/* One User or Group.  Every string is NUL-terminated; NULL when absent.
+ * id is never NULL in a parsed resource, and all the strings (id, name,
+ * formatted, given, family, display, email) share one allocation that
+ * starts at id: free(id) frees them all (scim_res_clear does).  A resource
+ * made by hand for scim_res_clear may own id and no other string. */
 struct scim_res {
 	char *id;
 	char *name; /* userName (Users) or displayName (Groups) */
@@ -37,6 +40,12 @@ struct scim_res {
 	char **members;
 	size_t nmembers;
 	bool has_members; /* the attribute was present (even if empty) */
+	/* Groups read by client_read_directory: the members as positions in
+	 * the directory's users (ids that no user has left out), in one
+	 * allocation.  members is then NULL and nmembers still counts the ids
+	 * the bridge listed. */
+	uint32_t *member_users;
+	size_t nmember_users;
 };
 
 /* One ListResponse page. */

@@ -45,7 +45,7 @@ int strmap_put(struct strmap *m, const char *key, size_t value)
 		return -ENOMEM;
 	i = str_slot(m, key);
 	if (m->slots[i].key == NULL) {
-		m->slots[i].key = strdup(key);
+		m->slots[i].key = m->borrow ? (char *)key : strdup(key);
 		if (m->slots[i].key == NULL)
 			return -ENOMEM;
 		m->n++;
@@ -70,10 +70,12 @@ bool strmap_get(const struct strmap *m, const char *key, size_t *value)
 
 void strmap_free(struct strmap *m)
 {
-	for (size_t i = 0; i < m->cap; i++)
+	bool borrow = m->borrow;
+
+	for (size_t i = 0; !borrow && i < m->cap; i++)
 		free(m->slots[i].key);
 	free(m->slots);
-	*m = (struct strmap){0};
+	*m = (struct strmap){.borrow = borrow};
 }
 
 static size_t num_slot(const struct numset *s, uint32_t v)

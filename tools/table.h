@@ -2,7 +2,8 @@
  * table.h: two small open-addressing hash tables used throughout
  * scim-cache: strings to indices (struct strmap) and a set of 32-bit
  * numbers (struct numset).  Zero-initialise to start; free with *_free.
- * Keys are copied.  Functions returning int give 0 or -ENOMEM.
+ * Keys are copied, unless the map borrows them.  Functions returning int
+ * give 0 or -ENOMEM.
  */
 #ifndef SCIM_TABLE_H
 #define SCIM_TABLE_H
@@ -17,6 +18,9 @@ struct strmap {
 		size_t value;
 	} * slots;
 	size_t cap, n;
+	/* Set before the first put: keys are then not copied, and each must
+	 * stay unchanged, at its address, for as long as the map is used. */
+	bool borrow;
 };
 
 /* Sets KEY to VALUE, replacing an earlier value. */
