@@ -147,45 +147,8 @@ hide_nscd() {
 	done
 }
 
-# pam_scim logs through syslog(3) to /dev/log.  A writable overlay of /dev
-# (pts, shm and mqueue kept) with our own /dev/log, whose messages go to
-# $TMPD/syslog, not to the host's log.
-private_syslog() {
-	keep="$TMPD/dev-keep"
-	for m in pts shm mqueue; do
-		if mountpoint -q "/dev/$m"; then
-			mkdir -p "$keep/$m"
-			mount --bind "/dev/$m" "$keep/$m"
-		fi
-	done
-	mkdir -p "$TMPD/dev-up" "$TMPD/dev-work"
-	ns_mount -t overlay overlay \
-		-o "lowerdir=/dev,upperdir=$TMPD/dev-up,workdir=$TMPD/dev-work" /dev
-	for m in pts shm mqueue; do
-		if [ -d "$keep/$m" ]; then
-			ns_mount --bind "$keep/$m" "/dev/$m"
-			umount "$keep/$m"
-		fi
-	done
-	rm -f /dev/log
-	: >"$TMPD/syslog"
-	"$PYTHON3" -c '
-import os, socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-os.chmod(sys.argv[1], 0o666)
-with open(sys.argv[2], "ab", buffering=0) as f:
-    while True:
-        f.write(s.recv(65536).rstrip(b"\0\n") + b"\n")
-' /dev/log "$TMPD/syslog" &
-	BG="$BG $!"
-	i=0
-	while [ ! -S /dev/log ]; do
-		i=$((i + 1))
-		[ $i -lt 100 ] || fail "the syslog listener did not start"
-		sleep 0.05
-	done
-}
+# pam_scim logs through syslog(3) to /dev/log: ours, in $TMPD/syslog.
+. "$top_srcdir/dist/private-syslog.sh"
 
 # Waits up to 5 s for a line with the fixed string $1 in our syslog.
 wait_log() {
@@ -246,7 +209,8 @@ private_dirs "$(dirname "$CONF")" "$(dirname "$TOKEN")" "$(dirname "$SNAP")" /et
 bind_file /etc/nsswitch.conf "passwd: files scim" "group: files scim"
 hide_nscd
 install_modules
-private_syslog
+private_syslog "$PYTHON3" "$TMPD"
+BG="$BG $SYSLOG_PID"
 
 # ---- the show ------------------------------------------------------------
 

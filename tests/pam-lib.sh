@@ -76,45 +76,12 @@ default_snapshot_path() {
 	"$top_builddir/tests/pam-default-path"
 }
 
-# In the namespace: a writable /dev (an overlay; the host's /dev is
-# untouched) with /dev/pts and /dev/shm kept, and a /dev/log served by a
-# small listener that appends each message as one line to $TMPD/syslog.
+# In the namespace: our own /dev/log, whose messages go one per line to
+# $TMPD/syslog (dist/private-syslog.sh).
+. "$top_srcdir/dist/private-syslog.sh"
 ns_syslog() {
-	local keep m i
-	keep="$TMPD/dev-keep"
-	for m in pts shm mqueue; do
-		if mountpoint -q "/dev/$m"; then
-			mkdir -p "$keep/$m"
-			mount --bind "/dev/$m" "$keep/$m"
-		fi
-	done
-	mkdir -p "$TMPD/dev-up" "$TMPD/dev-work"
-	ns_mount -t overlay overlay \
-		-o "lowerdir=/dev,upperdir=$TMPD/dev-up,workdir=$TMPD/dev-work" /dev
-	for m in pts shm mqueue; do
-		if [ -d "$keep/$m" ]; then
-			ns_mount --bind "$keep/$m" "/dev/$m"
-			umount "$keep/$m"
-		fi
-	done
-	rm -f /dev/log
-	: >"$TMPD/syslog"
-	python3 -c '
-import os, socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-os.chmod(sys.argv[1], 0o666)
-with open(sys.argv[2], "ab", buffering=0) as f:
-    while True:
-        f.write(s.recv(65536).rstrip(b"\0\n") + b"\n")
-' /dev/log "$TMPD/syslog" &
-	track_bg $!
-	i=0
-	while [ ! -S /dev/log ]; do
-		i=$((i + 1))
-		[ $i -lt 100 ] || fail "syslog listener did not start"
-		sleep 0.05
-	done
+	private_syslog python3 "$TMPD"
+	track_bg "$SYSLOG_PID"
 }
 
 # Waits up to 5 s for a line matching the extended regex $1 in the syslog.
