@@ -124,17 +124,8 @@ fleet_config 1 "$NGINX_URL/fail500.bundle" "$TMPD/fleet.pub"
 refused "GET /fail500.bundle: HTTP 500"
 
 # TLS: nginx with a certificate from a CA of the test's.
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-	-keyout "$TMPD/ca.key" -out "$TMPD/ca.pem" -days 2 -subj "/CN=fleet test CA" \
-	-addext "basicConstraints=critical,CA:TRUE" \
-	-addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null || fail "openssl CA"
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-	-keyout "$TMPD/srv.key" -out "$TMPD/srv.csr" -subj "/CN=127.0.0.1" 2>/dev/null ||
-	fail "openssl server key"
-printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$TMPD/srv.ext"
-openssl x509 -req -in "$TMPD/srv.csr" -CA "$TMPD/ca.pem" -CAkey "$TMPD/ca.key" \
-	-CAcreateserial -out "$TMPD/srv.pem" -days 2 -extfile "$TMPD/srv.ext" 2>/dev/null ||
-	fail "openssl server certificate"
+make_ca ca
+make_server_cert ca
 start_nginx "$TMPD/srv.pem" "$TMPD/srv.key"
 fleet_config 1 "$NGINX_URL/nss-scim.bundle" "$TMPD/fleet.pub"
 refused "TLS failure"

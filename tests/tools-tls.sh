@@ -11,24 +11,9 @@ make_tmpdir
 . "$top_srcdir/tests/tools-lib.sh"
 tools_setup
 
-# make_ca NAME: a self-signed CA in $TMPD/NAME.pem, key NAME.key.
-make_ca() {
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
-		-nodes -keyout "$TMPD/$1.key" -out "$TMPD/$1.pem" -days 2 \
-		-subj "/CN=nss-scim test $1" \
-		-addext "basicConstraints=critical,CA:TRUE" \
-		-addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null ||
-		fail "openssl: cannot make CA $1"
-}
 make_ca ca
 make_ca otherca
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-	-keyout "$TMPD/srv.key" -out "$TMPD/srv.csr" -subj "/CN=127.0.0.1" \
-	2>/dev/null || fail "openssl: server key"
-printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$TMPD/srv.ext"
-openssl x509 -req -in "$TMPD/srv.csr" -CA "$TMPD/ca.pem" -CAkey "$TMPD/ca.key" \
-	-CAcreateserial -out "$TMPD/srv.pem" -days 2 -extfile "$TMPD/srv.ext" \
-	2>/dev/null || fail "openssl: server certificate"
+make_server_cert ca
 
 DATA="$TMPD/directory.json"
 put_data "$EMU_DIR/sample-directory.json" "$DATA"

@@ -781,6 +781,14 @@ static int dry_run(struct run *r)
 	return EXIT_OK;
 }
 
+/* A string of the status file, "" when it has none. */
+static const char *status_str(const struct run *r, const char *key)
+{
+	const char *v = status_get_str(r->st, key);
+
+	return v ? v : "";
+}
+
 static const char *digest_hex(uint64_t d, char out[17])
 {
 	snprintf(out, 17, "%016" PRIx64, d);
@@ -868,8 +876,7 @@ static int write_bundle(struct run *r)
 	snprintf(info.origin, sizeof(info.origin), "%s", host);
 	rc = fleet_sign(&r->bundle, &r->cfg, &info, &b, r->err, sizeof(r->err));
 	if (rc == 0 && lstat(r->cfg.bundle_file, &st) == 0 &&
-	    status_get_str(r->st, "bundle_digest") != NULL &&
-	    strcmp(status_get_str(r->st, "bundle_digest"),
+	    strcmp(status_str(r, "bundle_digest"),
 	           digest_hex(info.digest, hex)) == 0 &&
 	    now - status_get_num(r->st, "bundle_created") < RECONFIRM_AGE) {
 		buf_free(&b, false);
@@ -940,17 +947,11 @@ static int fleet_fetch(struct run *r, bool dry_run)
 	    r->live_meta.id_min == r->cfg.uid_min &&
 	    r->live_meta.id_max == r->cfg.uid_max &&
 	    strcmp(digest_hex(r->local.digest, hex),
-	           status_get_str(r->st, "local_digest")
-	                   ? status_get_str(r->st, "local_digest")
-	                   : "") == 0) {
+	           status_str(r, "local_digest")) == 0) {
 		snprintf(cond.etag, sizeof(cond.etag), "%s",
-		         status_get_str(r->st, "bundle_etag")
-		                 ? status_get_str(r->st, "bundle_etag")
-		                 : "");
+		         status_str(r, "bundle_etag"));
 		snprintf(cond.last_modified, sizeof(cond.last_modified), "%s",
-		         status_get_str(r->st, "bundle_last_modified")
-		                 ? status_get_str(r->st, "bundle_last_modified")
-		                 : "");
+		         status_str(r, "bundle_last_modified"));
 	}
 	if (http_open_public(&r->cfg, &r->http, r->err, sizeof(r->err)) < 0 ||
 	    fleet_download(r->http, &r->cfg, &cond, &r->dl, r->err,
@@ -999,9 +1000,9 @@ static int fleet_fetch(struct run *r, bool dry_run)
 		return -1;
 	}
 	if (b->generation == held && held > 0) {
-		const char *had = status_get_str(r->st, "bundle_digest");
+		const char *had = status_str(r, "bundle_digest");
 
-		if (had && strcmp(had, digest_hex(b->digest, hex)) != 0) {
+		if (had[0] && strcmp(had, digest_hex(b->digest, hex)) != 0) {
 			snprintf(r->err, sizeof(r->err),
 			         "bundle generation %" PRIu64 " repeats with "
 			         "other content; refusing it",
