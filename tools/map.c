@@ -255,7 +255,12 @@ struct person {
 	size_t rank; /* position of the domain in `domains` */
 	uint32_t uid;
 	bool keep;
-	char *home, *gecos;
+	bool active;  /* SCIM's "active" */
+	bool enabled; /* active and not locked */
+	/* home, gecos and SCIM id, NUL-separated in the model's memory: the
+	 * directory's people are gone by the time the person is emitted */
+	char *kept;
+	const char *user; /* the name as the model holds it, once emitted */
 };
 
 struct mapper {
@@ -269,8 +274,6 @@ struct mapper {
 	struct strmap by_scim_id;
 	/* Position in in->users -> 1 + index of the kept person, or 0. */
 	uint32_t *person_of;
-	struct strmap names; /* every name a person or private group takes;
-	                        keys borrowed from people */
 };
 
 static size_t domain_rank(const struct scim_config *c, const char *domain)
@@ -477,60 +480,108 @@ static bool is_locked(const struct mapper *mp, const char *id)
 	return mp->in->locked && strmap_get(mp->in->locked, id, NULL);
 }
 
-/* Expands home and gecos; a person whose values are unusable is skipped. */
-static int prepare_person(struct mapper *mp, struct person *p)
+/* Expands home and gecos into OUT's memory, with all else P needs from
+ * the directory; a person whose values are unusable is skipped. */
+static int prepare_person(struct mapper *mp, struct person *p,
+                          struct model *out)
 {
 	const struct scim_config *c = mp->in->cfg;
-	char home[SNAP_FIELD_MAX + 1], gecos[SNAP_FIELD_MAX + 1];
+	char buf[2 * (SNAP_FIELD_MAX + 1) + SCIM_ID_MAX + 1];
+	char *home = buf, *gecos = buf + SNAP_FIELD_MAX + 1;
+	size_t hl, gl, il = strlen(p->r->id);
 
 	if (!map_expand(c->home, p->r, p->name, p->uid, false, home,
-	                sizeof(home)) ||
+	                SNAP_FIELD_MAX + 1) ||
 	    !map_expand(c->gecos, p->r, p->name, p->uid, true, gecos,
-	                sizeof(gecos))) {
+	                SNAP_FIELD_MAX + 1)) {
 		p->keep = false;
 		return skiplist_add(mp->skipped, 'u', SKIP_INVALID_FIELD,
 		                    p->r->id, "home or gecos of %s is unusable",
 		                    p->name);
 	}
-	p->home = strdup(home);
-	p->gecos = strdup(gecos);
-	if (p->home == NULL || p->gecos == NULL ||
-	    strmap_put(&mp->names, p->name, 0) < 0)
+	hl = strlen(home) + 1;
+	gl = strlen(gecos) + 1;
+	memmove(buf + hl, gecos, gl);
+	memcpy(buf + hl + gl, p->r->id,
+	       il + 1); /* valid: at most SCIM_ID_MAX */
+	p->kept = model_keep(out, buf, hl + gl + il + 1);
+	if (p->kept == NULL)
 		return -ENOMEM;
+	p->active = p->r->active;
+	p->enabled = p->r->active && !is_locked(mp, p->r->id);
 	mp->person_of[p->r - mp->in->users] = (uint32_t)(p - mp->people) + 1;
 	return 0;
 }
 
-static int emit_person(struct mapper *mp, struct person *p, uint32_t gid,
-                       struct model *out)
+static const char *kept_gecos(const struct person *p)
+{
+	return p->kept + strlen(p->kept) + 1;
+}
+
+static const char *kept_id(const struct person *p)
+{
+	const char *g = kept_gecos(p);
+
+	return g + strlen(g) + 1;
+}
+
+/* Adds P to OUT, with their private group when there is one.  The gid of
+ * a shared primary group is set once the groups are mapped. */
+static int emit_person(struct mapper *mp, struct person *p, struct model *out)
 {
 	const struct scim_config *c = mp->in->cfg;
 	struct model_user u = {
 	        .name = p->name,
 	        .uid = p->uid,
-	        .gid = gid ? gid : p->uid,
-	        .home = p->home,
-	        .gecos = p->gecos,
+	        .gid = p->uid,
+	        .home = p->kept,
+	        .gecos = (char *)kept_gecos(p),
 	        .shell = c->shell,
-	        .active = p->r->active && !is_locked(mp, p->r->id),
-	        .scim_id = (char *)p->r->id,
+	        .active = p->enabled,
+	        .scim_id = (char *)kept_id(p),
 	};
 	struct idmap_entry *e;
 
-	if (model_add_user(out, &u) < 0)
+	if (model_add_user_kept(out, &u) < 0)
 		return -ENOMEM;
-	if (gid == 0 &&
+	p->user = out->users[out->nusers - 1].name;
+	if (private_groups(c) &&
 	    model_add_group(out, p->name, p->uid, NULL, 0, NULL) < 0)
 		return -ENOMEM;
-	e = idmap_find(mp->ids, 'u', p->r->id);
+	e = idmap_find(mp->ids, 'u', u.scim_id);
 	free(e->name);
 	e->name = strdup(p->name);
-	e->active = p->r->active;
+	e->active = p->active;
 	e->live = true;
 	return e->name ? 0 : -ENOMEM;
 }
 
-static int map_people(struct mapper *mp)
+/* The index of every kept person by SCIM id, for groups whose members
+ * are ids. */
+static int index_people(struct mapper *mp)
+{
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < mp->npeople; i++)
+		if (mp->people[i].keep)
+			rc = strmap_put(&mp->by_scim_id,
+			                kept_id(&mp->people[i]), i);
+	return rc;
+}
+
+/* The model's final size is known once the people are numbered. */
+static int reserve(struct mapper *mp, struct model *out)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < mp->npeople; i++)
+		kept += mp->people[i].keep;
+	return model_reserve(out, kept,
+	                     mp->in->ngroups +
+	                             (private_groups(mp->in->cfg) ? kept : 0));
+}
+
+static int map_people(struct mapper *mp, struct model *out)
 {
 	const struct map_input *in = mp->in;
 	int rc = 0;
@@ -554,7 +605,17 @@ static int map_people(struct mapper *mp)
 		rc = number_people(mp);
 	for (size_t i = 0; rc == 0 && i < mp->npeople; i++)
 		if (mp->people[i].keep)
-			rc = prepare_person(mp, &mp->people[i]);
+			rc = prepare_person(mp, &mp->people[i], out);
+	/* Nothing reads the directory's people from here on (p->r is
+	 * stale); letting them go before the model grows keeps the peak
+	 * down. */
+	if (rc == 0 && in->release_users)
+		in->release_users(in->release_ud);
+	if (rc == 0)
+		rc = reserve(mp, out);
+	for (size_t i = 0; rc == 0 && i < mp->npeople; i++)
+		if (mp->people[i].keep)
+			rc = emit_person(mp, &mp->people[i], out);
 	return rc;
 }
 
@@ -651,6 +712,26 @@ static int group_ties(struct mapper *mp, struct sgroup *g, size_t n)
 	return rc;
 }
 
+/* True when a person in the model is called NAME (and so is their private
+ * group).  The people are sorted by name (settle_ties). */
+static bool person_named(const struct mapper *mp, const char *name)
+{
+	size_t lo = 0, hi = mp->npeople;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(mp->people[mid].name, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < mp->npeople && strcmp(mp->people[lo].name, name) == 0; lo++)
+		if (mp->people[lo].keep)
+			return true;
+	return false;
+}
+
 static int group_clashes(struct mapper *mp, struct sgroup *g)
 {
 	if (strmap_get(&mp->in->local->groups, g->name, NULL)) {
@@ -659,8 +740,7 @@ static int group_clashes(struct mapper *mp, struct sgroup *g)
 		                    "group name %s belongs to a local group",
 		                    g->name);
 	}
-	if (private_groups(mp->in->cfg) &&
-	    strmap_get(&mp->names, g->name, NULL)) {
+	if (private_groups(mp->in->cfg) && person_named(mp, g->name)) {
 		g->keep = false;
 		return skiplist_add(mp->skipped, 'g', SKIP_NAME_TAKEN, g->r->id,
 		                    "group name %s is a person's private group",
@@ -714,54 +794,59 @@ static int number_groups(struct mapper *mp, struct sgroup *g, size_t n)
 	return rc;
 }
 
-/* The index of every kept person by SCIM id, for groups whose members
- * are ids. */
-static int index_people(struct mapper *mp)
+static int cmp_u32(const void *a, const void *b)
 {
-	int rc = 0;
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
 
-	for (size_t i = 0; rc == 0 && i < mp->npeople; i++)
-		if (mp->people[i].keep)
-			rc = strmap_put(&mp->by_scim_id, mp->people[i].r->id,
-			                i);
-	return rc;
+	return x < y ? -1 : x > y;
 }
 
-/* G's members that are kept people, as their names, into NAMES (room for
- * every member); returns how many. */
-static size_t member_names(const struct mapper *mp, const struct scim_res *g,
-                           const char **names)
+/* G's members that are kept people, as indices into the people, into IDX
+ * (room for every member); returns how many. */
+static size_t member_people(const struct mapper *mp, const struct scim_res *g,
+                            uint32_t *idx)
 {
-	size_t k = 0, idx;
+	size_t k = 0, i;
 
-	for (size_t i = 0; g->members && i < g->nmembers; i++)
-		if (strmap_get(&mp->by_scim_id, g->members[i], &idx) &&
-		    mp->people[idx].keep)
-			names[k++] = mp->people[idx].name;
-	for (size_t i = 0; i < g->nmember_users; i++) {
-		uint32_t u = g->member_users[i];
+	for (size_t j = 0; g->members && j < g->nmembers; j++)
+		if (strmap_get(&mp->by_scim_id, g->members[j], &i) &&
+		    mp->people[i].keep)
+			idx[k++] = (uint32_t)i;
+	for (size_t j = 0; j < g->nmember_users; j++) {
+		uint32_t u = g->member_users[j];
 
-		idx = u < mp->in->nusers ? mp->person_of[u] : 0;
-		if (idx > 0 && mp->people[idx - 1].keep)
-			names[k++] = mp->people[idx - 1].name;
+		i = u < mp->in->nusers ? mp->person_of[u] : 0;
+		if (i > 0 && mp->people[i - 1].keep)
+			idx[k++] = (uint32_t)i - 1;
 	}
 	return k;
 }
 
+/* The people are sorted by name (settle_ties), so their indices sorted
+ * give the member names sorted, as the model keeps them, without a string
+ * comparison; repeats go. */
 static int emit_group(struct mapper *mp, struct sgroup *g, struct model *out)
 {
-	const char **names;
+	size_t k, u = 0, n = g->r->nmembers + g->r->nmember_users;
 	struct idmap_entry *e;
-	size_t k, n = g->r->nmembers + g->r->nmember_users;
-	int rc;
+	const char **names;
+	uint32_t *idx;
+	int rc = -ENOMEM;
 
 	if (g->r->members && mp->by_scim_id.n == 0 && index_people(mp) < 0)
 		return -ENOMEM;
-	names = calloc(n ? n : 1, sizeof(*names));
-	if (names == NULL)
-		return -ENOMEM;
-	k = member_names(mp, g->r, names);
-	rc = model_add_group(out, g->name, g->gid, names, k, g->r->id);
+	idx = malloc((n ? n : 1) * sizeof(*idx));
+	names = malloc((n ? n : 1) * sizeof(*names));
+	if (idx == NULL || names == NULL)
+		goto out;
+	k = member_people(mp, g->r, idx);
+	qsort(idx, k, sizeof(*idx), cmp_u32);
+	for (size_t i = 0; i < k; i++)
+		if (i == 0 || idx[i] != idx[i - 1])
+			names[u++] = mp->people[idx[i]].user;
+	rc = model_add_group_of_users(out, g->name, g->gid, names, u, g->r->id);
+out:
+	free(idx);
 	free(names);
 	if (rc < 0)
 		return rc;
@@ -803,33 +888,27 @@ static int map_groups(struct mapper *mp, struct model *out)
 
 /* ---- putting it together ---------------------------------------------- */
 
-/* People are emitted after the groups: a shared primary group's gid must
- * be known. */
-static int emit_people(struct mapper *mp, struct model *out, char *err,
-                       size_t errlen)
+/* The people were added with their private groups' gid: a shared primary
+ * group's is known only now. */
+static int set_primary_group(struct mapper *mp, struct model *out, char *err,
+                             size_t errlen)
 {
 	const char *pg = mp->in->cfg->primary_group;
-	uint32_t gid = 0;
-	int rc = 0;
+	struct model_group *g = NULL;
 
-	if (pg != NULL) {
-		struct model_group *g = NULL;
-
-		for (size_t i = 0; i < out->ngroups && g == NULL; i++)
-			if (strcmp(out->groups[i].name, pg) == 0)
-				g = &out->groups[i];
-		if (g == NULL)
-			return set_error(
-			        err, errlen, -ENOENT,
-			        "primary_group %s is not among the groups "
-			        "read from the bridge",
-			        pg);
-		gid = g->gid;
-	}
-	for (size_t i = 0; rc == 0 && i < mp->npeople; i++)
-		if (mp->people[i].keep)
-			rc = emit_person(mp, &mp->people[i], gid, out);
-	return rc;
+	if (pg == NULL)
+		return 0;
+	for (size_t i = 0; i < out->ngroups && g == NULL; i++)
+		if (strcmp(out->groups[i].name, pg) == 0)
+			g = &out->groups[i];
+	if (g == NULL)
+		return set_error(err, errlen, -ENOENT,
+		                 "primary_group %s is not among the groups "
+		                 "read from the bridge",
+		                 pg);
+	for (size_t i = 0; i < out->nusers; i++)
+		out->users[i].gid = g->gid;
+	return 0;
 }
 
 static int run(struct mapper *mp, struct model *out, char *err, size_t errlen)
@@ -838,11 +917,11 @@ static int run(struct mapper *mp, struct model *out, char *err, size_t errlen)
 
 	for (size_t i = 0; i < mp->ids->n; i++)
 		mp->ids->e[i].live = false;
-	rc = map_people(mp);
+	rc = map_people(mp, out);
 	if (rc == 0)
 		rc = map_groups(mp, out);
 	if (rc == 0)
-		rc = emit_people(mp, out, err, errlen);
+		rc = set_primary_group(mp, out, err, errlen);
 	if (rc == -ENOSPC)
 		set_error(err, errlen, rc, "the id range %u-%u is full",
 		          mp->in->cfg->uid_min, mp->in->cfg->uid_max);
@@ -857,21 +936,15 @@ int map_build(const struct map_input *in, struct idmap *ids, struct model *out,
 	struct mapper mp = {.in = in,
 	                    .ids = ids,
 	                    .skipped = skipped,
-	                    .by_scim_id = {.borrow = true},
-	                    .names = {.borrow = true}};
+	                    .by_scim_id = {.borrow = true}};
 	struct model m = {0};
 	int rc;
 
 	*skipped = (struct skiplist){0};
 	rc = run(&mp, &m, err, errlen);
-	for (size_t i = 0; i < mp.npeople; i++) {
-		free(mp.people[i].home);
-		free(mp.people[i].gecos);
-	}
 	free(mp.people);
 	free(mp.person_of);
 	strmap_free(&mp.by_scim_id);
-	strmap_free(&mp.names);
 	if (rc < 0) {
 		model_free(&m);
 		skiplist_free(skipped);

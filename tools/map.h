@@ -69,6 +69,11 @@ struct map_input {
 	 * map is rebuilt without renumbering anyone. */
 	const struct model *seed;
 	size_t *adopted; /* if not NULL: how many numbers were adopted */
+	/* If not NULL, called once nothing more is read of USERS (their
+	 * count aside), so that the caller can free them: the directory's
+	 * people are the largest thing held while the model is built. */
+	void (*release_users)(void *ud);
+	void *release_ud;
 };
 
 /* Builds OUT (sorted) from IN, giving numbers through IDS (updated: new

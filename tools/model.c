@@ -144,9 +144,36 @@ int model_add_user(struct model *m, const struct model_user *u)
 	return 0;
 }
 
-int model_add_group(struct model *m, const char *name, uint32_t gid,
-                    const char *const *members, size_t nmembers,
-                    const char *scim_id)
+char *model_keep(struct model *m, const char *s, size_t len)
+{
+	char *c = chunk_alloc(m, len);
+
+	if (c != NULL)
+		memcpy(c, s, len);
+	return c;
+}
+
+int model_add_user_kept(struct model *m, const struct model_user *u)
+{
+	const char *shell = m->nusers ? m->users[m->nusers - 1].shell : NULL;
+	struct model_user c = *u;
+	bool oom = false;
+
+	if (grow((void **)&m->users, &m->users_cap, m->nusers,
+	         sizeof(*m->users)) < 0)
+		return -ENOMEM;
+	c.name = intern(m, u->name, &oom);
+	c.shell = dup_or_null(m, u->shell, shell, &oom);
+	if (oom)
+		return -ENOMEM;
+	m->users[m->nusers++] = c;
+	return 0;
+}
+
+/* OWN: the members are M's own interned names (model_add_group_of_users). */
+static int add_group(struct model *m, const char *name, uint32_t gid,
+                     const char *const *members, size_t nmembers,
+                     const char *scim_id, bool own)
 {
 	struct model_group c = {.gid = gid};
 	bool oom = false;
@@ -163,11 +190,47 @@ int model_add_group(struct model *m, const char *name, uint32_t gid,
 	if (c.members == NULL)
 		oom = true;
 	for (size_t i = 0; !oom && i < nmembers; i++)
-		c.members[i] = intern(m, members[i], &oom);
+		c.members[i] =
+		        own ? (char *)members[i] : intern(m, members[i], &oom);
 	if (oom)
 		return -ENOMEM;
 	c.nmembers = nmembers;
 	m->groups[m->ngroups++] = c;
+	return 0;
+}
+
+int model_add_group(struct model *m, const char *name, uint32_t gid,
+                    const char *const *members, size_t nmembers,
+                    const char *scim_id)
+{
+	return add_group(m, name, gid, members, nmembers, scim_id, false);
+}
+
+int model_add_group_of_users(struct model *m, const char *name, uint32_t gid,
+                             const char *const *members, size_t nmembers,
+                             const char *scim_id)
+{
+	return add_group(m, name, gid, members, nmembers, scim_id, true);
+}
+
+int model_reserve(struct model *m, size_t users, size_t groups)
+{
+	if (users > m->users_cap) {
+		void *p = reallocarray(m->users, users, sizeof(*m->users));
+
+		if (p == NULL)
+			return -ENOMEM;
+		m->users = p;
+		m->users_cap = users;
+	}
+	if (groups > m->groups_cap) {
+		void *p = reallocarray(m->groups, groups, sizeof(*m->groups));
+
+		if (p == NULL)
+			return -ENOMEM;
+		m->groups = p;
+		m->groups_cap = groups;
+	}
 	return 0;
 }
 
@@ -188,12 +251,33 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* True when the N items at A, SIZE bytes each, are in CMP's order: the
+ * mapping emits most things sorted, and checking is cheaper than sorting. */
+static bool in_order(const void *a, size_t n, size_t size,
+                     int (*cmp)(const void *, const void *))
+{
+	const char *p = a;
+
+	for (size_t i = 1; i < n; i++)
+		if (cmp(p + (i - 1) * size, p + i * size) > 0)
+			return false;
+	return true;
+}
+
+static void sort(void *a, size_t n, size_t size,
+                 int (*cmp)(const void *, const void *))
+{
+	/* qsort() must not see NULL, even for zero items. */
+	if (n > 1 && !in_order(a, n, size, cmp))
+		qsort(a, n, size, cmp);
+}
+
 /* Sorts G's members and drops repeats. */
 static void sort_members(struct model_group *g)
 {
 	size_t k = 0;
 
-	qsort(g->members, g->nmembers, sizeof(*g->members), cmp_str);
+	sort(g->members, g->nmembers, sizeof(*g->members), cmp_str);
 	for (size_t i = 0; i < g->nmembers; i++) {
 		if (k == 0 || strcmp(g->members[k - 1], g->members[i]) != 0)
 			g->members[k++] = g->members[i];
@@ -203,11 +287,8 @@ static void sort_members(struct model_group *g)
 
 void model_sort(struct model *m)
 {
-	/* qsort() must not see NULL, even for zero items. */
-	if (m->nusers > 0)
-		qsort(m->users, m->nusers, sizeof(*m->users), cmp_user);
-	if (m->ngroups > 0)
-		qsort(m->groups, m->ngroups, sizeof(*m->groups), cmp_group);
+	sort(m->users, m->nusers, sizeof(*m->users), cmp_user);
+	sort(m->groups, m->ngroups, sizeof(*m->groups), cmp_group);
 	for (size_t i = 0; i < m->ngroups; i++)
 		sort_members(&m->groups[i]);
 }

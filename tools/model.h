@@ -49,6 +49,20 @@ int model_add_group(struct model *m, const char *name, uint32_t gid,
                     const char *const *members, size_t nmembers,
                     const char *scim_id);
 
+/* A copy of the LEN bytes at S that lives as long as M; NULL when out of
+ * memory.  For model_add_user_kept. */
+char *model_keep(struct model *m, const char *s, size_t len);
+/* model_add_user, with gecos, home and scim_id already M's own (from
+ * model_keep): they are taken as they are, not copied. */
+int model_add_user_kept(struct model *m, const struct model_user *u);
+/* model_add_group, with MEMBERS the names of users M holds, as M holds them
+ * (model_user.name): they are shared without a lookup. */
+int model_add_group_of_users(struct model *m, const char *name, uint32_t gid,
+                             const char *const *members, size_t nmembers,
+                             const char *scim_id);
+/* Room for USERS users and GROUPS groups in all, so that a model whose
+ * size is known does not grow by doubling.  Returns 0 or -ENOMEM. */
+int model_reserve(struct model *m, size_t users, size_t groups);
 /* Sorts users and groups by name, and each group's members. */
 void model_sort(struct model *m);
 

@@ -120,6 +120,14 @@ void pager_take_index(struct pager *p, struct strmap *ids)
 
 void pager_take(struct pager *p, struct scim_res **items, size_t *n)
 {
+	/* The array grew by doubling; a large listing is held for the whole
+	 * run, so give back the room it will not use. */
+	if (p->n > 0 && p->n < p->cap) {
+		struct scim_res *a = realloc(p->items, p->n * sizeof(*a));
+
+		if (a != NULL)
+			p->items = a;
+	}
 	*items = p->items;
 	*n = p->n;
 	p->items = NULL;

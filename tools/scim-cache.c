@@ -552,6 +552,19 @@ static int fetch(struct run *r)
 	return rc;
 }
 
+/* map_build's release_users: the directory's people, once mapped. */
+static void release_people(void *ud)
+{
+	struct directory *d = ud;
+
+	for (size_t i = 0; i < d->nusers; i++)
+		scim_res_clear(&d->users[i]);
+	free(d->users);
+	d->users = NULL;
+	d->nusers = 0;
+	malloc_trim(0);
+}
+
 /* The directory, mapped into r->next.  A source host (bundle_file) maps it
  * for every host, without its own local files and locks, into r->bundle,
  * and then applies its own as a fleet host would. */
@@ -575,6 +588,8 @@ static int build(struct run *r)
 	        .locked = &locked,
 	        .seed = r->have_live ? &r->live : NULL,
 	        .adopted = &adopted,
+	        .release_users = release_people,
+	        .release_ud = &r->dir,
 	};
 	int rc = localdb_load(&r->local, r->cfg.local_passwd,
 	                      r->cfg.local_group, r->err, sizeof(r->err));
@@ -815,6 +830,17 @@ static void remember_bundle(struct run *r)
 	status_set_str(r->st, "local_digest", digest_hex(r->local.digest, hex));
 }
 
+/* Once the id map is saved, the writer needs only r->next: what else the
+ * run holds would only add to its peak memory. */
+static void drop_all_but_next(struct run *r)
+{
+	idmap_free(&r->ids);
+	model_free(&r->live);
+	model_free(&r->bundle);
+	model_free(&r->dl.model);
+	malloc_trim(0);
+}
+
 static int publish(struct run *r)
 {
 	struct snap_meta m = {.generation = next_generation(r),
@@ -832,8 +858,10 @@ static int publish(struct run *r)
 	}
 	snprintf(m.source, sizeof(m.source), "%s", run_source(r));
 	rc = save_ids(r, r->err, sizeof(r->err));
-	if (rc == 0)
+	if (rc == 0) {
+		drop_all_but_next(r);
 		rc = parent_dirs(r->cfg.cache_path, r->err, sizeof(r->err));
+	}
 	if (rc == 0)
 		rc = model_publish(&r->next, r->cfg.uid_min, r->cfg.uid_max,
 		                   r->cfg.cache_path, &m, r->err,

@@ -8,11 +8,17 @@
 #include "table.h"
 #include "util.h"
 
-static size_t str_slot(const struct strmap *m, const char *key)
+static uint32_t str_hash(const char *key)
 {
-	size_t i = (size_t)fnv1a(FNV1A_INIT, key, strlen(key)) & (m->cap - 1);
+	return (uint32_t)fnv1a(FNV1A_INIT, key, strlen(key));
+}
 
-	while (m->slots[i].key != NULL && strcmp(m->slots[i].key, key) != 0)
+static size_t str_slot(const struct strmap *m, const char *key, uint32_t hash)
+{
+	size_t i = hash & (m->cap - 1);
+
+	while (m->slots[i].key != NULL &&
+	       (m->slots[i].hash != hash || strcmp(m->slots[i].key, key) != 0))
 		i = (i + 1) & (m->cap - 1);
 	return i;
 }
@@ -32,25 +38,30 @@ static int strmap_grow(struct strmap *m)
 	m->cap = cap;
 	for (size_t i = 0; i < old.cap; i++)
 		if (old.slots[i].key != NULL)
-			m->slots[str_slot(m, old.slots[i].key)] = old.slots[i];
+			m->slots[str_slot(m, old.slots[i].key,
+			                  old.slots[i].hash)] = old.slots[i];
 	free(old.slots);
 	return 0;
 }
 
 int strmap_put(struct strmap *m, const char *key, size_t value)
 {
+	uint32_t hash = str_hash(key);
 	size_t i;
 
+	if (value > UINT32_MAX)
+		return -EOVERFLOW;
 	if ((m->n + 1) * 2 > m->cap && strmap_grow(m) < 0)
 		return -ENOMEM;
-	i = str_slot(m, key);
+	i = str_slot(m, key, hash);
 	if (m->slots[i].key == NULL) {
 		m->slots[i].key = m->borrow ? (char *)key : strdup(key);
 		if (m->slots[i].key == NULL)
 			return -ENOMEM;
+		m->slots[i].hash = hash;
 		m->n++;
 	}
-	m->slots[i].value = value;
+	m->slots[i].value = (uint32_t)value;
 	return 0;
 }
 
@@ -60,7 +71,7 @@ bool strmap_get(const struct strmap *m, const char *key, size_t *value)
 
 	if (m->cap == 0)
 		return false;
-	i = str_slot(m, key);
+	i = str_slot(m, key, str_hash(key));
 	if (m->slots[i].key == NULL)
 		return false;
 	if (value)

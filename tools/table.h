@@ -15,7 +15,8 @@
 struct strmap {
 	struct strmap_slot {
 		char *key;
-		size_t value;
+		uint32_t hash; /* of key: most probes end without a strcmp */
+		uint32_t value;
 	} * slots;
 	size_t cap, n;
 	/* Set before the first put: keys are then not copied, and each must
@@ -23,7 +24,8 @@ struct strmap {
 	bool borrow;
 };
 
-/* Sets KEY to VALUE, replacing an earlier value. */
+/* Sets KEY to VALUE, replacing an earlier value.  VALUE is an index and
+ * must fit 32 bits (-EOVERFLOW otherwise). */
 int strmap_put(struct strmap *m, const char *key, size_t value);
 /* True and *VALUE written when KEY is present. */
 bool strmap_get(const struct strmap *m, const char *key, size_t *value);
