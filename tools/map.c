@@ -260,7 +260,7 @@ struct person {
 	/* home, gecos and SCIM id, NUL-separated in the model's memory: the
 	 * directory's people are gone by the time the person is emitted */
 	char *kept;
-	const char *user; /* the name as the model holds it, once emitted */
+	uint32_t pos; /* in the directory's users */
 };
 
 struct mapper {
@@ -272,8 +272,9 @@ struct mapper {
 	/* Kept person's SCIM id -> index; keys borrowed from the input.
 	 * Built only for groups whose members are ids (not resolved). */
 	struct strmap by_scim_id;
-	/* Position in in->users -> 1 + index of the kept person, or 0. */
-	uint32_t *person_of;
+	/* Position in in->users -> 1 + index of the person in the model's
+	 * users, or 0.  The people themselves are freed once emitted. */
+	uint32_t *user_of;
 };
 
 static size_t domain_rank(const struct scim_config *c, const char *domain)
@@ -509,7 +510,6 @@ static int prepare_person(struct mapper *mp, struct person *p,
 		return -ENOMEM;
 	p->active = p->r->active;
 	p->enabled = p->r->active && !is_locked(mp, p->r->id);
-	mp->person_of[p->r - mp->in->users] = (uint32_t)(p - mp->people) + 1;
 	return 0;
 }
 
@@ -544,7 +544,7 @@ static int emit_person(struct mapper *mp, struct person *p, struct model *out)
 
 	if (model_add_user_kept(out, &u) < 0)
 		return -ENOMEM;
-	p->user = out->users[out->nusers - 1].name;
+	mp->user_of[p->pos] = (uint32_t)out->nusers;
 	if (private_groups(c) &&
 	    model_add_group(out, p->name, p->uid, NULL, 0, NULL) < 0)
 		return -ENOMEM;
@@ -556,16 +556,13 @@ static int emit_person(struct mapper *mp, struct person *p, struct model *out)
 	return e->name ? 0 : -ENOMEM;
 }
 
-/* The index of every kept person by SCIM id, for groups whose members
- * are ids. */
-static int index_people(struct mapper *mp)
+/* The model's users by SCIM id, for groups whose members are ids. */
+static int index_people(struct mapper *mp, const struct model *out)
 {
 	int rc = 0;
 
-	for (size_t i = 0; rc == 0 && i < mp->npeople; i++)
-		if (mp->people[i].keep)
-			rc = strmap_put(&mp->by_scim_id,
-			                kept_id(&mp->people[i]), i);
+	for (size_t i = 0; rc == 0 && i < out->nusers; i++)
+		rc = strmap_put(&mp->by_scim_id, out->users[i].scim_id, i);
 	return rc;
 }
 
@@ -587,12 +584,12 @@ static int map_people(struct mapper *mp, struct model *out)
 	int rc = 0;
 
 	mp->people = calloc(in->nusers ? in->nusers : 1, sizeof(*mp->people));
-	mp->person_of =
-	        calloc(in->nusers ? in->nusers : 1, sizeof(*mp->person_of));
-	if (mp->people == NULL || mp->person_of == NULL)
+	mp->user_of = calloc(in->nusers ? in->nusers : 1, sizeof(*mp->user_of));
+	if (mp->people == NULL || mp->user_of == NULL)
 		return -ENOMEM;
 	for (size_t i = 0; rc >= 0 && i < in->nusers; i++) {
 		rc = name_person(mp, &in->users[i], &mp->people[mp->npeople]);
+		mp->people[mp->npeople].pos = (uint32_t)i;
 		if (rc > 0)
 			mp->npeople++;
 	}
@@ -616,6 +613,11 @@ static int map_people(struct mapper *mp, struct model *out)
 	for (size_t i = 0; rc == 0 && i < mp->npeople; i++)
 		if (mp->people[i].keep)
 			rc = emit_person(mp, &mp->people[i], out);
+	/* The model's users, in the people's (name) order, hold all that the
+	 * groups need of them. */
+	free(mp->people);
+	mp->people = NULL;
+	mp->npeople = 0;
 	return rc;
 }
 
@@ -712,27 +714,28 @@ static int group_ties(struct mapper *mp, struct sgroup *g, size_t n)
 	return rc;
 }
 
-/* True when a person in the model is called NAME (and so is their private
- * group).  The people are sorted by name (settle_ties). */
-static bool person_named(const struct mapper *mp, const char *name)
+/* True when a person in OUT is called NAME (and so is their private
+ * group).  OUT's users are in name order until model_sort. */
+static bool person_named(const struct model *out, const char *name)
 {
-	size_t lo = 0, hi = mp->npeople;
+	size_t lo = 0, hi = out->nusers;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(out->users[mid].name, name);
 
-		if (strcmp(mp->people[mid].name, name) < 0)
+		if (c == 0)
+			return true;
+		if (c < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	for (; lo < mp->npeople && strcmp(mp->people[lo].name, name) == 0; lo++)
-		if (mp->people[lo].keep)
-			return true;
 	return false;
 }
 
-static int group_clashes(struct mapper *mp, struct sgroup *g)
+static int group_clashes(struct mapper *mp, struct sgroup *g,
+                         const struct model *out)
 {
 	if (strmap_get(&mp->in->local->groups, g->name, NULL)) {
 		g->keep = false;
@@ -740,7 +743,7 @@ static int group_clashes(struct mapper *mp, struct sgroup *g)
 		                    "group name %s belongs to a local group",
 		                    g->name);
 	}
-	if (private_groups(mp->in->cfg) && person_named(mp, g->name)) {
+	if (private_groups(mp->in->cfg) && person_named(out, g->name)) {
 		g->keep = false;
 		return skiplist_add(mp->skipped, 'g', SKIP_NAME_TAKEN, g->r->id,
 		                    "group name %s is a person's private group",
@@ -801,30 +804,29 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* G's members that are kept people, as indices into the people, into IDX
- * (room for every member); returns how many. */
-static size_t member_people(const struct mapper *mp, const struct scim_res *g,
-                            uint32_t *idx)
+/* G's members that are people in the model, as indices into its users,
+ * into IDX (room for every member); returns how many. */
+static size_t member_users(const struct mapper *mp, const struct scim_res *g,
+                           uint32_t *idx)
 {
 	size_t k = 0, i;
 
 	for (size_t j = 0; g->members && j < g->nmembers; j++)
-		if (strmap_get(&mp->by_scim_id, g->members[j], &i) &&
-		    mp->people[i].keep)
+		if (strmap_get(&mp->by_scim_id, g->members[j], &i))
 			idx[k++] = (uint32_t)i;
 	for (size_t j = 0; j < g->nmember_users; j++) {
 		uint32_t u = g->member_users[j];
 
-		i = u < mp->in->nusers ? mp->person_of[u] : 0;
-		if (i > 0 && mp->people[i - 1].keep)
+		i = u < mp->in->nusers ? mp->user_of[u] : 0;
+		if (i > 0)
 			idx[k++] = (uint32_t)i - 1;
 	}
 	return k;
 }
 
-/* The people are sorted by name (settle_ties), so their indices sorted
- * give the member names sorted, as the model keeps them, without a string
- * comparison; repeats go. */
+/* The model's users are in name order until model_sort (the people were
+ * emitted so), so their indices sorted give the member names sorted, as
+ * the model keeps them, without a string comparison; repeats go. */
 static int emit_group(struct mapper *mp, struct sgroup *g, struct model *out)
 {
 	size_t k, u = 0, n = g->r->nmembers + g->r->nmember_users;
@@ -833,17 +835,17 @@ static int emit_group(struct mapper *mp, struct sgroup *g, struct model *out)
 	uint32_t *idx;
 	int rc = -ENOMEM;
 
-	if (g->r->members && mp->by_scim_id.n == 0 && index_people(mp) < 0)
+	if (g->r->members && mp->by_scim_id.n == 0 && index_people(mp, out) < 0)
 		return -ENOMEM;
 	idx = malloc((n ? n : 1) * sizeof(*idx));
 	names = malloc((n ? n : 1) * sizeof(*names));
 	if (idx == NULL || names == NULL)
 		goto out;
-	k = member_people(mp, g->r, idx);
+	k = member_users(mp, g->r, idx);
 	qsort(idx, k, sizeof(*idx), cmp_u32);
 	for (size_t i = 0; i < k; i++)
 		if (i == 0 || idx[i] != idx[i - 1])
-			names[u++] = mp->people[idx[i]].user;
+			names[u++] = out->users[idx[i]].name;
 	rc = model_add_group_of_users(out, g->name, g->gid, names, u, g->r->id);
 out:
 	free(idx);
@@ -876,7 +878,7 @@ static int map_groups(struct mapper *mp, struct model *out)
 		rc = group_ties(mp, g, n);
 	for (size_t i = 0; rc == 0 && i < n; i++)
 		if (g[i].keep)
-			rc = group_clashes(mp, &g[i]);
+			rc = group_clashes(mp, &g[i], out);
 	if (rc == 0)
 		rc = number_groups(mp, g, n);
 	for (size_t i = 0; rc == 0 && i < n; i++)
@@ -943,7 +945,7 @@ int map_build(const struct map_input *in, struct idmap *ids, struct model *out,
 	*skipped = (struct skiplist){0};
 	rc = run(&mp, &m, err, errlen);
 	free(mp.people);
-	free(mp.person_of);
+	free(mp.user_of);
 	strmap_free(&mp.by_scim_id);
 	if (rc < 0) {
 		model_free(&m);
