@@ -26,10 +26,7 @@ void idmap_init(struct idmap *m, uint32_t min, uint32_t max)
 
 void idmap_free(struct idmap *m)
 {
-	for (size_t i = 0; i < m->n; i++) {
-		free(m->e[i].scim_id);
-		free(m->e[i].name);
-	}
+	arena_free(&m->strs);
 	free(m->e);
 	strmap_free(&m->index[0]);
 	strmap_free(&m->index[1]);
@@ -56,18 +53,26 @@ static int add(struct idmap *m, const struct idmap_entry *e)
 	if (index == NULL)
 		return -EINVAL;
 	index->borrow = true; /* even in a map that skipped idmap_init */
-	c.scim_id = strdup(e->scim_id);
-	c.name = e->name ? strdup(e->name) : NULL;
+	/* A failure leaves at most some bytes in the arena. */
+	c.scim_id = arena_strndup(&m->strs, e->scim_id, strlen(e->scim_id));
+	c.name = e->name ? arena_strndup(&m->strs, e->name, strlen(e->name))
+	                 : NULL;
 	/* The index borrows c.scim_id: it goes in last. */
 	if (c.scim_id == NULL || (e->name && c.name == NULL) ||
 	    numset_add(&m->used, c.number) < 0 ||
-	    strmap_put(index, c.scim_id, m->n) < 0) {
-		free(c.scim_id);
-		free(c.name);
+	    strmap_put(index, c.scim_id, m->n) < 0)
 		return -ENOMEM;
-	}
 	m->e[m->n++] = c;
 	return 0;
+}
+
+int idmap_set_name(struct idmap *m, struct idmap_entry *e, const char *name)
+{
+	/* Most runs give everyone the name they had: keep that copy. */
+	if (e->name != NULL && strcmp(e->name, name) == 0)
+		return 0;
+	e->name = arena_strndup(&m->strs, name, strlen(name));
+	return e->name ? 0 : -ENOMEM;
 }
 
 struct idmap_entry *idmap_find(const struct idmap *m, char kind,
@@ -282,6 +287,17 @@ int idmap_assign(struct idmap *m, char kind, const char *const *ids, size_t n,
 		if (idmap_find(m, kind, ids[i]) == NULL)
 			todo[k++] = ids[i];
 	qsort(todo, k, sizeof(*todo), cmp_str);
+	if (m->n + k > m->cap) {
+		struct idmap_entry *a =
+		        reallocarray(m->e, m->n + k, sizeof(*a));
+
+		if (a == NULL)
+			r = -ENOMEM;
+		else {
+			m->e = a;
+			m->cap = m->n + k;
+		}
+	}
 	for (size_t i = 0; r == 0 && i < k; i++)
 		if (i == 0 || strcmp(todo[i], todo[i - 1]) != 0)
 			r = assign_one(m, kind, todo[i], reserved);

@@ -29,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arena.h"
 #include "table.h"
 
 #define IDMAP_FILE_MAX (256u << 20)
@@ -36,8 +37,8 @@
 struct idmap_entry {
 	char kind; /* 'u' or 'g' */
 	uint32_t number;
-	char *scim_id;
-	char *name; /* NULL when never named */
+	char *scim_id; /* the map's own; set names with idmap_set_name */
+	char *name;    /* NULL when never named */
 	bool active;
 	bool live;
 };
@@ -50,6 +51,7 @@ struct idmap {
 	 * are the entries' scim_id (borrowed). */
 	struct strmap index[2];
 	struct numset used; /* every number in e */
+	struct arena strs;  /* the entries' strings */
 };
 
 /* An empty map over [MIN, MAX]. */
@@ -68,6 +70,8 @@ int idmap_load(struct idmap *m, const char *path, char *err, size_t errlen);
  * (caller frees).  Returns 0 or -ENOMEM. */
 int idmap_format(const struct idmap *m, char **out, size_t *len);
 
+/* Names E (an entry of M) NAME.  Returns 0 or -ENOMEM. */
+int idmap_set_name(struct idmap *m, struct idmap_entry *e, const char *name);
 /* The entry of KIND and SCIM_ID, or NULL.  Valid until the map changes. */
 struct idmap_entry *idmap_find(const struct idmap *m, char kind,
                                const char *scim_id);

@@ -549,11 +549,9 @@ static int emit_person(struct mapper *mp, struct person *p, struct model *out)
 	    model_add_group(out, p->name, p->uid, NULL, 0, NULL) < 0)
 		return -ENOMEM;
 	e = idmap_find(mp->ids, 'u', u.scim_id);
-	free(e->name);
-	e->name = strdup(p->name);
 	e->active = p->active;
 	e->live = true;
-	return e->name ? 0 : -ENOMEM;
+	return idmap_set_name(mp->ids, e, p->name);
 }
 
 /* The model's users by SCIM id, for groups whose members are ids. */
@@ -853,10 +851,8 @@ out:
 	if (rc < 0)
 		return rc;
 	e = idmap_find(mp->ids, 'g', g->r->id);
-	free(e->name);
-	e->name = strdup(g->name);
 	e->live = true;
-	return e->name ? 0 : -ENOMEM;
+	return idmap_set_name(mp->ids, e, g->name);
 }
 
 static int map_groups(struct mapper *mp, struct model *out)
