@@ -159,10 +159,12 @@ int client_read_directory(struct http *h, const struct scim_config *cfg,
 {
 	struct directory d = {0};
 	struct strmap users = {0};
+	struct scim_res *people = NULL;
+	size_t npeople = 0;
 	int r;
 
-	r = list(h, cfg, SCIM_USERS, progress, ud, NULL, &users, &d.users,
-	         &d.nusers, err, errlen);
+	r = list(h, cfg, SCIM_USERS, progress, ud, NULL, &users, &people,
+	         &npeople, err, errlen);
 	if (r == 0)
 		r = list(h, cfg, SCIM_GROUPS, progress, ud, &users, NULL,
 		         &d.groups, &d.ngroups, err, errlen);
@@ -171,6 +173,10 @@ int client_read_directory(struct http *h, const struct scim_config *cfg,
 			r = fetch_members(h, cfg, &users, &d.groups[i], err,
 			                  errlen);
 	strmap_free(&users);
+	/* The whole directory is in; the people are kept packed until the
+	 * mapping has read them. */
+	if (people_take(&d.people, people, npeople) < 0 && r == 0)
+		r = set_error(err, errlen, -ENOMEM, "out of memory");
 	if (r < 0) {
 		directory_free(&d);
 		return r;
@@ -181,11 +187,9 @@ int client_read_directory(struct http *h, const struct scim_config *cfg,
 
 void directory_free(struct directory *dir)
 {
-	for (size_t i = 0; i < dir->nusers; i++)
-		scim_res_clear(&dir->users[i]);
+	people_free(&dir->people);
 	for (size_t i = 0; i < dir->ngroups; i++)
 		scim_res_clear(&dir->groups[i]);
-	free(dir->users);
 	free(dir->groups);
 	*dir = (struct directory){0};
 }

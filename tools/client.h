@@ -10,6 +10,7 @@
 
 #include "conf.h"
 #include "http.h"
+#include "people.h"
 #include "scim.h"
 
 /* Told after each page: which listing, pages so far, distinct resources so
@@ -18,8 +19,9 @@ typedef void (*client_progress_fn)(enum scim_kind kind, unsigned pages,
                                    size_t got, long long total, void *ud);
 
 struct directory {
-	struct scim_res *users, *groups;
-	size_t nusers, ngroups;
+	struct people people;
+	struct scim_res *groups;
+	size_t ngroups;
 	unsigned requests;
 };
 

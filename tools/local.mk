@@ -7,6 +7,7 @@ tools_libscim_la_SOURCES = \
 	tools/conf.h tools/conf.c \
 	tools/scim.h tools/scim.c \
 	tools/pager.h tools/pager.c \
+	tools/people.h tools/people.c \
 	tools/local.h tools/local.c \
 	tools/idmap.h tools/idmap.c \
 	tools/model.h tools/model.c \

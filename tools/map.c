@@ -250,7 +250,7 @@ bool map_expand(const char *tmpl, const struct scim_res *u, const char *name,
 /* ---- people ----------------------------------------------------------- */
 
 struct person {
-	const struct scim_res *r;
+	const char *id; /* the SCIM id, in the directory */
 	char name[SNAP_NAME_MAX + 1];
 	size_t rank; /* position of the domain in `domains` */
 	uint32_t uid;
@@ -267,12 +267,13 @@ struct mapper {
 	const struct map_input *in;
 	struct idmap *ids;
 	struct skiplist *skipped;
+	size_t nusers; /* in the directory */
 	struct person *people;
 	size_t npeople;
 	/* Kept person's SCIM id -> index; keys borrowed from the input.
 	 * Built only for groups whose members are ids (not resolved). */
 	struct strmap by_scim_id;
-	/* Position in in->users -> 1 + index of the person in the model's
+	/* Position in the directory -> 1 + index of the person in the model's
 	 * users, or 0.  The people themselves are freed once emitted. */
 	uint32_t *user_of;
 };
@@ -293,7 +294,7 @@ static int name_person(struct mapper *mp, const struct scim_res *r,
 	char name[NAME_BUF], domain[NAME_BUF], pb[DETAIL_MAX];
 	int rc;
 
-	*p = (struct person){.r = r};
+	*p = (struct person){.id = r->id};
 	if (!scim_id_valid(r->id, strlen(r->id)))
 		return skiplist_add(mp->skipped, 'u', SKIP_INVALID_ID, r->id,
 		                    "unusable SCIM id");
@@ -329,7 +330,17 @@ static int cmp_person(const void *a, const void *b)
 		return c;
 	if (x->rank != y->rank)
 		return x->rank < y->rank ? -1 : 1;
-	return strcmp(x->r->id, y->r->id);
+	return strcmp(x->id, y->id);
+}
+
+/* Person I of the directory as a resource, in TMP when it is packed. */
+static const struct scim_res *user_at(const struct map_input *in, size_t i,
+                                      struct scim_res *tmp)
+{
+	if (in->people == NULL)
+		return &in->users[i];
+	people_get(in->people, i, tmp);
+	return tmp;
 }
 
 /* People P[0..N) share one name (sorted by rank): keep the one whose
@@ -341,13 +352,16 @@ static int settle_tie(struct mapper *mp, struct person *p, size_t n)
 	int rc = 0;
 
 	for (size_t i = winner ? 1 : 0; rc == 0 && i < n; i++) {
+		struct scim_res tmp;
+		const struct scim_res *r = user_at(mp->in, p[i].pos, &tmp);
+
 		p[i].keep = false;
 		rc = skiplist_add(mp->skipped, 'u', SKIP_NAME_COLLISION,
-		                  p[i].r->id,
-		                  "login name %s %s (userName '%s')", p[i].name,
+		                  p[i].id, "login name %s %s (userName '%s')",
+		                  p[i].name,
 		                  winner ? "goes to an earlier domain"
 		                         : "is wanted by several people",
-		                  show(pb, sizeof(pb), p[i].r->name));
+		                  show(pb, sizeof(pb), r->name));
 	}
 	return rc;
 }
@@ -382,7 +396,7 @@ static int check_local_name(struct mapper *mp, struct person *p)
 
 	if (strmap_get(&l->users, p->name, NULL)) {
 		p->keep = false;
-		return skiplist_add(mp->skipped, 'u', SKIP_LOCAL_NAME, p->r->id,
+		return skiplist_add(mp->skipped, 'u', SKIP_LOCAL_NAME, p->id,
 		                    "login name %s belongs to a local user",
 		                    p->name);
 	}
@@ -390,7 +404,7 @@ static int check_local_name(struct mapper *mp, struct person *p)
 	    strmap_get(&l->groups, p->name, NULL)) {
 		p->keep = false;
 		return skiplist_add(
-		        mp->skipped, 'u', SKIP_LOCAL_NAME, p->r->id,
+		        mp->skipped, 'u', SKIP_LOCAL_NAME, p->id,
 		        "private group %s would shadow a local group", p->name);
 	}
 	return 0;
@@ -443,7 +457,7 @@ static int adopt_people(struct mapper *mp)
 		const struct model_user *u;
 
 		if (p->keep && (u = model_find_user(seed, p->name)) != NULL)
-			rc = adopt(mp, 'u', p->r->id, u->uid);
+			rc = adopt(mp, 'u', p->id, u->uid);
 	}
 	return rc;
 }
@@ -462,7 +476,7 @@ static int number_people(struct mapper *mp)
 		return -ENOMEM;
 	for (size_t i = 0; i < mp->npeople; i++)
 		if (mp->people[i].keep)
-			ids[k++] = mp->people[i].r->id;
+			ids[k++] = mp->people[i].id;
 	rc = idmap_assign(mp->ids, 'u', ids, k, &mp->in->local->ids);
 	free(ids);
 	for (size_t i = 0; rc == 0 && i < mp->npeople; i++) {
@@ -470,8 +484,8 @@ static int number_people(struct mapper *mp)
 
 		if (!p->keep)
 			continue;
-		p->uid = idmap_find(mp->ids, 'u', p->r->id)->number;
-		rc = check_number(mp, 'u', p->r->id, p->uid, &p->keep);
+		p->uid = idmap_find(mp->ids, 'u', p->id)->number;
+		rc = check_number(mp, 'u', p->id, p->uid, &p->keep);
 	}
 	return rc;
 }
@@ -489,27 +503,27 @@ static int prepare_person(struct mapper *mp, struct person *p,
 	const struct scim_config *c = mp->in->cfg;
 	char buf[2 * (SNAP_FIELD_MAX + 1) + SCIM_ID_MAX + 1];
 	char *home = buf, *gecos = buf + SNAP_FIELD_MAX + 1;
-	size_t hl, gl, il = strlen(p->r->id);
+	size_t hl, gl, il = strlen(p->id);
+	struct scim_res tmp;
+	const struct scim_res *r = user_at(mp->in, p->pos, &tmp);
 
-	if (!map_expand(c->home, p->r, p->name, p->uid, false, home,
+	if (!map_expand(c->home, r, p->name, p->uid, false, home,
 	                SNAP_FIELD_MAX + 1) ||
-	    !map_expand(c->gecos, p->r, p->name, p->uid, true, gecos,
+	    !map_expand(c->gecos, r, p->name, p->uid, true, gecos,
 	                SNAP_FIELD_MAX + 1)) {
 		p->keep = false;
-		return skiplist_add(mp->skipped, 'u', SKIP_INVALID_FIELD,
-		                    p->r->id, "home or gecos of %s is unusable",
-		                    p->name);
+		return skiplist_add(mp->skipped, 'u', SKIP_INVALID_FIELD, p->id,
+		                    "home or gecos of %s is unusable", p->name);
 	}
 	hl = strlen(home) + 1;
 	gl = strlen(gecos) + 1;
 	memmove(buf + hl, gecos, gl);
-	memcpy(buf + hl + gl, p->r->id,
-	       il + 1); /* valid: at most SCIM_ID_MAX */
+	memcpy(buf + hl + gl, p->id, il + 1); /* valid: at most SCIM_ID_MAX */
 	p->kept = model_keep(out, buf, hl + gl + il + 1);
 	if (p->kept == NULL)
 		return -ENOMEM;
-	p->active = p->r->active;
-	p->enabled = p->r->active && !is_locked(mp, p->r->id);
+	p->active = r->active;
+	p->enabled = r->active && !is_locked(mp, p->id);
 	return 0;
 }
 
@@ -581,12 +595,16 @@ static int map_people(struct mapper *mp, struct model *out)
 	const struct map_input *in = mp->in;
 	int rc = 0;
 
-	mp->people = calloc(in->nusers ? in->nusers : 1, sizeof(*mp->people));
-	mp->user_of = calloc(in->nusers ? in->nusers : 1, sizeof(*mp->user_of));
+	mp->nusers = in->people ? in->people->n : in->nusers;
+	mp->people = calloc(mp->nusers ? mp->nusers : 1, sizeof(*mp->people));
+	mp->user_of = calloc(mp->nusers ? mp->nusers : 1, sizeof(*mp->user_of));
 	if (mp->people == NULL || mp->user_of == NULL)
 		return -ENOMEM;
-	for (size_t i = 0; rc >= 0 && i < in->nusers; i++) {
-		rc = name_person(mp, &in->users[i], &mp->people[mp->npeople]);
+	for (size_t i = 0; rc >= 0 && i < mp->nusers; i++) {
+		struct scim_res tmp;
+
+		rc = name_person(mp, user_at(in, i, &tmp),
+		                 &mp->people[mp->npeople]);
 		mp->people[mp->npeople].pos = (uint32_t)i;
 		if (rc > 0)
 			mp->npeople++;
@@ -601,7 +619,7 @@ static int map_people(struct mapper *mp, struct model *out)
 	for (size_t i = 0; rc == 0 && i < mp->npeople; i++)
 		if (mp->people[i].keep)
 			rc = prepare_person(mp, &mp->people[i], out);
-	/* Nothing reads the directory's people from here on (p->r is
+	/* Nothing reads the directory's people from here on (p->id is
 	 * stale); letting them go before the model grows keeps the peak
 	 * down. */
 	if (rc == 0 && in->release_users)
@@ -815,7 +833,7 @@ static size_t member_users(const struct mapper *mp, const struct scim_res *g,
 	for (size_t j = 0; j < g->nmember_users; j++) {
 		uint32_t u = g->member_users[j];
 
-		i = u < mp->in->nusers ? mp->user_of[u] : 0;
+		i = u < mp->nusers ? mp->user_of[u] : 0;
 		if (i > 0)
 			idx[k++] = (uint32_t)i - 1;
 	}

@@ -12,6 +12,7 @@
 #include "idmap.h"
 #include "local.h"
 #include "model.h"
+#include "people.h"
 #include "scim.h"
 #include "table.h"
 
@@ -59,6 +60,7 @@ struct map_input {
 	const struct scim_config *cfg;
 	const struct scim_res *users;
 	size_t nusers;
+	const struct people *people; /* if not NULL, the users instead */
 	const struct scim_res *groups;
 	size_t ngroups;
 	const struct localdb *local;

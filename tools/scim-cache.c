@@ -557,11 +557,7 @@ static void release_people(void *ud)
 {
 	struct directory *d = ud;
 
-	for (size_t i = 0; i < d->nusers; i++)
-		scim_res_clear(&d->users[i]);
-	free(d->users);
-	d->users = NULL;
-	d->nusers = 0;
+	people_free(&d->people);
 	malloc_trim(0);
 }
 
@@ -580,8 +576,7 @@ static int build(struct run *r)
 	size_t adopted = 0;
 	struct map_input in = {
 	        .cfg = &r->cfg,
-	        .users = r->dir.users,
-	        .nusers = r->dir.nusers,
+	        .people = &r->dir.people,
 	        .groups = r->dir.groups,
 	        .ngroups = r->dir.ngroups,
 	        .local = source ? &none : &r->local,
