@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "model.h"
+#include "table.h"
 #include "util.h"
 
 #define ENUM_BUF_START 16384
@@ -75,8 +76,7 @@ static char *dup_or_null(struct model *m, const char *s, const char *same,
 
 static size_t name_slot(const struct model *m, const char *name)
 {
-	size_t i = (size_t)fnv1a(FNV1A_INIT, name, strlen(name)) &
-	           (m->names_cap - 1);
+	size_t i = (size_t)str_hash(name) & (m->names_cap - 1);
 
 	while (m->names[i] != NULL && strcmp(m->names[i], name) != 0)
 		i = (i + 1) & (m->names_cap - 1);
@@ -503,11 +503,52 @@ static bool group_same(const struct model_group *a, const struct model_group *b)
 	return true;
 }
 
-static const struct model_user *user_by_uid(const struct model *m, uint32_t uid)
+/* M's users by uid, for the diff's renames and removals: built on first
+ * use, so that a diff with none costs nothing.  A NULL index (out of
+ * memory) falls back to a scan. */
+struct by_uid {
+	const struct model *m;
+	const struct model_user **v;
+	bool built;
+};
+
+static int cmp_uid_ptr(const void *a, const void *b)
 {
-	for (size_t i = 0; i < m->nusers; i++)
-		if (m->users[i].uid == uid)
-			return &m->users[i];
+	uint32_t x = (*(const struct model_user *const *)a)->uid;
+	uint32_t y = (*(const struct model_user *const *)b)->uid;
+
+	return x < y ? -1 : x > y;
+}
+
+static const struct model_user *user_by_uid(struct by_uid *ix, uint32_t uid)
+{
+	const struct model *m = ix->m;
+	size_t lo = 0, hi = m->nusers;
+
+	if (!ix->built) {
+		ix->built = true;
+		ix->v = m->nusers ? calloc(m->nusers, sizeof(*ix->v)) : NULL;
+		for (size_t i = 0; ix->v && i < m->nusers; i++)
+			ix->v[i] = &m->users[i];
+		if (ix->v)
+			qsort(ix->v, m->nusers, sizeof(*ix->v), cmp_uid_ptr);
+	}
+	if (ix->v == NULL) {
+		for (size_t i = 0; i < m->nusers; i++)
+			if (m->users[i].uid == uid)
+				return &m->users[i];
+		return NULL;
+	}
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (ix->v[mid]->uid == uid)
+			return ix->v[mid];
+		if (ix->v[mid]->uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
 	return NULL;
 }
 
@@ -533,12 +574,15 @@ static void describe_user_change(const struct model_user *a,
 static void diff_users(const struct model *old, const struct model *new,
                        struct model_diff *d, FILE *out)
 {
+	struct by_uid old_uids = {.m = old}, new_uids = {.m = new};
+
 	for (size_t i = 0; i < old->nusers; i++) {
 		const struct model_user *a = &old->users[i];
 		const struct model_user *b = model_find_user(new, a->name);
 
 		if (b == NULL) {
-			const struct model_user *r = user_by_uid(new, a->uid);
+			const struct model_user *r =
+			        user_by_uid(&new_uids, a->uid);
 
 			d->users_removed++;
 			if (r != NULL)
@@ -567,10 +611,12 @@ static void diff_users(const struct model *old, const struct model *new,
 		if (model_find_user(old, b->name) != NULL)
 			continue;
 		d->users_added++;
-		if (out && user_by_uid(old, b->uid) == NULL)
+		if (out && user_by_uid(&old_uids, b->uid) == NULL)
 			fprintf(out, "+ user %s (uid %u%s)\n", b->name, b->uid,
 			        b->active ? "" : ", suspended");
 	}
+	free(old_uids.v);
+	free(new_uids.v);
 }
 
 static void diff_groups(const struct model *old, const struct model *new,

@@ -24,6 +24,10 @@ struct strmap {
 	bool borrow;
 };
 
+/* The hash the tables use: fast, not stable across versions (never store
+ * it). */
+uint32_t str_hash(const char *key);
+
 /* Sets KEY to VALUE, replacing an earlier value.  VALUE is an index and
  * must fit 32 bits (-EOVERFLOW otherwise). */
 int strmap_put(struct strmap *m, const char *key, size_t value);
