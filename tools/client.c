@@ -72,12 +72,11 @@ static int resolve_page(const struct strmap *users, struct scim_page *page)
 
 /* Lists KIND into *ITEMS.  With USERS (id -> position in the Users
  * listing), the members of each group are resolved as soon as its page
- * arrives; with INDEX, the listing's own id -> position index is handed
- * over (its keys are the items' ids). */
+ * arrives. */
 static int list(struct http *h, const struct scim_config *cfg,
                 enum scim_kind kind, client_progress_fn progress, void *ud,
-                const struct strmap *users, struct strmap *index,
-                struct scim_res **items, size_t *n, char *err, size_t errlen)
+                const struct strmap *users, struct scim_res **items, size_t *n,
+                char *err, size_t errlen)
 {
 	struct pager p;
 	char url[URL_MAX];
@@ -99,8 +98,6 @@ static int list(struct http *h, const struct scim_config *cfg,
 		if (r >= 0 && progress)
 			progress(kind, p.pages, p.n, (long long)p.total, ud);
 	} while (r == PAGER_MORE);
-	if (r == 0 && index)
-		pager_take_index(&p, index);
 	if (r == 0)
 		pager_take(&p, items, n);
 	else if (r == -EPROTO) {
@@ -158,25 +155,28 @@ int client_read_directory(struct http *h, const struct scim_config *cfg,
                           struct directory *dir, char *err, size_t errlen)
 {
 	struct directory d = {0};
-	struct strmap users = {0};
+	struct strmap users = {.borrow = true};
 	struct scim_res *people = NULL;
 	size_t npeople = 0;
 	int r;
 
-	r = list(h, cfg, SCIM_USERS, progress, ud, NULL, &users, &people,
-	         &npeople, err, errlen);
+	r = list(h, cfg, SCIM_USERS, progress, ud, NULL, &people, &npeople, err,
+	         errlen);
+	/* Packed at once: the people are held through the listing of the
+	 * groups and the mapping. */
+	if (r == 0 && people_take(&d.people, people, npeople) < 0)
+		r = set_error(err, errlen, -ENOMEM, "out of memory");
+	for (size_t i = 0; r == 0 && i < d.people.n; i++)
+		if (strmap_put(&users, d.people.v[i].s, i) < 0)
+			r = set_error(err, errlen, -ENOMEM, "out of memory");
 	if (r == 0)
-		r = list(h, cfg, SCIM_GROUPS, progress, ud, &users, NULL,
-		         &d.groups, &d.ngroups, err, errlen);
+		r = list(h, cfg, SCIM_GROUPS, progress, ud, &users, &d.groups,
+		         &d.ngroups, err, errlen);
 	for (size_t i = 0; r == 0 && i < d.ngroups; i++)
 		if (d.groups[i].nmembers == 0)
 			r = fetch_members(h, cfg, &users, &d.groups[i], err,
 			                  errlen);
 	strmap_free(&users);
-	/* The whole directory is in; the people are kept packed until the
-	 * mapping has read them. */
-	if (people_take(&d.people, people, npeople) < 0 && r == 0)
-		r = set_error(err, errlen, -ENOMEM, "out of memory");
 	if (r < 0) {
 		directory_free(&d);
 		return r;

@@ -112,12 +112,6 @@ int pager_feed(struct pager *p, struct scim_page *page, char *err,
 	return PAGER_MORE;
 }
 
-void pager_take_index(struct pager *p, struct strmap *ids)
-{
-	*ids = p->ids;
-	p->ids = (struct strmap){.borrow = true};
-}
-
 void pager_take(struct pager *p, struct scim_res **items, size_t *n)
 {
 	/* The array grew by doubling; a large listing is held for the whole

@@ -47,11 +47,6 @@ uint64_t pager_start(const struct pager *p);
 int pager_feed(struct pager *p, struct scim_page *page, char *err,
                size_t errlen);
 
-/* Hands the id index (id -> position in the items pager_take will give;
- * its keys borrowed from those items, so valid while they are) to the
- * caller, to free with strmap_free.  Call just before pager_take. */
-void pager_take_index(struct pager *p, struct strmap *ids);
-
 /* Hands the collected resources to the caller (*ITEMS to free with
  * scim_res_clear on each and free), leaving P empty. */
 void pager_take(struct pager *p, struct scim_res **items, size_t *n);
