@@ -334,64 +334,79 @@ static int ebuf_grow(struct ebuf *b)
 	return 0;
 }
 
-static int load_user(struct snap_reader *r, struct model *m,
-                     const struct passwd *pw)
-{
-	struct snap_account acct;
-	struct model_user u = {
-	        .name = pw->pw_name,
-	        .uid = pw->pw_uid,
-	        .gid = pw->pw_gid,
-	        .gecos = pw->pw_gecos,
-	        .home = pw->pw_dir,
-	        .shell = pw->pw_shell,
-	};
-	int rc = snap_get_account(r, pw->pw_name, &acct);
+/* A snapshot read whole, in windows: the reader is reopened every
+ * WINDOW entries, so that the file pages it touched leave the resident
+ * set (a large snapshot is 30+ MB of them otherwise).  The state lock
+ * keeps other writers out; a change of generation between windows is
+ * still caught. */
+#define WINDOW 1024
 
-	if (rc != 0)
-		return rc < 0 ? rc : -EBADMSG;
-	u.active = acct.active;
-	return model_add_user(m, &u);
+struct wreader {
+	const char *path;
+	uid_t owner;
+	struct snap_reader *r;
+	struct snap_meta meta; /* of the first window */
+	unsigned since;
+};
+
+static int wreader_next(struct wreader *w)
+{
+	struct snap_meta m;
+	bool first = w->r == NULL;
+	int rc;
+
+	if (w->r != NULL && w->since < WINDOW) {
+		w->since++;
+		return 0;
+	}
+	snap_reader_free(w->r);
+	w->r = NULL;
+	w->since = 1;
+	rc = snap_reader_new(w->path, w->owner, &w->r);
+	if (rc == 0)
+		rc = snap_get_meta(w->r, first ? &w->meta : &m);
+	if (rc == 0 && !first && m.generation != w->meta.generation)
+		rc = -ESTALE;
+	return rc > 0 ? -EBADMSG : rc;
 }
 
-static int load_users(struct snap_reader *r, struct model *m, struct ebuf *b)
+/* What read_snapshot() hands each entry to; the strings are valid for the
+ * call only. */
+struct visitor {
+	int (*user)(void *ud, const struct model_user *u);
+	int (*group)(void *ud, const char *name, uint32_t gid,
+	             const char *const *members, size_t n);
+	void *ud;
+};
+
+static int visit_users(struct wreader *w, struct ebuf *b,
+                       const struct visitor *v)
 {
 	struct snap_cursor cur = {0};
+	struct snap_account acct;
 	struct passwd pw;
 	int rc;
 
-	for (;;) {
-		rc = snap_getpwent(r, &cur, &pw, b->p, b->len);
-		if (rc == -ERANGE)
-			rc = ebuf_grow(b);
-		else if (rc == 0)
-			rc = load_user(r, m, &pw);
-		else
-			break;
-		if (rc < 0)
-			return rc;
-	}
-	return rc == SNAP_NONE ? 0 : rc;
-}
-
-static int load_groups(struct snap_reader *r, struct model *m, struct ebuf *b)
-{
-	struct snap_cursor cur = {0};
-	struct group gr;
-	int rc;
-
-	for (;;) {
-		rc = snap_getgrent(r, &cur, &gr, b->p, b->len);
+	while ((rc = wreader_next(w)) == 0) {
+		rc = snap_getpwent(w->r, &cur, &pw, b->p, b->len);
 		if (rc == -ERANGE) {
 			rc = ebuf_grow(b);
 		} else if (rc == 0) {
-			size_t n = 0;
+			struct model_user u = {
+			        .name = pw.pw_name,
+			        .uid = pw.pw_uid,
+			        .gid = pw.pw_gid,
+			        .gecos = pw.pw_gecos,
+			        .home = pw.pw_dir,
+			        .shell = pw.pw_shell,
+			};
 
-			while (gr.gr_mem[n] != NULL)
-				n++;
-			rc = model_add_group(m, gr.gr_name, gr.gr_gid,
-			                     (const char *const *)gr.gr_mem, n,
-			                     NULL);
+			rc = snap_get_account(w->r, pw.pw_name, &acct);
+			if (rc > 0)
+				rc = -EBADMSG;
+			u.active = acct.active;
+			if (rc == 0)
+				rc = v->user(v->ud, &u);
 		} else
 			break;
 		if (rc < 0)
@@ -400,25 +415,72 @@ static int load_groups(struct snap_reader *r, struct model *m, struct ebuf *b)
 	return rc == SNAP_NONE ? 0 : rc;
 }
 
+static int visit_groups(struct wreader *w, struct ebuf *b,
+                        const struct visitor *v)
+{
+	struct snap_cursor cur = {0};
+	struct group gr;
+	int rc;
+
+	while ((rc = wreader_next(w)) == 0) {
+		rc = snap_getgrent(w->r, &cur, &gr, b->p, b->len);
+		if (rc == -ERANGE) {
+			rc = ebuf_grow(b);
+		} else if (rc == 0) {
+			size_t n = 0;
+
+			while (gr.gr_mem[n] != NULL)
+				n++;
+			rc = v->group(v->ud, gr.gr_name, gr.gr_gid,
+			              (const char *const *)gr.gr_mem, n);
+		} else
+			break;
+		if (rc < 0)
+			return rc;
+	}
+	return rc == SNAP_NONE ? 0 : rc;
+}
+
+/* Every user, then every group, of the snapshot at PATH to V. */
+static int read_snapshot(const char *path, uid_t owner, struct snap_meta *meta,
+                         const struct visitor *v)
+{
+	struct wreader w = {.path = path, .owner = owner};
+	struct ebuf b = {0};
+	int rc = ebuf_grow(&b);
+
+	if (rc == 0)
+		rc = visit_users(&w, &b, v);
+	if (rc == 0) {
+		/* A fresh window: the groups' cursor starts over. */
+		w.since = WINDOW;
+		rc = visit_groups(&w, &b, v);
+	}
+	if (rc == 0)
+		*meta = w.meta;
+	snap_reader_free(w.r);
+	free(b.p);
+	return rc;
+}
+
+static int add_user_cb(void *ud, const struct model_user *u)
+{
+	return model_add_user(ud, u);
+}
+
+static int add_group_cb(void *ud, const char *name, uint32_t gid,
+                        const char *const *members, size_t n)
+{
+	return model_add_group(ud, name, gid, members, n, NULL);
+}
+
 int model_load_snapshot(const char *path, uid_t owner, struct model *m,
                         struct snap_meta *meta)
 {
-	struct snap_reader *r = NULL;
 	struct model tmp = {0};
-	struct ebuf b = {0};
-	int rc;
+	struct visitor v = {add_user_cb, add_group_cb, &tmp};
+	int rc = read_snapshot(path, owner, meta, &v);
 
-	rc = snap_reader_new(path, owner, &r);
-	if (rc == 0)
-		rc = ebuf_grow(&b);
-	if (rc == 0)
-		rc = snap_get_meta(r, meta);
-	if (rc == 0)
-		rc = load_users(r, &tmp, &b);
-	if (rc == 0)
-		rc = load_groups(r, &tmp, &b);
-	snap_reader_free(r);
-	free(b.p);
 	if (rc != 0) {
 		model_free(&tmp);
 		return rc < 0 ? rc : -EBADMSG;
@@ -426,6 +488,238 @@ int model_load_snapshot(const char *path, uid_t owner, struct model *m,
 	model_sort(&tmp);
 	*m = tmp;
 	return 0;
+}
+
+/* ---- a summary of a snapshot ------------------------------------------ */
+
+/* 64-bit hashes of names and entries: a refresh compares the new model
+ * with the live snapshot through these instead of holding both. */
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+	h = (h ^ v) * UINT64_C(0xff51afd7ed558ccd);
+	return h ^ (h >> 32);
+}
+
+static uint64_t hash_str(uint64_t h, const char *s)
+{
+	size_t len = strlen(s);
+	uint64_t w;
+
+	h = mix(h, len);
+	for (; len >= 8; s += 8, len -= 8) {
+		memcpy(&w, s, 8);
+		h = mix(h, w);
+	}
+	w = 0;
+	memcpy(&w, s, len);
+	h = mix(h, w);
+	h ^= h >> 33;
+	h *= UINT64_C(0xc4ceb9fe1a85ec53);
+	return h ^ (h >> 33);
+}
+
+#define SEED UINT64_C(0x9e3779b97f4a7c15)
+
+static void sum_user(const struct model_user *u, struct model_sum_entry *e)
+{
+	uint64_t h = mix(mix(SEED, u->uid), u->gid);
+
+	h = mix(h, u->active);
+	h = hash_str(h, u->gecos);
+	h = hash_str(h, u->home);
+	e->name = hash_str(SEED, u->name);
+	e->entry = hash_str(h, u->shell);
+	e->id = u->uid;
+}
+
+/* The members' hashes are added up, so that their order does not count
+ * (they are unique). */
+static void sum_group(const char *name, uint32_t gid,
+                      const char *const *members, size_t n,
+                      struct model_sum_entry *e)
+{
+	uint64_t h = mix(mix(SEED, gid), n), set = 0;
+
+	for (size_t i = 0; i < n; i++)
+		set += hash_str(SEED, members[i]);
+	e->name = hash_str(SEED, name);
+	e->entry = mix(h, set);
+	e->id = gid;
+}
+
+static int sum_push(struct model_sum_entry **v, size_t *n, size_t *cap,
+                    const struct model_sum_entry *e)
+{
+	if (grow((void **)v, cap, *n, sizeof(**v)) < 0)
+		return -ENOMEM;
+	(*v)[(*n)++] = *e;
+	return 0;
+}
+
+struct sum_build {
+	struct model_sum *s;
+	size_t ucap, gcap;
+};
+
+static int sum_user_cb(void *ud, const struct model_user *u)
+{
+	struct sum_build *b = ud;
+	struct model_sum_entry e;
+
+	sum_user(u, &e);
+	return sum_push(&b->s->users, &b->s->nusers, &b->ucap, &e);
+}
+
+static int sum_group_cb(void *ud, const char *name, uint32_t gid,
+                        const char *const *members, size_t n)
+{
+	struct sum_build *b = ud;
+	struct model_sum_entry e;
+
+	sum_group(name, gid, members, n, &e);
+	return sum_push(&b->s->groups, &b->s->ngroups, &b->gcap, &e);
+}
+
+static int cmp_sum(const void *a, const void *b)
+{
+	uint64_t x = ((const struct model_sum_entry *)a)->name;
+	uint64_t y = ((const struct model_sum_entry *)b)->name;
+
+	return x < y ? -1 : x > y;
+}
+
+int model_sum_snapshot(const char *path, uid_t owner, struct model_sum *s,
+                       struct snap_meta *meta)
+{
+	struct sum_build b = {.s = s};
+	struct visitor v = {sum_user_cb, sum_group_cb, &b};
+	int rc;
+
+	*s = (struct model_sum){0};
+	rc = read_snapshot(path, owner, meta, &v);
+	if (rc != 0) {
+		model_sum_free(s);
+		return rc < 0 ? rc : -EBADMSG;
+	}
+	sort(s->users, s->nusers, sizeof(*s->users), cmp_sum);
+	sort(s->groups, s->ngroups, sizeof(*s->groups), cmp_sum);
+	return 0;
+}
+
+void model_sum_free(struct model_sum *s)
+{
+	free(s->users);
+	free(s->groups);
+	*s = (struct model_sum){0};
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Walks OLD and NEW, both sorted by name hash: what is only in OLD, only
+ * in NEW, or in both with another entry.  ON_GONE, if not NULL, sees each
+ * entry only in OLD. */
+static void sum_walk(const struct model_sum_entry *old, size_t nold,
+                     const struct model_sum_entry *new, size_t nnew,
+                     size_t *removed, size_t *added, size_t *changed,
+                     void (*on_gone)(void *, const struct model_sum_entry *),
+                     void (*on_changed)(void *, const struct model_sum_entry *,
+                                        const struct model_sum_entry *),
+                     void *ud)
+{
+	size_t i = 0, j = 0;
+
+	while (i < nold || j < nnew) {
+		if (j == nnew || (i < nold && old[i].name < new[j].name)) {
+			(*removed)++;
+			if (on_gone)
+				on_gone(ud, &old[i]);
+			i++;
+		} else if (i == nold || new[j].name < old[i].name) {
+			(*added)++;
+			j++;
+		} else {
+			if (old[i].entry != new[j].entry) {
+				(*changed)++;
+				if (on_changed)
+					on_changed(ud, &old[i], &new[j]);
+			}
+			i++;
+			j++;
+		}
+	}
+}
+
+struct uids {
+	uint32_t *v;
+	size_t n;
+	struct model_diff *d;
+};
+
+static void user_gone(void *ud, const struct model_sum_entry *e)
+{
+	struct uids *u = ud;
+
+	/* Gone by name but its uid still there: a rename. */
+	if (u->v != NULL &&
+	    bsearch(&e->id, u->v, u->n, sizeof(*u->v), cmp_u32) != NULL)
+		u->d->renames++;
+	else
+		u->d->removed_uids++;
+}
+
+static void user_changed(void *ud, const struct model_sum_entry *a,
+                         const struct model_sum_entry *b)
+{
+	struct uids *u = ud;
+
+	u->d->uid_changes += a->id != b->id;
+}
+
+int model_sum_diff(const struct model_sum *old, const struct model *new,
+                   struct model_diff *d)
+{
+	struct model_sum now = {0};
+	struct uids u = {.d = d};
+	int rc = -ENOMEM;
+
+	*d = (struct model_diff){0};
+	now.users = calloc(new->nusers ? new->nusers : 1, sizeof(*now.users));
+	now.groups =
+	        calloc(new->ngroups ? new->ngroups : 1, sizeof(*now.groups));
+	u.v = calloc(new->nusers ? new->nusers : 1, sizeof(*u.v));
+	if (now.users == NULL || now.groups == NULL || u.v == NULL)
+		goto out;
+	for (size_t i = 0; i < new->nusers; i++) {
+		sum_user(&new->users[i], &now.users[i]);
+		u.v[i] = new->users[i].uid;
+	}
+	for (size_t i = 0; i < new->ngroups; i++) {
+		const struct model_group *g = &new->groups[i];
+
+		sum_group(g->name, g->gid, (const char *const *)g->members,
+		          g->nmembers, &now.groups[i]);
+	}
+	u.n = new->nusers;
+	sort(now.users, new->nusers, sizeof(*now.users), cmp_sum);
+	sort(now.groups, new->ngroups, sizeof(*now.groups), cmp_sum);
+	sort(u.v, u.n, sizeof(*u.v), cmp_u32);
+	sum_walk(old->users, old->nusers, now.users, new->nusers,
+	         &d->users_removed, &d->users_added, &d->users_changed,
+	         user_gone, user_changed, &u);
+	sum_walk(old->groups, old->ngroups, now.groups, new->ngroups,
+	         &d->groups_removed, &d->groups_added, &d->groups_changed, NULL,
+	         NULL, NULL);
+	rc = 0;
+out:
+	free(now.users);
+	free(now.groups);
+	free(u.v);
+	return rc;
 }
 
 int model_read_meta(const char *path, uid_t owner, struct snap_meta *meta)

@@ -100,6 +100,30 @@ struct model_diff {
 void model_diff(const struct model *old, const struct model *new,
                 struct model_diff *d, FILE *out);
 
+/* What a refresh keeps of the live snapshot to compare with: for each
+ * user and group a 64-bit hash of its name and of the rest of its entry
+ * (members included), and its number; sorted by name hash.  A few MB where
+ * the snapshot's model is tens. */
+struct model_sum {
+	struct model_sum_entry {
+		uint64_t name, entry;
+		uint32_t id;
+	} * users, *groups;
+	size_t nusers, ngroups;
+};
+
+/* The summary of the snapshot at PATH (owned by OWNER) and its meta.
+ * Returns 0, -ENOENT or another negative errno (see snap_strerror). */
+int model_sum_snapshot(const char *path, uid_t owner, struct model_sum *s,
+                       struct snap_meta *meta);
+
+/* model_diff's counts from a summary, without the lines.  Returns 0 or
+ * -ENOMEM. */
+int model_sum_diff(const struct model_sum *old, const struct model *new,
+                   struct model_diff *d);
+
+void model_sum_free(struct model_sum *s);
+
 /* True when the diff shows no change at all. */
 bool model_diff_empty(const struct model_diff *d);
 

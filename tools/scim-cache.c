@@ -299,7 +299,10 @@ struct run {
 	struct model bundle;      /* a source host's directory for its bundle */
 	struct fleet_download dl; /* a fleet host's download */
 	struct snap_meta live_meta;
-	bool have_live;
+	bool have_live; /* the live snapshot was read: live_sum, or live */
+	bool live_full; /* live holds its model (see load_live) */
+	bool want_full; /* the diff is printed line by line */
+	struct model_sum live_sum;
 	int live_err;
 	struct skiplist skipped;
 	struct http *http;
@@ -315,6 +318,7 @@ static void run_free(struct run *r)
 	http_close(r->http);
 	directory_free(&r->dir);
 	model_free(&r->live);
+	model_sum_free(&r->live_sum);
 	model_free(&r->next);
 	model_free(&r->bundle);
 	fleet_download_free(&r->dl);
@@ -412,11 +416,52 @@ static int open_state(struct run *r)
 	return -1;
 }
 
-static void load_live(struct run *r)
+/* The live snapshot's model, for lock, unlock and a printed diff. */
+static void load_live_model(struct run *r)
 {
 	r->live_err = model_load_snapshot(r->cfg.cache_path, geteuid(),
 	                                  &r->live, &r->live_meta);
+	r->have_live = r->live_full = r->live_err == 0;
+}
+
+/* True when the id map lacks a number the live snapshot uses: only then
+ * can the mapping adopt one from it (a lost or reset id map). */
+static bool ids_lack_live(const struct run *r)
+{
+	const struct model_sum *s = &r->live_sum;
+
+	for (size_t i = 0; i < s->nusers; i++)
+		if (!numset_has(&r->ids.used, s->users[i].id))
+			return true;
+	for (size_t i = 0; i < s->ngroups; i++)
+		if (!numset_has(&r->ids.used, s->groups[i].id))
+			return true;
+	return false;
+}
+
+/* What a refresh reads of the live snapshot: a summary, enough for the
+ * counts, the guards and telling whether anything changed, at a tenth of
+ * the model's memory.  The model itself is read when the diff is printed
+ * line by line or when the mapping may adopt numbers from it. */
+static void load_live(struct run *r)
+{
+	if (r->want_full) {
+		load_live_model(r);
+		return;
+	}
+	r->live_err = model_sum_snapshot(r->cfg.cache_path, geteuid(),
+	                                 &r->live_sum, &r->live_meta);
 	r->have_live = r->live_err == 0;
+	if (r->have_live && !r->cfg.source && ids_lack_live(r))
+		load_live_model(r);
+}
+
+/* The people of the live snapshot (0 when there is none). */
+static size_t live_people(const struct run *r)
+{
+	if (!r->have_live)
+		return 0;
+	return r->live_full ? r->live.nusers : r->live_sum.nusers;
 }
 
 static int save_ids(struct run *r, char *err, size_t errlen)
@@ -581,7 +626,7 @@ static int build(struct run *r)
 	        .ngroups = r->dir.ngroups,
 	        .local = source ? &none : &r->local,
 	        .locked = &locked,
-	        .seed = r->have_live ? &r->live : NULL,
+	        .seed = r->live_full ? &r->live : NULL,
 	        .adopted = &adopted,
 	        .release_users = release_people,
 	        .release_ud = &r->dir,
@@ -667,7 +712,7 @@ static void report_skipped(struct run *r)
 /* The mass-removal and empty-directory guards. */
 static int guards(struct run *r, bool force)
 {
-	size_t before = r->have_live ? r->live.nusers : 0;
+	size_t before = live_people(r);
 	size_t gone = r->diff.removed_uids;
 	uint32_t pct = r->cfg.max_removed_percent;
 
@@ -831,6 +876,7 @@ static void drop_all_but_next(struct run *r)
 {
 	idmap_free(&r->ids);
 	model_free(&r->live);
+	model_sum_free(&r->live_sum);
 	model_free(&r->bundle);
 	model_free(&r->dl.model);
 	malloc_trim(0);
@@ -1057,6 +1103,7 @@ static int refresh(struct run *r, const struct opts *o)
 {
 	int rc;
 
+	r->want_full = o->dry_run || (logs.tty && !logs.quiet);
 	if (r->cfg.source) {
 		rc = fleet_fetch(r, o->dry_run);
 		if (rc != 0)
@@ -1077,8 +1124,13 @@ static int refresh(struct run *r, const struct opts *o)
 	report_skipped(r);
 	if (o->dry_run)
 		return dry_run(r);
-	model_diff(&r->live, &r->next, &r->diff,
-	           logs.tty && !logs.quiet ? stderr : NULL);
+	if (r->live_full)
+		model_diff(&r->live, &r->next, &r->diff,
+		           r->want_full ? stderr : NULL);
+	else if (model_sum_diff(&r->live_sum, &r->next, &r->diff) < 0) {
+		snprintf(r->err, sizeof(r->err), "out of memory");
+		return failed(r, EXIT_FAIL);
+	}
 	if (guards(r, o->force) < 0)
 		return failed(r, EXIT_REFUSED);
 	if (r->cfg.bundle_file && write_bundle(r) < 0)
@@ -1106,7 +1158,7 @@ static int republish(struct run *r, const char *name, bool active)
 	struct snap_meta m;
 	int rc;
 
-	load_live(r);
+	load_live_model(r);
 	if (!r->have_live) {
 		snprintf(r->err, sizeof(r->err), "no snapshot to update: %s",
 		         snap_strerror(r->live_err));
@@ -1151,7 +1203,7 @@ static int fleet_lock(struct run *r, const char *name, bool lock)
 {
 	int rc;
 
-	load_live(r);
+	load_live_model(r);
 	if (lock &&
 	    (!r->have_live || model_find_user(&r->live, name) == NULL)) {
 		logmsg(LOG_ERR, "lock: no person named %s in the snapshot",
