@@ -22,6 +22,12 @@ tests_tools_map_SOURCES = tests/tools-map.c tests/test.h
 tests_tools_map_CFLAGS = $(TOOLS_TEST_CFLAGS)
 tests_tools_map_LDADD = $(TOOLS_TEST_LIBS)
 
+TESTS += tests/tools-sum
+check_PROGRAMS += tests/tools-sum
+tests_tools_sum_SOURCES = tests/tools-sum.c tests/test.h
+tests_tools_sum_CFLAGS = $(TOOLS_TEST_CFLAGS)
+tests_tools_sum_LDADD = $(TOOLS_TEST_LIBS)
+
 # Integration tests (root: private mount namespace, root-owned token).
 TOOLS_SH_TESTS = tests/tools-refresh.sh tests/tools-faults.sh \
 	tests/tools-tls.sh tests/tools-guards.sh tests/tools-hostile.sh \
