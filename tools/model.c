@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "model.h"
 #include "table.h"
@@ -337,8 +338,8 @@ static int ebuf_grow(struct ebuf *b)
 /* A snapshot read whole, in windows: the reader is reopened every
  * WINDOW entries, so that the file pages it touched leave the resident
  * set (a large snapshot is 30+ MB of them otherwise).  The state lock
- * keeps other writers out; a change of generation between windows is
- * still caught. */
+ * keeps other writers out; a file replaced between windows (another inode,
+ * or another meta record) is still caught. */
 #define WINDOW 1024
 
 struct wreader {
@@ -346,13 +347,30 @@ struct wreader {
 	uid_t owner;
 	struct snap_reader *r;
 	struct snap_meta meta; /* of the first window */
+	dev_t dev;
+	ino_t ino;
 	unsigned since;
 };
+
+/* 0 when PATH is still the file of the first window (which FIRST
+ * records), -ESTALE when it was replaced, or -errno. */
+static int same_file(struct wreader *w, bool first)
+{
+	struct stat st;
+
+	if (stat(w->path, &st) < 0)
+		return first ? -errno : -ESTALE;
+	if (first) {
+		w->dev = st.st_dev;
+		w->ino = st.st_ino;
+	}
+	return st.st_dev == w->dev && st.st_ino == w->ino ? 0 : -ESTALE;
+}
 
 static int wreader_next(struct wreader *w)
 {
 	struct snap_meta m;
-	bool first = w->r == NULL;
+	bool first = w->r == NULL && w->ino == 0;
 	int rc;
 
 	if (w->r != NULL && w->since < WINDOW) {
@@ -362,10 +380,15 @@ static int wreader_next(struct wreader *w)
 	snap_reader_free(w->r);
 	w->r = NULL;
 	w->since = 1;
-	rc = snap_reader_new(w->path, w->owner, &w->r);
+	rc = same_file(w, first);
+	if (rc == 0)
+		rc = snap_reader_new(w->path, w->owner, &w->r);
 	if (rc == 0)
 		rc = snap_get_meta(w->r, first ? &w->meta : &m);
-	if (rc == 0 && !first && m.generation != w->meta.generation)
+	if (rc == 0 && !first &&
+	    (m.generation != w->meta.generation ||
+	     m.created != w->meta.created || m.nusers != w->meta.nusers ||
+	     m.ngroups != w->meta.ngroups || same_file(w, false) < 0))
 		rc = -ESTALE;
 	return rc > 0 ? -EBADMSG : rc;
 }
