@@ -263,27 +263,6 @@ struct index {
 	uint32_t *mstart, *mcount, *gids;
 };
 
-/* Frees what only the writing needs; the read-back keeps the orders. */
-static void index_written(struct index *x)
-{
-	free(x->uhash);
-	free(x->ghash);
-	free(x->ulen);
-	free(x->uoff);
-	free(x->goff);
-	free(x->mstart);
-	free(x->mcount);
-	free(x->gids);
-	*x = (struct index){.by_uid = x->by_uid, .by_gid = x->by_gid};
-}
-
-static void index_free(struct index *x)
-{
-	index_written(x);
-	free(x->by_uid);
-	free(x->by_gid);
-}
-
 /* A power of two at least twice N, so probe runs stay short and end. */
 static size_t table_cap(size_t n)
 {
@@ -294,11 +273,61 @@ static size_t table_cap(size_t n)
 	return cap;
 }
 
-/* calloc() that never returns NULL for zero items, so that NULL always
- * means out of memory. */
+/* Zeroed room for N items of SIZE bytes (never NULL for zero items, so
+ * NULL always means out of memory), for publish's own arrays.  They are
+ * mapped and unmapped directly: freed, they go back to the system at once
+ * instead of staying in the heap, where they would add to what the
+ * read-back and the rest of the refresh hold. */
+#define ARRAY_HEAD 16 /* keeps the length; keeps items aligned */
+
 static void *zalloc(size_t n, size_t size)
 {
-	return calloc(n ? n : 1, size);
+	size_t len;
+	uint8_t *p;
+
+	if (n == 0)
+		n = 1;
+	if (n > (SIZE_MAX - ARRAY_HEAD) / size)
+		return NULL;
+	len = ARRAY_HEAD + n * size;
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+	         -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	memcpy(p, &len, sizeof(len));
+	return p + ARRAY_HEAD;
+}
+
+/* Frees what zalloc() gave; NULL is fine. */
+static void zfree(void *a)
+{
+	size_t len;
+
+	if (a == NULL)
+		return;
+	memcpy(&len, (uint8_t *)a - ARRAY_HEAD, sizeof(len));
+	munmap((uint8_t *)a - ARRAY_HEAD, len);
+}
+
+/* Frees what only the writing needs; the read-back keeps the orders. */
+static void index_written(struct index *x)
+{
+	zfree(x->uhash);
+	zfree(x->ghash);
+	zfree(x->ulen);
+	zfree(x->uoff);
+	zfree(x->goff);
+	zfree(x->mstart);
+	zfree(x->mcount);
+	zfree(x->gids);
+	*x = (struct index){.by_uid = x->by_uid, .by_gid = x->by_gid};
+}
+
+static void index_free(struct index *x)
+{
+	index_written(x);
+	zfree(x->by_uid);
+	zfree(x->by_gid);
 }
 
 static int oom(char *err, size_t errlen)
@@ -362,9 +391,9 @@ static int id_order(const struct snap_writer *w, bool group, size_t n,
 	o = NULL; /* transferred */
 	rc = 0;
 out:
-	free(a);
-	free(b);
-	free(o);
+	zfree(a);
+	zfree(b);
+	zfree(o);
 	return rc;
 }
 
@@ -417,7 +446,7 @@ static int names_build(struct names *t, const struct snap_writer *w, bool group,
                        const uint32_t *hash, size_t n, char *err, size_t errlen)
 {
 	t->mask = table_cap(n) - 1;
-	t->slot = calloc(t->mask + 1, sizeof(*t->slot));
+	t->slot = zalloc(t->mask + 1, sizeof(*t->slot));
 	if (t->slot == NULL)
 		return oom(err, errlen);
 	for (size_t i = 0; i < n; i++) {
@@ -456,7 +485,7 @@ static size_t ptr_hash(const char *p)
 static int ptrs_build(struct ptrs *t, const struct snap_writer *w)
 {
 	t->mask = table_cap(w->nusers) - 1;
-	t->slot = calloc(t->mask + 1, sizeof(*t->slot));
+	t->slot = zalloc(t->mask + 1, sizeof(*t->slot));
 	if (t->slot == NULL)
 		return -ENOMEM;
 	for (size_t u = 0; u < w->nusers; u++) {
@@ -524,7 +553,7 @@ static int check_unique(const struct snap_writer *w, struct index *x,
 	if (rc == 0)
 		rc = names_build(&gnames, w, true, x->ghash, w->ngroups, err,
 		                 errlen);
-	free(gnames.slot);
+	zfree(gnames.slot);
 	return rc;
 }
 
@@ -560,7 +589,7 @@ static int find_members(const struct snap_writer *w, const struct names *t,
 			at += x->ulen[u] + 1; /* a member is its user's name */
 		}
 	}
-	free(p.slot);
+	zfree(p.slot);
 	x->goff[w->ngroups] = (uint32_t)at;
 	if (rc == 0 && at > UINT32_MAX)
 		rc = too_big(err, errlen);
@@ -613,12 +642,12 @@ static int memberships_build(const struct snap_writer *w, struct names *t,
 	x->mcount = zalloc(w->nusers, sizeof(*x->mcount));
 	x->goff = zalloc(w->ngroups + 1, sizeof(*x->goff));
 	if (midx == NULL || x->mcount == NULL || x->goff == NULL) {
-		free(midx);
+		zfree(midx);
 		return oom(err, errlen);
 	}
 	rc = find_members(w, t, midx, x, err, errlen);
 	/* The names are found; let their table go before the gids come. */
-	free(t->slot);
+	zfree(t->slot);
 	t->slot = NULL;
 	if (rc == 0) {
 		x->mstart = zalloc(w->nusers, sizeof(*x->mstart));
@@ -628,7 +657,7 @@ static int memberships_build(const struct snap_writer *w, struct names *t,
 	}
 	if (rc == 0)
 		place_gids(w, midx, x);
-	free(midx);
+	zfree(midx);
 	return rc;
 }
 
@@ -672,7 +701,7 @@ static int index_build(const struct snap_writer *w, struct index *x, char *err,
 		rc = memberships_build(w, &unames, x, err, errlen);
 	if (rc == 0)
 		rc = user_offsets(w, x, err, errlen);
-	free(unames.slot);
+	zfree(unames.slot);
 	return rc;
 }
 
@@ -1121,12 +1150,7 @@ static int verify_user(struct vreader *v, struct snap_cursor *cur,
 	return rc;
 }
 
-/* The next group in gid order is G, whole, members in order, and G's name
- * finds it.  A group with members is looked up the way PAM asks, whether
- * its first member belongs to it, which copies no member list: the walk
- * has shown that the only record named G->name holds G, so finding it by
- * name is what is left to show, and the answer also checks that member's
- * own list of groups. */
+/* The same for groups: G whole, members in order, then found by name. */
 static int verify_group(struct vreader *v, struct snap_cursor *cur,
                         const struct snap_group *g, char *buf, size_t buflen)
 {
@@ -1140,13 +1164,10 @@ static int verify_group(struct vreader *v, struct snap_cursor *cur,
 		rc = -EBADMSG;
 	if (rc == 0)
 		rc = vreader_next(v);
-	if (rc == 0 && g->nmembers > 0) {
-		rc = snap_user_in_group(v->r, g->members[0], g->name);
-	} else if (rc == 0) {
+	if (rc == 0)
 		rc = snap_getgrnam(v->r, g->name, &gr, buf, buflen);
-		if (rc == 0 && gr.gr_gid != g->gid)
-			rc = -EBADMSG;
-	}
+	if (rc == 0 && gr.gr_gid != g->gid)
+		rc = -EBADMSG;
 	return rc;
 }
 
