@@ -45,6 +45,99 @@
 #define VERIFY_SLICE  8192       /* lookups between reader reopens */
 #define SPARE_PAGES   16         /* map pages beyond the estimate */
 
+/* A power of two at least twice N, so probe runs stay short and end. */
+static size_t table_cap(size_t n)
+{
+	size_t cap = 8;
+
+	while (cap < 2 * n)
+		cap *= 2;
+	return cap;
+}
+
+/* Zeroed room for N items of SIZE bytes (never NULL for zero items, so
+ * NULL always means out of memory), for publish's own arrays.  They are
+ * mapped and unmapped directly: freed, they go back to the system at once
+ * instead of staying in the heap, where they would add to what the
+ * read-back and the rest of the refresh hold. */
+#define ARRAY_HEAD 16 /* keeps the length; keeps items aligned */
+
+static void *zalloc(size_t n, size_t size)
+{
+	size_t len;
+	uint8_t *p;
+
+	if (n == 0)
+		n = 1;
+	if (n > (SIZE_MAX - ARRAY_HEAD) / size)
+		return NULL;
+	len = ARRAY_HEAD + n * size;
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+	         -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	memcpy(p, &len, sizeof(len));
+	return p + ARRAY_HEAD;
+}
+
+/* Frees what zalloc() gave; NULL is fine. */
+static void zfree(void *a)
+{
+	size_t len;
+
+	if (a == NULL)
+		return;
+	memcpy(&len, (uint8_t *)a - ARRAY_HEAD, sizeof(len));
+	munmap((uint8_t *)a - ARRAY_HEAD, len);
+}
+
+/* ---- user names by address ------------------------------------------ */
+
+/* A borrowing writer's caller usually gives as a member the very string it
+ * gave as that user's name (scim-cache interns names).  Such a member was
+ * validated with its user and is found at publish by its address, without
+ * reading or hashing its bytes; any other member is validated and found by
+ * content.  Open addressing; a slot holds the name and its user's
+ * position, a NULL name is an empty slot. */
+struct ptr_slot {
+	const char *p;
+	uint32_t pos;
+};
+
+struct ptrs {
+	struct ptr_slot *slot; /* NULL: none kept */
+	size_t mask, n;
+};
+
+static size_t ptr_hash(const char *p)
+{
+	uint64_t h = (uint64_t)(uintptr_t)p * 0x9e3779b97f4a7c15u;
+
+	return (size_t)(h ^ (h >> 32));
+}
+
+static void ptrs_put(struct ptrs *t, const char *p, uint32_t pos)
+{
+	size_t i = ptr_hash(p) & t->mask;
+
+	while (t->slot[i].p != NULL)
+		i = (i + 1) & t->mask;
+	t->slot[i] = (struct ptr_slot){p, pos};
+	t->n++;
+}
+
+/* The position of the user whose name is the string at P, or UINT32_MAX. */
+static uint32_t known_find(const struct ptrs *t, const char *p)
+{
+	if (t->slot == NULL)
+		return UINT32_MAX;
+	for (size_t i = ptr_hash(p) & t->mask; t->slot[i].p != NULL;
+	     i = (i + 1) & t->mask)
+		if (t->slot[i].p == p)
+			return t->slot[i].pos;
+	return UINT32_MAX;
+}
+
 struct snap_writer {
 	uint32_t id_min, id_max;
 	bool borrow; /* keep the caller's strings; set once at creation */
@@ -53,6 +146,7 @@ struct snap_writer {
 	struct snap_group *groups;
 	size_t ngroups, groups_cap;
 	struct arena copies; /* a copying writer's strings and arrays */
+	struct ptrs known;   /* a borrowing writer's user names, or none */
 };
 
 static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
@@ -68,6 +162,30 @@ static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
 		va_end(ap);
 	}
 	return code;
+}
+
+/* W->known holding every user name added so far, with room for at least
+ * N. */
+static int known_build(struct snap_writer *w, size_t n)
+{
+	struct ptrs t = {.mask = table_cap(n) - 1};
+
+	t.slot = zalloc(t.mask + 1, sizeof(*t.slot));
+	if (t.slot == NULL)
+		return -ENOMEM;
+	for (size_t u = 0; u < w->nusers; u++)
+		ptrs_put(&t, w->users[u].name, (uint32_t)u);
+	zfree(w->known.slot);
+	w->known = t;
+	return 0;
+}
+
+/* Room in W->known for one more name; it stays at most half full. */
+static int known_reserve(struct snap_writer *w)
+{
+	if (w->known.slot != NULL && 2 * (w->known.n + 1) <= w->known.mask + 1)
+		return 0;
+	return known_build(w, 2 * (w->nusers + 1));
 }
 
 static int writer_new(uint32_t id_min, uint32_t id_max, bool borrow,
@@ -103,6 +221,7 @@ void snap_writer_free(struct snap_writer *w)
 	if (w == NULL)
 		return;
 	arena_free(&w->copies);
+	zfree(w->known.slot);
 	free(w->users);
 	free(w->groups);
 	free(w);
@@ -173,8 +292,10 @@ int snap_writer_add_user(struct snap_writer *w, const struct snap_user *u,
 	r = check_user(w, u, err, errlen);
 	if (r < 0)
 		return r;
-	if (grow((void **)&w->users, &w->users_cap, w->nusers,
-	         sizeof(*w->users)) < 0)
+	if (w->nusers >= UINT32_MAX - 1 ||
+	    grow((void **)&w->users, &w->users_cap, w->nusers,
+	         sizeof(*w->users)) < 0 ||
+	    (w->borrow && known_reserve(w) < 0))
 		return fail(err, errlen, -ENOMEM, "out of memory");
 	c.name = keep_str(w, u->name);
 	c.gecos = keep_str(w, u->gecos);
@@ -182,6 +303,8 @@ int snap_writer_add_user(struct snap_writer *w, const struct snap_user *u,
 	c.shell = keep_str(w, u->shell);
 	if (!c.name || !c.gecos || !c.home || !c.shell)
 		return fail(err, errlen, -ENOMEM, "out of memory");
+	if (w->borrow)
+		ptrs_put(&w->known, c.name, (uint32_t)w->nusers);
 	w->users[w->nusers++] = c;
 	return 0;
 }
@@ -198,11 +321,15 @@ static int check_group(const struct snap_writer *w, const struct snap_group *g,
 	if (g->nmembers > SNAP_MEMBERS_MAX)
 		return fail(err, errlen, -EINVAL, "group %s: too many members",
 		            g->name);
-	for (size_t i = 0; i < g->nmembers; i++)
-		if (g->members[i] == NULL ||
-		    !snap_name_valid(g->members[i], strlen(g->members[i])))
+	/* A user's own name string was validated with the user. */
+	for (size_t i = 0; i < g->nmembers; i++) {
+		const char *m = g->members[i];
+
+		if (m == NULL || (known_find(&w->known, m) == UINT32_MAX &&
+		                  !snap_name_valid(m, strlen(m))))
 			return fail(err, errlen, -EINVAL,
 			            "group %s: invalid member name", g->name);
+	}
 	return 0;
 }
 
@@ -262,52 +389,6 @@ struct index {
 	uint32_t *uoff, *goff;
 	uint32_t *mstart, *mcount, *gids;
 };
-
-/* A power of two at least twice N, so probe runs stay short and end. */
-static size_t table_cap(size_t n)
-{
-	size_t cap = 8;
-
-	while (cap < 2 * n)
-		cap *= 2;
-	return cap;
-}
-
-/* Zeroed room for N items of SIZE bytes (never NULL for zero items, so
- * NULL always means out of memory), for publish's own arrays.  They are
- * mapped and unmapped directly: freed, they go back to the system at once
- * instead of staying in the heap, where they would add to what the
- * read-back and the rest of the refresh hold. */
-#define ARRAY_HEAD 16 /* keeps the length; keeps items aligned */
-
-static void *zalloc(size_t n, size_t size)
-{
-	size_t len;
-	uint8_t *p;
-
-	if (n == 0)
-		n = 1;
-	if (n > (SIZE_MAX - ARRAY_HEAD) / size)
-		return NULL;
-	len = ARRAY_HEAD + n * size;
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-	         -1, 0);
-	if (p == MAP_FAILED)
-		return NULL;
-	memcpy(p, &len, sizeof(len));
-	return p + ARRAY_HEAD;
-}
-
-/* Frees what zalloc() gave; NULL is fine. */
-static void zfree(void *a)
-{
-	size_t len;
-
-	if (a == NULL)
-		return;
-	memcpy(&len, (uint8_t *)a - ARRAY_HEAD, sizeof(len));
-	munmap((uint8_t *)a - ARRAY_HEAD, len);
-}
 
 /* Frees what only the writing needs; the read-back keeps the orders. */
 static void index_written(struct index *x)
@@ -461,53 +542,15 @@ static int names_build(struct names *t, const struct snap_writer *w, bool group,
 	return 0;
 }
 
-/* User names by address.  A borrowing writer's caller usually gives as a
- * member the very string it gave as that user's name (scim-cache interns
- * names); such a member is found without reading or hashing its bytes.
- * Any other member is looked up by content. */
-struct ptr_slot {
-	const char *p; /* NULL: empty */
-	uint32_t pos;
-};
-
-struct ptrs {
-	struct ptr_slot *slot;
-	size_t mask;
-};
-
-static size_t ptr_hash(const char *p)
-{
-	uint64_t h = (uint64_t)(uintptr_t)p * 0x9e3779b97f4a7c15u;
-
-	return (size_t)(h ^ (h >> 32));
-}
-
-static int ptrs_build(struct ptrs *t, const struct snap_writer *w)
-{
-	t->mask = table_cap(w->nusers) - 1;
-	t->slot = zalloc(t->mask + 1, sizeof(*t->slot));
-	if (t->slot == NULL)
-		return -ENOMEM;
-	for (size_t u = 0; u < w->nusers; u++) {
-		size_t i = ptr_hash(w->users[u].name) & t->mask;
-
-		while (t->slot[i].p != NULL)
-			i = (i + 1) & t->mask;
-		t->slot[i] = (struct ptr_slot){w->users[u].name, (uint32_t)u};
-	}
-	return 0;
-}
-
 /* The position of the user named NAME, or UINT32_MAX. */
-static uint32_t find_user(const struct snap_writer *w, const struct ptrs *p,
-                          const struct names *t, const char *name)
+static uint32_t find_user(const struct snap_writer *w, const struct names *t,
+                          const char *name)
 {
+	uint32_t pos = known_find(&w->known, name);
 	size_t s;
 
-	for (s = ptr_hash(name) & p->mask; p->slot[s].p != NULL;
-	     s = (s + 1) & p->mask)
-		if (p->slot[s].p == name)
-			return p->slot[s].pos;
+	if (pos != UINT32_MAX)
+		return pos;
 	s = names_find(t, w, false, name, rec_hash_name(name, strlen(name)));
 	return t->slot[s].pos ? t->slot[s].pos - 1 : UINT32_MAX;
 }
@@ -558,17 +601,18 @@ static int check_unique(const struct snap_writer *w, struct index *x,
 }
 
 /* Finds every member, in gid order: MIDX gets their users' positions,
- * x->mcount how often each user is named, x->goff the group offsets. */
-static int find_members(const struct snap_writer *w, const struct names *t,
+ * x->mcount how often each user is named, x->goff the group offsets.
+ * W's names by address are dropped afterwards, so that the read-back does
+ * not carry them; adding users later builds them again. */
+static int find_members(struct snap_writer *w, const struct names *t,
                         uint32_t *midx, struct index *x, char *err,
                         size_t errlen)
 {
-	struct ptrs p = {0};
 	uint64_t at = 0;
 	size_t k = 0;
 	int rc = 0;
 
-	if (ptrs_build(&p, w) < 0)
+	if (w->borrow && w->known.slot == NULL && known_build(w, w->nusers) < 0)
 		return oom(err, errlen);
 	for (size_t i = 0; rc == 0 && i < w->ngroups; i++) {
 		const struct snap_group *g = &w->groups[x->by_gid[i]];
@@ -576,7 +620,7 @@ static int find_members(const struct snap_writer *w, const struct names *t,
 		x->goff[i] = (uint32_t)at;
 		at += 4 + 4 + 2 + strlen(g->name);
 		for (size_t j = 0; j < g->nmembers; j++) {
-			uint32_t u = find_user(w, &p, t, g->members[j]);
+			uint32_t u = find_user(w, t, g->members[j]);
 
 			if (u == UINT32_MAX) {
 				rc = fail(err, errlen, -EINVAL,
@@ -589,7 +633,8 @@ static int find_members(const struct snap_writer *w, const struct names *t,
 			at += x->ulen[u] + 1; /* a member is its user's name */
 		}
 	}
-	zfree(p.slot);
+	zfree(w->known.slot);
+	w->known = (struct ptrs){0};
 	x->goff[w->ngroups] = (uint32_t)at;
 	if (rc == 0 && at > UINT32_MAX)
 		rc = too_big(err, errlen);
@@ -626,7 +671,7 @@ static void place_gids(const struct snap_writer *w, const uint32_t *midx,
 }
 
 /* Every member must be a user; then each user's groups. */
-static int memberships_build(const struct snap_writer *w, struct names *t,
+static int memberships_build(struct snap_writer *w, struct names *t,
                              struct index *x, char *err, size_t errlen)
 {
 	uint32_t *midx = NULL;
@@ -688,7 +733,7 @@ static int user_offsets(const struct snap_writer *w, struct index *x, char *err,
 
 /* Everything publish needs to know before it writes, and every check of
  * the directory as a whole: unique ids and names, members that are users. */
-static int index_build(const struct snap_writer *w, struct index *x, char *err,
+static int index_build(struct snap_writer *w, struct index *x, char *err,
                        size_t errlen)
 {
 	struct names unames = {0};
