@@ -56,7 +56,7 @@ static size_t table_cap(size_t n)
 }
 
 /* Zeroed room for N items of SIZE bytes (never NULL for zero items, so
- * NULL always means out of memory), for publish's own arrays.  They are
+ * NULL always means out of memory), for the writer's own arrays.  They are
  * mapped and unmapped directly: freed, they go back to the system at once
  * instead of staying in the heap, where they would add to what the
  * read-back and the rest of the refresh hold. */
@@ -411,15 +411,19 @@ static void index_free(struct index *x)
 	zfree(x->by_gid);
 }
 
+/* These return their code themselves, not fail()'s: a static analyzer
+ * cannot see through the variadic fail() and would follow a path on which
+ * a failed step returned 0. */
 static int oom(char *err, size_t errlen)
 {
-	return fail(err, errlen, -ENOMEM, "out of memory");
+	fail(err, errlen, -ENOMEM, "out of memory");
+	return -ENOMEM;
 }
 
 static int too_big(char *err, size_t errlen)
 {
-	return fail(err, errlen, -EFBIG, "building the tables: %s",
-	            strerror(EFBIG));
+	fail(err, errlen, -EFBIG, "building the tables: %s", strerror(EFBIG));
+	return -EFBIG;
 }
 
 static uint32_t entry_id(const struct snap_writer *w, bool group, size_t i)
@@ -485,13 +489,13 @@ static int check_ids(const struct snap_writer *w, bool group,
 	for (size_t i = 1; i < n; i++) {
 		uint32_t a = order[i - 1], b = order[i];
 
-		if (entry_id(w, group, a) == entry_id(w, group, b))
-			return fail(err, errlen, -EINVAL,
-			            "%s %u given to both %s and %s",
-			            group ? "gid" : "uid",
-			            entry_id(w, group, b),
-			            entry_name(w, group, a),
-			            entry_name(w, group, b));
+		if (entry_id(w, group, a) == entry_id(w, group, b)) {
+			fail(err, errlen, -EINVAL,
+			     "%s %u given to both %s and %s",
+			     group ? "gid" : "uid", entry_id(w, group, b),
+			     entry_name(w, group, a), entry_name(w, group, b));
+			return -EINVAL;
+		}
 	}
 	return 0;
 }
@@ -534,9 +538,11 @@ static int names_build(struct names *t, const struct snap_writer *w, bool group,
 		const char *name = entry_name(w, group, i);
 		size_t s = names_find(t, w, group, name, hash[i]);
 
-		if (t->slot[s].pos != 0)
-			return fail(err, errlen, -EINVAL, "%s name %s twice",
-			            group ? "group" : "user", name);
+		if (t->slot[s].pos != 0) {
+			fail(err, errlen, -EINVAL, "%s name %s twice",
+			     group ? "group" : "user", name);
+			return -EINVAL;
+		}
 		t->slot[s] = (struct name_slot){hash[i], (uint32_t)i + 1};
 	}
 	return 0;
@@ -623,9 +629,10 @@ static int find_members(struct snap_writer *w, const struct names *t,
 			uint32_t u = find_user(w, t, g->members[j]);
 
 			if (u == UINT32_MAX) {
-				rc = fail(err, errlen, -EINVAL,
-				          "group %s: member %s is not a user",
-				          g->name, g->members[j]);
+				fail(err, errlen, -EINVAL,
+				     "group %s: member %s is not a user",
+				     g->name, g->members[j]);
+				rc = -EINVAL;
 				break;
 			}
 			midx[k++] = u;
@@ -739,8 +746,10 @@ static int index_build(struct snap_writer *w, struct index *x, char *err,
 	struct names unames = {0};
 	int rc;
 
-	if (w->nusers >= UINT32_MAX || w->ngroups >= UINT32_MAX)
-		return fail(err, errlen, -EFBIG, "too many entries");
+	if (w->nusers >= UINT32_MAX || w->ngroups >= UINT32_MAX) {
+		fail(err, errlen, -EFBIG, "too many entries");
+		return -EFBIG;
+	}
 	rc = check_unique(w, x, &unames, err, errlen);
 	if (rc == 0)
 		rc = memberships_build(w, &unames, x, err, errlen);
