@@ -8,11 +8,17 @@
  * the live snapshot as it was.
  *
  * Memory stays close to one copy of the directory: a borrowing writer keeps
- * the caller's strings instead of copying them; members are found through a
- * hash of the user names; each table is encoded straight into the file's
- * map (MDB_WRITEMAP, MDB_RESERVE) and its pages are handed back to the
- * page cache as soon as they are written; the read-back reopens the reader
- * every few thousand entries so that the new file is never mapped whole.
+ * the caller's strings instead of copying them; each table is encoded
+ * straight into the file's map (MDB_WRITEMAP, MDB_RESERVE) and its pages
+ * are handed back to the page cache as soon as they are written; the
+ * read-back reopens the reader every few thousand entries so that the new
+ * file is never mapped whole.
+ *
+ * Time goes into what a directory has a million of, memberships, so each
+ * is looked at as few times as can be: a member is found once (by address
+ * when it is the user's own name string, else by hash and content), the
+ * names' hashes, lengths and the records' sizes are computed once, and the
+ * read-back walks the file in order instead of jumping around it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,6 +45,99 @@
 #define VERIFY_SLICE  8192       /* lookups between reader reopens */
 #define SPARE_PAGES   16         /* map pages beyond the estimate */
 
+/* A power of two at least twice N, so probe runs stay short and end. */
+static size_t table_cap(size_t n)
+{
+	size_t cap = 8;
+
+	while (cap < 2 * n)
+		cap *= 2;
+	return cap;
+}
+
+/* Zeroed room for N items of SIZE bytes (never NULL for zero items, so
+ * NULL always means out of memory), for the writer's own arrays.  They are
+ * mapped and unmapped directly: freed, they go back to the system at once
+ * instead of staying in the heap, where they would add to what the
+ * read-back and the rest of the refresh hold. */
+#define ARRAY_HEAD 16 /* keeps the length; keeps items aligned */
+
+static void *zalloc(size_t n, size_t size)
+{
+	size_t len;
+	uint8_t *p;
+
+	if (n == 0)
+		n = 1;
+	if (n > (SIZE_MAX - ARRAY_HEAD) / size)
+		return NULL;
+	len = ARRAY_HEAD + n * size;
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+	         -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	memcpy(p, &len, sizeof(len));
+	return p + ARRAY_HEAD;
+}
+
+/* Frees what zalloc() gave; NULL is fine. */
+static void zfree(void *a)
+{
+	size_t len;
+
+	if (a == NULL)
+		return;
+	memcpy(&len, (uint8_t *)a - ARRAY_HEAD, sizeof(len));
+	munmap((uint8_t *)a - ARRAY_HEAD, len);
+}
+
+/* ---- user names by address ------------------------------------------ */
+
+/* A borrowing writer's caller usually gives as a member the very string it
+ * gave as that user's name (scim-cache interns names).  Such a member was
+ * validated with its user and is found at publish by its address, without
+ * reading or hashing its bytes; any other member is validated and found by
+ * content.  Open addressing; a slot holds the name and its user's
+ * position, a NULL name is an empty slot. */
+struct ptr_slot {
+	const char *p;
+	uint32_t pos;
+};
+
+struct ptrs {
+	struct ptr_slot *slot; /* NULL: none kept */
+	size_t mask, n;
+};
+
+static size_t ptr_hash(const char *p)
+{
+	uint64_t h = (uint64_t)(uintptr_t)p * 0x9e3779b97f4a7c15u;
+
+	return (size_t)(h ^ (h >> 32));
+}
+
+static void ptrs_put(struct ptrs *t, const char *p, uint32_t pos)
+{
+	size_t i = ptr_hash(p) & t->mask;
+
+	while (t->slot[i].p != NULL)
+		i = (i + 1) & t->mask;
+	t->slot[i] = (struct ptr_slot){p, pos};
+	t->n++;
+}
+
+/* The position of the user whose name is the string at P, or UINT32_MAX. */
+static uint32_t known_find(const struct ptrs *t, const char *p)
+{
+	if (t->slot == NULL)
+		return UINT32_MAX;
+	for (size_t i = ptr_hash(p) & t->mask; t->slot[i].p != NULL;
+	     i = (i + 1) & t->mask)
+		if (t->slot[i].p == p)
+			return t->slot[i].pos;
+	return UINT32_MAX;
+}
+
 struct snap_writer {
 	uint32_t id_min, id_max;
 	bool borrow; /* keep the caller's strings; set once at creation */
@@ -47,6 +146,7 @@ struct snap_writer {
 	struct snap_group *groups;
 	size_t ngroups, groups_cap;
 	struct arena copies; /* a copying writer's strings and arrays */
+	struct ptrs known;   /* a borrowing writer's user names, or none */
 };
 
 static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
@@ -62,6 +162,30 @@ static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
 		va_end(ap);
 	}
 	return code;
+}
+
+/* W->known holding every user name added so far, with room for at least
+ * N. */
+static int known_build(struct snap_writer *w, size_t n)
+{
+	struct ptrs t = {.mask = table_cap(n) - 1};
+
+	t.slot = zalloc(t.mask + 1, sizeof(*t.slot));
+	if (t.slot == NULL)
+		return -ENOMEM;
+	for (size_t u = 0; u < w->nusers; u++)
+		ptrs_put(&t, w->users[u].name, (uint32_t)u);
+	zfree(w->known.slot);
+	w->known = t;
+	return 0;
+}
+
+/* Room in W->known for one more name; it stays at most half full. */
+static int known_reserve(struct snap_writer *w)
+{
+	if (w->known.slot != NULL && 2 * (w->known.n + 1) <= w->known.mask + 1)
+		return 0;
+	return known_build(w, 2 * (w->nusers + 1));
 }
 
 static int writer_new(uint32_t id_min, uint32_t id_max, bool borrow,
@@ -97,6 +221,7 @@ void snap_writer_free(struct snap_writer *w)
 	if (w == NULL)
 		return;
 	arena_free(&w->copies);
+	zfree(w->known.slot);
 	free(w->users);
 	free(w->groups);
 	free(w);
@@ -167,8 +292,10 @@ int snap_writer_add_user(struct snap_writer *w, const struct snap_user *u,
 	r = check_user(w, u, err, errlen);
 	if (r < 0)
 		return r;
-	if (grow((void **)&w->users, &w->users_cap, w->nusers,
-	         sizeof(*w->users)) < 0)
+	if (w->nusers >= UINT32_MAX - 1 ||
+	    grow((void **)&w->users, &w->users_cap, w->nusers,
+	         sizeof(*w->users)) < 0 ||
+	    (w->borrow && known_reserve(w) < 0))
 		return fail(err, errlen, -ENOMEM, "out of memory");
 	c.name = keep_str(w, u->name);
 	c.gecos = keep_str(w, u->gecos);
@@ -176,6 +303,8 @@ int snap_writer_add_user(struct snap_writer *w, const struct snap_user *u,
 	c.shell = keep_str(w, u->shell);
 	if (!c.name || !c.gecos || !c.home || !c.shell)
 		return fail(err, errlen, -ENOMEM, "out of memory");
+	if (w->borrow)
+		ptrs_put(&w->known, c.name, (uint32_t)w->nusers);
 	w->users[w->nusers++] = c;
 	return 0;
 }
@@ -192,11 +321,15 @@ static int check_group(const struct snap_writer *w, const struct snap_group *g,
 	if (g->nmembers > SNAP_MEMBERS_MAX)
 		return fail(err, errlen, -EINVAL, "group %s: too many members",
 		            g->name);
-	for (size_t i = 0; i < g->nmembers; i++)
-		if (g->members[i] == NULL ||
-		    !snap_name_valid(g->members[i], strlen(g->members[i])))
+	/* A user's own name string was validated with the user. */
+	for (size_t i = 0; i < g->nmembers; i++) {
+		const char *m = g->members[i];
+
+		if (m == NULL || (known_find(&w->known, m) == UINT32_MAX &&
+		                  !snap_name_valid(m, strlen(m))))
 			return fail(err, errlen, -EINVAL,
 			            "group %s: invalid member name", g->name);
+	}
 	return 0;
 }
 
@@ -238,254 +371,392 @@ int snap_writer_add_group(struct snap_writer *w, const struct snap_group *g,
 	return 0;
 }
 
-/* ---- whole-directory checks ------------------------------------------ */
+/* ---- the index -------------------------------------------------------- */
 
-/* Sorted views over the collected records, in the orders LMDB stores them:
- * ids numerically, names as strcmp() orders them (which is LMDB's byte
- * order, since names hold no NUL).  NAMES finds a user by name: slots hold
- * index in w->users + 1, 0 when empty. */
-struct order {
-	const struct snap_user **by_uid, **by_uname;
-	const struct snap_group **by_gid, **by_gname;
-	uint32_t *names;
-	size_t names_cap;
+/* What publish derives from the collected records, each part computed
+ * once and used by the checks, the encoders and the read-back.  Users and
+ * groups are named by their position in w->users and w->groups.
+ *
+ * BY_UID and BY_GID are the order of the records in the file (by id).
+ * UHASH and GHASH are rec_hash_name() of every name, ULEN the length of
+ * every user name.  UOFF and GOFF are the offsets tables (n + 1 entries, in
+ * file order).  GIDS[MSTART[u] .. MSTART[u] + MCOUNT[u]) are user u's
+ * groups, ascending and without repeats. */
+struct index {
+	uint32_t *by_uid, *by_gid;
+	uint32_t *uhash, *ghash;
+	uint8_t *ulen;
+	uint32_t *uoff, *goff;
+	uint32_t *mstart, *mcount, *gids;
 };
 
-static int cmp_uid(const void *a, const void *b)
+/* Frees what only the writing needs; the read-back keeps the orders. */
+static void index_written(struct index *x)
 {
-	const struct snap_user *x = *(const struct snap_user *const *)a;
-	const struct snap_user *y = *(const struct snap_user *const *)b;
-
-	return (x->uid > y->uid) - (x->uid < y->uid);
+	zfree(x->uhash);
+	zfree(x->ghash);
+	zfree(x->ulen);
+	zfree(x->uoff);
+	zfree(x->goff);
+	zfree(x->mstart);
+	zfree(x->mcount);
+	zfree(x->gids);
+	*x = (struct index){.by_uid = x->by_uid, .by_gid = x->by_gid};
 }
 
-static int cmp_uname(const void *a, const void *b)
+static void index_free(struct index *x)
 {
-	return strcmp((*(const struct snap_user *const *)a)->name,
-	              (*(const struct snap_user *const *)b)->name);
+	index_written(x);
+	zfree(x->by_uid);
+	zfree(x->by_gid);
 }
 
-static int cmp_gid(const void *a, const void *b)
+/* These return their code themselves, not fail()'s: a static analyzer
+ * cannot see through the variadic fail() and would follow a path on which
+ * a failed step returned 0. */
+static int oom(char *err, size_t errlen)
 {
-	const struct snap_group *x = *(const struct snap_group *const *)a;
-	const struct snap_group *y = *(const struct snap_group *const *)b;
-
-	return (x->gid > y->gid) - (x->gid < y->gid);
+	fail(err, errlen, -ENOMEM, "out of memory");
+	return -ENOMEM;
 }
 
-static int cmp_gname(const void *a, const void *b)
+static int too_big(char *err, size_t errlen)
 {
-	return strcmp((*(const struct snap_group *const *)a)->name,
-	              (*(const struct snap_group *const *)b)->name);
+	fail(err, errlen, -EFBIG, "building the tables: %s", strerror(EFBIG));
+	return -EFBIG;
 }
 
-static void order_free(struct order *o)
+static uint32_t entry_id(const struct snap_writer *w, bool group, size_t i)
 {
-	free(o->by_uid);
-	free(o->by_uname);
-	free(o->by_gid);
-	free(o->by_gname);
-	free(o->names);
+	return group ? w->groups[i].gid : w->users[i].uid;
 }
 
-/* A power of two at least twice N, so probe runs stay short and end. */
-static size_t table_cap(size_t n)
+static const char *entry_name(const struct snap_writer *w, bool group, size_t i)
 {
-	size_t cap = 8;
-
-	while (cap < 2 * n)
-		cap *= 2;
-	return cap;
+	return group ? w->groups[i].name : w->users[i].name;
 }
 
-/* The slot of NAME in O->names: its user's, or the empty one where it
- * would go. */
-static size_t name_slot(const struct snap_writer *w, const struct order *o,
-                        const char *name)
+/* *OUT gets 0..N-1 ordered by id, ties by position, as a stable sort would
+ * give them: a radix sort of (id << 32 | position) keys, a few linear
+ * passes instead of a comparison sort's cache misses. */
+static int id_order(const struct snap_writer *w, bool group, size_t n,
+                    uint32_t **out)
 {
-	size_t mask = o->names_cap - 1;
-	size_t i = rec_hash_name(name, strlen(name)) & mask;
+	uint64_t *a = zalloc(n, sizeof(*a)), *b = zalloc(n, sizeof(*b));
+	uint32_t *o = zalloc(n, sizeof(*o));
+	int rc = -ENOMEM;
 
-	while (o->names[i] != 0 &&
-	       strcmp(w->users[o->names[i] - 1].name, name) != 0)
-		i = (i + 1) & mask;
+	if (a == NULL || b == NULL || o == NULL)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		a[i] = (uint64_t)entry_id(w, group, i) << 32 | i;
+	for (unsigned shift = 32; n > 0 && shift < 64; shift += 8) {
+		size_t count[256] = {0}, at = 0;
+		uint64_t *t;
+
+		for (size_t i = 0; i < n; i++)
+			count[(a[i] >> shift) & 0xff]++;
+		if (count[(a[0] >> shift) & 0xff] == n)
+			continue; /* every key has this byte */
+		for (size_t d = 0; d < 256; d++) {
+			size_t c = count[d];
+
+			count[d] = at;
+			at += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			b[count[(a[i] >> shift) & 0xff]++] = a[i];
+		t = a;
+		a = b;
+		b = t;
+	}
+	for (size_t i = 0; i < n; i++)
+		o[i] = (uint32_t)a[i];
+	*out = o;
+	o = NULL; /* transferred */
+	rc = 0;
+out:
+	zfree(a);
+	zfree(b);
+	zfree(o);
+	return rc;
+}
+
+/* Refuses an id given twice; ORDER is by id. */
+static int check_ids(const struct snap_writer *w, bool group,
+                     const uint32_t *order, size_t n, char *err, size_t errlen)
+{
+	for (size_t i = 1; i < n; i++) {
+		uint32_t a = order[i - 1], b = order[i];
+
+		if (entry_id(w, group, a) == entry_id(w, group, b)) {
+			fail(err, errlen, -EINVAL,
+			     "%s %u given to both %s and %s",
+			     group ? "gid" : "uid", entry_id(w, group, b),
+			     entry_name(w, group, a), entry_name(w, group, b));
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* Names by content: open addressing, a slot holds the name's hash and its
+ * position + 1 (0: empty), so that a probe compares hashes before it reads
+ * a string. */
+struct name_slot {
+	uint32_t hash, pos;
+};
+
+struct names {
+	struct name_slot *slot;
+	size_t mask;
+};
+
+/* The slot of NAME, whose hash is HASH: its entry's, or the empty one where
+ * it would go. */
+static size_t names_find(const struct names *t, const struct snap_writer *w,
+                         bool group, const char *name, uint32_t hash)
+{
+	size_t i = hash & t->mask;
+
+	while (t->slot[i].pos != 0 &&
+	       (t->slot[i].hash != hash ||
+	        strcmp(entry_name(w, group, t->slot[i].pos - 1), name) != 0))
+		i = (i + 1) & t->mask;
 	return i;
 }
 
-static int names_build(const struct snap_writer *w, struct order *o)
+/* Every user's (or group's) name into T; a name given twice is refused. */
+static int names_build(struct names *t, const struct snap_writer *w, bool group,
+                       const uint32_t *hash, size_t n, char *err, size_t errlen)
 {
-	if (w->nusers >= UINT32_MAX)
-		return -ENOMEM;
-	o->names_cap = table_cap(w->nusers);
-	o->names = calloc(o->names_cap, sizeof(*o->names));
-	if (o->names == NULL)
+	t->mask = table_cap(n) - 1;
+	t->slot = zalloc(t->mask + 1, sizeof(*t->slot));
+	if (t->slot == NULL)
+		return oom(err, errlen);
+	for (size_t i = 0; i < n; i++) {
+		const char *name = entry_name(w, group, i);
+		size_t s = names_find(t, w, group, name, hash[i]);
+
+		if (t->slot[s].pos != 0) {
+			fail(err, errlen, -EINVAL, "%s name %s twice",
+			     group ? "group" : "user", name);
+			return -EINVAL;
+		}
+		t->slot[s] = (struct name_slot){hash[i], (uint32_t)i + 1};
+	}
+	return 0;
+}
+
+/* The position of the user named NAME, or UINT32_MAX. */
+static uint32_t find_user(const struct snap_writer *w, const struct names *t,
+                          const char *name)
+{
+	uint32_t pos = known_find(&w->known, name);
+	size_t s;
+
+	if (pos != UINT32_MAX)
+		return pos;
+	s = names_find(t, w, false, name, rec_hash_name(name, strlen(name)));
+	return t->slot[s].pos ? t->slot[s].pos - 1 : UINT32_MAX;
+}
+
+/* Hashes and lengths of every name. */
+static int hash_names(const struct snap_writer *w, struct index *x)
+{
+	x->uhash = zalloc(w->nusers, sizeof(*x->uhash));
+	x->ulen = zalloc(w->nusers, sizeof(*x->ulen));
+	x->ghash = zalloc(w->ngroups, sizeof(*x->ghash));
+	if (!x->uhash || !x->ulen || !x->ghash)
 		return -ENOMEM;
 	for (size_t i = 0; i < w->nusers; i++) {
-		size_t s = name_slot(w, o, w->users[i].name);
+		size_t len = strlen(w->users[i].name); /* <= SNAP_NAME_MAX */
 
-		if (o->names[s] == 0) /* a repeat is check_unique()'s */
-			o->names[s] = (uint32_t)i + 1;
+		x->ulen[i] = (uint8_t)len;
+		x->uhash[i] = rec_hash_name(w->users[i].name, len);
 	}
+	for (size_t i = 0; i < w->ngroups; i++)
+		x->ghash[i] = rec_hash_name(w->groups[i].name,
+		                            strlen(w->groups[i].name));
 	return 0;
 }
 
-/* The index in w->users of the user NAME, or SIZE_MAX. */
-static size_t find_user(const struct snap_writer *w, const struct order *o,
-                        const char *name)
+/* Ids and names given twice are refused; UNAMES is left holding the user
+ * names for finding members. */
+static int check_unique(const struct snap_writer *w, struct index *x,
+                        struct names *unames, char *err, size_t errlen)
 {
-	uint32_t v = o->names[name_slot(w, o, name)];
+	struct names gnames = {0};
+	int rc;
 
-	return v ? (size_t)v - 1 : SIZE_MAX;
+	if (hash_names(w, x) < 0 ||
+	    id_order(w, false, w->nusers, &x->by_uid) < 0 ||
+	    id_order(w, true, w->ngroups, &x->by_gid) < 0)
+		return oom(err, errlen);
+	rc = check_ids(w, false, x->by_uid, w->nusers, err, errlen);
+	if (rc == 0)
+		rc = names_build(unames, w, false, x->uhash, w->nusers, err,
+		                 errlen);
+	if (rc == 0)
+		rc = check_ids(w, true, x->by_gid, w->ngroups, err, errlen);
+	if (rc == 0)
+		rc = names_build(&gnames, w, true, x->ghash, w->ngroups, err,
+		                 errlen);
+	zfree(gnames.slot);
+	return rc;
 }
 
-static int order_build(const struct snap_writer *w, struct order *o)
+/* Finds every member, in gid order: MIDX gets their users' positions,
+ * x->mcount how often each user is named, x->goff the group offsets.
+ * W's names by address are dropped afterwards, so that the read-back does
+ * not carry them; adding users later builds them again. */
+static int find_members(struct snap_writer *w, const struct names *t,
+                        uint32_t *midx, struct index *x, char *err,
+                        size_t errlen)
 {
-	size_t nu = w->nusers ? w->nusers : 1, ng = w->ngroups ? w->ngroups : 1;
+	uint64_t at = 0;
+	size_t k = 0;
+	int rc = 0;
 
-	o->by_uid = calloc(nu, sizeof(*o->by_uid));
-	o->by_uname = calloc(nu, sizeof(*o->by_uname));
-	o->by_gid = calloc(ng, sizeof(*o->by_gid));
-	o->by_gname = calloc(ng, sizeof(*o->by_gname));
-	if (!o->by_uid || !o->by_uname || !o->by_gid || !o->by_gname)
-		return -ENOMEM;
-	for (size_t i = 0; i < w->nusers; i++)
-		o->by_uid[i] = o->by_uname[i] = &w->users[i];
-	for (size_t i = 0; i < w->ngroups; i++)
-		o->by_gid[i] = o->by_gname[i] = &w->groups[i];
-	qsort(o->by_uid, w->nusers, sizeof(*o->by_uid), cmp_uid);
-	qsort(o->by_uname, w->nusers, sizeof(*o->by_uname), cmp_uname);
-	qsort(o->by_gid, w->ngroups, sizeof(*o->by_gid), cmp_gid);
-	qsort(o->by_gname, w->ngroups, sizeof(*o->by_gname), cmp_gname);
-	return names_build(w, o);
-}
+	if (w->borrow && w->known.slot == NULL && known_build(w, w->nusers) < 0)
+		return oom(err, errlen);
+	for (size_t i = 0; rc == 0 && i < w->ngroups; i++) {
+		const struct snap_group *g = &w->groups[x->by_gid[i]];
 
-static int check_unique(const struct snap_writer *w, const struct order *o,
-                        char *err, size_t errlen)
-{
-	for (size_t i = 1; i < w->nusers; i++) {
-		if (o->by_uid[i]->uid == o->by_uid[i - 1]->uid)
-			return fail(err, errlen, -EINVAL,
-			            "uid %u given to both %s and %s",
-			            o->by_uid[i]->uid, o->by_uid[i - 1]->name,
-			            o->by_uid[i]->name);
-		if (strcmp(o->by_uname[i]->name, o->by_uname[i - 1]->name) == 0)
-			return fail(err, errlen, -EINVAL, "user name %s twice",
-			            o->by_uname[i]->name);
-	}
-	for (size_t i = 1; i < w->ngroups; i++) {
-		if (o->by_gid[i]->gid == o->by_gid[i - 1]->gid)
-			return fail(err, errlen, -EINVAL,
-			            "gid %u given to both %s and %s",
-			            o->by_gid[i]->gid, o->by_gid[i - 1]->name,
-			            o->by_gid[i]->name);
-		if (strcmp(o->by_gname[i]->name, o->by_gname[i - 1]->name) == 0)
-			return fail(err, errlen, -EINVAL, "group name %s twice",
-			            o->by_gname[i]->name);
-	}
-	return 0;
-}
+		x->goff[i] = (uint32_t)at;
+		at += 4 + 4 + 2 + strlen(g->name);
+		for (size_t j = 0; j < g->nmembers; j++) {
+			uint32_t u = find_user(w, t, g->members[j]);
 
-static int check_members(const struct snap_writer *w, const struct order *o,
-                         char *err, size_t errlen)
-{
-	for (size_t i = 0; i < w->ngroups; i++) {
-		const struct snap_group *g = &w->groups[i];
-
-		for (size_t j = 0; j < g->nmembers; j++)
-			if (find_user(w, o, g->members[j]) == SIZE_MAX)
-				return fail(err, errlen, -EINVAL,
-				            "group %s: member %s is not a user",
-				            g->name, g->members[j]);
-	}
-	return 0;
-}
-
-/* ---- user -> gids ----------------------------------------------------- */
-
-/* Every user's gids: GIDS[STARTS[i] .. STARTS[i] + COUNT[i]) are user i's,
- * ascending and without repeats. */
-struct memberships {
-	size_t *starts;
-	uint32_t *count;
-	uint32_t *gids;
-};
-
-static void memberships_free(struct memberships *ms)
-{
-	free(ms->starts);
-	free(ms->count);
-	free(ms->gids);
-}
-
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* Sorts user U's gids and drops repeats. */
-static void memberships_tidy(struct memberships *ms, size_t u)
-{
-	uint32_t *g = ms->gids + ms->starts[u];
-	size_t n = ms->starts[u + 1] - ms->starts[u], k = 0;
-
-	qsort(g, n, sizeof(*g), cmp_u32);
-	for (size_t i = 0; i < n; i++)
-		if (k == 0 || g[k - 1] != g[i])
-			g[k++] = g[i];
-	ms->count[u] = (uint32_t)k;
-}
-
-static int memberships_build(const struct snap_writer *w, const struct order *o,
-                             struct memberships *ms)
-{
-	size_t n = 0;
-
-	ms->starts = calloc(w->nusers + 1, sizeof(*ms->starts));
-	ms->count = calloc(w->nusers + 1, sizeof(*ms->count));
-	if (ms->starts == NULL || ms->count == NULL)
-		return -ENOMEM;
-	/* Count each user's memberships, then place the gids. */
-	for (size_t i = 0; i < w->ngroups; i++)
-		for (size_t j = 0; j < w->groups[i].nmembers; j++)
-			ms->starts[find_user(w, o, w->groups[i].members[j])]++;
-	for (size_t u = 0; u <= w->nusers; u++) {
-		size_t c = ms->starts[u];
-
-		ms->starts[u] = n;
-		n += c;
-	}
-	ms->gids = calloc(n ? n : 1, sizeof(*ms->gids));
-	if (ms->gids == NULL)
-		return -ENOMEM;
-	for (size_t i = 0; i < w->ngroups; i++)
-		for (size_t j = 0; j < w->groups[i].nmembers; j++) {
-			size_t u = find_user(w, o, w->groups[i].members[j]);
-
-			ms->gids[ms->starts[u] + ms->count[u]++] =
-			        w->groups[i].gid;
+			if (u == UINT32_MAX) {
+				fail(err, errlen, -EINVAL,
+				     "group %s: member %s is not a user",
+				     g->name, g->members[j]);
+				rc = -EINVAL;
+				break;
+			}
+			midx[k++] = u;
+			x->mcount[u]++;
+			at += x->ulen[u] + 1; /* a member is its user's name */
 		}
-	for (size_t u = 0; u < w->nusers; u++)
-		memberships_tidy(ms, u);
-	return 0;
+	}
+	zfree(w->known.slot);
+	w->known = (struct ptrs){0};
+	x->goff[w->ngroups] = (uint32_t)at;
+	if (rc == 0 && at > UINT32_MAX)
+		rc = too_big(err, errlen);
+	return rc;
 }
 
-/* ---- sizes ------------------------------------------------------------ */
-
-static size_t user_size(const struct snap_user *u, size_t ngids)
+/* Each user's groups from the members found: groups are taken in gid
+ * order, so each list comes out ascending, and a member named twice in
+ * one group is dropped as it repeats the gid just placed. */
+static void place_gids(const struct snap_writer *w, const uint32_t *midx,
+                       struct index *x)
 {
-	return 4 + 4 + 1 + 2 + strlen(u->name) + 2 + strlen(u->gecos) + 2 +
-	       strlen(u->home) + 2 + strlen(u->shell) + 4 + 4 * ngids;
+	size_t k = 0;
+	uint32_t at = 0;
+
+	for (size_t u = 0; u < w->nusers; u++) {
+		x->mstart[u] = at;
+		at += x->mcount[u];
+		x->mcount[u] = 0;
+	}
+	for (size_t i = 0; i < w->ngroups; i++) {
+		const struct snap_group *g = &w->groups[x->by_gid[i]];
+
+		for (size_t j = 0; j < g->nmembers; j++) {
+			uint32_t u = midx[k++], n = x->mcount[u];
+			uint32_t *gids = x->gids + x->mstart[u];
+
+			if (n == 0 || gids[n - 1] != g->gid) {
+				gids[n] = g->gid;
+				x->mcount[u] = n + 1;
+			}
+		}
+	}
 }
 
-static size_t group_size(const struct snap_group *g)
+/* Every member must be a user; then each user's groups. */
+static int memberships_build(struct snap_writer *w, struct names *t,
+                             struct index *x, char *err, size_t errlen)
 {
-	size_t n = 4 + 4 + 2 + strlen(g->name);
+	uint32_t *midx = NULL;
+	size_t total = 0;
+	int rc;
 
-	for (size_t i = 0; i < g->nmembers; i++)
-		n += strlen(g->members[i]) + 1;
-	return n;
+	for (size_t i = 0; i < w->ngroups; i++) {
+		if (w->groups[i].nmembers > UINT32_MAX - total)
+			return oom(err, errlen);
+		total += w->groups[i].nmembers;
+	}
+	midx = zalloc(total, sizeof(*midx));
+	x->mcount = zalloc(w->nusers, sizeof(*x->mcount));
+	x->goff = zalloc(w->ngroups + 1, sizeof(*x->goff));
+	if (midx == NULL || x->mcount == NULL || x->goff == NULL) {
+		zfree(midx);
+		return oom(err, errlen);
+	}
+	rc = find_members(w, t, midx, x, err, errlen);
+	/* The names are found; let their table go before the gids come. */
+	zfree(t->slot);
+	t->slot = NULL;
+	if (rc == 0) {
+		x->mstart = zalloc(w->nusers, sizeof(*x->mstart));
+		x->gids = zalloc(total, sizeof(*x->gids));
+		if (x->mstart == NULL || x->gids == NULL)
+			rc = oom(err, errlen);
+	}
+	if (rc == 0)
+		place_gids(w, midx, x);
+	zfree(midx);
+	return rc;
+}
+
+static uint64_t user_size(const struct snap_user *u, size_t namelen,
+                          uint32_t ngids)
+{
+	return 4 + 4 + 1 + 2 + namelen + 2 + strlen(u->gecos) + 2 +
+	       strlen(u->home) + 2 + strlen(u->shell) + 4 + 4 * (uint64_t)ngids;
+}
+
+static int user_offsets(const struct snap_writer *w, struct index *x, char *err,
+                        size_t errlen)
+{
+	uint64_t at = 0;
+
+	x->uoff = zalloc(w->nusers + 1, sizeof(*x->uoff));
+	if (x->uoff == NULL)
+		return oom(err, errlen);
+	for (size_t i = 0; i < w->nusers && at <= UINT32_MAX; i++) {
+		uint32_t u = x->by_uid[i];
+
+		x->uoff[i] = (uint32_t)at;
+		at += user_size(&w->users[u], x->ulen[u], x->mcount[u]);
+	}
+	x->uoff[w->nusers] = (uint32_t)at;
+	return at > UINT32_MAX ? too_big(err, errlen) : 0;
+}
+
+/* Everything publish needs to know before it writes, and every check of
+ * the directory as a whole: unique ids and names, members that are users. */
+static int index_build(struct snap_writer *w, struct index *x, char *err,
+                       size_t errlen)
+{
+	struct names unames = {0};
+	int rc;
+
+	if (w->nusers >= UINT32_MAX || w->ngroups >= UINT32_MAX) {
+		fail(err, errlen, -EFBIG, "too many entries");
+		return -EFBIG;
+	}
+	rc = check_unique(w, x, &unames, err, errlen);
+	if (rc == 0)
+		rc = memberships_build(w, &unames, x, err, errlen);
+	if (rc == 0)
+		rc = user_offsets(w, x, err, errlen);
+	zfree(unames.slot);
+	return rc;
 }
 
 /* ---- writing ---------------------------------------------------------- */
@@ -560,115 +831,57 @@ static void put_le32_at(uint8_t *p, uint32_t x)
 	p[3] = (uint8_t)(x >> 24);
 }
 
-/* The offsets table from the record sizes SIZE(i). */
+/* One kind of entry as the file stores it (record.h): N records in ORDER
+ * (positions in w->users or w->groups), with their offsets OFF and the
+ * name hashes HASH (by position). */
 struct kind {
 	const char *records, *offsets, *byname, *byid;
+	bool group;
 	size_t n;
-	size_t (*size)(const struct snap_writer *, const struct order *,
-	               const struct memberships *, size_t);
-	int (*encode)(const struct snap_writer *, const struct order *,
-	              const struct memberships *, size_t, struct rec_buf *);
-	const char *(*name)(const struct order *, size_t);
-	uint32_t (*id)(const struct order *, size_t);
+	const uint32_t *order, *off, *hash;
 };
 
-static size_t user_size_at(const struct snap_writer *w, const struct order *o,
-                           const struct memberships *ms, size_t i)
+static int encode_at(const struct snap_writer *w, const struct index *x,
+                     const struct kind *k, size_t i, struct rec_buf *b)
 {
-	size_t idx = (size_t)(o->by_uid[i] - w->users);
+	uint32_t p = k->order[i];
 
-	return user_size(o->by_uid[i], ms->count[idx]);
+	if (k->group)
+		return rec_encode_group(b, &w->groups[p]);
+	return rec_encode_user(b, &w->users[p], x->gids + x->mstart[p],
+	                       x->mcount[p]);
 }
 
-static int user_encode_at(const struct snap_writer *w, const struct order *o,
-                          const struct memberships *ms, size_t i,
-                          struct rec_buf *b)
-{
-	size_t idx = (size_t)(o->by_uid[i] - w->users);
-
-	return rec_encode_user(b, o->by_uid[i], ms->gids + ms->starts[idx],
-	                       ms->count[idx]);
-}
-
-static const char *user_name_at(const struct order *o, size_t i)
-{
-	return o->by_uid[i]->name;
-}
-
-static uint32_t user_id_at(const struct order *o, size_t i)
-{
-	return o->by_uid[i]->uid;
-}
-
-static size_t group_size_at(const struct snap_writer *w, const struct order *o,
-                            const struct memberships *ms, size_t i)
-{
-	(void)w;
-	(void)ms;
-	return group_size(o->by_gid[i]);
-}
-
-static int group_encode_at(const struct snap_writer *w, const struct order *o,
-                           const struct memberships *ms, size_t i,
-                           struct rec_buf *b)
-{
-	(void)w;
-	(void)ms;
-	return rec_encode_group(b, o->by_gid[i]);
-}
-
-static const char *group_name_at(const struct order *o, size_t i)
-{
-	return o->by_gid[i]->name;
-}
-
-static uint32_t group_id_at(const struct order *o, size_t i)
-{
-	return o->by_gid[i]->gid;
-}
-
-/* Writes the offsets table of K and returns the records' total size in
- * *TOTAL. */
-static int put_offsets(struct wctx *c, const struct snap_writer *w,
-                       const struct order *o, const struct memberships *ms,
-                       const struct kind *k, size_t *total)
+static int put_offsets(struct wctx *c, const struct kind *k)
 {
 	struct value v = {0};
-	size_t at = 0;
 	int r;
 
 	r = reserve(c, k->offsets, 4 * (k->n + 1), &v);
-	for (size_t i = 0; r == 0 && i <= k->n; i++) {
-		if (at > UINT32_MAX)
-			return fail(c->err, c->errlen, -EFBIG,
-			            "building the tables: %s", strerror(EFBIG));
-		put_le32_at(v.p + 4 * i, (uint32_t)at);
-		if (i < k->n)
-			at += k->size(w, o, ms, i);
-	}
-	if (r == 0) {
-		v.done = v.len;
-		release(c, &v, true);
-		*total = at;
-	}
-	return r;
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i <= k->n; i++)
+		put_le32_at(v.p + 4 * i, k->off[i]);
+	v.done = v.len;
+	release(c, &v, true);
+	return 0;
 }
 
+/* Encodes every record of K; each must come out at the size its offsets
+ * said. */
 static int put_records(struct wctx *c, const struct snap_writer *w,
-                       const struct order *o, const struct memberships *ms,
-                       const struct kind *k, size_t total)
+                       const struct index *x, const struct kind *k)
 {
 	struct rec_buf b = {0};
 	struct value v = {0};
 	int r;
 
-	r = reserve(c, k->records, total, &v);
+	r = reserve(c, k->records, k->off[k->n], &v);
 	for (size_t i = 0; r == 0 && i < k->n; i++) {
 		rec_buf_reset(&b);
-		r = k->encode(w, o, ms, i, &b);
-		if (r == 0 && b.len > v.len - v.done)
-			r = -EIO; /* the sizes above disagree with the encoder
-			           */
+		r = encode_at(w, x, k, i, &b);
+		if (r == 0 && b.len != k->off[i + 1] - k->off[i])
+			r = -EIO; /* the sizes disagree with the encoder */
 		if (r == 0)
 			fill(c, &v, &b);
 		else
@@ -676,9 +889,6 @@ static int put_records(struct wctx *c, const struct snap_writer *w,
 			         k->records, strerror(-r));
 	}
 	rec_buf_free(&b);
-	if (r == 0 && v.done != v.len)
-		return fail(c->err, c->errlen, -EIO, "encoding %s: %s",
-		            k->records, strerror(EIO));
 	if (r == 0)
 		release(c, &v, true);
 	return r;
@@ -699,8 +909,8 @@ static void slot_put(uint8_t *slots, size_t cap, uint32_t hash, uint32_t value)
 }
 
 /* One hash table of K, by name or by id; slot values are index + 1. */
-static int put_hash(struct wctx *c, const struct order *o, const struct kind *k,
-                    bool byname)
+static int put_hash(struct wctx *c, const struct snap_writer *w,
+                    const struct kind *k, bool byname)
 {
 	size_t cap = table_cap(k->n);
 	struct value v = {0};
@@ -711,9 +921,9 @@ static int put_hash(struct wctx *c, const struct order *o, const struct kind *k,
 		return r;
 	memset(v.p, 0, v.len);
 	for (size_t i = 0; i < k->n; i++) {
-		const char *name = k->name(o, i);
-		uint32_t h = byname ? rec_hash_name(name, strlen(name))
-		                    : rec_hash_id(k->id(o, i));
+		uint32_t p = k->order[i];
+		uint32_t h = byname ? k->hash[p]
+		                    : rec_hash_id(entry_id(w, k->group, p));
 
 		slot_put(v.p, cap, h, (uint32_t)i + 1);
 	}
@@ -723,21 +933,16 @@ static int put_hash(struct wctx *c, const struct order *o, const struct kind *k,
 }
 
 static int put_kind(struct wctx *c, const struct snap_writer *w,
-                    const struct order *o, const struct memberships *ms,
-                    const struct kind *k)
+                    const struct index *x, const struct kind *k)
 {
-	size_t total = 0;
-	int r;
+	int r = put_offsets(c, k);
 
-	if (k->n >= UINT32_MAX)
-		return fail(c->err, c->errlen, -EFBIG, "too many entries");
-	r = put_offsets(c, w, o, ms, k, &total);
 	if (r == 0)
-		r = put_records(c, w, o, ms, k, total);
+		r = put_records(c, w, x, k);
 	if (r == 0)
-		r = put_hash(c, o, k, true);
+		r = put_hash(c, w, k, true);
 	if (r == 0)
-		r = put_hash(c, o, k, false);
+		r = put_hash(c, w, k, false);
 	return r;
 }
 
@@ -757,44 +962,44 @@ static int put_meta(struct wctx *c, const struct snap_meta *m)
 	return r;
 }
 
-static const struct kind user_kind = {
-        TABLE_USER_RECORDS,
-        TABLE_USER_OFFSETS,
-        TABLE_USER_BYNAME,
-        TABLE_USER_BYID,
-        0,
-        user_size_at,
-        user_encode_at,
-        user_name_at,
-        user_id_at,
-};
+static struct kind user_kind(const struct snap_writer *w, const struct index *x)
+{
+	return (struct kind){TABLE_USER_RECORDS,
+	                     TABLE_USER_OFFSETS,
+	                     TABLE_USER_BYNAME,
+	                     TABLE_USER_BYID,
+	                     false,
+	                     w->nusers,
+	                     x->by_uid,
+	                     x->uoff,
+	                     x->uhash};
+}
 
-static const struct kind group_kind = {
-        TABLE_GROUP_RECORDS,
-        TABLE_GROUP_OFFSETS,
-        TABLE_GROUP_BYNAME,
-        TABLE_GROUP_BYID,
-        0,
-        group_size_at,
-        group_encode_at,
-        group_name_at,
-        group_id_at,
-};
+static struct kind group_kind(const struct snap_writer *w,
+                              const struct index *x)
+{
+	return (struct kind){TABLE_GROUP_RECORDS,
+	                     TABLE_GROUP_OFFSETS,
+	                     TABLE_GROUP_BYNAME,
+	                     TABLE_GROUP_BYID,
+	                     true,
+	                     w->ngroups,
+	                     x->by_gid,
+	                     x->goff,
+	                     x->ghash};
+}
 
 static int write_all(struct wctx *c, const struct snap_writer *w,
-                     const struct order *o, const struct memberships *ms,
-                     const struct snap_meta *m)
+                     const struct index *x, const struct snap_meta *m)
 {
-	struct kind users = user_kind, groups = group_kind;
+	struct kind users = user_kind(w, x), groups = group_kind(w, x);
 	int r;
 
-	users.n = w->nusers;
-	groups.n = w->ngroups;
 	r = put_meta(c, m);
 	if (r == 0)
-		r = put_kind(c, w, o, ms, &users);
+		r = put_kind(c, w, x, &users);
 	if (r == 0)
-		r = put_kind(c, w, o, ms, &groups);
+		r = put_kind(c, w, x, &groups);
 	return r;
 }
 
@@ -808,18 +1013,14 @@ static size_t value_pages(size_t len, size_t page)
 /* A map (and file) size that holds everything written, allocated up front:
  * a full filesystem then fails here with ENOSPC instead of a SIGBUS on a
  * store into the map. */
-static size_t map_size(const struct snap_writer *w,
-                       const struct memberships *ms, size_t page)
+static size_t map_size(const struct snap_writer *w, const struct index *x,
+                       size_t page)
 {
 	size_t pages =
 	        2 + SPARE_PAGES + value_pages(SNAP_SOURCE_MAX + 64, page);
-	size_t urec = 0, grec = 0;
 
-	for (size_t i = 0; i < w->nusers; i++)
-		urec += user_size(&w->users[i], ms->count[i]);
-	for (size_t i = 0; i < w->ngroups; i++)
-		grec += group_size(&w->groups[i]);
-	pages += value_pages(urec, page) + value_pages(grec, page);
+	pages += value_pages(x->uoff[w->nusers], page) +
+	         value_pages(x->goff[w->ngroups], page);
 	pages += value_pages(4 * (w->nusers + 1), page) +
 	         value_pages(4 * (w->ngroups + 1), page);
 	pages += 2 * value_pages(4 * table_cap(w->nusers), page) +
@@ -887,9 +1088,9 @@ static int open_env(MDB_env **env, const char *tmp, size_t size)
 	return rc;
 }
 
-static int write_file(const struct snap_writer *w, const struct order *o,
-                      const struct memberships *ms, const char *tmp,
-                      const struct snap_meta *m, char *err, size_t errlen)
+static int write_file(const struct snap_writer *w, const struct index *x,
+                      const char *tmp, const struct snap_meta *m, char *err,
+                      size_t errlen)
 {
 	struct wctx c = {.err = err, .errlen = errlen};
 	size_t size;
@@ -897,7 +1098,7 @@ static int write_file(const struct snap_writer *w, const struct order *o,
 	int rc;
 
 	c.page = (size_t)sysconf(_SC_PAGESIZE);
-	size = map_size(w, ms, c.page);
+	size = map_size(w, x, c.page);
 	rc = open_env(&env, tmp, size);
 	if (rc == 0)
 		rc = mdb_txn_begin(env, NULL, 0, &c.txn);
@@ -911,7 +1112,7 @@ static int write_file(const struct snap_writer *w, const struct order *o,
 	rc = preallocate(env, tmp, size, err, errlen);
 	if (rc < 0)
 		goto out;
-	rc = write_all(&c, w, o, ms, m);
+	rc = write_all(&c, w, x, m);
 	if (rc == 0) {
 		rc = mdb_txn_commit(c.txn);
 		c.txn = NULL;
@@ -949,59 +1150,113 @@ static int vreader_next(struct vreader *v)
 	return snap_reader_new(v->path, geteuid(), &v->r);
 }
 
-static int verify_users(struct vreader *v, const struct snap_writer *w,
-                        char *buf, size_t buflen)
+static bool meta_same(const struct snap_meta *a, const struct snap_meta *b)
 {
-	struct snap_cursor cur = {0};
-	struct passwd pw = {0};
-	size_t n = 0;
-	int rc;
-
-	while ((rc = vreader_next(v)) == 0 &&
-	       (rc = snap_getpwent(v->r, &cur, &pw, buf, buflen)) == 0)
-		n++;
-	if (rc < 0 || n != w->nusers)
-		return -EBADMSG;
-	for (size_t i = 0; i < w->nusers; i++) {
-		const struct snap_user *u = &w->users[i];
-
-		rc = vreader_next(v);
-		if (rc == 0)
-			rc = snap_getpwnam(v->r, u->name, &pw, buf, buflen);
-		if (rc != 0 || pw.pw_uid != u->uid)
-			return -EBADMSG;
-	}
-	return 0;
+	return a->version == b->version && a->generation == b->generation &&
+	       a->created == b->created && a->id_min == b->id_min &&
+	       a->id_max == b->id_max && a->nusers == b->nusers &&
+	       a->nactive == b->nactive && a->ngroups == b->ngroups &&
+	       strcmp(a->source, b->source) == 0;
 }
 
-static int verify_groups(struct vreader *v, const struct snap_writer *w,
-                         char *buf, size_t buflen)
+static bool passwd_same(const struct passwd *pw, const struct snap_user *u)
 {
-	struct snap_cursor cur = {0};
-	struct group gr = {0};
-	size_t n = 0;
-	int rc;
-
-	while ((rc = vreader_next(v)) == 0 &&
-	       (rc = snap_getgrent(v->r, &cur, &gr, buf, buflen)) == 0)
-		n++;
-	if (rc < 0 || n != w->ngroups)
-		return -EBADMSG;
-	for (size_t i = 0; i < w->ngroups; i++) {
-		const struct snap_group *g = &w->groups[i];
-
-		rc = vreader_next(v);
-		if (rc == 0)
-			rc = snap_getgrnam(v->r, g->name, &gr, buf, buflen);
-		if (rc != 0 || gr.gr_gid != g->gid)
-			return -EBADMSG;
-	}
-	return 0;
+	return pw->pw_uid == u->uid && pw->pw_gid == u->gid &&
+	       strcmp(pw->pw_name, u->name) == 0 &&
+	       strcmp(pw->pw_gecos, u->gecos) == 0 &&
+	       strcmp(pw->pw_dir, u->home) == 0 &&
+	       strcmp(pw->pw_shell, u->shell) == 0;
 }
 
-/* Reads the new file back through the reader that NSS uses. */
+static bool group_same(const struct group *gr, const struct snap_group *g)
+{
+	if (gr->gr_gid != g->gid || strcmp(gr->gr_name, g->name) != 0)
+		return false;
+	for (size_t i = 0; i < g->nmembers; i++)
+		if (gr->gr_mem[i] == NULL ||
+		    strcmp(gr->gr_mem[i], g->members[i]) != 0)
+			return false;
+	return gr->gr_mem[g->nmembers] == NULL;
+}
+
+/* The next user in uid order is U, whole, and U's name finds U's account.
+ * Both through the reader, the second with the probe getpwnam() makes; the
+ * record it lands on is the one just enumerated, still in the cache. */
+static int verify_user(struct vreader *v, struct snap_cursor *cur,
+                       const struct snap_user *u, char *buf, size_t buflen)
+{
+	struct passwd pw;
+	struct snap_account a;
+	int rc;
+
+	rc = vreader_next(v);
+	if (rc == 0)
+		rc = snap_getpwent(v->r, cur, &pw, buf, buflen);
+	if (rc == 0 && !passwd_same(&pw, u))
+		rc = -EBADMSG;
+	if (rc == 0)
+		rc = vreader_next(v);
+	if (rc == 0)
+		rc = snap_get_account(v->r, u->name, &a);
+	if (rc == 0 &&
+	    (a.uid != u->uid || a.gid != u->gid || a.active != u->active))
+		rc = -EBADMSG;
+	return rc;
+}
+
+/* The same for groups: G whole, members in order, then found by name. */
+static int verify_group(struct vreader *v, struct snap_cursor *cur,
+                        const struct snap_group *g, char *buf, size_t buflen)
+{
+	struct group gr;
+	int rc;
+
+	rc = vreader_next(v);
+	if (rc == 0)
+		rc = snap_getgrent(v->r, cur, &gr, buf, buflen);
+	if (rc == 0 && !group_same(&gr, g))
+		rc = -EBADMSG;
+	if (rc == 0)
+		rc = vreader_next(v);
+	if (rc == 0)
+		rc = snap_getgrnam(v->r, g->name, &gr, buf, buflen);
+	if (rc == 0 && gr.gr_gid != g->gid)
+		rc = -EBADMSG;
+	return rc;
+}
+
+/* Walks the new file in id order through the reader that NSS uses: every
+ * entry must come back exactly as given and be found by its name, and
+ * nothing else may be there. */
+static int verify_entries(struct vreader *v, const struct snap_writer *w,
+                          const struct index *x, char *buf, size_t buflen)
+{
+	struct snap_cursor cur = {0};
+	struct passwd pw;
+	struct group gr;
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < w->nusers; i++)
+		rc = verify_user(v, &cur, &w->users[x->by_uid[i]], buf, buflen);
+	if (rc == 0)
+		rc = vreader_next(v);
+	if (rc == 0 && snap_getpwent(v->r, &cur, &pw, buf, buflen) != SNAP_NONE)
+		rc = -EBADMSG;
+	cur = (struct snap_cursor){0};
+	for (size_t i = 0; rc == 0 && i < w->ngroups; i++)
+		rc = verify_group(v, &cur, &w->groups[x->by_gid[i]], buf,
+		                  buflen);
+	if (rc == 0)
+		rc = vreader_next(v);
+	if (rc == 0 && snap_getgrent(v->r, &cur, &gr, buf, buflen) != SNAP_NONE)
+		rc = -EBADMSG;
+	return rc;
+}
+
+/* Reads the new file back: what readers will see must be what was meant. */
 static int verify(const char *tmp, const struct snap_writer *w,
-                  const struct snap_meta *m, char *err, size_t errlen)
+                  const struct index *x, const struct snap_meta *m, char *err,
+                  size_t errlen)
 {
 	size_t buflen = 4 * SNAP_FIELD_MAX + 256;
 	struct vreader v = {.path = tmp};
@@ -1020,13 +1275,10 @@ static int verify(const char *tmp, const struct snap_writer *w,
 	rc = buf ? vreader_next(&v) : -ENOMEM;
 	if (rc == 0)
 		rc = snap_get_meta(v.r, &got);
-	if (rc == 0 && (got.generation != m->generation ||
-	                got.nusers != w->nusers || got.ngroups != w->ngroups))
+	if (rc == 0 && !meta_same(&got, m))
 		rc = -EBADMSG;
 	if (rc == 0)
-		rc = verify_users(&v, w, buf, buflen);
-	if (rc == 0)
-		rc = verify_groups(&v, w, buf, buflen);
+		rc = verify_entries(&v, w, x, buf, buflen);
 	if (rc != 0)
 		rc = fail(err, errlen, rc < 0 ? rc : -EBADMSG,
 		          "verifying the new snapshot: %s",
@@ -1164,8 +1416,7 @@ static int absolute(const char *path, char *out, size_t len)
 int snap_writer_publish(struct snap_writer *w, const char *relpath,
                         const struct snap_meta *meta, char *err, size_t errlen)
 {
-	struct order o = {0};
-	struct memberships ms = {0};
+	struct index x = {0};
 	struct snap_meta m = *meta;
 	char tmp[PATH_MAX], path[PATH_MAX];
 	int rc;
@@ -1186,29 +1437,19 @@ int snap_writer_publish(struct snap_writer *w, const char *relpath,
 		m.nactive += w->users[i].active;
 	if (!snap_text_valid(m.source, strnlen(m.source, sizeof(m.source))))
 		return fail(err, errlen, -EINVAL, "invalid snapshot source");
-	if (order_build(w, &o) < 0) {
-		order_free(&o);
-		return fail(err, errlen, -ENOMEM, "out of memory");
-	}
-	rc = check_unique(w, &o, err, errlen);
-	if (rc == 0)
-		rc = check_members(w, &o, err, errlen);
-	if (rc == 0 && memberships_build(w, &o, &ms) < 0)
-		rc = fail(err, errlen, -ENOMEM, "out of memory");
+	rc = index_build(w, &x, err, errlen);
 	if (rc == 0)
 		rc = make_temp(path, tmp, sizeof(tmp), err, errlen);
 	if (rc == 0) {
-		rc = write_file(w, &o, &ms, tmp, &m, err, errlen);
-		memberships_free(&ms);
-		ms = (struct memberships){0};
+		rc = write_file(w, &x, tmp, &m, err, errlen);
+		index_written(&x);
 		if (rc == 0)
-			rc = verify(tmp, w, &m, err, errlen);
+			rc = verify(tmp, w, &x, &m, err, errlen);
 		if (rc == 0)
 			rc = finish(tmp, path, err, errlen);
 		if (rc != 0)
 			unlink(tmp);
 	}
-	memberships_free(&ms);
-	order_free(&o);
+	index_free(&x);
 	return rc;
 }

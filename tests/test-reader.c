@@ -422,6 +422,94 @@ static void test_writer_refusals(void)
 	CHECK_INT(snap_writer_new(10, 0x80000000u, &w), -EINVAL);
 }
 
+/* ---- a borrowing writer: members by address and by content ---------- */
+
+/* The gids snap_initgroups() lists for USER, skipping none. */
+static long int gids_of(struct snap_reader *r, const char *user, gid_t *out,
+                        long int max)
+{
+	long int start = 0, size = max;
+	gid_t *groups = malloc((size_t)max * sizeof(gid_t));
+
+	REQUIRE(groups != NULL);
+	if (snap_initgroups(r, user, 0, &start, &size, &groups, max) != 0)
+		start = 0;
+	memcpy(out, groups, (size_t)start * sizeof(gid_t));
+	free(groups);
+	return start;
+}
+
+/* Members are usually the user's own name string (scim-cache interns
+ * names), sometimes an equal copy; either way the same snapshot comes out,
+ * every check still applies, and each user's gids are ascending and
+ * listed once. */
+static void test_borrowing_writer(void)
+{
+	char p[160], err[256], copy_alice[] = "alice", copy_bob[] = "bob";
+	const char *alice = "alice", *bob = "bob", *carol = "carol";
+	struct snap_user u[3] = {
+	        {alice, 200001, 200001, "A", "/home/alice", "/bin/sh", true},
+	        {bob, 200002, 200002, "B", "/home/bob", "/bin/sh", true},
+	        {carol, 200003, 200003, "C", "/home/carol", "/bin/sh", false},
+	};
+	/* Added before carol exists, out of gid order, one repeat. */
+	const char *late[] = {carol, bob, copy_bob};
+	const char *high[] = {alice, copy_alice, bob};
+	const char *low[] = {bob};
+	const char *bad[] = {alice, "not:a:name"};
+	struct snap_group g[3] = {{"late", 210003, 3, late},
+	                          {"high", 210002, 3, high},
+	                          {"low", 210001, 1, low}};
+	struct snap_group gbad = {"bad", 210009, 2, bad};
+	struct snap_meta meta = {.generation = 3, .created = 1700000000};
+	struct snap_writer *w;
+	struct snap_reader *r;
+	struct group gr;
+	char buf[1024];
+	gid_t gids[8];
+
+	snprintf(p, sizeof(p), "%s/borrow.mdb", dir);
+	strcpy(meta.source, "borrowing");
+	REQUIRE(snap_writer_new_borrowing(ID_MIN, ID_MAX, &w) == 0);
+	CHECK_INT(snap_writer_add_user(w, &u[0], err, sizeof(err)), 0);
+	CHECK_INT(snap_writer_add_user(w, &u[1], err, sizeof(err)), 0);
+	CHECK_INT(snap_writer_add_group(w, &g[0], err, sizeof(err)), 0);
+	CHECK_INT(snap_writer_add_group(w, &gbad, err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, "invalid member") != NULL);
+	/* A member not yet a user is refused at publish, not before. */
+	CHECK_INT(snap_writer_publish(w, p, &meta, err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, "member carol is not a user") != NULL);
+	CHECK_INT(snap_writer_add_user(w, &u[2], err, sizeof(err)), 0);
+	CHECK_INT(snap_writer_add_group(w, &g[1], err, sizeof(err)), 0);
+	CHECK_INT(snap_writer_add_group(w, &g[2], err, sizeof(err)), 0);
+	CHECK_INT(snap_writer_publish(w, p, &meta, err, sizeof(err)), 0);
+	/* A second publish of the same writer gives the same answers. */
+	CHECK_INT(snap_writer_publish(w, p, &meta, err, sizeof(err)), 0);
+
+	r = reader_for(p);
+	CHECK_INT(gids_of(r, "bob", gids, 8), 3);
+	CHECK_INT(gids[0], 210001);
+	CHECK_INT(gids[1], 210002);
+	CHECK_INT(gids[2], 210003);
+	CHECK_INT(gids_of(r, "alice", gids, 8), 1);
+	CHECK_INT(gids[0], 210002);
+	CHECK_INT(gids_of(r, "carol", gids, 8), 1);
+	CHECK_INT(gids[0], 210003);
+	CHECK_INT(snap_getgrnam(r, "late", &gr, buf, sizeof(buf)), 0);
+	CHECK_STR(gr.gr_mem[0], "carol");
+	CHECK_STR(gr.gr_mem[2], "bob");
+	CHECK(gr.gr_mem[3] == NULL);
+	snap_reader_free(r);
+
+	/* Names given twice, by copy, are still refused. */
+	u[2].name = copy_alice;
+	u[2].uid = u[2].gid = 200009;
+	CHECK_INT(snap_writer_add_user(w, &u[2], err, sizeof(err)), 0);
+	CHECK_INT(snap_writer_publish(w, p, &meta, err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, "user name alice twice") != NULL);
+	snap_writer_free(w);
+}
+
 /* ---- eight threads against fifty publishes ---------------------------- */
 
 static atomic_int stop, failures, lookups;
@@ -503,6 +591,7 @@ int main(void)
 	snap_reader_free(r);
 	test_untrusted_and_damaged();
 	test_writer_refusals();
+	test_borrowing_writer();
 	test_threads();
 
 	char cmd[128];
