@@ -77,6 +77,17 @@ void scim_parse_error_detail(const char *bytes, size_t len, char *detail,
 int scim_parse_health(const char *bytes, size_t len, char *version,
                       size_t versionlen, char *build, size_t buildlen);
 
+/* How scim_parse_list() reads the elements of "Resources".  Only the
+ * differential tests change it (tests/tools-fuzz-scim.c): nothing in the
+ * tool, its configuration or its command line does, and all three give
+ * the same results and errors by design. */
+enum scim_parse_path {
+	SCIM_PARSE_FAST,        /* the fast reader; json-c where it declines */
+	SCIM_PARSE_JSONC_SPLIT, /* json-c on each element */
+	SCIM_PARSE_JSONC_WHOLE, /* json-c on the whole body at once */
+};
+extern enum scim_parse_path scim_parse_path;
+
 void scim_res_clear(struct scim_res *r);
 void scim_page_clear(struct scim_page *p);
 
