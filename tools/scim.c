@@ -452,12 +452,12 @@ static size_t skip_value(const char *b, size_t len, size_t i)
  * json-c exactly as before: the reader never decides what json-c would
  * have refused or read otherwise. */
 
-/* json-c refuses more nested containers than its tokener's depth.  An
- * element is parsed on its own with this one, which leaves room for the
- * page's two levels around it. */
+/* A json-c tokener of depth D refuses a value inside D - 1 containers or
+ * more.  An element is parsed on its own with this depth, which leaves
+ * room for the page's two levels around it. */
 #define ELEM_DEPTH (JSON_DEPTH - 3)
 
-enum scim_parse_path scim_parse_path = SCIM_PARSE_FAST;
+unsigned scim_parse_test_flags;
 
 struct str {
 	const char *p; /* NULL when absent */
@@ -609,8 +609,9 @@ static bool rd_literal(struct reader *r, const char *word, size_t n)
 /* Enters the object or array (OPEN) at the cursor. */
 static bool rd_enter(struct reader *r, char open)
 {
-	if (rd_peek(r) != open || ++r->depth > ELEM_DEPTH)
+	if (rd_peek(r) != open)
 		return false;
+	r->depth++;
 	r->i++;
 	return true;
 }
@@ -657,7 +658,8 @@ static int match_key(struct obj *o, struct str key)
 
 /* Moves to the next member of the object entered: 1 with the cursor at
  * its value and *K the index of its name in O (-1 for none), 0 past the
- * closing brace, -1 to decline. */
+ * closing brace, -1 to decline (also when the value would be nested too
+ * deep for json-c). */
 static int rd_next_key(struct reader *r, struct obj *o, int *k)
 {
 	struct str key;
@@ -680,11 +682,11 @@ static int rd_next_key(struct reader *r, struct obj *o, int *k)
 		return -1;
 	r->i++;
 	*k = o->names != NULL ? match_key(o, key) : -1;
-	return *k == -2 ? -1 : 1;
+	return *k == -2 || r->depth >= ELEM_DEPTH ? -1 : 1;
 }
 
 /* Moves to the next element of the array entered: 1 with the cursor at
- * it, 0 past the closing bracket, -1 to decline. */
+ * it, 0 past the closing bracket, -1 to decline (as for rd_next_key). */
 static int rd_next_elem(struct reader *r, bool *started)
 {
 	char c = rd_peek(r);
@@ -700,7 +702,7 @@ static int rd_next_elem(struct reader *r, bool *started)
 		r->i++;
 	}
 	*started = true;
-	return 1;
+	return r->depth >= ELEM_DEPTH ? -1 : 1;
 }
 
 static bool rd_skip(struct reader *r);
@@ -1052,8 +1054,8 @@ static bool read_element(struct reader *r, enum scim_kind kind,
 	json_object *o;
 	int rc;
 
-	if (scim_parse_path == SCIM_PARSE_FAST && rd_res(r, kind, &f) &&
-	    fill_res(r, &f, kind, out) == 0)
+	if (!(scim_parse_test_flags & SCIM_PARSE_NO_FAST) &&
+	    rd_res(r, kind, &f) && fill_res(r, &f, kind, out) == 0)
 		return true;
 	end = skip_value(r->b, r->len, at);
 	if (end == 0 || end == at)
@@ -1232,9 +1234,12 @@ int scim_parse_list(const char *bytes, size_t len, enum scim_kind kind,
 	json_object *o;
 	int rc;
 
-	if (scim_parse_path != SCIM_PARSE_JSONC_WHOLE &&
+	if (!(scim_parse_test_flags & SCIM_PARSE_NO_SPLIT) &&
 	    parse_list_split(bytes, len, kind, out) == 0)
 		return 0;
+	if (scim_parse_test_flags & SCIM_PARSE_NO_FALLBACK)
+		return set_error(err, errlen, -EAGAIN,
+		                 "not read element by element");
 	o = parse_json(bytes, len, err, errlen);
 	if (o == NULL)
 		return -EBADMSG;
