@@ -621,10 +621,9 @@ struct name {
 	size_t len;
 };
 
-#define NAME(s)                                                                \
-	{                                                                      \
-		s, sizeof(s) - 1                                               \
-	}
+/* clang-format off */
+#define NAME(s) {s, sizeof(s) - 1}
+/* clang-format on */
 
 /* Attribute names an object is read for, and those met so far. */
 struct obj {
