@@ -534,7 +534,7 @@ static bool skip_escape(const unsigned char *b, size_t len, size_t *i)
 
 	if (at >= len)
 		return false;
-	if (memchr("\"\\/bfnrt", b[at], 8) != NULL) {
+	if (b[at] != '\0' && strchr("\"\\/bfnrt", b[at]) != NULL) {
 		*i = at + 1;
 		return true;
 	}
