@@ -175,6 +175,321 @@ static void test_error_and_health(void)
 	CHECK_STR(b, "209163");
 }
 
+/* ---- the fast reader and json-c ---------------------------------------- */
+
+/* Each case below must read the same along every path of scim_parse_list:
+ * the fast reader (or json-c where it declines), json-c element by
+ * element, and json-c on the whole body. */
+static const unsigned paths[] = {0, SCIM_PARSE_NO_FAST, SCIM_PARSE_NO_SPLIT};
+#define NPATHS (sizeof(paths) / sizeof(paths[0]))
+
+static int list_along(unsigned path, const char *json, size_t len,
+                      enum scim_kind kind, struct scim_page *p, char *err)
+{
+	int rc;
+
+	*p = (struct scim_page){0};
+	scim_parse_test_flags = path;
+	rc = scim_parse_list(json, len, kind, p, err, 256);
+	scim_parse_test_flags = 0;
+	return rc;
+}
+
+/* The resource RES alone in a page, read along PATH (into P). */
+static const struct scim_res *one(unsigned path, const char *res,
+                                  enum scim_kind kind, struct scim_page *p)
+{
+	char json[8192], err[256] = "";
+	int n = snprintf(json, sizeof(json),
+	                 "{\"totalResults\":1,\"Resources\":[%s]}", res);
+
+	REQUIRE(n > 0 && (size_t)n < sizeof(json));
+	if (list_along(path, json, (size_t)n, kind, p, err) != 0)
+		fprintf(stderr, "path %d: %s: %s\n", (int)path, res, err);
+	REQUIRE(p->nres == 1);
+	return &p->res[0];
+}
+
+static void check_opt_str(const char *what, const char *got, const char *want)
+{
+	if (want == NULL ? got == NULL : got != NULL && !strcmp(got, want))
+		return;
+	fprintf(stderr, "%s: expected %s, got %s\n", what,
+	        want ? want : "(null)", got ? got : "(null)");
+	test_failures++;
+}
+
+struct user_case {
+	const char *json;
+	const char *id, *name, *formatted, *email;
+	bool active;
+};
+
+static void check_users(const struct user_case *c, size_t n)
+{
+	for (size_t k = 0; k < NPATHS; k++)
+		for (size_t i = 0; i < n; i++) {
+			struct scim_page p;
+			const struct scim_res *r =
+			        one(paths[k], c[i].json, SCIM_USERS, &p);
+
+			check_opt_str(c[i].json, r->id, c[i].id);
+			check_opt_str(c[i].json, r->name, c[i].name);
+			check_opt_str(c[i].json, r->formatted, c[i].formatted);
+			check_opt_str(c[i].json, r->email, c[i].email);
+			if (r->active != c[i].active) {
+				fprintf(stderr, "%s: active\n", c[i].json);
+				test_failures++;
+			}
+			scim_page_clear(&p);
+		}
+}
+
+/* attr() takes the first key that matches in any case, and json-c keeps a
+ * repeated key where it first was but with its last value: the fast
+ * reader leaves both to json-c. */
+static void test_same_keys(void)
+{
+	static const struct user_case c[] = {
+	        {"{\"id\":\"A\",\"userName\":\"a\",\"USERNAME\":\"b\"}", "A",
+	         "a", NULL, NULL, true},
+	        {"{\"id\":\"A\",\"userName\":\"a\",\"userName\":\"b\"}", "A",
+	         "b", NULL, NULL, true},
+	        {"{\"id\":\"A\",\"UserName\":\"x\",\"userName\":\"a\","
+	         "\"userName\":\"b\"}",
+	         "A", "x", NULL, NULL, true},
+	        {"{\"ID\":\"A\",\"id\":\"B\",\"active\":false,"
+	         "\"ACTIVE\":true}",
+	         "A", NULL, NULL, NULL, false},
+	        {"{\"id\":\"A\",\"name\":{\"formatted\":\"a\","
+	         "\"FORMATTED\":\"b\"},\"Name\":{\"formatted\":\"c\"}}",
+	         "A", NULL, "a", NULL, true},
+	        {"{\"id\":\"A\",\"emails\":[{\"value\":\"a\",\"primary\":"
+	         "false,\"Primary\":true},{\"value\":\"b\",\"VALUE\":\"c\"}]}",
+	         "A", NULL, NULL, "a", true},
+	        /* Repeats of what is not read do not matter. */
+	        {"{\"id\":\"A\",\"x\":1,\"X\":2,\"meta\":{\"a\":1,\"a\":2}}",
+	         "A", NULL, NULL, NULL, true},
+	};
+
+	check_users(c, sizeof(c) / sizeof(c[0]));
+}
+
+/* json-c decodes escapes; the fast reader only steps over them in what it
+ * does not read.  A NUL makes a string absent, but "true"/"false" are
+ * compared as C strings, up to the NUL. */
+static void test_escapes(void)
+{
+	static const struct user_case c[] = {
+	        {"{\"\\u0069d\":\"A\",\"userName\":\"ann\\u0040x\","
+	         "\"name\":{\"formatted\":\"\\u00e9\\t\"}}",
+	         "A", "ann@x", "\xc3\xa9\t", NULL, true},
+	        {"{\"id\":\"B\",\"userName\":\"a\\u0000b\","
+	         "\"active\":\"false\\u0000x\"}",
+	         "B", NULL, NULL, NULL, false},
+	        {"{\"id\":\"C\",\"x\":\"\\ud83d\\ude00\\n\\\"\\\\\\/\","
+	         "\"meta\":{\"k\\\"\":\"\\uABCD\",\"\\u0000\":1}}",
+	         "C", NULL, NULL, NULL, true},
+	        {"{\"id\":\"D\",\"x\":\"\\ud800\",\"userName\":\"d\"}", "D",
+	         "d", NULL, NULL, true},
+	        /* Raw bytes of any value, but no control byte. */
+	        {"{\"id\":\"E\xff\",\"userName\":\"Ma\xc5\x82gorzata\x7f\"}",
+	         "E\xff", "Ma\xc5\x82gorzata\x7f", NULL, NULL, true},
+	        {"{\"id\":\"F\",\"userName\":\"a\tb\"}", "F", "a\tb", NULL,
+	         NULL, true},
+	};
+
+	check_users(c, sizeof(c) / sizeof(c[0]));
+}
+
+/* Numbers and literals beyond plain JSON go to json-c, which takes them. */
+static void test_numbers_and_literals(void)
+{
+	static const struct user_case c[] = {
+	        {"{\"id\":\"A\",\"x\":[0,-0,123456789012345,-1]}", "A", NULL,
+	         NULL, NULL, true},
+	        {"{\"id\":\"B\",\"x\":[1234567890123456,1.5,1e5,01,-01]}", "B",
+	         NULL, NULL, NULL, true},
+	        {"{\"id\":\"C\",\"active\":False}", "C", NULL, NULL, NULL,
+	         false},
+	        {"{\"id\":\"D\",\"active\":TRUE,\"x\":NULL}", "D", NULL, NULL,
+	         NULL, true},
+	        {"{\"id\":\"E\",\"active\":\"FALSE\",\"x\":[null,true]}", "E",
+	         NULL, NULL, NULL, false},
+	        {"{\"id\":\"F\",\"active\":\"no\"}", "F", NULL, NULL, NULL,
+	         true},
+	        {"{\"id\":\"G\",\"active\":0}", "G", NULL, NULL, NULL, true},
+	};
+
+	check_users(c, sizeof(c) / sizeof(c[0]));
+}
+
+/* The primary email, else the first one's, even when that has none. */
+static void test_emails(void)
+{
+	static const struct user_case c[] = {
+	        {"{\"id\":\"A\",\"emails\":[{\"value\":\"a\"},{\"value\":"
+	         "\"b\",\"primary\":\"TRUE\"},{\"value\":\"c\",\"primary\":"
+	         "true}]}",
+	         "A", NULL, NULL, "b", true},
+	        {"{\"id\":\"B\",\"emails\":[7,{\"value\":\"b\"}]}", "B", NULL,
+	         NULL, NULL, true},
+	        {"{\"id\":\"C\",\"emails\":[{\"primary\":true},{\"value\":"
+	         "\"b\",\"primary\":true}]}",
+	         "C", NULL, NULL, NULL, true},
+	        {"{\"id\":\"D\",\"emails\":[{\"value\":\"a\",\"primary\":1},"
+	         "{\"value\":\"b\",\"primary\":\"false\"}]}",
+	         "D", NULL, NULL, "a", true},
+	        {"{\"id\":\"E\",\"emails\":{\"value\":\"a\"}}", "E", NULL, NULL,
+	         NULL, true},
+	};
+
+	check_users(c, sizeof(c) / sizeof(c[0]));
+}
+
+static void test_group_members(void)
+{
+	const char *g =
+	        "{\"id\":\"g\",\"displayName\":\"G\",\"members\":["
+	        "{\"value\":\"A\",\"VALUE\":\"x\"},7,null,[],"
+	        "{\"value\":\"g2\",\"type\":\"group\"},"
+	        "{\"type\":\"User\",\"Type\":\"Group\",\"value\":\"B\"},"
+	        "{\"value\":\"C\",\"type\":\"Groups\"},"
+	        "{\"value\":\"D\\u0000\"},{\"value\":\"\\u0045\"},"
+	        "{\"value\":\"F\",\"type\":5}]}";
+
+	for (size_t k = 0; k < NPATHS; k++) {
+		struct scim_page p;
+		const struct scim_res *r = one(paths[k], g, SCIM_GROUPS, &p);
+
+		CHECK_STR(r->name, "G");
+		CHECK(r->has_members && !r->active);
+		REQUIRE(r->nmembers == 5);
+		CHECK_STR(r->members[0], "A");
+		CHECK_STR(r->members[1], "B");
+		CHECK_STR(r->members[2], "C");
+		CHECK_STR(r->members[3], "E");
+		CHECK_STR(r->members[4], "F");
+		scim_page_clear(&p);
+	}
+}
+
+/* A page of one user whose "x" nests arrays and objects in turn, so that
+ * the user nests DEPTH containers. */
+static int nested_page(char *json, size_t size, int depth)
+{
+	size_t n = (size_t)snprintf(json, size,
+	                            "{\"totalResults\":1,"
+	                            "\"Resources\":[{\"id\":\"A\","
+	                            "\"x\":");
+
+	for (int i = 1; i < depth; i++)
+		n += (size_t)snprintf(json + n, size - n,
+		                      i % 2 ? "[" : "{\"a\":");
+	n += (size_t)snprintf(json + n, size - n, "1");
+	for (int i = depth - 1; i >= 1; i--)
+		n += (size_t)snprintf(json + n, size - n, i % 2 ? "]" : "}");
+	n += (size_t)snprintf(json + n, size - n, "}]}");
+	REQUIRE(n < size);
+	return (int)n;
+}
+
+/* An element may nest as deep as json-c allows for it alone (a value in
+ * at most 60 containers, the element's own among them); one level deeper,
+ * the whole body decides. */
+static void test_depth(void)
+{
+	static const unsigned alone[] = {SCIM_PARSE_NO_FALLBACK,
+	                                 SCIM_PARSE_NO_FALLBACK |
+	                                         SCIM_PARSE_NO_FAST};
+
+	for (int depth = 60; depth <= 62; depth++) {
+		char json[1024], err[256] = "";
+		int len = nested_page(json, sizeof(json), depth);
+		struct scim_page p;
+
+		for (size_t k = 0; k < NPATHS; k++) {
+			int rc = list_along(paths[k], json, (size_t)len,
+			                    SCIM_USERS, &p, err);
+
+			if (depth <= 61) {
+				CHECK_INT(rc, 0);
+				CHECK(p.nres == 1);
+			} else {
+				CHECK_INT(rc, -EBADMSG);
+				CHECK(strstr(err, "nesting") != NULL);
+			}
+			scim_page_clear(&p);
+		}
+		for (size_t k = 0; k < 2; k++) {
+			int rc = list_along(alone[k], json, (size_t)len,
+			                    SCIM_USERS, &p, err);
+
+			CHECK_INT(rc, depth <= 60 ? 0 : -EAGAIN);
+			scim_page_clear(&p);
+		}
+	}
+}
+
+/* The cap on members holds whichever path reads the group. */
+static void test_members_max(void)
+{
+	for (size_t extra = 0; extra <= 1; extra++) {
+		size_t n = SCIM_GROUP_MEMBERS_MAX + extra, len = 0;
+		char *json = malloc(2 * n + 64), err[256] = "";
+
+		REQUIRE(json != NULL);
+		len = (size_t)sprintf(json, "{\"totalResults\":1,\"Resources\":"
+		                            "[{\"id\":\"g\",\"members\":[");
+		for (size_t i = 0; i < n; i++) {
+			json[len++] = '0';
+			json[len++] = ',';
+		}
+		len--;
+		len += (size_t)sprintf(json + len, "]}]}");
+		for (size_t k = 0; k < NPATHS; k++) {
+			struct scim_page p;
+			int rc = list_along(paths[k], json, len, SCIM_GROUPS,
+			                    &p, err);
+
+			if (extra == 0) {
+				CHECK_INT(rc, 0);
+				REQUIRE(p.nres == 1);
+				CHECK(p.res[0].has_members);
+				CHECK_INT(p.res[0].nmembers, 0);
+			} else {
+				CHECK_INT(rc, -EBADMSG);
+				CHECK(strstr(err,
+				             "group with 1000001 members") !=
+				      NULL);
+			}
+			scim_page_clear(&p);
+		}
+		free(json);
+	}
+}
+
+/* An element the fast reader declines is read by json-c in its place. */
+static void test_mixed_page(void)
+{
+	const char *json = "{\"totalResults\":3,\"Resources\":["
+	                   "{\"id\":\"A\",\"userName\":\"a\"},"
+	                   "{\"id\":\"B\",\"userName\":\"\\u0062\"},"
+	                   "{\"id\":\"C\",\"userName\":\"c\"}],"
+	                   "\"startIndex\":7}";
+	struct scim_page p;
+	char err[256];
+
+	CHECK_INT(list(json, SCIM_USERS, &p, err), 0);
+	CHECK_INT(p.total, 3);
+	CHECK_INT(p.start_index, 7);
+	REQUIRE(p.nres == 3);
+	CHECK_STR(p.res[0].name, "a");
+	CHECK_STR(p.res[1].name, "b");
+	CHECK_STR(p.res[2].name, "c");
+	scim_page_clear(&p);
+}
+
 /* ---- pager ------------------------------------------------------------ */
 
 /* A synthetic page: TOTAL, and resources with the ids in IDS (comma
@@ -301,6 +616,14 @@ int main(void)
 	test_hostile_values();
 	test_bad_lists();
 	test_error_and_health();
+	test_same_keys();
+	test_escapes();
+	test_numbers_and_literals();
+	test_emails();
+	test_group_members();
+	test_depth();
+	test_members_max();
+	test_mixed_page();
 	test_pager_normal();
 	test_pager_failures();
 	return test_result();

@@ -47,5 +47,5 @@ tests_tools_fuzz_config_SOURCES = tests/tools-fuzz-config.c \
 	tests/tools-fuzz-main.c
 tests_tools_fuzz_config_CFLAGS = $(TOOLS_TEST_CFLAGS)
 tests_tools_fuzz_config_LDADD = $(TOOLS_TEST_LIBS)
-TESTS += tests/tools-fuzz.sh
-EXTRA_DIST += tests/tools-fuzz.sh
+TESTS += tests/tools-fuzz.sh tests/tools-fuzz-scim-seeds.sh
+EXTRA_DIST += tests/tools-fuzz.sh tests/tools-fuzz-scim-seeds.sh

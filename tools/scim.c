@@ -15,12 +15,40 @@
 
 #define JSON_DEPTH 64
 
+/* Parses the whole of BYTES as one JSON value with TOK, fresh or reset;
+ * NULL when it is not. */
+static json_object *parse_with(json_tokener *tok, const char *bytes, size_t len,
+                               char *err, size_t errlen)
+{
+	json_object *o = json_tokener_parse_ex(tok, bytes, (int)len);
+
+	if (o == NULL || json_tokener_get_error(tok) != json_tokener_success) {
+		enum json_tokener_error e = json_tokener_get_error(tok);
+
+		set_error(err, errlen, 0, "invalid JSON: %s",
+		          e == json_tokener_continue
+		                  ? "truncated body"
+		                  : json_tokener_error_desc(e));
+		json_object_put(o);
+		return NULL;
+	}
+	/* Trailing white space is fine; anything else is not. */
+	for (size_t i = json_tokener_get_parse_end(tok); i < len; i++)
+		if (!strchr(" \t\r\n", bytes[i])) {
+			set_error(err, errlen, 0,
+			          "invalid JSON: data after the value");
+			json_object_put(o);
+			return NULL;
+		}
+	return o;
+}
+
 /* Parses the whole of BYTES as one JSON value; NULL when it is not. */
 static json_object *parse_json_depth(const char *bytes, size_t len, int depth,
                                      char *err, size_t errlen)
 {
 	json_tokener *tok;
-	json_object *o = NULL;
+	json_object *o;
 
 	if (len > INT_MAX) {
 		set_error(err, errlen, 0, "response too large");
@@ -31,27 +59,7 @@ static json_object *parse_json_depth(const char *bytes, size_t len, int depth,
 		set_error(err, errlen, 0, "out of memory");
 		return NULL;
 	}
-	o = json_tokener_parse_ex(tok, bytes, (int)len);
-	if (o == NULL || json_tokener_get_error(tok) != json_tokener_success) {
-		enum json_tokener_error e = json_tokener_get_error(tok);
-
-		set_error(err, errlen, 0, "invalid JSON: %s",
-		          e == json_tokener_continue
-		                  ? "truncated body"
-		                  : json_tokener_error_desc(e));
-		json_object_put(o);
-		o = NULL;
-	} else if (json_tokener_get_parse_end(tok) < len) {
-		/* Trailing white space is fine; anything else is not. */
-		for (size_t i = json_tokener_get_parse_end(tok); i < len; i++)
-			if (!strchr(" \t\r\n", bytes[i])) {
-				set_error(err, errlen, 0,
-				          "invalid JSON: data after the value");
-				json_object_put(o);
-				o = NULL;
-				break;
-			}
-	}
+	o = parse_with(tok, bytes, len, err, errlen);
 	json_tokener_free(tok);
 	return o;
 }
@@ -365,7 +373,7 @@ static int parse_list_obj(json_object *o, enum scim_kind kind,
 /* json-c spends about 1 kB on every object it builds, so a page of 1,000
  * groups of 100 members (7 MB of JSON) became 100 MB of objects.  For a
  * plain JSON body the "Resources" array is therefore cut into its elements
- * by a structural scan and each element is parsed on its own; the rest of
+ * by a structural scan and each element is read on its own; the rest of
  * the body, with the array emptied, goes through json-c as before.  The
  * scan accepts only what it is sure to cut as json-c would (double-quoted
  * strings, brackets, no comments or single quotes, one "Resources" key);
@@ -429,12 +437,686 @@ static size_t skip_value(const char *b, size_t len, size_t i)
 	return depth == 0 ? i : 0;
 }
 
-/* Finds the value of the only key that matches "Resources" in the object
- * at the start of B.  Returns false when there is none, several, or the
- * body is not plain structure. */
-static bool find_resources(const char *b, size_t len, struct span *out)
+/* ---- the fast reader ---------------------------------------------------- */
+
+/* Building and freeing json-c objects for every element was half the CPU
+ * of a refresh, so the fast reader reads an element straight into a
+ * struct scim_res, but only while it keeps to a subset of JSON whose
+ * meaning is beyond doubt: objects, arrays, strings without control
+ * bytes, integers of at most 15 digits without a leading zero, and
+ * lower-case true, false and null.  A string it hands over must hold no
+ * escape (json-c decodes them, the reader does not), and an object it
+ * reads attributes from must not name the same one twice in any case
+ * (attr() takes the first such key, json-c the last value of a repeated
+ * one).  On anything else it declines and the element goes through
+ * json-c exactly as before: the reader never decides what json-c would
+ * have refused or read otherwise. */
+
+/* A json-c tokener of depth D refuses a value inside D - 1 containers or
+ * more.  An element is parsed on its own with this depth, which leaves
+ * room for the page's two levels around it. */
+#define ELEM_DEPTH (JSON_DEPTH - 3)
+
+unsigned scim_parse_test_flags;
+
+struct str {
+	const char *p; /* NULL when absent */
+	size_t len;
+};
+
+struct reader {
+	const char *b;
+	size_t len, i; /* the body's length, and the cursor */
+	unsigned depth;
+	json_tokener *tok; /* for the elements the reader declines */
+	/* Member ids of the group being read, reused for the next one. */
+	struct str *m;
+	size_t nm, mcap;
+};
+
+/* What the reader took from one element; the strings point into the
+ * body. */
+struct fast_res {
+	struct str s[RES_NSTRINGS]; /* in res_strings() order */
+	bool active;
+	bool has_members;
+	size_t nelems; /* elements of "members", whether ids or not */
+};
+
+enum { S_ID, S_NAME, S_FORMATTED, S_GIVEN, S_FAMILY, S_DISPLAY, S_EMAIL };
+
+/* The bytes that end the plain run of a string: its quote, an escape, and
+ * the control bytes (NUL among them) that make the reader decline. */
+static const unsigned char str_stop[256] = {
+        [0x00 ... 0x1f] = 1,
+        ['"'] = 1,
+        ['\\'] = 1,
+};
+
+static bool is_ws(char c)
 {
-	size_t i = skip_ws(b, len, 0), found = 0;
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* The next byte after white space, without taking it; NUL at the end,
+ * which no caller accepts, as the reader declines a NUL anywhere. */
+static char rd_peek(struct reader *r)
+{
+	while (r->i < r->len && is_ws(r->b[r->i]))
+		r->i++;
+	return r->i < r->len ? r->b[r->i] : '\0';
+}
+
+/* A scalar must be followed by white space or what closes it. */
+static bool rd_ends_scalar(const struct reader *r)
+{
+	return r->i < r->len && (is_ws(r->b[r->i]) || r->b[r->i] == ',' ||
+	                         r->b[r->i] == '}' || r->b[r->i] == ']');
+}
+
+static int hex_value(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Steps over the escape at B[*I] when it is one json-c surely decodes to
+ * something: the two-byte escapes and \uXXXX outside the surrogates. */
+static bool skip_escape(const unsigned char *b, size_t len, size_t *i)
+{
+	size_t at = *i + 1;
+	unsigned cp = 0;
+
+	if (at >= len)
+		return false;
+	if (b[at] != '\0' && strchr("\"\\/bfnrt", b[at]) != NULL) {
+		*i = at + 1;
+		return true;
+	}
+	if (b[at] != 'u' || len - at < 5)
+		return false;
+	for (size_t k = 1; k <= 4; k++) {
+		int v = hex_value(b[at + k]);
+
+		if (v < 0)
+			return false;
+		cp = cp << 4 | (unsigned)v;
+	}
+	if (cp >= 0xd800 && cp <= 0xdfff)
+		return false;
+	*i = at + 5;
+	return true;
+}
+
+/* Reads the string at the cursor (a '"').  With OUT the string may hold
+ * no escape, and *OUT gets its bytes. */
+static bool rd_string(struct reader *r, struct str *out)
+{
+	const unsigned char *b = (const unsigned char *)r->b;
+	size_t i = r->i + 1, start = i;
+
+	for (;;) {
+		while (i < r->len && !str_stop[b[i]])
+			i++;
+		if (i >= r->len || b[i] < 0x20)
+			return false;
+		if (b[i] == '"')
+			break;
+		if (out != NULL || !skip_escape(b, r->len, &i))
+			return false;
+	}
+	if (out != NULL)
+		*out = (struct str){r->b + start, i - start};
+	r->i = i + 1;
+	return true;
+}
+
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static bool rd_number(struct reader *r)
+{
+	size_t digits = 0;
+
+	if (r->i < r->len && r->b[r->i] == '-')
+		r->i++;
+	if (r->i < r->len && r->b[r->i] == '0') {
+		r->i++;
+		return rd_ends_scalar(r);
+	}
+	while (r->i < r->len && is_digit(r->b[r->i]) && digits < 15) {
+		r->i++;
+		digits++;
+	}
+	return digits > 0 && rd_ends_scalar(r);
+}
+
+static bool rd_literal(struct reader *r, const char *word, size_t n)
+{
+	if (r->len - r->i < n || memcmp(r->b + r->i, word, n) != 0)
+		return false;
+	r->i += n;
+	return rd_ends_scalar(r);
+}
+
+/* Enters the object or array (OPEN) at the cursor. */
+static bool rd_enter(struct reader *r, char open)
+{
+	if (rd_peek(r) != open)
+		return false;
+	r->depth++;
+	r->i++;
+	return true;
+}
+
+struct name {
+	const char *s;
+	size_t len;
+};
+
+/* clang-format off */
+#define NAME(s) {s, sizeof(s) - 1}
+/* clang-format on */
+
+/* Attribute names an object is read for, and those met so far. */
+struct obj {
+	const struct name *names;
+	size_t nnames;
+	unsigned seen;
+	bool started;
+};
+
+/* Whether S is WORD in any case, as strcasecmp() would say of a string
+ * without NUL. */
+static bool str_is(struct str s, const char *word, size_t n)
+{
+	return s.len == n && strncasecmp(s.p, word, n) == 0;
+}
+
+/* Which of O's names KEY is: its index, or -1 for none; -2 when it was
+ * met before. */
+static int match_key(struct obj *o, struct str key)
+{
+	for (size_t k = 0; k < o->nnames; k++) {
+		if (!str_is(key, o->names[k].s, o->names[k].len))
+			continue;
+		if (o->seen & 1u << k)
+			return -2;
+		o->seen |= 1u << k;
+		return (int)k;
+	}
+	return -1;
+}
+
+/* Moves to the next member of the object entered: 1 with the cursor at
+ * its value and *K the index of its name in O (-1 for none), 0 past the
+ * closing brace, -1 to decline (also when the value would be nested too
+ * deep for json-c). */
+static int rd_next_key(struct reader *r, struct obj *o, int *k)
+{
+	struct str key;
+	char c = rd_peek(r);
+
+	if (c == '}') {
+		r->i++;
+		r->depth--;
+		return 0;
+	}
+	if (o->started) {
+		if (c != ',')
+			return -1;
+		r->i++;
+		c = rd_peek(r);
+	}
+	o->started = true;
+	if (c != '"' || !rd_string(r, o->names != NULL ? &key : NULL) ||
+	    rd_peek(r) != ':')
+		return -1;
+	r->i++;
+	*k = o->names != NULL ? match_key(o, key) : -1;
+	return *k == -2 || r->depth >= ELEM_DEPTH ? -1 : 1;
+}
+
+/* Moves to the next element of the array entered: 1 with the cursor at
+ * it, 0 past the closing bracket, -1 to decline (as for rd_next_key). */
+static int rd_next_elem(struct reader *r, bool *started)
+{
+	char c = rd_peek(r);
+
+	if (c == ']') {
+		r->i++;
+		r->depth--;
+		return 0;
+	}
+	if (*started) {
+		if (c != ',')
+			return -1;
+		r->i++;
+	}
+	*started = true;
+	return r->depth >= ELEM_DEPTH ? -1 : 1;
+}
+
+static bool rd_skip(struct reader *r);
+
+static bool rd_skip_object(struct reader *r)
+{
+	struct obj o = {0};
+	int rc, k;
+
+	if (!rd_enter(r, '{'))
+		return false;
+	while ((rc = rd_next_key(r, &o, &k)) > 0)
+		if (!rd_skip(r))
+			return false;
+	return rc == 0;
+}
+
+static bool rd_skip_array(struct reader *r)
+{
+	bool started = false;
+	int rc;
+
+	if (!rd_enter(r, '['))
+		return false;
+	while ((rc = rd_next_elem(r, &started)) > 0)
+		if (!rd_skip(r))
+			return false;
+	return rc == 0;
+}
+
+/* Steps over the value at the cursor. */
+static bool rd_skip(struct reader *r)
+{
+	switch (rd_peek(r)) {
+	case '"':
+		return rd_string(r, NULL);
+	case '{':
+		return rd_skip_object(r);
+	case '[':
+		return rd_skip_array(r);
+	case 't':
+		return rd_literal(r, "true", 4);
+	case 'f':
+		return rd_literal(r, "false", 5);
+	case 'n':
+		return rd_literal(r, "null", 4);
+	default:
+		return rd_number(r);
+	}
+}
+
+/* A string attribute, as attr_str() reads it: *OUT is left absent unless
+ * the value is a string. */
+static bool rd_attr_str(struct reader *r, struct str *out)
+{
+	if (rd_peek(r) != '"')
+		return rd_skip(r);
+	return rd_string(r, out);
+}
+
+/* A boolean attribute, as attr_bool() reads it: *VAL is left as it is
+ * unless the value is a boolean or says one. */
+static bool rd_attr_bool(struct reader *r, bool *val)
+{
+	struct str s;
+
+	switch (rd_peek(r)) {
+	case 't':
+		*val = true;
+		return rd_literal(r, "true", 4);
+	case 'f':
+		*val = false;
+		return rd_literal(r, "false", 5);
+	case '"':
+		if (!rd_string(r, &s))
+			return false;
+		if (str_is(s, "false", 5))
+			*val = false;
+		else if (str_is(s, "true", 4))
+			*val = true;
+		return true;
+	default:
+		return rd_skip(r);
+	}
+}
+
+static const struct name name_attrs[] = {NAME("formatted"), NAME("givenName"),
+                                         NAME("familyName")};
+
+/* The "name" of a user. */
+static bool rd_name(struct reader *r, struct fast_res *f)
+{
+	static const int dst[] = {S_FORMATTED, S_GIVEN, S_FAMILY};
+	struct obj o = {name_attrs, 3, 0, false};
+	int rc, k;
+
+	if (rd_peek(r) != '{')
+		return rd_skip(r);
+	if (!rd_enter(r, '{'))
+		return false;
+	while ((rc = rd_next_key(r, &o, &k)) > 0)
+		if (!(k >= 0 ? rd_attr_str(r, &f->s[dst[k]]) : rd_skip(r)))
+			return false;
+	return rc == 0;
+}
+
+static const struct name email_attrs[] = {NAME("value"), NAME("primary")};
+
+/* One element of "emails": its value and whether it is primary. */
+static bool rd_email(struct reader *r, struct str *value, bool *primary)
+{
+	struct obj o = {email_attrs, 2, 0, false};
+	int rc, k;
+
+	if (rd_peek(r) != '{')
+		return rd_skip(r);
+	if (!rd_enter(r, '{'))
+		return false;
+	while ((rc = rd_next_key(r, &o, &k)) > 0) {
+		bool ok = k == 0   ? rd_attr_str(r, value)
+		          : k == 1 ? rd_attr_bool(r, primary)
+		                   : rd_skip(r);
+
+		if (!ok)
+			return false;
+	}
+	return rc == 0;
+}
+
+/* The email primary_email() picks. */
+static bool rd_emails(struct reader *r, struct str *email)
+{
+	struct str first = {0}, pick = {0};
+	bool started = false, picked = false;
+	size_t n = 0;
+	int rc;
+
+	if (rd_peek(r) != '[')
+		return rd_skip(r);
+	if (!rd_enter(r, '['))
+		return false;
+	while ((rc = rd_next_elem(r, &started)) > 0) {
+		struct str v = {0};
+		bool primary = false;
+
+		if (!rd_email(r, &v, &primary))
+			return false;
+		if (n++ == 0)
+			first = v;
+		if (!picked && primary) {
+			pick = v;
+			picked = true;
+		}
+	}
+	*email = picked ? pick : first;
+	return rc == 0;
+}
+
+static const struct name member_attrs[] = {NAME("value"), NAME("type")};
+
+/* One element of "members": *ID is left absent for a group, a non-object
+ * or a value that is not a string. */
+static bool rd_member(struct reader *r, struct str *id)
+{
+	struct obj o = {member_attrs, 2, 0, false};
+	struct str type = {0}, v = {0};
+	int rc, k;
+
+	if (rd_peek(r) != '{')
+		return rd_skip(r);
+	if (!rd_enter(r, '{'))
+		return false;
+	while ((rc = rd_next_key(r, &o, &k)) > 0)
+		if (!(k >= 0 ? rd_attr_str(r, k == 0 ? &v : &type)
+		             : rd_skip(r)))
+			return false;
+	if (rc != 0)
+		return false;
+	if (type.p == NULL || !str_is(type, "Group", 5))
+		*id = v;
+	return true;
+}
+
+static bool push_member(struct reader *r, struct str id)
+{
+	if (r->nm == r->mcap) {
+		size_t cap = r->mcap ? r->mcap * 2 : 256;
+		struct str *m = realloc(r->m, cap * sizeof(*m));
+
+		if (m == NULL)
+			return false;
+		r->m = m;
+		r->mcap = cap;
+	}
+	r->m[r->nm++] = id;
+	return true;
+}
+
+/* The "members" of a group; a list too long for parse_members() is left
+ * to it, to report. */
+static bool rd_members(struct reader *r, struct fast_res *f)
+{
+	bool started = false;
+	int rc;
+
+	if (rd_peek(r) != '[')
+		return rd_skip(r);
+	if (!rd_enter(r, '['))
+		return false;
+	f->has_members = true;
+	while ((rc = rd_next_elem(r, &started)) > 0) {
+		struct str id = {0};
+
+		if (f->nelems == SCIM_GROUP_MEMBERS_MAX || !rd_member(r, &id))
+			return false;
+		f->nelems++;
+		if (id.p != NULL && !push_member(r, id))
+			return false;
+	}
+	return rc == 0;
+}
+
+static const struct name user_attrs[] = {NAME("id"),     NAME("userName"),
+                                         NAME("name"),   NAME("displayName"),
+                                         NAME("emails"), NAME("active")};
+static const struct name group_attrs[] = {NAME("id"), NAME("displayName"),
+                                          NAME("members")};
+
+static bool rd_user_attr(struct reader *r, int k, struct fast_res *f)
+{
+	switch (k) {
+	case 0:
+		return rd_attr_str(r, &f->s[S_ID]);
+	case 1:
+		return rd_attr_str(r, &f->s[S_NAME]);
+	case 2:
+		return rd_name(r, f);
+	case 3:
+		return rd_attr_str(r, &f->s[S_DISPLAY]);
+	case 4:
+		return rd_emails(r, &f->s[S_EMAIL]);
+	case 5:
+		return rd_attr_bool(r, &f->active);
+	default:
+		return rd_skip(r);
+	}
+}
+
+static bool rd_group_attr(struct reader *r, int k, struct fast_res *f)
+{
+	switch (k) {
+	case 0:
+		return rd_attr_str(r, &f->s[S_ID]);
+	case 1:
+		return rd_attr_str(r, &f->s[S_NAME]);
+	case 2:
+		return rd_members(r, f);
+	default:
+		return rd_skip(r);
+	}
+}
+
+/* Reads the element at the cursor into *F; false to decline, also when it
+ * would be an error (json-c then reports it). */
+static bool rd_res(struct reader *r, enum scim_kind kind, struct fast_res *f)
+{
+	struct obj o = {kind == SCIM_USERS ? user_attrs : group_attrs,
+	                kind == SCIM_USERS ? 6 : 3, 0, false};
+	int rc, k;
+
+	*f = (struct fast_res){.active = true};
+	r->depth = 0;
+	r->nm = 0;
+	if (!rd_enter(r, '{'))
+		return false;
+	while ((rc = rd_next_key(r, &o, &k)) > 0) {
+		bool ok = kind == SCIM_USERS ? rd_user_attr(r, k, f)
+		                             : rd_group_attr(r, k, f);
+
+		if (!ok)
+			return false;
+	}
+	return rc == 0 && f->s[S_ID].p != NULL;
+}
+
+/* The members of F into R as parse_members() lays them out. */
+static int fill_members(const struct reader *r, const struct fast_res *f,
+                        struct scim_res *res)
+{
+	size_t n = f->nelems, bytes = 0;
+	char *at;
+
+	for (size_t i = 0; i < r->nm; i++)
+		bytes += r->m[i].len + 1;
+	res->members = malloc((n ? n : 1) * sizeof(*res->members) + bytes);
+	if (res->members == NULL)
+		return -ENOMEM;
+	at = (char *)(res->members + (n ? n : 1));
+	for (size_t i = 0; i < r->nm; i++) {
+		memcpy(at, r->m[i].p, r->m[i].len);
+		at[r->m[i].len] = '\0';
+		res->members[res->nmembers++] = at;
+		at += r->m[i].len + 1;
+	}
+	res->has_members = true;
+	return 0;
+}
+
+/* F into *OUT as parse_res() would have made it: 0 or -ENOMEM. */
+static int fill_res(const struct reader *r, const struct fast_res *f,
+                    enum scim_kind kind, struct scim_res *out)
+{
+	struct scim_res res = {0};
+	char **dst[RES_NSTRINGS], *block;
+	size_t total = 0, off = 0;
+
+	for (size_t i = 0; i < RES_NSTRINGS; i++)
+		if (f->s[i].p != NULL)
+			total += f->s[i].len + 1;
+	block = malloc(total);
+	if (block == NULL)
+		return -ENOMEM;
+	res_strings(&res, dst);
+	for (size_t i = 0; i < RES_NSTRINGS; i++) {
+		if (f->s[i].p == NULL)
+			continue;
+		memcpy(block + off, f->s[i].p, f->s[i].len);
+		block[off + f->s[i].len] = '\0';
+		*dst[i] = block + off;
+		off += f->s[i].len + 1;
+	}
+	if (kind == SCIM_USERS)
+		res.active = f->active;
+	else if (f->has_members && fill_members(r, f, &res) < 0) {
+		free(block);
+		return -ENOMEM;
+	}
+	*out = res;
+	return 0;
+}
+
+/* Reads the element at the cursor into *OUT, with the fast reader or else
+ * json-c, and moves past it; false to fall back. */
+static bool read_element(struct reader *r, enum scim_kind kind,
+                         struct scim_res *out)
+{
+	size_t at = r->i, end;
+	struct fast_res f;
+	json_object *o;
+	int rc;
+
+	if (!(scim_parse_test_flags & SCIM_PARSE_NO_FAST) &&
+	    rd_res(r, kind, &f) && fill_res(r, &f, kind, out) == 0)
+		return true;
+	end = skip_value(r->b, r->len, at);
+	if (end == 0 || end == at)
+		return false;
+	json_tokener_reset(r->tok);
+	o = parse_with(r->tok, r->b + at, end - at, NULL, 0);
+	rc = o ? parse_res(o, kind, out, NULL, 0) : -1;
+	json_object_put(o);
+	r->i = end;
+	return rc == 0;
+}
+
+/* Reads the elements of the array at the cursor into P and moves past
+ * it; false to fall back. */
+static bool read_elements(struct reader *r, enum scim_kind kind,
+                          struct scim_page *p)
+{
+	size_t cap = 0;
+
+	r->i++;
+	if (rd_peek(r) == ']') {
+		r->i++;
+		return true;
+	}
+	for (;;) {
+		char c;
+
+		if (p->nres == SCIM_PAGE_MAX)
+			return false;
+		if (p->nres == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			struct scim_res *t =
+			        realloc(p->res, ncap * sizeof(*p->res));
+
+			if (t == NULL)
+				return false;
+			p->res = t;
+			cap = ncap;
+		}
+		rd_peek(r);
+		if (!read_element(r, kind, &p->res[p->nres]))
+			return false;
+		p->nres++;
+		c = rd_peek(r);
+		r->i++;
+		if (c == ']')
+			return true;
+		/* A comma, then another element: no trailing comma. */
+		if (c != ',' || rd_peek(r) == ']')
+			return false;
+	}
+}
+
+/* Reads the elements of the only key that matches "Resources" in the
+ * object at the start of the body into P, and where that array lies into
+ * *A.  False when there is no such key, several, or the body is not plain
+ * structure, or an element cannot be read. */
+static bool read_resources(struct reader *r, enum scim_kind kind,
+                           struct scim_page *p, struct span *a)
+{
+	const char *b = r->b;
+	size_t len = r->len, i = skip_ws(b, len, 0), found = 0;
 
 	if (i >= len || b[i] != '{')
 		return false;
@@ -453,57 +1135,24 @@ static bool find_resources(const char *b, size_t len, struct span *out)
 		if (i >= len || b[i] != ':')
 			return false;
 		v = skip_ws(b, len, i + 1);
-		i = skip_value(b, len, v);
-		if (i == 0 || i == v)
-			return false;
 		if (match) {
-			*out = (struct span){v, i - v};
-			found++;
+			if (found++ || v >= len || b[v] != '[')
+				return false;
+			r->i = v;
+			if (!read_elements(r, kind, p))
+				return false;
+			i = r->i;
+			*a = (struct span){v, i - v};
+		} else {
+			i = skip_value(b, len, v);
+			if (i == 0 || i == v)
+				return false;
 		}
 		i = skip_ws(b, len, i);
 		if (i < len && b[i] == ',')
 			i = skip_ws(b, len, i + 1);
 	}
-	return found == 1 && b[out->at] == '[';
-}
-
-/* The elements of the array at B[A.at]: their spans into *OUT (caller
- * frees) and count into *N.  False when they cannot be cut cleanly. */
-static bool split_array(const char *b, struct span a, struct span **out,
-                        size_t *n)
-{
-	size_t end = a.at + a.len - 1, i = skip_ws(b, end, a.at + 1), cap = 0;
-	struct span *s = NULL;
-	bool ok = true;
-
-	*n = 0;
-	while (ok && i < end) {
-		size_t e = skip_value(b, end, i);
-
-		ok = e != 0 && e != i && *n < SCIM_PAGE_MAX;
-		if (ok && *n == cap) {
-			struct span *t = realloc(
-			        s, (cap = cap ? cap * 2 : 128) * sizeof(*s));
-			ok = t != NULL;
-			s = ok ? t : s;
-		}
-		if (!ok)
-			break;
-		s[(*n)++] = (struct span){i, e - i};
-		i = skip_ws(b, end, e);
-		if (i < end) {
-			/* A comma, then another element: no trailing comma. */
-			ok = b[i] == ',';
-			i = skip_ws(b, end, i + 1);
-			ok = ok && i < end;
-		}
-	}
-	if (!ok) {
-		free(s);
-		return false;
-	}
-	*out = s;
-	return true;
+	return found == 1;
 }
 
 /* The body with the array at A replaced by "[]"; NULL when out of memory. */
@@ -522,24 +1171,29 @@ static char *without_array(const char *b, size_t len, struct span a,
 	return c;
 }
 
-/* Parses the elements one by one into P; 0, or -1 to fall back. */
-static int parse_split(const char *b, const struct span *s, size_t n,
-                       enum scim_kind kind, struct scim_page *p)
+/* Takes totalResults and startIndex into P from the body with its
+ * "Resources" emptied; -1 unless json-c reads it as a page. */
+static int parse_envelope(const char *bytes, size_t len, struct span a,
+                          enum scim_kind kind, struct scim_page *p)
 {
-	p->res = calloc(n ? n : 1, sizeof(*p->res));
-	if (p->res == NULL)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		json_object *o = parse_json_depth(b + s[i].at, s[i].len,
-		                                  JSON_DEPTH - 3, NULL, 0);
-		int rc = o ? parse_res(o, kind, &p->res[i], NULL, 0) : -1;
+	struct scim_page env = {0};
+	json_object *o = NULL;
+	size_t clen;
+	char *copy = without_array(bytes, len, a, &clen);
+	int rc = -1;
 
-		json_object_put(o);
-		if (rc < 0)
-			return -1;
-		p->nres++;
+	if (copy != NULL)
+		o = parse_json(copy, clen, NULL, 0);
+	if (o != NULL && parse_list_obj(o, kind, &env, NULL, 0) == 0 &&
+	    env.nres == 0) {
+		p->total = env.total;
+		p->start_index = env.start_index;
+		rc = 0;
 	}
-	return 0;
+	scim_page_clear(&env);
+	json_object_put(o);
+	free(copy);
+	return rc;
 }
 
 /* The fast path of scim_parse_list(): 0 with *OUT filled, or -1 when the
@@ -547,28 +1201,23 @@ static int parse_split(const char *b, const struct span *s, size_t n,
 static int parse_list_split(const char *bytes, size_t len, enum scim_kind kind,
                             struct scim_page *out)
 {
+	struct reader r = {.b = bytes, .len = len};
 	struct scim_page p = {0};
-	struct span a, *s = NULL;
-	json_object *o = NULL;
-	size_t n = 0, clen;
-	char *copy = NULL;
+	struct span a;
 	int rc = -1;
 
-	if (len > INT_MAX || !find_resources(bytes, len, &a) ||
-	    !split_array(bytes, a, &s, &n))
+	if (len > INT_MAX)
 		return -1;
-	copy = without_array(bytes, len, a, &clen);
-	if (copy != NULL)
-		o = parse_json(copy, clen, NULL, 0);
-	if (o != NULL && parse_list_obj(o, kind, &p, NULL, 0) == 0 &&
-	    p.nres == 0) {
-		free(p.res);
-		p.res = NULL;
-		rc = parse_split(bytes, s, n, kind, &p);
-	}
-	json_object_put(o);
-	free(copy);
-	free(s);
+	r.tok = json_tokener_new_ex(ELEM_DEPTH);
+	if (r.tok != NULL && read_resources(&r, kind, &p, &a) &&
+	    parse_envelope(bytes, len, a, kind, &p) == 0)
+		rc = 0;
+	if (rc == 0 && p.res == NULL &&
+	    (p.res = calloc(1, sizeof(*p.res))) == NULL)
+		rc = -1;
+	if (r.tok != NULL)
+		json_tokener_free(r.tok);
+	free(r.m);
 	if (rc < 0) {
 		scim_page_clear(&p);
 		return -1;
@@ -584,8 +1233,12 @@ int scim_parse_list(const char *bytes, size_t len, enum scim_kind kind,
 	json_object *o;
 	int rc;
 
-	if (parse_list_split(bytes, len, kind, out) == 0)
+	if (!(scim_parse_test_flags & SCIM_PARSE_NO_SPLIT) &&
+	    parse_list_split(bytes, len, kind, out) == 0)
 		return 0;
+	if (scim_parse_test_flags & SCIM_PARSE_NO_FALLBACK)
+		return set_error(err, errlen, -EAGAIN,
+		                 "not read element by element");
 	o = parse_json(bytes, len, err, errlen);
 	if (o == NULL)
 		return -EBADMSG;

@@ -77,6 +77,20 @@ void scim_parse_error_detail(const char *bytes, size_t len, char *detail,
 int scim_parse_health(const char *bytes, size_t len, char *version,
                       size_t versionlen, char *build, size_t buildlen);
 
+/* Switches for the differential tests only (tests/tools-fuzz-scim.c,
+ * tests/tools-parse.c); nothing in the tool, its configuration or its
+ * command line sets them.  Without SCIM_PARSE_NO_FALLBACK, every
+ * combination gives the same results and errors by design. */
+enum {
+	SCIM_PARSE_NO_FAST = 1,  /* json-c reads every element */
+	SCIM_PARSE_NO_SPLIT = 2, /* json-c reads the whole body at once */
+	/* -EAGAIN when the body cannot be read element by element, instead
+	 * of json-c on the whole body, which would hide what the elements'
+	 * own reading did. */
+	SCIM_PARSE_NO_FALLBACK = 4,
+};
+extern unsigned scim_parse_test_flags;
+
 void scim_res_clear(struct scim_res *r);
 void scim_page_clear(struct scim_page *p);
 
