@@ -124,6 +124,11 @@ int snap_writer_new(uint32_t id_min, uint32_t id_max, struct snap_writer **out);
 int snap_writer_new_borrowing(uint32_t id_min, uint32_t id_max,
                               struct snap_writer **out);
 
+/* Room for USERS users and GROUPS groups in all, when the caller knows
+ * them: the arrays are then sized once instead of grown by doubling.
+ * Returns 0 or -ENOMEM. */
+int snap_writer_reserve(struct snap_writer *w, size_t users, size_t groups);
+
 /* Adds U, or G (a copy unless the writer borrows).  Returns 0, or -EINVAL with
  * a one-line reason in ERR (invalid name, field or id, or a duplicate name or
  * id), or -ENOMEM. A refused record leaves the writer as it was. */

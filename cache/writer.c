@@ -42,7 +42,7 @@
 #include "snap.h"
 
 #define RELEASE_EVERY (1u << 20) /* bytes written between page releases */
-#define VERIFY_SLICE  8192       /* lookups between reader reopens */
+#define VERIFY_SLICE  1024       /* lookups between reader reopens */
 #define SPARE_PAGES   16         /* map pages beyond the estimate */
 
 /* A power of two at least twice N, so probe runs stay short and end. */
@@ -249,6 +249,27 @@ static int grow(void **arr, size_t *cap, size_t n, size_t size)
 		return -ENOMEM;
 	*arr = p;
 	*cap = want;
+	return 0;
+}
+
+int snap_writer_reserve(struct snap_writer *w, size_t users, size_t groups)
+{
+	if (users > w->users_cap) {
+		void *p = reallocarray(w->users, users, sizeof(*w->users));
+
+		if (p == NULL)
+			return -ENOMEM;
+		w->users = p;
+		w->users_cap = users;
+	}
+	if (groups > w->groups_cap) {
+		void *p = reallocarray(w->groups, groups, sizeof(*w->groups));
+
+		if (p == NULL)
+			return -ENOMEM;
+		w->groups = p;
+		w->groups_cap = groups;
+	}
 	return 0;
 }
 
@@ -1133,7 +1154,11 @@ out:
 /* ---- verification ----------------------------------------------------- */
 
 /* The read-back reader, reopened every VERIFY_SLICE lookups: unmapping
- * drops the pages read so far, so the new file is never resident whole. */
+ * drops the pages read so far, so the new file is never resident whole.
+ * File pages count in the peak RSS as heap does, and the kernel maps
+ * pages around each one a lookup touches: at 100,000 people a slice of
+ * 8,192 lookups held 18 MB of the file, which set the refresh's peak; 1,024
+ * hold about 8 MB, for about 0.1 s more of page faults. */
 struct vreader {
 	const char *path;
 	struct snap_reader *r;

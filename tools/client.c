@@ -17,23 +17,25 @@ static const char *kind_path(enum scim_kind kind)
 	return kind == SCIM_USERS ? "Users" : "Groups";
 }
 
+/* BODY is the listing's one buffer, reused from page to page: a page of
+ * groups can be megabytes, and a fresh buffer each time is as many fresh
+ * pages to fault in. */
 static int fetch_page(struct http *h, const char *url, enum scim_kind kind,
-                      struct scim_page *page, char *err, size_t errlen)
+                      struct buf *body, struct scim_page *page, char *err,
+                      size_t errlen)
 {
-	struct buf body = {0};
 	char why[256];
 	long status;
 	int r;
 
-	r = http_get(h, url, &body, &status, err, errlen);
+	r = http_get(h, url, body, &status, err, errlen);
 	if (r == 0) {
-		r = scim_parse_list(body.data ? body.data : "", body.len, kind,
-		                    page, why, sizeof(why));
+		r = scim_parse_list(body->data ? body->data : "", body->len,
+		                    kind, page, why, sizeof(why));
 		if (r < 0)
 			snprintf(err, errlen, "GET %s: %s", http_req_path(url),
 			         why);
 	}
-	buf_free(&body, false);
 	return r;
 }
 
@@ -79,6 +81,7 @@ static int list(struct http *h, const struct scim_config *cfg,
                 char *err, size_t errlen)
 {
 	struct pager p;
+	struct buf body = {0};
 	char url[URL_MAX];
 	int r;
 
@@ -89,7 +92,7 @@ static int list(struct http *h, const struct scim_config *cfg,
 		snprintf(url, sizeof(url),
 		         "%s/%s?startIndex=%" PRIu64 "&count=%u", cfg->url,
 		         kind_path(kind), pager_start(&p), cfg->page_size);
-		r = fetch_page(h, url, kind, &page, err, errlen);
+		r = fetch_page(h, url, kind, &body, &page, err, errlen);
 		if (r == 0)
 			r = resolve_page(users, &page);
 		if (r == 0)
@@ -107,6 +110,7 @@ static int list(struct http *h, const struct scim_config *cfg,
 		snprintf(err, errlen, "listing %s: %s", kind_path(kind), why);
 	}
 	pager_free(&p);
+	buf_free(&body, false);
 	return r;
 }
 

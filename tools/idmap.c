@@ -12,11 +12,65 @@
 #include "util.h"
 
 /* The index of KIND ('u' or 'g'), or NULL. */
-static struct strmap *index_of(const struct idmap *m, char kind)
+static struct idmap_index *index_of(const struct idmap *m, char kind)
 {
 	if (kind != 'u' && kind != 'g')
 		return NULL;
-	return (struct strmap *)&m->index[kind == 'u' ? 0 : 1];
+	return (struct idmap_index *)&m->index[kind == 'u' ? 0 : 1];
+}
+
+/* The slot of SCIM_ID in X: its own, or the empty one it would take. */
+static size_t index_slot(const struct idmap *m, const struct idmap_index *x,
+                         const char *scim_id, uint32_t hash)
+{
+	size_t i = hash & (x->cap - 1);
+
+	while (x->slots[i].pos != 0 &&
+	       (x->slots[i].hash != hash ||
+	        strcmp(m->e[x->slots[i].pos - 1].scim_id, scim_id) != 0))
+		i = (i + 1) & (x->cap - 1);
+	return i;
+}
+
+static int index_grow(struct idmap_index *x)
+{
+	struct idmap_index old = *x;
+	size_t cap = x->cap ? x->cap * 2 : 256;
+
+	x->slots = calloc(cap, sizeof(*x->slots));
+	if (x->slots == NULL) {
+		*x = old;
+		return -ENOMEM;
+	}
+	x->cap = cap;
+	for (size_t i = 0; i < old.cap; i++) {
+		const struct idmap_slot *s = &old.slots[i];
+
+		/* Keys are unique: the first empty slot is the one. */
+		if (s->pos != 0) {
+			size_t j = s->hash & (cap - 1);
+
+			while (x->slots[j].pos != 0)
+				j = (j + 1) & (cap - 1);
+			x->slots[j] = *s;
+		}
+	}
+	free(old.slots);
+	return 0;
+}
+
+/* Adds entry POS (its scim_id not yet indexed) to X. */
+static int index_add(const struct idmap *m, struct idmap_index *x, size_t pos)
+{
+	const char *id = m->e[pos].scim_id;
+	uint32_t hash = str_hash(id);
+
+	if ((x->n + 1) * 2 > x->cap && index_grow(x) < 0)
+		return -ENOMEM;
+	x->slots[index_slot(m, x, id, hash)] =
+	        (struct idmap_slot){hash, (uint32_t)pos + 1};
+	x->n++;
+	return 0;
 }
 
 void idmap_init(struct idmap *m, uint32_t min, uint32_t max)
@@ -28,8 +82,10 @@ void idmap_free(struct idmap *m)
 {
 	arena_free(&m->strs);
 	free(m->e);
-	strmap_free(&m->index[0]);
-	strmap_free(&m->index[1]);
+	for (int i = 0; i < 2; i++) {
+		free(m->index[i].slots);
+		m->index[i] = (struct idmap_index){0};
+	}
 	numset_free(&m->used);
 	m->e = NULL;
 	m->n = m->cap = 0;
@@ -39,7 +95,7 @@ void idmap_free(struct idmap *m)
 static int add(struct idmap *m, const struct idmap_entry *e)
 {
 	struct idmap_entry c = *e;
-	struct strmap *index = index_of(m, e->kind);
+	struct idmap_index *index = index_of(m, e->kind);
 
 	if (m->n == m->cap) {
 		size_t cap = m->cap ? m->cap * 2 : 256;
@@ -52,17 +108,17 @@ static int add(struct idmap *m, const struct idmap_entry *e)
 	}
 	if (index == NULL)
 		return -EINVAL;
-	index->borrow = true; /* even in a map that skipped idmap_init */
 	/* A failure leaves at most some bytes in the arena. */
 	c.scim_id = arena_strndup(&m->strs, e->scim_id, strlen(e->scim_id));
 	c.name = e->name ? arena_strndup(&m->strs, e->name, strlen(e->name))
 	                 : NULL;
-	/* The index borrows c.scim_id: it goes in last. */
-	if (c.scim_id == NULL || (e->name && c.name == NULL) ||
-	    numset_add(&m->used, c.number) < 0 ||
-	    strmap_put(index, c.scim_id, m->n) < 0)
+	if (c.scim_id == NULL || (e->name && c.name == NULL))
 		return -ENOMEM;
-	m->e[m->n++] = c;
+	/* The index reads the entry's scim_id: it goes in first. */
+	m->e[m->n] = c;
+	if (index_add(m, index, m->n) < 0 || numset_add(&m->used, c.number) < 0)
+		return -ENOMEM;
+	m->n++;
 	return 0;
 }
 
@@ -78,12 +134,13 @@ int idmap_set_name(struct idmap *m, struct idmap_entry *e, const char *name)
 struct idmap_entry *idmap_find(const struct idmap *m, char kind,
                                const char *scim_id)
 {
-	const struct strmap *index = index_of(m, kind);
+	const struct idmap_index *x = index_of(m, kind);
 	size_t i;
 
-	if (index == NULL || strlen(scim_id) > SCIM_ID_MAX)
+	if (x == NULL || x->cap == 0 || strlen(scim_id) > SCIM_ID_MAX)
 		return NULL;
-	return strmap_get(index, scim_id, &i) ? &m->e[i] : NULL;
+	i = index_slot(m, x, scim_id, str_hash(scim_id));
+	return x->slots[i].pos ? &m->e[x->slots[i].pos - 1] : NULL;
 }
 
 struct idmap_entry *idmap_find_name(const struct idmap *m, char kind,
@@ -192,22 +249,29 @@ int idmap_load(struct idmap *m, const char *path, char *err, size_t errlen)
 	return r;
 }
 
+static void format_header(struct buf *b)
+{
+	buf_puts(b, "# nss-scim id map: KIND NUMBER SCIM-ID NAME ACTIVE "
+	            "STATE\n# Numbers are never reused; do not edit.\n");
+}
+
+static void format_entry(struct buf *b, const struct idmap_entry *e)
+{
+	buf_printf(b, "%c %u %s %s %s %s\n", e->kind, e->number, e->scim_id,
+	           e->name ? e->name : "-",
+	           e->kind == 'g' ? "-"
+	           : e->active    ? "1"
+	                          : "0",
+	           e->live ? "live" : "gone");
+}
+
 int idmap_format(const struct idmap *m, char **out, size_t *len)
 {
 	struct buf b = {0};
 
-	buf_puts(&b, "# nss-scim id map: KIND NUMBER SCIM-ID NAME ACTIVE "
-	             "STATE\n# Numbers are never reused; do not edit.\n");
-	for (size_t i = 0; i < m->n; i++) {
-		const struct idmap_entry *e = &m->e[i];
-
-		buf_printf(&b, "%c %u %s %s %s %s\n", e->kind, e->number,
-		           e->scim_id, e->name ? e->name : "-",
-		           e->kind == 'g' ? "-"
-		           : e->active    ? "1"
-		                          : "0",
-		           e->live ? "live" : "gone");
-	}
+	format_header(&b);
+	for (size_t i = 0; i < m->n; i++)
+		format_entry(&b, &m->e[i]);
 	if (b.err) {
 		buf_free(&b, false);
 		return -ENOMEM;
@@ -215,6 +279,29 @@ int idmap_format(const struct idmap *m, char **out, size_t *len)
 	*out = b.data;
 	*len = b.len;
 	return 0;
+}
+
+/* Bytes formatted before each write by idmap_write. */
+#define WRITE_CHUNK (64u << 10)
+
+int idmap_write(const struct idmap *m, int fd)
+{
+	struct buf b = {0};
+	int r = 0;
+
+	format_header(&b);
+	for (size_t i = 0; r == 0 && i <= m->n; i++) {
+		if (i < m->n)
+			format_entry(&b, &m->e[i]);
+		if (b.err)
+			r = -ENOMEM;
+		else if (b.len >= WRITE_CHUNK || i == m->n) {
+			r = write_all(fd, b.data, b.len);
+			buf_reset(&b);
+		}
+	}
+	buf_free(&b, false);
+	return r;
 }
 
 uint32_t idmap_slot(const struct idmap *m, char kind, const char *scim_id)

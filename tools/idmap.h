@@ -35,10 +35,10 @@
 #define IDMAP_FILE_MAX (256u << 20)
 
 struct idmap_entry {
-	char kind; /* 'u' or 'g' */
-	uint32_t number;
 	char *scim_id; /* the map's own; set names with idmap_set_name */
 	char *name;    /* NULL when never named */
+	uint32_t number;
+	char kind; /* 'u' or 'g' */
 	bool active;
 	bool live;
 };
@@ -47,9 +47,15 @@ struct idmap {
 	uint32_t min, max;
 	struct idmap_entry *e;
 	size_t n, cap;
-	/* SCIM id -> position in e, of people [0] and groups [1]; the keys
-	 * are the entries' scim_id (borrowed). */
-	struct strmap index[2];
+	/* SCIM id -> position in e, of people [0] and groups [1]: open
+	 * addressing over the entries' own scim_id, 8 bytes a slot. */
+	struct idmap_index {
+		struct idmap_slot {
+			uint32_t hash;
+			uint32_t pos; /* 1 + position in e; 0: empty */
+		} * slots;
+		size_t cap, n;
+	} index[2];
 	struct numset used; /* every number in e */
 	struct arena strs;  /* the entries' strings */
 };
@@ -72,6 +78,10 @@ int idmap_format(const struct idmap *m, char **out, size_t *len);
 
 /* Names E (an entry of M) NAME.  Returns 0 or -ENOMEM. */
 int idmap_set_name(struct idmap *m, struct idmap_entry *e, const char *name);
+/* The same text written to FD a chunk at a time, for a large map.
+ * Returns 0 or a negative errno. */
+int idmap_write(const struct idmap *m, int fd);
+
 /* The entry of KIND and SCIM_ID, or NULL.  Valid until the map changes. */
 struct idmap_entry *idmap_find(const struct idmap *m, char kind,
                                const char *scim_id);

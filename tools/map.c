@@ -539,8 +539,8 @@ static const char *kept_id(const struct person *p)
 	return g + strlen(g) + 1;
 }
 
-/* Adds P to OUT, with their private group when there is one.  The gid of
- * a shared primary group is set once the groups are mapped. */
+/* Adds P to OUT (their private group, if any, comes with the groups).  The
+ * gid of a shared primary group is set once the groups are mapped. */
 static int emit_person(struct mapper *mp, struct person *p, struct model *out)
 {
 	const struct scim_config *c = mp->in->cfg;
@@ -559,9 +559,6 @@ static int emit_person(struct mapper *mp, struct person *p, struct model *out)
 	if (model_add_user_kept(out, &u) < 0)
 		return -ENOMEM;
 	mp->user_of[p->pos] = (uint32_t)out->nusers;
-	if (private_groups(c) &&
-	    model_add_group(out, p->name, p->uid, NULL, 0, NULL) < 0)
-		return -ENOMEM;
 	e = idmap_find(mp->ids, 'u', u.scim_id);
 	e->active = p->active;
 	e->live = true;
@@ -849,6 +846,7 @@ static int emit_group(struct mapper *mp, struct sgroup *g, struct model *out)
 	struct idmap_entry *e;
 	const char **names;
 	uint32_t *idx;
+	char *name;
 	int rc = -ENOMEM;
 
 	if (g->r->members && mp->by_scim_id.n == 0 && index_people(mp, out) < 0)
@@ -862,7 +860,10 @@ static int emit_group(struct mapper *mp, struct sgroup *g, struct model *out)
 	for (size_t i = 0; i < k; i++)
 		if (i == 0 || idx[i] != idx[i - 1])
 			names[u++] = out->users[idx[i]].name;
-	rc = model_add_group_of_users(out, g->name, g->gid, names, u, g->r->id);
+	name = model_keep(out, g->name, strlen(g->name) + 1);
+	if (name != NULL)
+		rc = model_add_group_of_users(out, name, g->gid, names, u,
+		                              g->r->id);
 out:
 	free(idx);
 	free(names);
@@ -871,6 +872,31 @@ out:
 	e = idmap_find(mp->ids, 'g', g->r->id);
 	e->live = true;
 	return idmap_set_name(mp->ids, e, g->name);
+}
+
+/* The groups go into OUT in name order, the people's private groups among
+ * them (the people are in name order too), so that the model needs no
+ * sort, nor a sort's memory. */
+static int emit_groups(struct mapper *mp, struct sgroup *g, size_t n,
+                       struct model *out)
+{
+	size_t u = 0, nu = private_groups(mp->in->cfg) ? out->nusers : 0;
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && (i < n || u < nu);) {
+		if (i < n && !g[i].keep) {
+			i++;
+		} else if (u < nu && (i == n || strcmp(out->users[u].name,
+		                                       g[i].name) < 0)) {
+			rc = model_add_group_of_users(out, out->users[u].name,
+			                              out->users[u].uid, NULL,
+			                              0, NULL);
+			u++;
+		} else {
+			rc = emit_group(mp, &g[i++], out);
+		}
+	}
+	return rc;
 }
 
 static int map_groups(struct mapper *mp, struct model *out)
@@ -895,9 +921,7 @@ static int map_groups(struct mapper *mp, struct model *out)
 			rc = group_clashes(mp, &g[i], out);
 	if (rc == 0)
 		rc = number_groups(mp, g, n);
-	for (size_t i = 0; rc == 0 && i < n; i++)
-		if (g[i].keep)
-			rc = emit_group(mp, &g[i], out);
+	rc = rc == 0 ? emit_groups(mp, g, n, out) : rc;
 	free(g);
 	return rc;
 }
@@ -936,6 +960,8 @@ static int run(struct mapper *mp, struct model *out, char *err, size_t errlen)
 	rc = map_people(mp, out);
 	if (rc == 0)
 		rc = map_groups(mp, out);
+	if (rc == 0 && mp->in->release_groups)
+		mp->in->release_groups(mp->in->release_ud);
 	if (rc == 0)
 		rc = set_primary_group(mp, out, err, errlen);
 	if (rc == -ENOSPC)

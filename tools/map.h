@@ -75,6 +75,8 @@ struct map_input {
 	 * count aside), so that the caller can free them: the directory's
 	 * people are the largest thing held while the model is built. */
 	void (*release_users)(void *ud);
+	/* The same for GROUPS, once the groups are mapped. */
+	void (*release_groups)(void *ud);
 	void *release_ud;
 };
 

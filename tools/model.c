@@ -163,7 +163,7 @@ int model_add_user_kept(struct model *m, const struct model_user *u)
 	if (grow((void **)&m->users, &m->users_cap, m->nusers,
 	         sizeof(*m->users)) < 0)
 		return -ENOMEM;
-	c.name = intern(m, u->name, &oom);
+	c.name = dup_or_null(m, u->name, NULL, &oom);
 	c.shell = dup_or_null(m, u->shell, shell, &oom);
 	if (oom)
 		return -ENOMEM;
@@ -171,7 +171,11 @@ int model_add_user_kept(struct model *m, const struct model_user *u)
 	return 0;
 }
 
-/* OWN: the members are M's own interned names (model_add_group_of_users). */
+/* The members of every empty group: no allocation for the private groups
+ * of 100,000 people. */
+static char *no_members[1];
+
+/* OWN: the name and members are M's own (model_add_group_of_users). */
 static int add_group(struct model *m, const char *name, uint32_t gid,
                      const char *const *members, size_t nmembers,
                      const char *scim_id, bool own)
@@ -184,10 +188,10 @@ static int add_group(struct model *m, const char *name, uint32_t gid,
 		return -ENOMEM;
 	if (nmembers > SIZE_MAX / sizeof(*c.members) - 1)
 		return -ENOMEM;
-	c.name = intern(m, name, &oom);
+	c.name = own ? (char *)name : intern(m, name, &oom);
 	c.scim_id = dup_or_null(m, scim_id, NULL, &oom);
-	c.members =
-	        chunk_alloc(m, (nmembers ? nmembers : 1) * sizeof(*c.members));
+	c.members = nmembers ? chunk_alloc(m, nmembers * sizeof(*c.members))
+	                     : no_members;
 	if (c.members == NULL)
 		oom = true;
 	for (size_t i = 0; !oom && i < nmembers; i++)
@@ -643,106 +647,100 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Walks OLD and NEW, both sorted by name hash: what is only in OLD, only
- * in NEW, or in both with another entry.  ON_GONE, if not NULL, sees each
- * entry only in OLD. */
-static void sum_walk(const struct model_sum_entry *old, size_t nold,
-                     const struct model_sum_entry *new, size_t nnew,
-                     size_t *removed, size_t *added, size_t *changed,
-                     void (*on_gone)(void *, const struct model_sum_entry *),
-                     void (*on_changed)(void *, const struct model_sum_entry *,
-                                        const struct model_sum_entry *),
-                     void *ud)
+/* OLD's entry whose name hashes to NAME, or NULL (OLD is sorted). */
+static const struct model_sum_entry *sum_find(const struct model_sum_entry *old,
+                                              size_t n, uint64_t name)
 {
-	size_t i = 0, j = 0;
+	size_t lo = 0, hi = n;
 
-	while (i < nold || j < nnew) {
-		if (j == nnew || (i < nold && old[i].name < new[j].name)) {
-			(*removed)++;
-			if (on_gone)
-				on_gone(ud, &old[i]);
-			i++;
-		} else if (i == nold || new[j].name < old[i].name) {
-			(*added)++;
-			j++;
-		} else {
-			if (old[i].entry != new[j].entry) {
-				(*changed)++;
-				if (on_changed)
-					on_changed(ud, &old[i], &new[j]);
-			}
-			i++;
-			j++;
-		}
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (old[mid].name == name)
+			return &old[mid];
+		if (old[mid].name < name)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* Each NEW entry is looked up in OLD by name and its OLD match marked in
+ * SEEN; what is left unmarked was removed.  Nothing the size of NEW is
+ * built. */
+static void sum_match(const struct model_sum_entry *old, size_t nold,
+                      uint8_t *seen, const struct model_sum_entry *e,
+                      size_t *added, size_t *changed, size_t *uid_changes)
+{
+	const struct model_sum_entry *o = sum_find(old, nold, e->name);
+
+	if (o == NULL) {
+		(*added)++;
+		return;
+	}
+	seen[(o - old) / 8] |= (uint8_t)(1u << ((o - old) % 8));
+	if (o->entry != e->entry) {
+		(*changed)++;
+		if (uid_changes)
+			*uid_changes += o->id != e->id;
 	}
 }
 
-struct uids {
-	uint32_t *v;
-	size_t n;
-	struct model_diff *d;
-};
-
-static void user_gone(void *ud, const struct model_sum_entry *e)
+static bool sum_seen(const uint8_t *seen, size_t i)
 {
-	struct uids *u = ud;
-
-	/* Gone by name but its uid still there: a rename. */
-	if (u->v != NULL &&
-	    bsearch(&e->id, u->v, u->n, sizeof(*u->v), cmp_u32) != NULL)
-		u->d->renames++;
-	else
-		u->d->removed_uids++;
-}
-
-static void user_changed(void *ud, const struct model_sum_entry *a,
-                         const struct model_sum_entry *b)
-{
-	struct uids *u = ud;
-
-	u->d->uid_changes += a->id != b->id;
+	return seen[i / 8] & (1u << (i % 8));
 }
 
 int model_sum_diff(const struct model_sum *old, const struct model *new,
                    struct model_diff *d)
 {
-	struct model_sum now = {0};
-	struct uids u = {.d = d};
-	int rc = -ENOMEM;
+	size_t nseen =
+	        (old->nusers > old->ngroups ? old->nusers : old->ngroups) / 8 +
+	        1;
+	uint8_t *seen = calloc(nseen, 1);
+	uint32_t *uids = calloc(new->nusers ? new->nusers : 1, sizeof(*uids));
+	struct model_sum_entry e;
 
 	*d = (struct model_diff){0};
-	now.users = calloc(new->nusers ? new->nusers : 1, sizeof(*now.users));
-	now.groups =
-	        calloc(new->ngroups ? new->ngroups : 1, sizeof(*now.groups));
-	u.v = calloc(new->nusers ? new->nusers : 1, sizeof(*u.v));
-	if (now.users == NULL || now.groups == NULL || u.v == NULL)
-		goto out;
-	for (size_t i = 0; i < new->nusers; i++) {
-		sum_user(&new->users[i], &now.users[i]);
-		u.v[i] = new->users[i].uid;
+	if (seen == NULL || uids == NULL) {
+		free(seen);
+		free(uids);
+		return -ENOMEM;
 	}
+	for (size_t i = 0; i < new->nusers; i++) {
+		sum_user(&new->users[i], &e);
+		sum_match(old->users, old->nusers, seen, &e, &d->users_added,
+		          &d->users_changed, &d->uid_changes);
+		uids[i] = new->users[i].uid;
+	}
+	sort(uids, new->nusers, sizeof(*uids), cmp_u32);
+	for (size_t i = 0; i < old->nusers; i++) {
+		if (sum_seen(seen, i))
+			continue;
+		d->users_removed++;
+		/* Gone by name but its uid still there: a rename. */
+		if (new->nusers > 0 &&
+		    bsearch(&old->users[i].id, uids, new->nusers, sizeof(*uids),
+		            cmp_u32) != NULL)
+			d->renames++;
+		else
+			d->removed_uids++;
+	}
+	memset(seen, 0, nseen);
 	for (size_t i = 0; i < new->ngroups; i++) {
 		const struct model_group *g = &new->groups[i];
 
 		sum_group(g->name, g->gid, (const char *const *)g->members,
-		          g->nmembers, &now.groups[i]);
+		          g->nmembers, &e);
+		sum_match(old->groups, old->ngroups, seen, &e, &d->groups_added,
+		          &d->groups_changed, NULL);
 	}
-	u.n = new->nusers;
-	sort(now.users, new->nusers, sizeof(*now.users), cmp_sum);
-	sort(now.groups, new->ngroups, sizeof(*now.groups), cmp_sum);
-	sort(u.v, u.n, sizeof(*u.v), cmp_u32);
-	sum_walk(old->users, old->nusers, now.users, new->nusers,
-	         &d->users_removed, &d->users_added, &d->users_changed,
-	         user_gone, user_changed, &u);
-	sum_walk(old->groups, old->ngroups, now.groups, new->ngroups,
-	         &d->groups_removed, &d->groups_added, &d->groups_changed, NULL,
-	         NULL, NULL);
-	rc = 0;
-out:
-	free(now.users);
-	free(now.groups);
-	free(u.v);
-	return rc;
+	for (size_t i = 0; i < old->ngroups; i++)
+		d->groups_removed += !sum_seen(seen, i);
+	free(seen);
+	free(uids);
+	return 0;
 }
 
 int model_read_meta(const char *path, uid_t owner, struct snap_meta *meta)
@@ -762,8 +760,10 @@ int model_read_meta(const char *path, uid_t owner, struct snap_meta *meta)
 static int add_all(struct snap_writer *w, const struct model *m, char *err,
                    size_t errlen)
 {
-	int rc = 0;
+	int rc = snap_writer_reserve(w, m->nusers, m->ngroups);
 
+	if (rc < 0)
+		return set_error(err, errlen, rc, "out of memory");
 	for (size_t i = 0; rc == 0 && i < m->nusers; i++) {
 		const struct model_user *u = &m->users[i];
 		struct snap_user su = {u->name, u->uid,   u->gid,   u->gecos,

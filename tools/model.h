@@ -53,10 +53,12 @@ int model_add_group(struct model *m, const char *name, uint32_t gid,
  * memory.  For model_add_user_kept. */
 char *model_keep(struct model *m, const char *s, size_t len);
 /* model_add_user, with gecos, home and scim_id already M's own (from
- * model_keep): they are taken as they are, not copied. */
+ * model_keep): they are taken as they are, not copied; the name is copied
+ * but not interned. */
 int model_add_user_kept(struct model *m, const struct model_user *u);
-/* model_add_group, with MEMBERS the names of users M holds, as M holds them
- * (model_user.name): they are shared without a lookup. */
+/* model_add_group, with NAME and MEMBERS M's own strings (a user's name as
+ * M holds it, or from model_keep): they are taken as they are, without a
+ * lookup. */
 int model_add_group_of_users(struct model *m, const char *name, uint32_t gid,
                              const char *const *members, size_t nmembers,
                              const char *scim_id);

@@ -464,18 +464,21 @@ static size_t live_people(const struct run *r)
 	return r->live_full ? r->live.nusers : r->live_sum.nusers;
 }
 
+static int write_ids(int fd, void *ud)
+{
+	return idmap_write(ud, fd);
+}
+
+/* Written as it is formatted: 100,000 people make a 6 MB id map, which
+ * need not be held whole at the run's peak. */
 static int save_ids(struct run *r, char *err, size_t errlen)
 {
-	char path[PATH_MAX], *text = NULL;
-	size_t len;
+	char path[PATH_MAX];
 	int rc;
 
 	rc = state_path(r->cfg.state_dir, STATE_IDS, path);
 	if (rc == 0)
-		rc = idmap_format(&r->ids, &text, &len);
-	if (rc == 0)
-		rc = write_file_atomic(path, text, len, 0600);
-	free(text);
+		rc = write_file_atomic_with(path, 0600, write_ids, &r->ids);
 	if (rc < 0)
 		snprintf(err, errlen, "saving the id map %.300s: %s", path,
 		         strerror(-rc));
@@ -606,6 +609,19 @@ static void release_people(void *ud)
 	malloc_trim(0);
 }
 
+/* map_build's release_groups. */
+static void release_groups(void *ud)
+{
+	struct directory *d = ud;
+
+	for (size_t i = 0; i < d->ngroups; i++)
+		scim_res_clear(&d->groups[i]);
+	free(d->groups);
+	d->groups = NULL;
+	d->ngroups = 0;
+	malloc_trim(0);
+}
+
 /* The directory, mapped into r->next.  A source host (bundle_file) maps it
  * for every host, without its own local files and locks, into r->bundle,
  * and then applies its own as a fleet host would. */
@@ -629,6 +645,7 @@ static int build(struct run *r)
 	        .seed = r->live_full ? &r->live : NULL,
 	        .adopted = &adopted,
 	        .release_users = release_people,
+	        .release_groups = release_groups,
 	        .release_ud = &r->dir,
 	};
 	int rc = localdb_load(&r->local, r->cfg.local_passwd,
@@ -1656,6 +1673,12 @@ int main(int argc, char **argv)
 	int rc;
 
 	umask(077);
+	/* glibc raises its mmap threshold each time a large block is freed,
+	 * after which the model's arrays and chunks come from the heap and
+	 * leave holes it keeps.  A fixed threshold has every block of 256 kB
+	 * or more mapped on its own and given back when freed: 8 MB less at
+	 * the peak of a 100,000-person refresh. */
+	mallopt(M_MMAP_THRESHOLD, 256 << 10);
 	/* libcurl leaves SIGPIPE alone under CURLOPT_NOSIGNAL; a peer that
 	 * closes a TLS connection must not kill us. */
 	signal(SIGPIPE, SIG_IGN);

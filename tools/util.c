@@ -165,7 +165,7 @@ uint64_t fnv1a(uint64_t h, const void *p, size_t len)
 	return h;
 }
 
-static int write_all(int fd, const void *data, size_t len)
+int write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;
 
@@ -199,8 +199,8 @@ static int fsync_dir_of(const char *path)
 	return r;
 }
 
-int write_file_atomic(const char *path, const void *data, size_t len,
-                      mode_t mode)
+int write_file_atomic_with(const char *path, mode_t mode,
+                           int (*fill)(int fd, void *ud), void *ud)
 {
 	char tmp[PATH_MAX];
 	int fd = -1, r;
@@ -211,7 +211,7 @@ int write_file_atomic(const char *path, const void *data, size_t len,
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	r = write_all(fd, data, len);
+	r = fill(fd, ud);
 	if (r == 0 && fchmod(fd, mode) < 0)
 		r = -errno;
 	if (r == 0 && fsync(fd) < 0)
@@ -226,6 +226,26 @@ int write_file_atomic(const char *path, const void *data, size_t len,
 	}
 	fsync_dir_of(path); /* durability only; the content is in place */
 	return 0;
+}
+
+struct bytes {
+	const void *data;
+	size_t len;
+};
+
+static int fill_bytes(int fd, void *ud)
+{
+	const struct bytes *b = ud;
+
+	return write_all(fd, b->data, b->len);
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len,
+                      mode_t mode)
+{
+	struct bytes b = {data, len};
+
+	return write_file_atomic_with(path, mode, fill_bytes, &b);
 }
 
 int read_fd(int fd, size_t max, char **out, size_t *len)

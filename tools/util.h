@@ -59,6 +59,13 @@ uint64_t fnv1a(uint64_t h, const void *p, size_t len);
  * On failure PATH is unchanged.  Returns 0 or a negative errno. */
 int write_file_atomic(const char *path, const void *data, size_t len,
                       mode_t mode);
+/* All LEN bytes at DATA to FD, through EINTR and short writes.  Returns 0
+ * or a negative errno. */
+int write_all(int fd, const void *data, size_t len);
+/* write_file_atomic, with FILL writing the content to FD (0 or a negative
+ * errno): for content too large to build in memory first. */
+int write_file_atomic_with(const char *path, mode_t mode,
+                           int (*fill)(int fd, void *ud), void *ud);
 
 /* Reads a whole regular file of at most MAX bytes into *OUT (NUL-terminated,
  * caller frees) and its length into *LEN.  Returns 0, -ENOENT, -EFBIG or
