@@ -17,6 +17,7 @@
 #include "people.h"
 #include "scim.h"
 #include "snap.h"
+#include "table.h"
 #include "test.h"
 
 #define ID_MIN 100000
@@ -1152,6 +1153,40 @@ static void test_people_none(void)
 	people_free(&p);
 }
 
+/* strmap_get_many against strmap_get: keys present, absent, empty, and
+ * more than a batch, in maps small (many probes) and large. */
+static void test_get_many(void)
+{
+	enum { N = 3000 };
+	static char keys[2 * N][24];
+	const char *ask[2 * N + 1];
+	uint32_t got[2 * N + 1];
+	struct strmap m = {0}, empty = {0};
+
+	for (int i = 0; i < 2 * N; i++)
+		snprintf(keys[i], sizeof(keys[i]), "K%dX%d", i * 7919 % 10007,
+		         i);
+	for (int i = 0; i < N; i++)
+		REQUIRE(strmap_put(&m, keys[2 * i], (size_t)i) == 0);
+	CHECK(strmap_put(&m, "max", UINT32_MAX) == -EOVERFLOW);
+	for (int i = 0; i < 2 * N; i++)
+		ask[i] = keys[(i * 31) % (2 * N)];
+	ask[2 * N] = "";
+	for (size_t n = 0; n <= 2 * N + 1; n += n < 40 ? 1 : 997) {
+		strmap_get_many(&m, ask, n, got);
+		for (size_t i = 0; i < n; i++) {
+			size_t v;
+			bool have = strmap_get(&m, ask[i], &v);
+
+			CHECK(have ? got[i] == v : got[i] == UINT32_MAX);
+		}
+	}
+	strmap_get_many(&empty, ask, 5, got);
+	for (int i = 0; i < 5; i++)
+		CHECK(got[i] == UINT32_MAX);
+	strmap_free(&m);
+}
+
 int main(void)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -1176,6 +1211,7 @@ int main(void)
 	test_people_combinations();
 	test_people_many();
 	test_people_none();
+	test_get_many();
 
 	free(old);
 	free(new);

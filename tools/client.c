@@ -45,16 +45,17 @@ static int fetch_page(struct http *h, const char *url, enum scim_kind kind,
 static int resolve_members(const struct strmap *users, struct scim_res *g)
 {
 	uint32_t *v;
-	size_t k = 0, idx;
+	size_t k = 0;
 
 	if (g->members == NULL)
 		return 0;
 	v = malloc((g->nmembers ? g->nmembers : 1) * sizeof(*v));
 	if (v == NULL)
 		return -ENOMEM;
+	strmap_get_many(users, (const char *const *)g->members, g->nmembers, v);
 	for (size_t i = 0; i < g->nmembers; i++)
-		if (strmap_get(users, g->members[i], &idx))
-			v[k++] = (uint32_t)idx;
+		if (v[i] != UINT32_MAX)
+			v[k++] = v[i];
 	free(g->members);
 	g->members = NULL;
 	free(g->member_users);

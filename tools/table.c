@@ -67,7 +67,7 @@ int strmap_put(struct strmap *m, const char *key, size_t value)
 	uint32_t hash = str_hash(key);
 	size_t i;
 
-	if (value > UINT32_MAX)
+	if (value >= UINT32_MAX)
 		return -EOVERFLOW;
 	if ((m->n + 1) * 2 > m->cap && strmap_grow(m) < 0)
 		return -ENOMEM;
@@ -95,6 +95,51 @@ bool strmap_get(const struct strmap *m, const char *key, size_t *value)
 	if (value)
 		*value = m->slots[i].value;
 	return true;
+}
+
+/* Keys looked up together by strmap_get_many: enough to overlap the
+ * cache misses, few enough that their slots stay in the cache. */
+#define BATCH 16
+
+void strmap_get_many(const struct strmap *m, const char *const *keys, size_t n,
+                     uint32_t *values)
+{
+	for (size_t b = 0; b < n; b += BATCH) {
+		size_t e = n - b < BATCH ? n - b : BATCH;
+		uint32_t hash[BATCH];
+		size_t at[BATCH];
+
+		/* Hash every key and fetch its first slot ... */
+		for (size_t i = 0; i < e; i++) {
+			hash[i] = str_hash(keys[b + i]);
+			at[i] = m->cap ? hash[i] & (m->cap - 1) : 0;
+			if (m->cap)
+				__builtin_prefetch(&m->slots[at[i]]);
+		}
+		/* ... then the stored key of the slot whose hash matches ... */
+		for (size_t i = 0; i < e && m->cap; i++) {
+			while (m->slots[at[i]].key != NULL &&
+			       m->slots[at[i]].hash != hash[i])
+				at[i] = (at[i] + 1) & (m->cap - 1);
+			if (m->slots[at[i]].key != NULL)
+				__builtin_prefetch(m->slots[at[i]].key);
+		}
+		/* ... and compare; a hash shared by another key goes on
+		 * probing as strmap_get does. */
+		for (size_t i = 0; i < e; i++) {
+			const struct strmap_slot *s;
+
+			if (m->cap == 0) {
+				values[b + i] = UINT32_MAX;
+				continue;
+			}
+			s = &m->slots[at[i]];
+			if (s->key != NULL && strcmp(s->key, keys[b + i]) != 0)
+				s = &m->slots[str_slot(m, keys[b + i],
+				                       hash[i])];
+			values[b + i] = s->key != NULL ? s->value : UINT32_MAX;
+		}
+	}
 }
 
 void strmap_free(struct strmap *m)

@@ -29,10 +29,15 @@ struct strmap {
 uint32_t str_hash(const char *key);
 
 /* Sets KEY to VALUE, replacing an earlier value.  VALUE is an index and
- * must fit 32 bits (-EOVERFLOW otherwise). */
+ * must be below UINT32_MAX (-EOVERFLOW otherwise). */
 int strmap_put(struct strmap *m, const char *key, size_t value);
 /* True and *VALUE written when KEY is present. */
 bool strmap_get(const struct strmap *m, const char *key, size_t *value);
+/* strmap_get for the N KEYS at once, into VALUES (UINT32_MAX when absent):
+ * the lookups' cache misses overlap, which is most of their cost in a
+ * large map. */
+void strmap_get_many(const struct strmap *m, const char *const *keys, size_t n,
+                     uint32_t *values);
 void strmap_free(struct strmap *m);
 
 struct numset {

@@ -278,6 +278,15 @@ def refresh_section(rdir, out):
                "waiting share is the part of the wall time the tool was not "
                "on a CPU: waiting on the emulator (which shares the 2 cores) "
                "and on fsync.\n")
+    runs = read(os.path.join(rdir, "refresh", "refresh_runs"))
+    if runs:
+        each = [line.split() for line in runs.splitlines() if line.strip()]
+        out.append(f"The refresh set ran {len(each)} times from empty "
+                   "state; its row gives the run of median CPU time and "
+                   "the largest peak RSS of all. Every run (CPU s, peak RSS "
+                   "MB): " + ", ".join(f"{float(c):.2f} s, "
+                                       f"{int(r) / 1024:.1f} MB"
+                                       for _, c, r in each) + ".\n")
     out.append("| data set | page size | wall s | tool CPU s (user+sys) "
                "| waiting "
                "| peak RSS MB | snapshot MB | passwd+group text MB "

@@ -138,6 +138,23 @@ snapshot_mksnap() {
 	rm -f "$d/src.passwd" "$d/src.group"
 }
 
+REFRESH_RUNS=${REFRESH_RUNS:-3}
+
+# $1/refresh from the N runs $1/refresh.1..N: the run of median CPU time,
+# with rss_kb the largest of all; every run's CPU and RSS go to
+# $1/refresh_runs.
+pick_refresh() {
+	local d=$1 n=$2 i
+	for i in $(seq "$n"); do
+		awk -v i="$i" '{v[$1] = $2}
+			END {printf "%s %.3f %d\n", i, v["user_s"] + v["sys_s"],
+			     v["rss_kb"]}' "$d/refresh.$i"
+	done | sort -k2,2n >"$d/refresh_runs"
+	i=$(awk -v n="$n" 'NR == int((n + 1) / 2) {print $1}' "$d/refresh_runs")
+	awk -v max="$(sort -k3,3n "$d/refresh_runs" | tail -n 1 | cut -d' ' -f3)" \
+		'$1 == "rss_kb" {$2 = max} {print}' "$d/refresh.$i" >"$d/refresh"
+}
+
 EMU_PID=""
 test_cleanup() {
 	if [ -n "$EMU_PID" ]; then kill "$EMU_PID" 2>/dev/null; fi
@@ -178,8 +195,22 @@ snapshot_pipeline() {
 	local_group = $TMPD/host.group
 	EOF
 	chmod 0600 "$d/scim-cache.conf"
-	"$BENCH_NSS" rusage "$SCIM_CACHE" --config "$d/scim-cache.conf" \
-		refresh --quiet >"$d/refresh" || fail "$set: scim-cache refresh"
+	# The refresh set is what the refresh is timed on: one run on a shared
+	# machine is noisy, so it is run REFRESH_RUNS times from empty state
+	# and reported by its median CPU time, with the largest peak RSS.
+	local runs=1 i
+	[ "$set" = refresh ] && runs=$REFRESH_RUNS
+	for i in $(seq "$runs"); do
+		if [ "$i" -gt 1 ]; then
+			rm -rf "$d/state" "$d/snap"
+			mkdir -m 0700 "$d/state"
+			mkdir -m 0755 "$d/snap"
+		fi
+		"$BENCH_NSS" rusage "$SCIM_CACHE" --config "$d/scim-cache.conf" \
+			refresh --quiet >"$d/refresh.$i" ||
+			fail "$set: scim-cache refresh"
+	done
+	pick_refresh "$d" "$runs"
 	kill "$EMU_PID"
 	wait "$EMU_PID" 2>/dev/null || true
 	EMU_PID=""
@@ -276,6 +307,7 @@ for set in $(echo "$SETS" | tr , ' '); do
 	make_set "$set" "$d"
 	cp "$d/sizes" "$d/snapsize" "$d/pipeline" "$r/"
 	if [ -f "$d/refresh" ]; then cp "$d/refresh" "$d/page_size" "$r/"; fi
+	if [ -f "$d/refresh_runs" ]; then cp "$d/refresh_runs" "$r/"; fi
 	if [ "$set" != refresh ]; then
 		# floor and scim take turns, with nss_files' enumeration (a
 		# goal compares them), so that a change in the load of a shared
