@@ -104,20 +104,24 @@ bool strmap_get(const struct strmap *m, const char *key, size_t *value)
 void strmap_get_many(const struct strmap *m, const char *const *keys, size_t n,
                      uint32_t *values)
 {
+	if (m->cap == 0) {
+		for (size_t i = 0; i < n; i++)
+			values[i] = UINT32_MAX;
+		return;
+	}
 	for (size_t b = 0; b < n; b += BATCH) {
 		size_t e = n - b < BATCH ? n - b : BATCH;
-		uint32_t hash[BATCH];
-		size_t at[BATCH];
+		uint32_t hash[BATCH] = {0};
+		size_t at[BATCH] = {0};
 
 		/* Hash every key and fetch its first slot ... */
 		for (size_t i = 0; i < e; i++) {
 			hash[i] = str_hash(keys[b + i]);
-			at[i] = m->cap ? hash[i] & (m->cap - 1) : 0;
-			if (m->cap)
-				__builtin_prefetch(&m->slots[at[i]]);
+			at[i] = hash[i] & (m->cap - 1);
+			__builtin_prefetch(&m->slots[at[i]]);
 		}
 		/* ... then the stored key of the slot whose hash matches ... */
-		for (size_t i = 0; i < e && m->cap; i++) {
+		for (size_t i = 0; i < e; i++) {
 			while (m->slots[at[i]].key != NULL &&
 			       m->slots[at[i]].hash != hash[i])
 				at[i] = (at[i] + 1) & (m->cap - 1);
@@ -127,13 +131,8 @@ void strmap_get_many(const struct strmap *m, const char *const *keys, size_t n,
 		/* ... and compare; a hash shared by another key goes on
 		 * probing as strmap_get does. */
 		for (size_t i = 0; i < e; i++) {
-			const struct strmap_slot *s;
+			const struct strmap_slot *s = &m->slots[at[i]];
 
-			if (m->cap == 0) {
-				values[b + i] = UINT32_MAX;
-				continue;
-			}
-			s = &m->slots[at[i]];
 			if (s->key != NULL && strcmp(s->key, keys[b + i]) != 0)
 				s = &m->slots[str_slot(m, keys[b + i],
 				                       hash[i])];
