@@ -124,7 +124,9 @@ static char *intern(struct model *m, const char *name, bool *oom)
 	return m->names[i];
 }
 
-int model_add_user(struct model *m, const struct model_user *u)
+/* KEPT: gecos, home and scim_id are M's own, and the name is copied
+ * without being interned (model_add_user_kept). */
+static int add_user(struct model *m, const struct model_user *u, bool kept)
 {
 	/* Everyone usually has the same shell: keep it once. */
 	const char *shell = m->nusers ? m->users[m->nusers - 1].shell : NULL;
@@ -134,15 +136,23 @@ int model_add_user(struct model *m, const struct model_user *u)
 	if (grow((void **)&m->users, &m->users_cap, m->nusers,
 	         sizeof(*m->users)) < 0)
 		return -ENOMEM;
-	c.name = intern(m, u->name, &oom);
-	c.gecos = dup_or_null(m, u->gecos, NULL, &oom);
-	c.home = dup_or_null(m, u->home, NULL, &oom);
+	c.name = kept ? dup_or_null(m, u->name, NULL, &oom)
+	              : intern(m, u->name, &oom);
 	c.shell = dup_or_null(m, u->shell, shell, &oom);
-	c.scim_id = dup_or_null(m, u->scim_id, NULL, &oom);
+	if (!kept) {
+		c.gecos = dup_or_null(m, u->gecos, NULL, &oom);
+		c.home = dup_or_null(m, u->home, NULL, &oom);
+		c.scim_id = dup_or_null(m, u->scim_id, NULL, &oom);
+	}
 	if (oom)
 		return -ENOMEM;
 	m->users[m->nusers++] = c;
 	return 0;
+}
+
+int model_add_user(struct model *m, const struct model_user *u)
+{
+	return add_user(m, u, false);
 }
 
 char *model_keep(struct model *m, const char *s, size_t len)
@@ -156,19 +166,7 @@ char *model_keep(struct model *m, const char *s, size_t len)
 
 int model_add_user_kept(struct model *m, const struct model_user *u)
 {
-	const char *shell = m->nusers ? m->users[m->nusers - 1].shell : NULL;
-	struct model_user c = *u;
-	bool oom = false;
-
-	if (grow((void **)&m->users, &m->users_cap, m->nusers,
-	         sizeof(*m->users)) < 0)
-		return -ENOMEM;
-	c.name = dup_or_null(m, u->name, NULL, &oom);
-	c.shell = dup_or_null(m, u->shell, shell, &oom);
-	if (oom)
-		return -ENOMEM;
-	m->users[m->nusers++] = c;
-	return 0;
+	return add_user(m, u, true);
 }
 
 /* The members of every empty group: no allocation for the private groups
@@ -218,24 +216,28 @@ int model_add_group_of_users(struct model *m, const char *name, uint32_t gid,
 	return add_group(m, name, gid, members, nmembers, scim_id, true);
 }
 
+/* Room for WANT items of SIZE bytes in *ARR (capacity *CAP). */
+static int reserve(void **arr, size_t *cap, size_t want, size_t size)
+{
+	void *p;
+
+	if (want <= *cap)
+		return 0;
+	p = reallocarray(*arr, want, size);
+	if (p == NULL)
+		return -ENOMEM;
+	*arr = p;
+	*cap = want;
+	return 0;
+}
+
 int model_reserve(struct model *m, size_t users, size_t groups)
 {
-	if (users > m->users_cap) {
-		void *p = reallocarray(m->users, users, sizeof(*m->users));
-
-		if (p == NULL)
-			return -ENOMEM;
-		m->users = p;
-		m->users_cap = users;
-	}
-	if (groups > m->groups_cap) {
-		void *p = reallocarray(m->groups, groups, sizeof(*m->groups));
-
-		if (p == NULL)
-			return -ENOMEM;
-		m->groups = p;
-		m->groups_cap = groups;
-	}
+	if (reserve((void **)&m->users, &m->users_cap, users,
+	            sizeof(*m->users)) < 0 ||
+	    reserve((void **)&m->groups, &m->groups_cap, groups,
+	            sizeof(*m->groups)) < 0)
+		return -ENOMEM;
 	return 0;
 }
 
