@@ -15,7 +15,9 @@ EXTRA_DIST += $(FLEET_SH_TESTS) tests/fleet-lib.sh
 # The fleet benchmark (root; about 5 minutes at 100,000 people): writes
 # BENCHMARKS-fleet.md.  FLEET_BENCH_ARGS='--people 10000' for less.
 EXTRA_DIST += tests/fleet-bench.sh BENCHMARKS-fleet.md
+# Absolute: the configs it writes name the fixtures, and scim-cache takes
+# absolute paths only.
 bench-fleet: all
-	top_srcdir=$(top_srcdir) top_builddir=$(top_builddir) \
+	top_srcdir=$(abs_top_srcdir) top_builddir=$(abs_top_builddir) \
 		$(SHELL) $(top_srcdir)/tests/fleet-bench.sh $(FLEET_BENCH_ARGS)
 .PHONY: bench-fleet
