@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "idmap.h"
@@ -12,6 +13,7 @@
 #include "map.h"
 #include "scim.h"
 #include "test.h"
+#include "util.h"
 
 static const char local_passwd[] =
         "root:x:0:0:root:/root:/bin/bash\n"
@@ -425,6 +427,7 @@ static void test_ids_sticky(void)
 	char *text, err[128];
 	size_t len;
 	struct idmap back;
+	FILE *tmp;
 
 	setup(&f, "url = https://h\n");
 	load(&f, users_json, groups_json);
@@ -443,8 +446,13 @@ static void test_ids_sticky(void)
 	CHECK(!e->live);
 	CHECK_INT(e->number, jane);
 	CHECK(numset_has(&f.ids.used, jane));
-	/* Round trip through the file format. */
-	REQUIRE(idmap_format(&f.ids, &text, &len) == 0);
+	/* Round trip through the file format, as the state file is written. */
+	tmp = tmpfile();
+	REQUIRE(tmp != NULL);
+	REQUIRE(idmap_write(&f.ids, fileno(tmp)) == 0);
+	REQUIRE(lseek(fileno(tmp), 0, SEEK_SET) == 0);
+	REQUIRE(read_fd(fileno(tmp), IDMAP_FILE_MAX, &text, &len) == 0);
+	fclose(tmp);
 	idmap_init(&back, f.cfg.uid_min, f.cfg.uid_max);
 	CHECK_INT(idmap_parse(&back, text, len, err, sizeof(err)), 0);
 	CHECK_INT(back.n, f.ids.n);

@@ -265,22 +265,6 @@ static void format_entry(struct buf *b, const struct idmap_entry *e)
 	           e->live ? "live" : "gone");
 }
 
-int idmap_format(const struct idmap *m, char **out, size_t *len)
-{
-	struct buf b = {0};
-
-	format_header(&b);
-	for (size_t i = 0; i < m->n; i++)
-		format_entry(&b, &m->e[i]);
-	if (b.err) {
-		buf_free(&b, false);
-		return -ENOMEM;
-	}
-	*out = b.data;
-	*len = b.len;
-	return 0;
-}
-
 /* Bytes formatted before each write by idmap_write. */
 #define WRITE_CHUNK (64u << 10)
 

@@ -72,15 +72,13 @@ int idmap_parse(struct idmap *m, const char *text, size_t len, char *err,
  * naming the file. */
 int idmap_load(struct idmap *m, const char *path, char *err, size_t errlen);
 
-/* The text of the map (one line per entry, in file order) into *OUT
- * (caller frees).  Returns 0 or -ENOMEM. */
-int idmap_format(const struct idmap *m, char **out, size_t *len);
+/* Writes the text of the map (one line per entry, in file order) to FD,
+ * a chunk at a time, as a large map need not be held whole.  Returns 0 or
+ * a negative errno. */
+int idmap_write(const struct idmap *m, int fd);
 
 /* Names E (an entry of M) NAME.  Returns 0 or -ENOMEM. */
 int idmap_set_name(struct idmap *m, struct idmap_entry *e, const char *name);
-/* The same text written to FD a chunk at a time, for a large map.
- * Returns 0 or a negative errno. */
-int idmap_write(const struct idmap *m, int fd);
 
 /* The entry of KIND and SCIM_ID, or NULL.  Valid until the map changes. */
 struct idmap_entry *idmap_find(const struct idmap *m, char kind,
