@@ -190,11 +190,18 @@ int client_read_directory(struct http *h, const struct scim_config *cfg,
 	return 0;
 }
 
-void directory_free(struct directory *dir)
+void directory_free_groups(struct directory *dir)
 {
-	people_free(&dir->people);
 	for (size_t i = 0; i < dir->ngroups; i++)
 		scim_res_clear(&dir->groups[i]);
 	free(dir->groups);
+	dir->groups = NULL;
+	dir->ngroups = 0;
+}
+
+void directory_free(struct directory *dir)
+{
+	people_free(&dir->people);
+	directory_free_groups(dir);
 	*dir = (struct directory){0};
 }

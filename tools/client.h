@@ -32,6 +32,8 @@ int client_read_directory(struct http *h, const struct scim_config *cfg,
                           client_progress_fn progress, void *ud,
                           struct directory *dir, char *err, size_t errlen);
 
+/* The groups alone, once the mapping has read them. */
+void directory_free_groups(struct directory *dir);
 void directory_free(struct directory *dir);
 
 #endif

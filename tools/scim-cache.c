@@ -612,13 +612,7 @@ static void release_people(void *ud)
 /* map_build's release_groups. */
 static void release_groups(void *ud)
 {
-	struct directory *d = ud;
-
-	for (size_t i = 0; i < d->ngroups; i++)
-		scim_res_clear(&d->groups[i]);
-	free(d->groups);
-	d->groups = NULL;
-	d->ngroups = 0;
+	directory_free_groups(ud);
 	malloc_trim(0);
 }
 
