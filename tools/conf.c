@@ -151,6 +151,32 @@ static int p_url(struct scim_config *c, const struct key *k, const char *v,
 	return r;
 }
 
+/* http[s]://host[:port][/]: the one proxy requests may go through.  No
+ * credentials: the config file is readable by everyone. */
+static int p_proxy(struct scim_config *c, const struct key *k, const char *v,
+                   char *why)
+{
+	bool tls = strncasecmp(v, "https://", 8) == 0;
+	const char *a = v + (tls ? 8 : 7), *rest;
+
+	if (*v == '\0')
+		return set_str(c, k, v);
+	if (!tls && strncasecmp(v, "http://", 7) != 0)
+		goto bad;
+	rest = a + host_len(a);
+	if (*rest == ':')
+		rest += 1 + strspn(rest + 1, "0123456789");
+	if (host_len(a) == 0 || has_ctl(v) || strpbrk(v, " @?#\\\"") ||
+	    strlen(v) > 2048 || (*rest != '\0' && strcmp(rest, "/") != 0))
+		goto bad;
+	return set_str(c, k, v);
+bad:
+	snprintf(why, REASON_MAX,
+	         "proxy must be http://HOST:PORT or https://HOST:PORT, without "
+	         "user, password or path");
+	return -EINVAL;
+}
+
 /* Checks that TEMPLATE uses only the escapes in ALLOWED. */
 static int template_ok(const char *t, const char *allowed, const char *name,
                        char *why)
@@ -359,6 +385,10 @@ static const struct key keys[] = {
          "afterwards"},
         {"ca_file", p_optpath, OFF(ca_file), 0, 0,
          "(none) a PEM CA added to the system CAs"},
+        {"proxy", p_proxy, OFF(proxy), 0, 0,
+         "(none) an HTTP or HTTPS proxy for every request, as "
+         "http://HOST:PORT; only with an https:// url or source, whose TLS "
+         "it tunnels; proxy variables in the environment are never used"},
         {"cache_path", p_path, OFF(cache_path), 0, 0, SNAP_DEFAULT_PATH},
         {"state_dir", p_path, OFF(state_dir), 0, 0,
          SCIM_LOCALSTATEDIR "/lib/nss-scim/state; created 0700"},
@@ -484,6 +514,7 @@ void config_free(struct scim_config *c)
 	free(c->bundle_file);
 	free(c->bundle_key);
 	free(c->ca_file);
+	free(c->proxy);
 	free(c->cache_path);
 	free(c->state_dir);
 	free(c->home);
@@ -598,6 +629,14 @@ static int check_whole(const struct scim_config *c, const char *name,
 		return set_error(err, errlen, -EINVAL,
 		                 "%s: bundle_file and bundle_key go together",
 		                 name);
+	if (c->proxy != NULL &&
+	    strncasecmp(c->url ? c->url : c->source, "https://", 8) != 0)
+		return set_error(
+		        err, errlen, -EINVAL,
+		        "%s:%u: proxy needs an https:// %s: through a proxy, "
+		        "requests must stay encrypted end to end",
+		        name, lines[find_key("proxy", 5) - keys],
+		        c->url ? "url" : "source");
 	if (c->uid_min > c->uid_max)
 		return set_error(err, errlen, -EINVAL,
 		                 "%s:%u: uid_max %u is below uid_min %u", name,

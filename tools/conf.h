@@ -49,6 +49,7 @@ struct scim_config {
 	char *bundle_key;      /* Ed25519 private key, PEM, root-only */
 	uint32_t bundle_valid; /* seconds a bundle stays valid */
 	char *ca_file;         /* NULL: system CAs only */
+	char *proxy;           /* NULL: no proxy, whatever the environment */
 	char *cache_path;
 	char *state_dir;
 	char *home; /* template: %u name, %i uid, %% */

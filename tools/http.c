@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -231,12 +232,31 @@ static int set_protocols(CURL *c)
 #endif
 }
 
+/* libcurl takes http_proxy, https_proxy and all_proxy from the
+ * environment, even for 127.0.0.1, where the request (and the token in it)
+ * would then cross to the proxy in clear.  Only the config's proxy is
+ * used, and always as a tunnel, so that TLS runs end to end through it. */
+static int setup_proxy(struct http *h)
+{
+	CURL *c = h->curl;
+	int bad = 0;
+
+	bad |= curl_easy_setopt(c, CURLOPT_PROXY,
+	                        h->cfg->proxy ? h->cfg->proxy : "") != CURLE_OK;
+	bad |= curl_easy_setopt(c, CURLOPT_NOPROXY, "") != CURLE_OK;
+	if (h->cfg->proxy != NULL)
+		bad |= curl_easy_setopt(c, CURLOPT_HTTPPROXYTUNNEL, 1L) !=
+		       CURLE_OK;
+	return bad;
+}
+
 static int setup_curl(struct http *h)
 {
 	CURL *c = h->curl;
 	int bad = 0;
 
 	bad |= set_protocols(c);
+	bad |= setup_proxy(h);
 	bad |= curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
 	bad |= curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
 	bad |= curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT,
@@ -608,18 +628,22 @@ static int get_retrying(struct http *h, const char *url, bool conditional,
 	}
 }
 
-int http_origin(const char *url, char *out, size_t outlen)
+int http_health_url(const char *url, char *out, size_t outlen)
 {
-	const char *p = strstr(url, "://");
-	size_t n;
+	static const char *const suffixes[] = {"/scim/v2", "/scim"};
+	size_t n = strlen(url);
 
-	if (p == NULL)
+	if (strstr(url, "://") == NULL)
 		return -EINVAL;
-	p += 3;
-	n = (size_t)(p - url) + strcspn(p, "/");
-	if (n >= outlen)
+	for (size_t i = 0; i < ARRAY_SIZE(suffixes); i++) {
+		size_t k = strlen(suffixes[i]);
+
+		if (n > k && strcasecmp(url + n - k, suffixes[i]) == 0) {
+			n -= k;
+			break;
+		}
+	}
+	if ((size_t)snprintf(out, outlen, "%.*s/health", (int)n, url) >= outlen)
 		return -ENAMETOOLONG;
-	memcpy(out, url, n);
-	out[n] = '\0';
 	return 0;
 }

@@ -6,6 +6,8 @@
  * group or other permission bits, opened with O_NOFOLLOW) and only ever
  * lives in a header list that is wiped when the transport is closed.
  * Redirects are not followed.  Responses are capped at SCIM_BODY_MAX bytes.
+ * No proxy from the environment is ever used: only the config's proxy,
+ * as a CONNECT tunnel.
  * Connection errors, timeouts, 429 and 5xx are retried up to `retries`
  * times with exponential back-off and jitter, honouring Retry-After up to
  * HTTP_RETRY_AFTER_MAX seconds.
@@ -87,7 +89,11 @@ int http_read_token(const char *path, struct buf *tok, char *err,
 /* The part of URL after the host, for messages: never holds a secret. */
 const char *http_req_path(const char *url);
 
-/* scheme://host[:port] of URL into OUT (for /health). */
-int http_origin(const char *url, char *out, size_t outlen);
+/* The bridge's /health beside the SCIM base URL (no trailing '/'): the
+ * base without a final /scim or /scim/v2, then /health.  So the token
+ * goes nowhere but under the path the administrator configured, less
+ * that suffix: https://h/scim gives https://h/health, and
+ * https://gw/acme/scim gives https://gw/acme/health. */
+int http_health_url(const char *url, char *out, size_t outlen);
 
 #endif

@@ -1524,19 +1524,19 @@ static int do_status(struct run *r, bool json)
 
 /* ---- check ------------------------------------------------------------ */
 
-/* GET /health at the bridge's origin: prints its version. */
+/* GET the bridge's /health beside the configured base (http.h says
+ * where exactly): prints its version. */
 static int check_health(struct run *r, struct buf *body)
 {
-	char origin[2048], url[2100], version[128], build[128];
+	char url[2100], version[128], build[128];
 	long status;
 	int rc;
 
-	rc = http_origin(r->cfg.url, origin, sizeof(origin));
+	rc = http_health_url(r->cfg.url, url, sizeof(url));
 	if (rc < 0) {
 		snprintf(r->err, sizeof(r->err), "url too long");
 		return rc;
 	}
-	snprintf(url, sizeof(url), "%s/health", origin);
 	rc = http_get(r->http, url, body, &status, r->err, sizeof(r->err));
 	if (rc < 0)
 		return rc;
