@@ -152,7 +152,7 @@ static void compare_res(unsigned path, size_t i, const struct scim_res *a,
 		if (!same_str(*(char *const *)((const char *)a + strs[k].off),
 		              *(char *const *)((const char *)b + strs[k].off)))
 			differ(path, i, strs[k].name);
-	if (a->active != b->active)
+	if (a->active != b->active || a->active_attr != b->active_attr)
 		differ(path, i, "active");
 	if (a->has_members != b->has_members)
 		differ(path, i, "has_members");

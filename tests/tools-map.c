@@ -31,6 +31,7 @@ struct fixture {
 	struct idmap ids;
 	struct model m;
 	struct skiplist sk;
+	struct map_notes notes;
 };
 
 static void setup(struct fixture *f, const char *conf)
@@ -70,6 +71,7 @@ static int build(struct fixture *f, const struct strmap *locked)
 	        .ngroups = f->groups.nres,
 	        .local = &f->local,
 	        .locked = locked,
+	        .notes = &f->notes,
 	};
 	char err[256];
 
@@ -300,6 +302,47 @@ static void test_rules(void)
 	CHECK(map_expand("/home/%u/%i", &r, "jdoe", 7, false, name,
 	                 sizeof(name)));
 	CHECK_STR(name, "/home/jdoe/7");
+}
+
+/* Only JSON true is active.  A person without "active" is active only
+ * while the bridge sends it for nobody: once others carry it, its absence
+ * is as unclear as a null. */
+static void test_active_values(void)
+{
+	struct fixture f;
+	/* clang-format off */
+	const char *users =
+	        "{\"totalResults\":5,\"Resources\":["
+	        USER("AAAA", "a1@example.com", "true") ","
+	        USER("BBBB", "b1@example.com", "null") ","
+	        USER("CCCC", "c1@example.com", "\"true\"") ","
+	        USER("DDDD", "d1@example.com", "0") ","
+	        "{\"id\":\"EEEE\",\"userName\":\"e1@example.com\"}]}";
+	const char *none =
+	        "{\"totalResults\":2,\"Resources\":["
+	        "{\"id\":\"AAAA\",\"userName\":\"a1@example.com\"},"
+	        "{\"id\":\"EEEE\",\"userName\":\"e1@example.com\"}]}";
+	/* clang-format on */
+	const char *groups = "{\"totalResults\":0,\"Resources\":[]}";
+
+	setup(&f, "url = https://h\n");
+	load(&f, users, groups);
+	CHECK_INT(build(&f, NULL), 0);
+	CHECK_INT(f.m.nusers, 5);
+	CHECK(model_find_user(&f.m, "a1")->active);
+	CHECK(!model_find_user(&f.m, "b1")->active);
+	CHECK(!model_find_user(&f.m, "c1")->active);
+	CHECK(!model_find_user(&f.m, "d1")->active);
+	CHECK(!model_find_user(&f.m, "e1")->active);
+	CHECK_INT(f.notes.unclear_active, 4);
+	CHECK_STR(f.notes.unclear_id, "BBBB");
+	/* A bridge that never sends "active": everyone is active. */
+	load(&f, none, groups);
+	CHECK_INT(build(&f, NULL), 0);
+	CHECK(model_find_user(&f.m, "a1")->active);
+	CHECK(model_find_user(&f.m, "e1")->active);
+	CHECK_INT(f.notes.unclear_active, 0);
+	teardown(&f);
 }
 
 static void test_locked_and_primary(void)
@@ -561,6 +604,7 @@ int main(void)
 	test_hostile();
 	test_rules();
 	test_locked_and_primary();
+	test_active_values();
 	test_group_selection();
 	test_ids_deterministic();
 	test_ids_probe();

@@ -53,7 +53,7 @@ static void test_user_page(void)
 }
 
 /* Attribute names in any case; unknown attributes and extensions
- * ignored; numbers as strings; "active" as a string. */
+ * ignored; numbers as strings; "active" as a string is not a boolean. */
 static void test_case_and_noise(void)
 {
 	const char *json =
@@ -74,6 +74,7 @@ static void test_case_and_noise(void)
 	CHECK_STR(p.res[0].name, "Carl@Example.com");
 	CHECK_STR(p.res[0].formatted, "Carl");
 	CHECK(!p.res[0].active);
+	CHECK_INT(p.res[0].active_attr, SCIM_ACTIVE_OTHER);
 	scim_page_clear(&p);
 }
 
@@ -122,7 +123,9 @@ static void test_hostile_values(void)
 	        "ctl\\x07\\x1b[2J@x");
 	CHECK(p.res[1].name == NULL);
 	CHECK(p.res[2].name == NULL);
-	CHECK(p.res[2].active); /* unparseable: the RFC default */
+	/* Not a boolean: not a "yes" of a suspension flag. */
+	CHECK(!p.res[2].active);
+	CHECK_INT(p.res[2].active_attr, SCIM_ACTIVE_OTHER);
 	scim_page_clear(&p);
 }
 
@@ -245,6 +248,51 @@ static void check_users(const struct user_case *c, size_t n)
 		}
 }
 
+/* Only JSON true is active; an absent "active" is the RFC's default and
+ * the mapping judges it; anything else is inactive, and says so. */
+static void test_active(void)
+{
+	static const struct {
+		const char *v; /* NULL: no "active" at all */
+		bool active;
+		int attr;
+	} c[] = {
+	        {"true", true, SCIM_ACTIVE_BOOL},
+	        {"false", false, SCIM_ACTIVE_BOOL},
+	        {NULL, true, SCIM_ACTIVE_ABSENT},
+	        {"null", false, SCIM_ACTIVE_OTHER},
+	        {"0", false, SCIM_ACTIVE_OTHER},
+	        {"1", false, SCIM_ACTIVE_OTHER},
+	        {"\"no\"", false, SCIM_ACTIVE_OTHER},
+	        {"\"false\"", false, SCIM_ACTIVE_OTHER},
+	        {"\"true\"", false, SCIM_ACTIVE_OTHER},
+	        {"{}", false, SCIM_ACTIVE_OTHER},
+	        {"[true]", false, SCIM_ACTIVE_OTHER},
+	};
+	char json[256];
+
+	for (size_t k = 0; k < NPATHS; k++)
+		for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+			struct scim_page p;
+			const struct scim_res *r;
+
+			if (c[i].v)
+				snprintf(json, sizeof(json),
+				         "{\"id\":\"A\",\"active\":%s}", c[i].v);
+			else
+				snprintf(json, sizeof(json), "{\"id\":\"A\"}");
+			r = one(paths[k], json, SCIM_USERS, &p);
+			if (r->active != c[i].active ||
+			    r->active_attr != c[i].attr) {
+				fprintf(stderr, "%s: active %d/%d, want %d/%d\n",
+				        json, r->active, r->active_attr,
+				        c[i].active, c[i].attr);
+				test_failures++;
+			}
+			scim_page_clear(&p);
+		}
+}
+
 /* attr() takes the first key that matches in any case, and json-c keeps a
  * repeated key where it first was but with its last value: the fast
  * reader leaves both to json-c. */
@@ -317,8 +365,8 @@ static void test_numbers_and_literals(void)
 	        {"{\"id\":\"E\",\"active\":\"FALSE\",\"x\":[null,true]}", "E",
 	         NULL, NULL, NULL, false},
 	        {"{\"id\":\"F\",\"active\":\"no\"}", "F", NULL, NULL, NULL,
-	         true},
-	        {"{\"id\":\"G\",\"active\":0}", "G", NULL, NULL, NULL, true},
+	         false},
+	        {"{\"id\":\"G\",\"active\":0}", "G", NULL, NULL, NULL, false},
 	};
 
 	check_users(c, sizeof(c) / sizeof(c[0]));
@@ -613,6 +661,7 @@ int main(void)
 	test_user_page();
 	test_case_and_noise();
 	test_groups();
+	test_active();
 	test_hostile_values();
 	test_bad_lists();
 	test_error_and_health();

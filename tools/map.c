@@ -276,6 +276,8 @@ struct mapper {
 	/* Position in the directory -> 1 + index of the person in the model's
 	 * users, or 0.  The people themselves are freed once emitted. */
 	uint32_t *user_of;
+	bool active_seen; /* some person carries "active" */
+	struct map_notes notes;
 };
 
 static size_t domain_rank(const struct scim_config *c, const char *domain)
@@ -490,6 +492,20 @@ static int number_people(struct mapper *mp)
 	return rc;
 }
 
+/* Whether R is active: see struct map_notes for what is not. */
+static bool person_active(struct mapper *mp, const struct scim_res *r)
+{
+	bool unclear = r->active_attr == SCIM_ACTIVE_OTHER ||
+	               (r->active_attr == SCIM_ACTIVE_ABSENT && mp->active_seen);
+
+	if (!unclear)
+		return r->active;
+	if (mp->notes.unclear_active++ == 0)
+		printable(mp->notes.unclear_id, sizeof(mp->notes.unclear_id),
+		          r->id, strlen(r->id));
+	return false;
+}
+
 static bool is_locked(const struct mapper *mp, const char *id)
 {
 	return mp->in->locked && strmap_get(mp->in->locked, id, NULL);
@@ -522,8 +538,8 @@ static int prepare_person(struct mapper *mp, struct person *p,
 	p->kept = model_keep(out, buf, hl + gl + il + 1);
 	if (p->kept == NULL)
 		return -ENOMEM;
-	p->active = r->active;
-	p->enabled = r->active && !is_locked(mp, p->id);
+	p->active = person_active(mp, r);
+	p->enabled = p->active && !is_locked(mp, p->id);
 	return 0;
 }
 
@@ -599,9 +615,10 @@ static int map_people(struct mapper *mp, struct model *out)
 		return -ENOMEM;
 	for (size_t i = 0; rc >= 0 && i < mp->nusers; i++) {
 		struct scim_res tmp;
+		const struct scim_res *r = user_at(in, i, &tmp);
 
-		rc = name_person(mp, user_at(in, i, &tmp),
-		                 &mp->people[mp->npeople]);
+		mp->active_seen |= r->active_attr != SCIM_ACTIVE_ABSENT;
+		rc = name_person(mp, r, &mp->people[mp->npeople]);
 		mp->people[mp->npeople].pos = (uint32_t)i;
 		if (rc > 0)
 			mp->npeople++;
@@ -994,5 +1011,7 @@ int map_build(const struct map_input *in, struct idmap *ids, struct model *out,
 	}
 	model_sort(&m);
 	*out = m;
+	if (in->notes)
+		*in->notes = mp.notes;
 	return 0;
 }

@@ -15,6 +15,7 @@
 #include "people.h"
 #include "scim.h"
 #include "table.h"
+#include "util.h"
 
 /* Why an entry was left out.  The names are used in messages, status and
  * metrics labels. */
@@ -55,6 +56,15 @@ int skiplist_add(struct skiplist *l, char kind, enum skip_reason why,
                  const char *scim_id, const char *fmt, ...)
         __attribute__((format(printf, 5, 6)));
 
+/* What a mapping tells besides what it skipped: the people published
+ * suspended because their "active" was neither true nor false, or was
+ * missing while the bridge sent it for others (a suspension flag that
+ * cannot be read is not read as "yes"). */
+struct map_notes {
+	size_t unclear_active;
+	char unclear_id[SCIM_ID_MAX + 1]; /* the first of them, printable */
+};
+
 /* The inputs of one mapping. */
 struct map_input {
 	const struct scim_config *cfg;
@@ -71,6 +81,7 @@ struct map_input {
 	 * map is rebuilt without renumbering anyone. */
 	const struct model *seed;
 	size_t *adopted; /* if not NULL: how many numbers were adopted */
+	struct map_notes *notes; /* if not NULL: filled */
 	/* If not NULL, called once nothing more is read of USERS (their
 	 * count aside), so that the caller can free them: the directory's
 	 * people are the largest thing held while the model is built. */

@@ -35,7 +35,8 @@ static int pack(struct people *p, struct scim_res *r)
 	at = arena_alloc(&p->strs, len);
 	if (at == NULL)
 		return -ENOMEM;
-	*rec = (struct person_rec){.s = at, .active = r->active};
+	*rec = (struct person_rec){
+	        .s = at, .active = r->active, .active_attr = r->active_attr};
 	at = stpcpy(at, r->id) + 1;
 	for (int i = 0; i < NFIELDS; i++)
 		if (*f[i] != NULL) {
@@ -77,7 +78,9 @@ void people_get(const struct people *p, size_t i, struct scim_res *r)
 	const char *at = rec->s;
 	char **f[NFIELDS];
 
-	*r = (struct scim_res){.id = (char *)at, .active = rec->active};
+	*r = (struct scim_res){.id = (char *)at,
+	                       .active = rec->active,
+	                       .active_attr = rec->active_attr};
 	fields(r, f);
 	for (int k = 0; k < NFIELDS; k++)
 		if (rec->present & (1u << k)) {

@@ -21,6 +21,7 @@ struct person_rec {
 	const char *s; /* id, then each field in `present`, NUL-terminated */
 	uint8_t present;
 	bool active;
+	uint8_t active_attr;
 };
 
 struct people {

@@ -629,6 +629,7 @@ static int build(struct run *r)
 	                            .id_min = r->cfg.uid_min,
 	                            .id_max = r->cfg.uid_max};
 	size_t adopted = 0;
+	struct map_notes notes = {0};
 	struct map_input in = {
 	        .cfg = &r->cfg,
 	        .people = &r->dir.people,
@@ -638,6 +639,7 @@ static int build(struct run *r)
 	        .locked = &locked,
 	        .seed = r->live_full ? &r->live : NULL,
 	        .adopted = &adopted,
+	        .notes = &notes,
 	        .release_users = release_people,
 	        .release_groups = release_groups,
 	        .release_ud = &r->dir,
@@ -660,6 +662,12 @@ static int build(struct run *r)
 	                      &r->skipped) < 0)
 		rc = set_error(r->err, sizeof(r->err), -ENOMEM,
 		               "out of memory");
+	if (rc == 0 && notes.unclear_active > 0)
+		logmsg(LOG_WARNING,
+		       "%zu people published suspended: their \"active\" is "
+		       "not true or false, or missing while others have it "
+		       "(the first: SCIM id %s)",
+		       notes.unclear_active, notes.unclear_id);
 	if (rc == 0 && adopted > 0)
 		logmsg(LOG_WARNING,
 		       "the id map lacked %zu numbers; adopted them from the "

@@ -121,6 +121,35 @@ static bool attr_bool(json_object *o, const char *name, bool dflt)
 	return dflt;
 }
 
+/* "active": only JSON true is active; see struct scim_res. */
+static void parse_active(json_object *u, struct scim_res *r)
+{
+	json_object *v = NULL;
+	bool present = false;
+
+	/* attr() cannot tell a null value from no attribute. */
+	if (json_object_is_type(u, json_type_object)) {
+		json_object_object_foreach(u, key, val)
+		{
+			if (strcasecmp(key, "active") == 0) {
+				v = val;
+				present = true;
+				break;
+			}
+		}
+	}
+	if (!present) {
+		r->active = true;
+		r->active_attr = SCIM_ACTIVE_ABSENT;
+	} else if (json_object_is_type(v, json_type_boolean)) {
+		r->active = json_object_get_boolean(v);
+		r->active_attr = SCIM_ACTIVE_BOOL;
+	} else {
+		r->active = false;
+		r->active_attr = SCIM_ACTIVE_OTHER;
+	}
+}
+
 /* The primary email's value, else the first one's. */
 static char *primary_email(json_object *u, bool *oom)
 {
@@ -150,7 +179,7 @@ static void parse_user(json_object *u, struct scim_res *r, bool *oom)
 	r->family = attr_str(name, "familyName", oom);
 	r->display = attr_str(u, "displayName", oom);
 	r->email = primary_email(u, oom);
-	r->active = attr_bool(u, "active", true);
+	parse_active(u, r);
 }
 
 static bool member_is_group(json_object *m)
@@ -479,6 +508,7 @@ struct reader {
 struct fast_res {
 	struct str s[RES_NSTRINGS]; /* in res_strings() order */
 	bool active;
+	uint8_t active_attr;
 	bool has_members;
 	size_t nelems; /* elements of "members", whether ids or not */
 };
@@ -788,6 +818,23 @@ static bool rd_attr_bool(struct reader *r, bool *val)
 	}
 }
 
+/* A user's "active", as parse_active() reads it. */
+static bool rd_active(struct reader *r, struct fast_res *f)
+{
+	f->active = false;
+	f->active_attr = SCIM_ACTIVE_BOOL;
+	switch (rd_peek(r)) {
+	case 't':
+		f->active = true;
+		return rd_literal(r, "true", 4);
+	case 'f':
+		return rd_literal(r, "false", 5);
+	default:
+		f->active_attr = SCIM_ACTIVE_OTHER;
+		return rd_skip(r);
+	}
+}
+
 static const struct name name_attrs[] = {NAME("formatted"), NAME("givenName"),
                                          NAME("familyName")};
 
@@ -944,7 +991,7 @@ static bool rd_user_attr(struct reader *r, int k, struct fast_res *f)
 	case 4:
 		return rd_emails(r, &f->s[S_EMAIL]);
 	case 5:
-		return rd_attr_bool(r, &f->active);
+		return rd_active(r, f);
 	default:
 		return rd_skip(r);
 	}
@@ -972,7 +1019,8 @@ static bool rd_res(struct reader *r, enum scim_kind kind, struct fast_res *f)
 	                kind == SCIM_USERS ? 6 : 3, 0, false};
 	int rc, k;
 
-	*f = (struct fast_res){.active = true};
+	*f = (struct fast_res){.active = true,
+	                       .active_attr = SCIM_ACTIVE_ABSENT};
 	r->depth = 0;
 	r->nm = 0;
 	if (!rd_enter(r, '{'))
@@ -1033,8 +1081,10 @@ static int fill_res(const struct reader *r, const struct fast_res *f,
 		*dst[i] = block + off;
 		off += f->s[i].len + 1;
 	}
-	if (kind == SCIM_USERS)
+	if (kind == SCIM_USERS) {
 		res.active = f->active;
+		res.active_attr = f->active_attr;
+	}
 	else if (f->has_members && fill_members(r, f, &res) < 0) {
 		free(block);
 		return -ENOMEM;

@@ -23,6 +23,13 @@
 
 enum scim_kind { SCIM_USERS, SCIM_GROUPS };
 
+/* What a User's "active" attribute held. */
+enum scim_active_attr {
+	SCIM_ACTIVE_ABSENT, /* no such attribute */
+	SCIM_ACTIVE_BOOL,   /* true or false */
+	SCIM_ACTIVE_OTHER,  /* null, a number, a string, an object... */
+};
+
 /* One User or Group.  Every string is NUL-terminated; NULL when absent.
  * id is never NULL in a parsed resource, and all the strings (id, name,
  * formatted, given, family, display, email) share one allocation that
@@ -33,7 +40,13 @@ struct scim_res {
 	char *name; /* userName (Users) or displayName (Groups) */
 	/* Users */
 	char *formatted, *given, *family, *display, *email;
-	bool active; /* an absent "active" counts as true (RFC 7643) */
+	/* Users: active only when "active" is JSON true, or absent (RFC
+	 * 7643's default; the mapping then checks that the bridge sends it
+	 * for nobody).  null, numbers, strings and anything else are not a
+	 * suspension flag's "yes": they count as inactive, and active_attr
+	 * says so, for a warning. */
+	bool active;
+	uint8_t active_attr; /* enum scim_active_attr */
 	/* Groups: member ids (members whose type is "Group" are left out),
 	 * the array and its strings in one allocation: free(members) frees
 	 * all of them. */
