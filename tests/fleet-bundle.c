@@ -322,6 +322,39 @@ static void test_local_rules(void)
 	locks_free(&locks);
 }
 
+/* A fleet host holds a bundle to its own reserved names, built-in and
+ * configured, whatever the source host published. */
+static void test_reserved_rules(void)
+{
+	static const char *const adm[] = {"ana"};
+	static char ops[] = "ops-*";
+	static char *extra[] = {ops};
+	struct localdb db = {0};
+	struct skiplist sk = {0};
+	struct model in, out;
+	struct fleet_rules r = {.local = &db,
+	                        .id_min = LO,
+	                        .id_max = HI,
+	                        .reserved = extra,
+	                        .nreserved = 1};
+
+	sample(&in);
+	add_user(&in, "docker", LO + 13, true);
+	add_user(&in, "ops-bot", LO + 14, true);
+	REQUIRE(model_add_group(&in, "admin", LO + 102, adm, 1, NULL) == 0);
+	model_sort(&in);
+	REQUIRE(fleet_apply_local(&in, &r, false, &out, &sk) == 0);
+	CHECK(model_find_user(&out, "docker") == NULL);
+	CHECK(model_find_group(&out, "docker") == NULL);
+	CHECK(model_find_user(&out, "ops-bot") == NULL);
+	CHECK(model_find_group(&out, "admin") == NULL);
+	CHECK(model_find_user(&out, "ana") != NULL);
+	CHECK_INT(sk.count[SKIP_RESERVED_NAME], 3);
+	model_free(&out);
+	model_free(&in);
+	skiplist_free(&sk);
+}
+
 int main(void)
 {
 	EVP_PKEY *priv = NULL, *pub = NULL, *other = NULL;
@@ -333,6 +366,7 @@ int main(void)
 	test_tamper(pub, &b);
 	test_parse();
 	test_local_rules();
+	test_reserved_rules();
 	buf_free(&b, false);
 	EVP_PKEY_free(priv);
 	EVP_PKEY_free(pub);

@@ -79,7 +79,7 @@ static void test_full(void)
 	        "username = userName\n"
 	        "domains = Example.COM, corp.example.com\n"
 	        "groups = Site Reliability, DevOps\n"
-	        "primary_group = staff\n"
+	        "primary_group = employees\n"
 	        "max_removed_percent = 50\n"
 	        "metrics_file = /var/lib/prom/scim.prom\n"
 	        "local_passwd = /tmp/passwd\nlocal_group = /tmp/group\r\n";
@@ -102,7 +102,7 @@ static void test_full(void)
 	REQUIRE(c.ngroups == 2);
 	CHECK_STR(c.groups[0], "Site Reliability");
 	CHECK_STR(c.groups[1], "DevOps");
-	CHECK_STR(c.primary_group, "staff");
+	CHECK_STR(c.primary_group, "employees");
 	CHECK_STR(c.local_group, "/tmp/group");
 	config_free(&c);
 
@@ -116,6 +116,51 @@ static void test_full(void)
 	CHECK(c.ca_file == NULL && c.metrics_file == NULL &&
 	      c.primary_group == NULL);
 	config_free(&c);
+}
+
+/* reserved_names, group_names and proxy: what they take and refuse. */
+static void test_names_and_proxy(void)
+{
+	struct scim_config c = {0};
+	char err[512] = "";
+
+	CHECK_INT(parse(&c,
+	                "url = https://h\n"
+	                "reserved_names = ops, build-*\n"
+	                "group_names = \xc3\x89quipe Paris = paris, "
+	                "sitza7mfvjmrgdr6krnetp7g2q=eng, a=b = c\n"
+	                "proxy = http://proxy.example.com:3128\n",
+	                err, sizeof(err)),
+	          0);
+	CHECK_STR(err, "");
+	REQUIRE(c.nreserved_names == 2);
+	CHECK_STR(c.reserved_names[1], "build-*");
+	REQUIRE(c.ngroup_names == 3);
+	CHECK_STR(c.group_names[0].match, "\xc3\x89quipe Paris");
+	CHECK_STR(c.group_names[0].name, "paris");
+	CHECK_STR(c.group_names[1].match, "sitza7mfvjmrgdr6krnetp7g2q");
+	CHECK_STR(c.group_names[1].name, "eng");
+	CHECK_STR(c.group_names[2].match, "a=b"); /* the last '=' splits */
+	CHECK_STR(c.proxy, "http://proxy.example.com:3128");
+	config_free(&c);
+
+	bad("url = https://h\nreserved_names = Ops\n", "lower-case");
+	bad("url = https://h\nreserved_names = a b\n", "lower-case");
+	bad("url = https://h\ngroup_names = Eng\n", "DISPLAYNAME-OR-ID");
+	bad("url = https://h\ngroup_names = Eng = a:b\n",
+	    "not a valid group name");
+	bad("url = https://h\ngroup_names = Eng = wheel\n",
+	    "wheel is reserved");
+	bad("url = https://h\ngroup_names = = eng\n", "not a valid group name");
+	bad("url = https://h\nprimary_group = sudo\n",
+	    "primary_group sudo is a reserved name");
+	bad("url = https://h\nreserved_names = ops\nprimary_group = ops\n",
+	    "primary_group ops is a reserved name");
+	bad("url = http://127.0.0.1/scim\nproxy = http://p:1\n",
+	    "proxy needs an https:// url");
+	bad("url = https://h\nproxy = socks5://p:1\n", "proxy must be");
+	bad("url = https://h\nproxy = http://u:p@p:1\n", "proxy must be");
+	bad("url = https://h\nproxy = http://p:1/path\n", "proxy must be");
 }
 
 static void test_errors(void)
@@ -186,6 +231,7 @@ int main(void)
 {
 	test_defaults();
 	test_full();
+	test_names_and_proxy();
 	test_errors();
 	test_load();
 	return test_result();

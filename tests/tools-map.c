@@ -11,6 +11,7 @@
 #include "idmap.h"
 #include "local.h"
 #include "map.h"
+#include "names.h"
 #include "scim.h"
 #include "test.h"
 #include "util.h"
@@ -271,6 +272,7 @@ static void test_hostile(void)
 
 static void test_rules(void)
 {
+	uint32_t bad;
 	char name[64], domain[64];
 	struct scim_res r = {.name = (char *)"Jane@X.com",
 	                     .given = (char *)"Jane",
@@ -288,14 +290,19 @@ static void test_rules(void)
 	CHECK_INT(map_login_name(USERNAME_EMAIL_LOCALPART, "@x", name,
 	                         sizeof(name), domain, sizeof(domain)),
 	          -EINVAL);
-	map_group_name("Site Reliability", name, sizeof(name));
+	CHECK_INT(map_group_name("Site Reliability", name, sizeof(name), &bad),
+	          0);
 	CHECK_STR(name, "site-reliability");
-	map_group_name("  iOS Team ", name, sizeof(name));
+	CHECK_INT(map_group_name("  iOS Team ", name, sizeof(name), &bad), 0);
 	CHECK_STR(name, "ios-team");
-	map_group_name("R&D (EMEA)", name, sizeof(name));
+	CHECK_INT(map_group_name("R&D (EMEA)", name, sizeof(name), &bad), 0);
 	CHECK_STR(name, "rd-emea");
-	map_group_name("Ünïcode", name, sizeof(name));
-	CHECK_STR(name, "ncode");
+	/* Latin letters fold to their base; nothing is dropped silently. */
+	CHECK_INT(map_group_name("\xc3\x9cn\xc3\xaf"
+	                         "code",
+	                         name, sizeof(name), &bad),
+	          0);
+	CHECK_STR(name, "unicode");
 	CHECK(map_expand("%f|%g|%s|%e|%u|%%", &r, "jdoe", 7, true, name,
 	                 sizeof(name)));
 	CHECK_STR(name, "Jane Doe|Jane|Doe|Jane@X.com|jdoe|%");
@@ -343,6 +350,132 @@ static void test_active_values(void)
 	CHECK(model_find_user(&f.m, "e1")->active);
 	CHECK_INT(f.notes.unclear_active, 0);
 	teardown(&f);
+}
+
+/* Reserved names are never published, even where the local files lack
+ * them; a name is never made by deleting characters that do not fit:
+ * Latin letters fold to their base, anything else skips the entry with a
+ * reason; group_names names any group, under the same rules. */
+static void test_names(void)
+{
+	struct fixture f;
+	/* clang-format off */
+	const char *users =
+	        "{\"totalResults\":6,\"Resources\":["
+	        USER("AAAA", "docker@example.com", "true") ","
+	        USER("BBBB", "Jos\xc3\xa9.Nu\xc3\xb1" "ez@example.com", "true") ","
+	        USER("CCCC", "\xd0\xb0" "dmin2@example.com", "true") ","
+	        USER("DDDD", "ops-robot@example.com", "true") ","
+	        USER("EEEE", "systemd-x@example.com", "true") ","
+	        USER("FFFF", "e\xcc\x81mile@example.com", "true") "]}";
+	const char *groups =
+	        "{\"totalResults\":10,\"Resources\":["
+	        "{\"id\":\"g1\",\"displayName\":\"Admin\"},"
+	        "{\"id\":\"g2\",\"displayName\":\"Lx\xe2\x80\x8b" "D\"},"
+	        "{\"id\":\"g3\",\"displayName\":\"\xc3\x89quipe Paris\"},"
+	        "{\"id\":\"g4\",\"displayName\":\"\xc3\x81rea de TI\"},"
+	        "{\"id\":\"g5\",\"displayName\":\"\xd0\xb0" "dmins\"},"
+	        "{\"id\":\"g6\",\"displayName\":\"Stra\xc3\x9f" "e\"},"
+	        "{\"id\":\"g7\",\"displayName\":\"R\xe2\x80\xae" "ed\"},"
+	        "{\"id\":\"g8\",\"displayName\":\"Caf\xc3\xa9 \xe2\x98\x95\"},"
+	        "{\"id\":\"g9\",\"displayName\":\"Wheel\"},"
+	        "{\"id\":\"ga\",\"displayName\":\"Docker Users\"}]}";
+	/* clang-format on */
+
+	setup(&f, "url = https://h\n"
+	          "reserved_names = ops-*\n"
+	          "group_names = Caf\xc3\xa9 \xe2\x98\x95 = cafe, g9 = wheel2, "
+	          "docker users = docker-users\n");
+	load(&f, users, groups);
+	CHECK_INT(build(&f, NULL), 0);
+	/* People: docker is reserved; Jos\u00e9 folds; a Cyrillic a is not
+	 * turned into a Latin one; ops-* by the config; systemd-* built in;
+	 * a combining acute after e is dropped with the e kept. */
+	CHECK(model_find_user(&f.m, "docker") == NULL);
+	CHECK(skipped(&f, "AAAA", SKIP_RESERVED_NAME));
+	CHECK(model_find_user(&f.m, "jose.nunez") != NULL);
+	CHECK(skipped(&f, "CCCC", SKIP_INVALID_NAME));
+	CHECK(skipped(&f, "DDDD", SKIP_RESERVED_NAME));
+	CHECK(skipped(&f, "EEEE", SKIP_RESERVED_NAME));
+	CHECK(model_find_user(&f.m, "emile") != NULL);
+	/* Groups. */
+	CHECK(model_find_group(&f.m, "admin") == NULL);
+	CHECK(skipped(&f, "g1", SKIP_RESERVED_NAME));
+	CHECK(model_find_group(&f.m, "lxd") == NULL);
+	CHECK(skipped(&f, "g2", SKIP_INVALID_NAME));
+	CHECK(model_find_group(&f.m, "equipe-paris") != NULL);
+	CHECK(model_find_group(&f.m, "area-de-ti") != NULL);
+	CHECK(skipped(&f, "g5", SKIP_INVALID_NAME));
+	CHECK(skipped(&f, "g6", SKIP_INVALID_NAME)); /* no decomposition */
+	CHECK(skipped(&f, "g7", SKIP_INVALID_NAME)); /* a bidi override */
+	CHECK(model_find_group(&f.m, "cafe") != NULL);
+	CHECK(model_find_group(&f.m, "wheel2") != NULL);
+	CHECK(model_find_group(&f.m, "docker-users") != NULL);
+	for (size_t i = 0; i < f.sk.n; i++) {
+		if (strcmp(f.sk.s[i].scim_id, "g2") == 0)
+			CHECK(strstr(f.sk.s[i].detail,
+			             "holds U+200B, an invisible") != NULL);
+		if (strcmp(f.sk.s[i].scim_id, "g1") == 0)
+			CHECK(strstr(f.sk.s[i].detail,
+			             "group name admin is reserved: an "
+			             "administrators' group") != NULL);
+		if (strcmp(f.sk.s[i].scim_id, "g5") == 0)
+			CHECK(strstr(f.sk.s[i].detail,
+			             "U+0430, not a Latin letter") != NULL);
+	}
+	teardown(&f);
+}
+
+/* The built-in list is sorted (it is searched), and every name in it is
+ * one the snapshot could hold. */
+static void test_reserved_list(void)
+{
+	static const char *const some[] = {"root",
+	                                   "admin",
+	                                   "wheel",
+	                                   "sudo",
+	                                   "sudoers",
+	                                   "adm",
+	                                   "staff",
+	                                   "docker",
+	                                   "lxd",
+	                                   "libvirt",
+	                                   "kvm",
+	                                   "disk",
+	                                   "shadow",
+	                                   "systemd-journal",
+	                                   "systemd-network",
+	                                   "_apt"};
+	uint32_t bad = 0;
+	char out[64];
+
+	for (size_t i = 0; i < sizeof(some) / sizeof(some[0]); i++)
+		if (names_reserved(some[i], NULL, 0) == NULL) {
+			fprintf(stderr, "%s is not reserved\n", some[i]);
+			test_failures++;
+		}
+	CHECK(names_reserved("jane.doe", NULL, 0) == NULL);
+	CHECK(names_reserved("admins", NULL, 0) == NULL);
+	CHECK(names_reserved("sudo-team", NULL, 0) == NULL);
+	/* The fold: ASCII and Latin letters only, nothing dropped. */
+	CHECK_INT(names_fold("\xc3\x85se \xc3\xb6", out, sizeof(out), &bad), 0);
+	CHECK_STR(out, "Ase o");
+	CHECK_INT(names_fold("a\xe2\x80\x8b"
+	                     "b",
+	                     out, sizeof(out), &bad),
+	          -EDOM);
+	CHECK_INT(bad, 0x200b);
+	CHECK_INT(names_fold("a\xc2\x85", out, sizeof(out), &bad), -EDOM);
+	CHECK_STR(names_char_kind(bad), "a control character");
+	CHECK_INT(names_fold("a\tb", out, sizeof(out), &bad), -EDOM);
+	CHECK_INT(names_fold("\xcc\x81"
+	                     "a",
+	                     out, sizeof(out), &bad),
+	          -EDOM);
+	CHECK_INT(names_fold("\xc3\x28", out, sizeof(out), &bad), -EILSEQ);
+	CHECK_INT(names_fold("\xc0\xaf", out, sizeof(out), &bad), -EILSEQ);
+	CHECK_INT(names_fold("\xc2\xa0", out, sizeof(out), &bad), -EDOM);
+	CHECK_STR(names_char_kind(bad), "a space other than the ASCII one");
 }
 
 static void test_locked_and_primary(void)
@@ -605,6 +738,8 @@ int main(void)
 	test_rules();
 	test_locked_and_primary();
 	test_active_values();
+	test_names();
+	test_reserved_list();
 	test_group_selection();
 	test_ids_deterministic();
 	test_ids_probe();

@@ -278,15 +278,17 @@ static void test_active(void)
 
 			if (c[i].v)
 				snprintf(json, sizeof(json),
-				         "{\"id\":\"A\",\"active\":%s}", c[i].v);
+				         "{\"id\":\"A\",\"active\":%s}",
+				         c[i].v);
 			else
 				snprintf(json, sizeof(json), "{\"id\":\"A\"}");
 			r = one(paths[k], json, SCIM_USERS, &p);
 			if (r->active != c[i].active ||
 			    r->active_attr != c[i].attr) {
-				fprintf(stderr, "%s: active %d/%d, want %d/%d\n",
-				        json, r->active, r->active_attr,
-				        c[i].active, c[i].attr);
+				fprintf(stderr,
+				        "%s: active %d/%d, want %d/%d\n", json,
+				        r->active, r->active_attr, c[i].active,
+				        c[i].attr);
 				test_failures++;
 			}
 			scim_page_clear(&p);

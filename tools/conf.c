@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "names.h"
 #include "snap.h"
 #include "util.h"
 
@@ -359,6 +360,104 @@ static int p_groups(struct scim_config *c, const struct key *k, const char *v,
 	return 0;
 }
 
+static int p_reserved(struct scim_config *c, const struct key *k, const char *v,
+                      char *why)
+{
+	const char *bad = NULL;
+	char **l;
+	size_t n;
+	int r;
+
+	r = split_list(v, false, &l, &n, why);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; bad == NULL && i < n; i++)
+		bad = names_reserved_entry_invalid(l[i]);
+	if (bad != NULL) {
+		snprintf(why, REASON_MAX, "reserved_names: %s", bad);
+		list_free(l, n);
+		return -EINVAL;
+	}
+	list_free(c->reserved_names, c->nreserved_names);
+	c->reserved_names = l;
+	c->nreserved_names = n;
+	return 0;
+}
+
+static void group_names_free(struct group_name *g, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(g[i].match);
+		free(g[i].name);
+	}
+	free(g);
+}
+
+/* One "MATCH = NAME" entry of group_names into G (the list's strings are
+ * taken over); the name is checked as any name is. */
+static int group_name_entry(char *entry, struct group_name *g, char *why)
+{
+	char *eq = strrchr(entry, '=');
+	char *m = entry, *n, *e;
+	const char *reserved;
+
+	if (eq == NULL) {
+		snprintf(why, REASON_MAX,
+		         "group_names entries are DISPLAYNAME-OR-ID = NAME");
+		return -EINVAL;
+	}
+	*eq = '\0';
+	for (e = eq; e > m && (e[-1] == ' ' || e[-1] == '\t');)
+		*--e = '\0';
+	n = eq + 1 + strspn(eq + 1, " \t");
+	if (*m == '\0' || !snap_name_valid(n, strlen(n))) {
+		snprintf(why, REASON_MAX,
+		         "group_names: '%.40s' is not a valid group name", n);
+		return -EINVAL;
+	}
+	reserved = names_reserved(n, NULL, 0);
+	if (reserved != NULL) {
+		snprintf(why, REASON_MAX, "group_names: %.40s is reserved: %s",
+		         n, reserved);
+		return -EINVAL;
+	}
+	g->match = strdup(m);
+	g->name = strdup(n);
+	return g->match && g->name ? 0 : -ENOMEM;
+}
+
+static int p_group_names(struct scim_config *c, const struct key *k,
+                         const char *v, char *why)
+{
+	struct group_name *g;
+	char **l;
+	size_t n;
+	int r;
+
+	if (has_ctl(v)) {
+		snprintf(why, REASON_MAX,
+		         "group_names must not hold control characters");
+		return -EINVAL;
+	}
+	r = split_list(v, false, &l, &n, why);
+	if (r < 0)
+		return r;
+	g = calloc(n ? n : 1, sizeof(*g));
+	if (g == NULL)
+		r = -ENOMEM;
+	for (size_t i = 0; r == 0 && i < n; i++)
+		r = group_name_entry(l[i], &g[i], why);
+	list_free(l, n);
+	if (r < 0) {
+		group_names_free(g, n);
+		return r;
+	}
+	group_names_free(c->group_names, c->ngroup_names);
+	c->group_names = g;
+	c->ngroup_names = n;
+	return 0;
+}
+
 #define OFF(f) offsetof(struct scim_config, f)
 
 static const struct key keys[] = {
@@ -418,6 +517,13 @@ static const struct key keys[] = {
          "tie"},
         {"groups", p_groups, 0, 0, 0,
          "(all) SCIM group displayNames to include, comma-separated"},
+        {"reserved_names", p_reserved, 0, 0, 0,
+         "(none) names never published, besides the built-in list of "
+         "privileged and system names; comma-separated, an entry ending in "
+         "'*' is a prefix"},
+        {"group_names", p_group_names, 0, 0, 0,
+         "(none) POSIX names for SCIM groups: comma-separated "
+         "DISPLAYNAME-OR-ID = NAME entries"},
         {"primary_group", p_primary, OFF(primary_group), 0, 0,
          "private; or the POSIX name of a SCIM group everyone gets as primary"},
         {"max_removed_percent", p_num, OFF(max_removed_percent), 0, 100,
@@ -526,6 +632,8 @@ void config_free(struct scim_config *c)
 	free(c->primary_group);
 	list_free(c->domains, c->ndomains);
 	list_free(c->groups, c->ngroups);
+	list_free(c->reserved_names, c->nreserved_names);
+	group_names_free(c->group_names, c->ngroup_names);
 	*c = (struct scim_config){0};
 }
 
@@ -629,6 +737,15 @@ static int check_whole(const struct scim_config *c, const char *name,
 		return set_error(err, errlen, -EINVAL,
 		                 "%s: bundle_file and bundle_key go together",
 		                 name);
+	if (c->primary_group != NULL &&
+	    names_reserved(c->primary_group, c->reserved_names,
+	                   c->nreserved_names) != NULL)
+		return set_error(err, errlen, -EINVAL,
+		                 "%s:%u: primary_group %s is a reserved name, "
+		                 "never published",
+		                 name,
+		                 lines[find_key("primary_group", 13) - keys],
+		                 c->primary_group);
 	if (c->proxy != NULL &&
 	    strncasecmp(c->url ? c->url : c->source, "https://", 8) != 0)
 		return set_error(

@@ -69,6 +69,17 @@ struct scim_config {
 	size_t ndomains;
 	char **groups; /* displayNames to include; none: all */
 	size_t ngroups;
+	/* Names never published, besides the built-in ones (names.h); an
+	 * entry ending in '*' is a prefix. */
+	char **reserved_names;
+	size_t nreserved_names;
+	/* group_names: the POSIX name of a SCIM group, chosen by the admin.
+	 * MATCH is the group's SCIM id, or its displayName (compared as
+	 * `groups` compares). */
+	struct group_name {
+		char *match, *name;
+	} * group_names;
+	size_t ngroup_names;
 };
 
 /* Fills C with the defaults.  Returns 0 or -ENOMEM. */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "fleet.h"
+#include "names.h"
 #include "snap.h"
 #include "table.h"
 
@@ -37,6 +38,7 @@ static int check_person(const struct model *in, const struct fleet_rules *r,
                         bool *keep)
 {
 	const struct model_group *pg = private_group(in, u);
+	const char *why = names_reserved(u->name, r->reserved, r->nreserved);
 
 	*keep = false;
 	if (strmap_get(&r->local->users, u->name, NULL))
@@ -48,6 +50,10 @@ static int check_person(const struct model *in, const struct fleet_rules *r,
 		        skipped, 'u', SKIP_LOCAL_NAME, u->name,
 		        "private group %s would shadow a local group",
 		        pg->name);
+	if (why != NULL)
+		return skiplist_add(skipped, 'u', SKIP_RESERVED_NAME, u->name,
+		                    "login name %s is reserved: %s", u->name,
+		                    why);
 	if (local_id(r, u->uid) || local_id(r, u->gid))
 		return skiplist_add(skipped, 'u', SKIP_LOCAL_ID, u->name,
 		                    "uid %u or gid %u is a local number",
@@ -64,11 +70,17 @@ static int check_person(const struct model *in, const struct fleet_rules *r,
 static int check_group(const struct fleet_rules *r, const struct model_group *g,
                        struct skiplist *skipped, bool *keep)
 {
+	const char *why = names_reserved(g->name, r->reserved, r->nreserved);
+
 	*keep = false;
 	if (strmap_get(&r->local->groups, g->name, NULL))
 		return skiplist_add(skipped, 'g', SKIP_LOCAL_NAME, g->name,
 		                    "group name %s belongs to a local group",
 		                    g->name);
+	if (why != NULL)
+		return skiplist_add(skipped, 'g', SKIP_RESERVED_NAME, g->name,
+		                    "group name %s is reserved: %s", g->name,
+		                    why);
 	if (local_id(r, g->gid))
 		return skiplist_add(skipped, 'g', SKIP_LOCAL_ID, g->name,
 		                    "gid %u is a local number", g->gid);

@@ -21,14 +21,19 @@ struct fleet_rules {
 	const struct localdb *local; /* names and numbers that win */
 	const struct locks *locks;   /* people locked out on this host */
 	uint32_t id_min, id_max;     /* this host's range */
+	/* This host's reserved_names, on top of the built-in ones: a bundle
+	 * is judged by the host that applies it, as its local files are. */
+	char *const *reserved;
+	size_t nreserved;
 };
 
 /* Builds OUT (sorted) from IN (sorted) under RULES:
- *   - a person whose name is a local user, whose uid or gid is a local
- *     number, or whose numbers lie outside the range is left out, and so
- *     is one whose private group's name is a local group;
- *   - a group whose name is a local group, or whose gid is a local number
- *     or out of range, is left out;
+ *   - a person whose name is a local user or a reserved name (names.h),
+ *     whose uid or gid is a local number, or whose numbers lie outside
+ *     the range is left out, and so is one whose private group's name is
+ *     a local group;
+ *   - a group whose name is a local group or a reserved name, or whose
+ *     gid is a local number or out of range, is left out;
  *   - members left out are dropped from every group;
  *   - a locked person is kept, inactive.
  * Each left-out entry is added to SKIPPED.  With TAKE, when the rules

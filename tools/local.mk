@@ -9,6 +9,7 @@ tools_libscim_la_SOURCES = \
 	tools/pager.h tools/pager.c \
 	tools/people.h tools/people.c \
 	tools/local.h tools/local.c \
+	tools/names.h tools/names.c tools/latin-fold.h \
 	tools/idmap.h tools/idmap.c \
 	tools/model.h tools/model.c \
 	tools/map.h tools/map.c \
@@ -31,4 +32,4 @@ tools_scim_cache_LDADD = tools/libscim.la cache/libsnap.la $(JSONC_LIBS) \
 	$(CURL_LIBS) $(CRYPTO_LIBS) $(LMDB_LIBS)
 
 # An annotated example; issue 5's install rules decide where it goes.
-EXTRA_DIST += tools/nss-scim.conf.example
+EXTRA_DIST += tools/nss-scim.conf.example tools/gen-latin-fold.py

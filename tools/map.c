@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "map.h"
+#include "names.h"
 #include "util.h"
 
 #define NAME_BUF   256
@@ -30,6 +31,7 @@ static const char *const reason_names[SKIP_NREASONS] = {
         [SKIP_ID_RANGE] = "id_out_of_range",
         [SKIP_INVALID_FIELD] = "invalid_field",
         [SKIP_NAME_TAKEN] = "name_taken_by_person",
+        [SKIP_RESERVED_NAME] = "reserved_name",
 };
 
 const char *skip_reason_name(enum skip_reason r)
@@ -116,16 +118,26 @@ int map_login_name(enum username_rule rule, const char *username, char *name,
 	return r;
 }
 
-void map_group_name(const char *display, char *name, size_t namelen)
+int map_group_name(const char *display, char *name, size_t namelen,
+                   uint32_t *bad)
 {
+	char trimmed[NAME_BUF], folded[NAME_BUF];
 	const char *s = display, *e = display + strlen(display);
 	size_t o = 0;
+	int rc;
 
 	while (s < e && (*s == ' ' || *s == '\t'))
 		s++;
 	while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
 		e--;
-	for (; s < e && o + 1 < namelen; s++) {
+	if ((size_t)(e - s) >= sizeof(trimmed))
+		return -ENAMETOOLONG;
+	memcpy(trimmed, s, (size_t)(e - s));
+	trimmed[e - s] = '\0';
+	rc = names_fold(trimmed, folded, sizeof(folded), bad);
+	if (rc < 0)
+		return rc;
+	for (s = folded; *s && o + 1 < namelen; s++) {
 		char c = *s;
 
 		if (c >= 'A' && c <= 'Z')
@@ -137,6 +149,25 @@ void map_group_name(const char *display, char *name, size_t namelen)
 			name[o++] = c;
 	}
 	name[o] = '\0';
+	return 0;
+}
+
+/* Why a name could not be made of FROM (a userName or displayName), for a
+ * skip: the character that has no place in a name, or bad UTF-8. */
+static int unusable_chars(struct skiplist *sk, char kind, const char *id,
+                          const char *attr, const char *from, int rc,
+                          uint32_t bad)
+{
+	char pb[DETAIL_MAX];
+
+	if (rc == -EDOM)
+		return skiplist_add(sk, kind, SKIP_INVALID_NAME, id,
+		                    "%s '%s' holds U+%04X, %s", attr,
+		                    show(pb, sizeof(pb), from), (unsigned)bad,
+		                    names_char_kind(bad));
+	return skiplist_add(sk, kind, SKIP_INVALID_NAME, id, "%s '%s' %s", attr,
+	                    show(pb, sizeof(pb), from),
+	                    rc == -EILSEQ ? "is not UTF-8" : "is too long");
 }
 
 /* %f: the formatted name, else displayName, else "given family". */
@@ -293,7 +324,8 @@ static int name_person(struct mapper *mp, const struct scim_res *r,
                        struct person *p)
 {
 	const struct scim_config *c = mp->in->cfg;
-	char name[NAME_BUF], domain[NAME_BUF], pb[DETAIL_MAX];
+	char name[NAME_BUF], domain[NAME_BUF], folded[NAME_BUF], pb[DETAIL_MAX];
+	uint32_t bad = 0;
 	int rc;
 
 	*p = (struct person){.id = r->id};
@@ -314,11 +346,18 @@ static int name_person(struct mapper *mp, const struct scim_res *r,
 		        show(pb, sizeof(pb), r->name));
 	rc = map_login_name(c->username, r->name, name, sizeof(name), domain,
 	                    sizeof(domain));
-	if (rc < 0 || !snap_name_valid(name, strlen(name)))
+	if (rc == 0)
+		rc = names_fold(name, folded, sizeof(folded), &bad);
+	if (rc == -EDOM || rc == -EILSEQ)
+		return unusable_chars(mp->skipped, 'u', r->id, "userName",
+		                      r->name, rc, bad);
+	if (rc == 0)
+		ascii_lower(folded);
+	if (rc < 0 || !snap_name_valid(folded, strlen(folded)))
 		return skiplist_add(mp->skipped, 'u', SKIP_INVALID_NAME, r->id,
 		                    "userName '%s' gives no valid login name",
 		                    show(pb, sizeof(pb), r->name));
-	memcpy(p->name, name, strlen(name) + 1);
+	memcpy(p->name, folded, strlen(folded) + 1);
 	p->keep = true;
 	return 1;
 }
@@ -394,7 +433,9 @@ static bool private_groups(const struct scim_config *c)
 
 static int check_local_name(struct mapper *mp, struct person *p)
 {
+	const struct scim_config *c = mp->in->cfg;
 	const struct localdb *l = mp->in->local;
+	const char *why;
 
 	if (strmap_get(&l->users, p->name, NULL)) {
 		p->keep = false;
@@ -408,6 +449,13 @@ static int check_local_name(struct mapper *mp, struct person *p)
 		return skiplist_add(
 		        mp->skipped, 'u', SKIP_LOCAL_NAME, p->id,
 		        "private group %s would shadow a local group", p->name);
+	}
+	why = names_reserved(p->name, c->reserved_names, c->nreserved_names);
+	if (why != NULL) {
+		p->keep = false;
+		return skiplist_add(mp->skipped, 'u', SKIP_RESERVED_NAME, p->id,
+		                    "login name %s is reserved: %s", p->name,
+		                    why);
 	}
 	return 0;
 }
@@ -495,8 +543,9 @@ static int number_people(struct mapper *mp)
 /* Whether R is active: see struct map_notes for what is not. */
 static bool person_active(struct mapper *mp, const struct scim_res *r)
 {
-	bool unclear = r->active_attr == SCIM_ACTIVE_OTHER ||
-	               (r->active_attr == SCIM_ACTIVE_ABSENT && mp->active_seen);
+	bool unclear =
+	        r->active_attr == SCIM_ACTIVE_OTHER ||
+	        (r->active_attr == SCIM_ACTIVE_ABSENT && mp->active_seen);
 
 	if (!unclear)
 		return r->active;
@@ -684,11 +733,28 @@ static bool selected(const struct scim_config *c, const struct scim_res *g)
 	return false;
 }
 
+/* The POSIX name that group_names gives R, or NULL. */
+static const char *given_name(const struct scim_config *c,
+                              const struct scim_res *r)
+{
+	for (size_t i = 0; i < c->ngroup_names; i++) {
+		const char *m = c->group_names[i].match;
+
+		if (strcmp(m, r->id) == 0 ||
+		    (r->name != NULL && same_display(m, r->name)))
+			return c->group_names[i].name;
+	}
+	return NULL;
+}
+
 /* Names one group; 1 when a candidate, 0 when skipped or not selected. */
 static int name_group(struct mapper *mp, const struct scim_res *r,
                       struct sgroup *g)
 {
 	char name[NAME_BUF], pb[DETAIL_MAX];
+	const char *given;
+	uint32_t bad = 0;
+	int rc;
 
 	*g = (struct sgroup){.r = r};
 	if (!selected(mp->in->cfg, r))
@@ -696,11 +762,20 @@ static int name_group(struct mapper *mp, const struct scim_res *r,
 	if (!scim_id_valid(r->id, strlen(r->id)))
 		return skiplist_add(mp->skipped, 'g', SKIP_INVALID_ID, r->id,
 		                    "unusable SCIM id");
+	given = given_name(mp->in->cfg, r);
+	if (given != NULL) {
+		memcpy(g->name, given, strlen(given) + 1);
+		g->keep = true;
+		return 1;
+	}
 	if (r->name == NULL)
 		return skiplist_add(mp->skipped, 'g', SKIP_NO_NAME, r->id,
 		                    "no displayName");
-	map_group_name(r->name, name, sizeof(name));
-	if (!snap_name_valid(name, strlen(name)))
+	rc = map_group_name(r->name, name, sizeof(name), &bad);
+	if (rc == -EDOM || rc == -EILSEQ)
+		return unusable_chars(mp->skipped, 'g', r->id, "displayName",
+		                      r->name, rc, bad);
+	if (rc < 0 || !snap_name_valid(name, strlen(name)))
 		return skiplist_add(
 		        mp->skipped, 'g', SKIP_INVALID_NAME, r->id,
 		        "displayName '%s' gives no valid group name",
@@ -767,11 +842,21 @@ static bool person_named(const struct model *out, const char *name)
 static int group_clashes(struct mapper *mp, struct sgroup *g,
                          const struct model *out)
 {
+	const struct scim_config *c = mp->in->cfg;
+	const char *why;
+
 	if (strmap_get(&mp->in->local->groups, g->name, NULL)) {
 		g->keep = false;
 		return skiplist_add(mp->skipped, 'g', SKIP_LOCAL_NAME, g->r->id,
 		                    "group name %s belongs to a local group",
 		                    g->name);
+	}
+	why = names_reserved(g->name, c->reserved_names, c->nreserved_names);
+	if (why != NULL) {
+		g->keep = false;
+		return skiplist_add(mp->skipped, 'g', SKIP_RESERVED_NAME,
+		                    g->r->id, "group name %s is reserved: %s",
+		                    g->name, why);
 	}
 	if (private_groups(mp->in->cfg) && person_named(out, g->name)) {
 		g->keep = false;

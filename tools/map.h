@@ -30,6 +30,7 @@ enum skip_reason {
 	SKIP_ID_RANGE,       /* sticky number outside uid_min-uid_max */
 	SKIP_INVALID_FIELD,  /* gecos, home or shell unusable */
 	SKIP_NAME_TAKEN,     /* group name is a person's private group */
+	SKIP_RESERVED_NAME,  /* a privileged or system name (names.h) */
 	SKIP_NREASONS
 };
 
@@ -100,14 +101,19 @@ int map_build(const struct map_input *in, struct idmap *ids, struct model *out,
               struct skiplist *skipped, char *err, size_t errlen);
 
 /* The login name rule alone: writes the lowercased name (not yet
- * validated) to NAME and the lowercased domain (or "") to DOMAIN.  Returns
- * 0, or -EINVAL when USERNAME gives nothing (empty, or no local part). */
+ * validated, nor folded: see map_login_fold) to NAME and the lowercased
+ * domain (or "") to DOMAIN.  Returns 0, or -EINVAL when USERNAME gives
+ * nothing (empty, or no local part). */
 int map_login_name(enum username_rule rule, const char *username, char *name,
                    size_t namelen, char *domain, size_t domainlen);
 
-/* The group name rule alone: DISPLAY lowercased, spaces to '-', other
- * characters outside [a-z0-9._-] dropped.  The result is not validated. */
-void map_group_name(const char *display, char *name, size_t namelen);
+/* The group name rule alone: DISPLAY without surrounding blanks, folded
+ * to ASCII (names.h), lowercased, spaces to '-', ASCII punctuation other
+ * than [._-] dropped.  Returns 0, or names_fold()'s error (-EDOM with the
+ * offending character in *BAD, -EILSEQ, -ENAMETOOLONG).  The result is not
+ * validated. */
+int map_group_name(const char *display, char *name, size_t namelen,
+                   uint32_t *bad);
 
 /* Expands a home or gecos template for one person (see conf.h) into OUT;
  * returns false when the result is too long.  Gecos values have ':' and

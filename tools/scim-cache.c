@@ -627,7 +627,9 @@ static int build(struct run *r)
 	struct fleet_rules rules = {.local = &r->local,
 	                            .locks = &r->locks,
 	                            .id_min = r->cfg.uid_min,
-	                            .id_max = r->cfg.uid_max};
+	                            .id_max = r->cfg.uid_max,
+	                            .reserved = r->cfg.reserved_names,
+	                            .nreserved = r->cfg.nreserved_names};
 	size_t adopted = 0;
 	struct map_notes notes = {0};
 	struct map_input in = {
@@ -1108,7 +1110,9 @@ static int fleet_build(struct run *r)
 	struct fleet_rules rules = {.local = &r->local,
 	                            .locks = &r->locks,
 	                            .id_min = r->cfg.uid_min,
-	                            .id_max = r->cfg.uid_max};
+	                            .id_max = r->cfg.uid_max,
+	                            .reserved = r->cfg.reserved_names,
+	                            .nreserved = r->cfg.nreserved_names};
 	/* The local files were read by fleet_fetch(). */
 	if (fleet_apply_local(&r->dl.model, &rules, true, &r->next,
 	                      &r->skipped) < 0) {

@@ -1084,8 +1084,7 @@ static int fill_res(const struct reader *r, const struct fast_res *f,
 	if (kind == SCIM_USERS) {
 		res.active = f->active;
 		res.active_attr = f->active_attr;
-	}
-	else if (f->has_members && fill_members(r, f, &res) < 0) {
+	} else if (f->has_members && fill_members(r, f, &res) < 0) {
 		free(block);
 		return -ENOMEM;
 	}
