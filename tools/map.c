@@ -233,20 +233,6 @@ static void cut_utf8(char *s, size_t max)
 	s[n] = '\0';
 }
 
-/* Drops ':' and control characters. */
-static void gecos_clean(char *s)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; s[i]; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c >= 0x20 && c != 0x7f && c != ':')
-			s[o++] = (char)c;
-	}
-	s[o] = '\0';
-}
-
 bool map_expand(const char *tmpl, const struct scim_res *u, const char *name,
                 uint32_t uid, bool gecos, char *out, size_t outlen)
 {
@@ -266,7 +252,7 @@ bool map_expand(const char *tmpl, const struct scim_res *u, const char *name,
 		return false;
 	}
 	if (gecos) {
-		gecos_clean(b.data);
+		names_clean_text(b.data);
 		cut_utf8(b.data, outlen - 1 < SNAP_FIELD_MAX ? outlen - 1
 		                                             : SNAP_FIELD_MAX);
 	}

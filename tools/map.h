@@ -116,8 +116,8 @@ int map_group_name(const char *display, char *name, size_t namelen,
                    uint32_t *bad);
 
 /* Expands a home or gecos template for one person (see conf.h) into OUT;
- * returns false when the result is too long.  Gecos values have ':' and
- * control characters removed. */
+ * returns false when the result is too long.  Gecos values are cleaned
+ * by names_clean_text(). */
 bool map_expand(const char *tmpl, const struct scim_res *u, const char *name,
                 uint32_t uid, bool gecos, char *out, size_t outlen);
 

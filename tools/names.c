@@ -296,6 +296,29 @@ static bool other_space(uint32_t cp)
 	       cp == 0x3000;
 }
 
+void names_clean_text(char *s)
+{
+	const unsigned char *in = (const unsigned char *)s;
+	size_t n = strlen(s), o = 0;
+
+	for (size_t i = 0; i < n;) {
+		uint32_t cp;
+		size_t len = utf8_decode(in + i, n - i, &cp);
+
+		if (len == 0) {
+			i++;
+			continue;
+		}
+		if (!(cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == ':' ||
+		      invisible(cp))) {
+			memmove(s + o, s + i, len);
+			o += len;
+		}
+		i += len;
+	}
+	s[o] = '\0';
+}
+
 const char *names_char_kind(uint32_t cp)
 {
 	if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))

@@ -41,6 +41,13 @@ const char *names_reserved_entry_invalid(const char *entry);
  * unchanged: case and punctuation are the name rules' business. */
 int names_fold(const char *in, char *out, size_t outlen, uint32_t *bad);
 
+/* Cleans free text S in place for a passwd field such as gecos: drops
+ * ASCII and C1 control characters, ':', invisible, joining and
+ * bidirectional controls (a U+202E would show the rest of a line of
+ * `getent passwd` reversed), and bytes that are not UTF-8.  Other
+ * characters, accents and other scripts among them, stay. */
+void names_clean_text(char *s);
+
 /* A phrase for a character that names_fold() refused: "an invisible or
  * formatting character", "a control character", "a space other than the
  * ASCII one", or "not a Latin letter with an ASCII base".  Never NULL. */
