@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "pager.h"
 #include "scim.h"
@@ -139,6 +140,36 @@ static void bad_list(const char *json, const char *want)
 		fprintf(stderr, "error '%s' lacks '%s'\n", err, want);
 		test_failures++;
 	}
+}
+
+/* A body that json-c would blow up (3 bytes of "{}," cost it 780) is
+ * refused before json-c sees it, whole or element by element, and the
+ * refusal itself costs next to nothing: the process stays far below what
+ * json-c would have taken. */
+static void test_jsonc_bound(void)
+{
+	const char *head = "{\"totalResults\":1,\"Resources\":[{\"id\":\"A\","
+	                   "\"ID\":\"B\",\"x\":[";
+	size_t n = 400000, hl = strlen(head), o = hl;
+	char *body = malloc(hl + 3 * n + 8), err[256] = "";
+	struct scim_page p;
+	struct rusage ru;
+
+	REQUIRE(body != NULL);
+	memcpy(body, head, hl);
+	for (size_t i = 0; i < n; i++) {
+		memcpy(body + o, "{},", 3);
+		o += 3;
+	}
+	memcpy(body + o - 1, "]}]}", 5);
+	CHECK_INT(scim_parse_list(body, strlen(body), SCIM_USERS, &p, err,
+	                          sizeof(err)),
+	          -EBADMSG);
+	CHECK(strstr(err, "response too complex") != NULL);
+	free(body);
+	REQUIRE(getrusage(RUSAGE_SELF, &ru) == 0);
+	/* json-c would have held over 300 MB. */
+	CHECK(ru.ru_maxrss < 150 * 1024);
 }
 
 static void test_bad_lists(void)
@@ -664,6 +695,7 @@ int main(void)
 	test_case_and_noise();
 	test_groups();
 	test_active();
+	test_jsonc_bound();
 	test_hostile_values();
 	test_bad_lists();
 	test_error_and_health();

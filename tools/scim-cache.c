@@ -34,6 +34,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <syslog.h>
@@ -1672,6 +1674,21 @@ static int dispatch(struct run *r, const struct opts *o)
 	return do_lock(r, o->user, strcmp(o->cmd, "lock") == 0);
 }
 
+/* The token is in memory for the whole run: no core dump may carry it.
+ * Not dumpable also keeps other processes of root's uid without
+ * CAP_SYS_PTRACE from reading our memory. */
+static void no_core_dumps(void)
+{
+	struct rlimit none = {0, 0}, now;
+
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	/* The unit sets LimitCORE=0 and forbids setrlimit (@resources): ask
+	 * only when there is something to lower. */
+	if (getrlimit(RLIMIT_CORE, &now) == 0 &&
+	    (now.rlim_cur != 0 || now.rlim_max != 0))
+		setrlimit(RLIMIT_CORE, &none);
+}
+
 int main(int argc, char **argv)
 {
 	struct run r = {.lockfd = -1};
@@ -1679,6 +1696,7 @@ int main(int argc, char **argv)
 	int rc;
 
 	umask(077);
+	no_core_dumps();
 	/* glibc raises its mmap threshold each time a large block is freed,
 	 * after which the model's arrays and chunks come from the heap and
 	 * leave holes it keeps.  A fixed threshold has every block of 256 kB

@@ -15,12 +15,49 @@
 
 #define JSON_DEPTH 64
 
+/* An upper bound of what json-c allocates to parse BYTES: the bytes
+ * themselves, 1 kB an object, 256 bytes an array, 128 a value, counted
+ * outside strings (see SCIM_JSONC_MAX). */
+static size_t jsonc_cost(const char *bytes, size_t len)
+{
+	size_t objects = 0, arrays = 0, values = 1;
+	bool in_string = false;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = bytes[i];
+
+		if (in_string) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_string = false;
+			continue;
+		}
+		in_string = c == '"';
+		objects += c == '{';
+		arrays += c == '[';
+		values += c == ',';
+	}
+	return len + 1024 * objects + 256 * arrays + 128 * values;
+}
+
 /* Parses the whole of BYTES as one JSON value with TOK, fresh or reset;
- * NULL when it is not. */
+ * NULL when it is not, or when json-c would need more than
+ * SCIM_JSONC_MAX for it. */
 static json_object *parse_with(json_tokener *tok, const char *bytes, size_t len,
                                char *err, size_t errlen)
 {
-	json_object *o = json_tokener_parse_ex(tok, bytes, (int)len);
+	size_t cost = jsonc_cost(bytes, len);
+	json_object *o;
+
+	if (cost > SCIM_JSONC_MAX) {
+		set_error(err, errlen, 0,
+		          "response too complex: parsing it would take about "
+		          "%zu MB (at most %u MB)",
+		          cost >> 20, SCIM_JSONC_MAX >> 20);
+		return NULL;
+	}
+	o = json_tokener_parse_ex(tok, bytes, (int)len);
 
 	if (o == NULL || json_tokener_get_error(tok) != json_tokener_success) {
 		enum json_tokener_error e = json_tokener_get_error(tok);

@@ -17,8 +17,15 @@
 /* Bytes in one response: a page of 100 groups of 5,000 members is about
  * 35 MB, so the cap leaves room for large directories while still bounding
  * what a broken server can make us hold. */
-#define SCIM_BODY_MAX          (256u << 20)
-#define SCIM_PAGE_MAX          100000 /* resources in one page */
+#define SCIM_BODY_MAX (256u << 20)
+#define SCIM_PAGE_MAX 100000 /* resources in one page */
+/* What json-c may spend on one parse, as jsonc_cost() reckons it.  json-c
+ * spends about 780 bytes on an empty object, 150 on an empty array and 75
+ * on a number, so 3 MB of "{}," would cost 780 MB: the response cap alone
+ * does not bound it.  A plain JSON page never gets here whole (it is read
+ * element by element); this bounds what any body or element can make
+ * json-c hold. */
+#define SCIM_JSONC_MAX         (256u << 20)
 #define SCIM_GROUP_MEMBERS_MAX 1000000
 
 enum scim_kind { SCIM_USERS, SCIM_GROUPS };
