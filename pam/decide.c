@@ -111,6 +111,9 @@ int pamscim_pam_code(enum pamscim_result r, const struct pamscim_opts *o)
 	case PAMSCIM_BAD_NAME:
 		return o->ignore_unknown_user ? PAM_IGNORE : PAM_USER_UNKNOWN;
 	case PAMSCIM_UNAVAIL:
+		return o->ignore_authinfo_unavail || o->ignore_unusable_snapshot
+		               ? PAM_IGNORE
+		               : PAM_AUTHINFO_UNAVAIL;
 	case PAMSCIM_STALE:
 		return o->ignore_authinfo_unavail ? PAM_IGNORE
 		                                  : PAM_AUTHINFO_UNAVAIL;

@@ -67,6 +67,7 @@ static bool parse_flag(struct pamscim_opts *o, const char *arg)
 	} flags[] = {
 	        {"ignore_unknown_user", &o->ignore_unknown_user},
 	        {"ignore_authinfo_unavail", &o->ignore_authinfo_unavail},
+	        {"ignore_unusable_snapshot", &o->ignore_unusable_snapshot},
 	        {"debug", &o->debug},
 	        {"quiet", &o->quiet},
 	};

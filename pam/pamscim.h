@@ -28,6 +28,10 @@ struct pamscim_opts {
 	int64_t max_age; /* seconds; 0: no limit (the default) */
 	bool ignore_unknown_user;
 	bool ignore_authinfo_unavail;
+	/* PAM_IGNORE for UNAVAIL only: a user not in the local passwd file
+	 * while there is no usable snapshot (people of SSSD or LDAP on a new
+	 * or damaged host).  A stale snapshot still fails. */
+	bool ignore_unusable_snapshot;
 	bool debug;
 	bool quiet;
 };
@@ -85,7 +89,7 @@ void pamscim_decide(const struct pamscim_env *env, const struct pamscim_opts *o,
 
 /* The PAM return code for R under O: PAM_SUCCESS, PAM_PERM_DENIED,
  * PAM_USER_UNKNOWN, PAM_AUTHINFO_UNAVAIL, or PAM_IGNORE where an ignore_*
- * option says so. */
+ * option says so (ignore_unusable_snapshot for UNAVAIL alone). */
 int pamscim_pam_code(enum pamscim_result r, const struct pamscim_opts *o);
 
 /* A short English text for R ("account suspended", ...).  Never NULL. */

@@ -197,33 +197,40 @@ static void test_pam_codes(void)
 {
 	static const struct {
 		enum pamscim_result r;
-		int plain, ign_user, ign_unavail;
+		int plain, ign_user, ign_unavail, ign_unusable;
 	} rows[] = {
-	        {PAMSCIM_ACTIVE, PAM_SUCCESS, PAM_SUCCESS, PAM_SUCCESS},
+	        {PAMSCIM_ACTIVE, PAM_SUCCESS, PAM_SUCCESS, PAM_SUCCESS,
+	         PAM_SUCCESS},
 	        {PAMSCIM_SUSPENDED, PAM_PERM_DENIED, PAM_PERM_DENIED,
-	         PAM_PERM_DENIED},
+	         PAM_PERM_DENIED, PAM_PERM_DENIED},
 	        {PAMSCIM_NOT_ALLOWED, PAM_PERM_DENIED, PAM_PERM_DENIED,
-	         PAM_PERM_DENIED},
+	         PAM_PERM_DENIED, PAM_PERM_DENIED},
 	        {PAMSCIM_UNKNOWN, PAM_USER_UNKNOWN, PAM_IGNORE,
+	         PAM_USER_UNKNOWN, PAM_USER_UNKNOWN},
+	        {PAMSCIM_LOCAL, PAM_USER_UNKNOWN, PAM_IGNORE, PAM_USER_UNKNOWN,
 	         PAM_USER_UNKNOWN},
-	        {PAMSCIM_LOCAL, PAM_USER_UNKNOWN, PAM_IGNORE, PAM_USER_UNKNOWN},
 	        {PAMSCIM_BAD_NAME, PAM_USER_UNKNOWN, PAM_IGNORE,
-	         PAM_USER_UNKNOWN},
+	         PAM_USER_UNKNOWN, PAM_USER_UNKNOWN},
+	        /* ignore_unusable_snapshot: no snapshot to ask, but a stale
+	         * one still answers and still fails. */
 	        {PAMSCIM_UNAVAIL, PAM_AUTHINFO_UNAVAIL, PAM_AUTHINFO_UNAVAIL,
-	         PAM_IGNORE},
+	         PAM_IGNORE, PAM_IGNORE},
 	        {PAMSCIM_STALE, PAM_AUTHINFO_UNAVAIL, PAM_AUTHINFO_UNAVAIL,
-	         PAM_IGNORE},
+	         PAM_IGNORE, PAM_AUTHINFO_UNAVAIL},
 	};
-	struct pamscim_opts plain, iu, ia;
+	struct pamscim_opts plain, iu, ia, is;
 
 	parse(&plain, NULL);
 	parse(&iu, "ignore_unknown_user");
 	parse(&ia, "ignore_authinfo_unavail");
+	parse(&is, "ignore_unusable_snapshot");
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		CHECK_INT(pamscim_pam_code(rows[i].r, &plain), rows[i].plain);
 		CHECK_INT(pamscim_pam_code(rows[i].r, &iu), rows[i].ign_user);
 		CHECK_INT(pamscim_pam_code(rows[i].r, &ia),
 		          rows[i].ign_unavail);
+		CHECK_INT(pamscim_pam_code(rows[i].r, &is),
+		          rows[i].ign_unusable);
 		CHECK(strlen(pamscim_result_str(rows[i].r)) > 0);
 	}
 }

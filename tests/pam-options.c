@@ -39,6 +39,7 @@ static void test_defaults(void)
 	CHECK_INT(o.max_age, 0);
 	CHECK(!o.ignore_unknown_user);
 	CHECK(!o.ignore_authinfo_unavail);
+	CHECK(!o.ignore_unusable_snapshot);
 	CHECK(!o.debug);
 	CHECK(!o.quiet);
 	CHECK_INT(w.n, 0);
@@ -50,12 +51,13 @@ static void test_flags(void)
 	struct warnings w = {0};
 
 	CHECK_INT(PARSE(&o, &w, "debug", "quiet", "ignore_unknown_user",
-	                "ignore_authinfo_unavail"),
+	                "ignore_authinfo_unavail", "ignore_unusable_snapshot"),
 	          0);
 	CHECK(o.debug);
 	CHECK(o.quiet);
 	CHECK(o.ignore_unknown_user);
 	CHECK(o.ignore_authinfo_unavail);
+	CHECK(o.ignore_unusable_snapshot);
 	CHECK_INT(w.n, 0);
 }
 

@@ -112,6 +112,19 @@ expect_log '^<83>.*cannot check user alice: snapshot unavailable: no snapshot at
 admits root
 service ignore_authinfo_unavail
 admits alice
+# ignore_unusable_snapshot: with no snapshot, a user the local files lack
+# (one of SSSD's, say) is left to the rest of the stack...
+service ignore_unusable_snapshot
+admits alice
+expect_log 'cannot check user alice: snapshot unavailable: no snapshot at the configured path \(ignored\)$'
+# ...but a snapshot that answers still decides: stale is refused, and a
+# known suspension holds.
+pam_snapshot "$NSS_SCIM_CACHE" "$TMPD/passwd" --inactive carol \
+	--created $(($(date +%s) - 7200))
+service max_age=3600 ignore_unusable_snapshot
+refuses alice "Authentication service cannot retrieve authentication info"
+refuses carol "Permission denied"
+rm "$NSS_SCIM_CACHE"
 
 # Untrusted: the snapshot's directory is writable by its group.
 pam_snapshot "$NSS_SCIM_CACHE" "$TMPD/passwd"
