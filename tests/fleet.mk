@@ -1,4 +1,4 @@
-# Fleet mode (issue 8): signed bundles, nginx-served, many fleet hosts.
+# Fleet mode: signed bundles, nginx-served, many fleet hosts.
 
 # Unit test: bundle writing, verification and parsing, byte by byte.
 check_PROGRAMS += tests/fleet-bundle
@@ -8,7 +8,8 @@ tests_fleet_bundle_LDADD = $(TOOLS_TEST_LIBS) $(CRYPTO_LIBS)
 TESTS += tests/fleet-bundle
 
 # Integration tests (root: private mount namespace, nginx on 127.0.0.1).
-FLEET_SH_TESTS = tests/fleet-refresh.sh tests/fleet-faults.sh
+FLEET_SH_TESTS = tests/fleet-refresh.sh tests/fleet-faults.sh \
+	tests/fleet-lock.sh
 TESTS += $(FLEET_SH_TESTS)
 EXTRA_DIST += $(FLEET_SH_TESTS) tests/fleet-lib.sh
 

@@ -92,15 +92,50 @@ static int check_group(const struct fleet_rules *r, const struct model_group *g,
 	return 0;
 }
 
-static int add_people(const struct model *in, const struct fleet_rules *r,
-                      struct strmap *kept, struct strmap *dropped,
-                      struct model *out, struct skiplist *skipped)
+/* A host's locks, by what identifies a person across renames (state.h):
+ * KEYS holds SCIM ids and uid:NUMBER keys; NAMES the names of locks that
+ * an older fleet host keyed by name. */
+struct lock_match {
+	struct strmap keys, names;
+};
+
+static int lock_match_init(struct lock_match *m, const struct locks *l)
 {
-	struct strmap locked = {0};
 	int rc = 0;
 
-	for (size_t i = 0; rc == 0 && r->locks && i < r->locks->n; i++)
-		rc = strmap_put(&locked, r->locks->names[i], 0);
+	*m = (struct lock_match){0};
+	for (size_t i = 0; rc == 0 && l && i < l->n; i++)
+		rc = strcmp(l->ids[i], l->names[i]) == 0
+		             ? strmap_put(&m->names, l->names[i], 0)
+		             : strmap_put(&m->keys, l->ids[i], 0);
+	return rc;
+}
+
+static bool lock_matches(const struct lock_match *m, const struct model_user *u)
+{
+	char key[sizeof(LOCK_UID_PREFIX) + 10];
+
+	if (m->keys.n == 0 && m->names.n == 0)
+		return false;
+	snprintf(key, sizeof(key), LOCK_UID_PREFIX "%u", u->uid);
+	return strmap_get(&m->keys, key, NULL) ||
+	       (u->scim_id != NULL && strmap_get(&m->keys, u->scim_id, NULL)) ||
+	       strmap_get(&m->names, u->name, NULL);
+}
+
+static void lock_match_free(struct lock_match *m)
+{
+	strmap_free(&m->keys);
+	strmap_free(&m->names);
+}
+
+static int add_people(const struct model *in, const struct fleet_rules *r,
+                      const struct lock_match *locked, struct strmap *kept,
+                      struct strmap *dropped, struct model *out,
+                      struct skiplist *skipped)
+{
+	int rc = 0;
+
 	for (size_t i = 0; rc == 0 && i < in->nusers; i++) {
 		struct model_user u = in->users[i];
 		bool keep;
@@ -110,12 +145,11 @@ static int add_people(const struct model *in, const struct fleet_rules *r,
 			rc = strmap_put(dropped, u.name, 0);
 		if (rc < 0 || !keep)
 			continue;
-		u.active = u.active && !strmap_get(&locked, u.name, NULL);
+		u.active = u.active && !lock_matches(locked, &u);
 		rc = model_add_user(out, &u);
 		if (rc == 0)
 			rc = strmap_put(kept, u.name, 0);
 	}
-	strmap_free(&locked);
 	return rc;
 }
 
@@ -163,15 +197,15 @@ static int add_groups(const struct model *in, const struct fleet_rules *r,
 
 /* True when RULES leave every person and group of IN as they are: the
  * usual case, in which a copy of a large directory is work for nothing. */
-static bool untouched(const struct model *in, const struct fleet_rules *r)
+static bool untouched(const struct model *in, const struct fleet_rules *r,
+                      const struct lock_match *locked)
 {
 	struct skiplist scratch = {0};
 	bool keep = true;
 
-	for (size_t i = 0; r->locks && keep && i < r->locks->n; i++)
-		keep = model_find_user(in, r->locks->names[i]) == NULL;
 	for (size_t i = 0; keep && i < in->nusers; i++)
-		if (check_person(in, r, &in->users[i], &scratch, &keep) < 0)
+		if (lock_matches(locked, &in->users[i]) ||
+		    check_person(in, r, &in->users[i], &scratch, &keep) < 0)
 			keep = false;
 	for (size_t i = 0; keep && i < in->ngroups; i++)
 		if (check_group(r, &in->groups[i], &scratch, &keep) < 0)
@@ -184,17 +218,23 @@ int fleet_apply_local(struct model *in, const struct fleet_rules *rules,
                       bool take, struct model *out, struct skiplist *skipped)
 {
 	struct strmap kept = {0}, dropped = {0};
+	struct lock_match locked;
 	int rc;
 
-	if (take && untouched(in, rules)) {
+	rc = lock_match_init(&locked, rules->locks);
+	if (rc == 0 && take && untouched(in, rules, &locked)) {
+		lock_match_free(&locked);
 		*out = *in;
 		*in = (struct model){0};
 		return 0;
 	}
 	*out = (struct model){0};
-	rc = add_people(in, rules, &kept, &dropped, out, skipped);
+	if (rc == 0)
+		rc = add_people(in, rules, &locked, &kept, &dropped, out,
+		                skipped);
 	if (rc == 0)
 		rc = add_groups(in, rules, &kept, &dropped, out, skipped);
+	lock_match_free(&locked);
 	strmap_free(&kept);
 	strmap_free(&dropped);
 	if (rc < 0) {

@@ -35,7 +35,9 @@ struct fleet_rules {
  *   - a group whose name is a local group or a reserved name, or whose
  *     gid is a local number or out of range, is left out;
  *   - members left out are dropped from every group;
- *   - a locked person is kept, inactive.
+ *   - a locked person is kept, inactive: the lock's key (state.h) is
+ *     their uid, their SCIM id, or for a lock an older fleet host took by
+ *     name, their name.
  * Each left-out entry is added to SKIPPED.  With TAKE, when the rules
  * change nothing, OUT takes IN's contents and IN is left empty.  Returns 0
  * or -ENOMEM (OUT then holds nothing to free). */

@@ -1226,20 +1226,26 @@ static int save_locks(struct run *r, int rc, bool lock)
  * person active (it may be suspended there too). */
 static int fleet_lock(struct run *r, const char *name, bool lock)
 {
+	const struct model_user *u;
+	char key[sizeof(LOCK_UID_PREFIX) + 10];
 	int rc;
 
 	load_live_model(r);
-	if (lock &&
-	    (!r->have_live || model_find_user(&r->live, name) == NULL)) {
+	u = r->have_live ? model_find_user(&r->live, name) : NULL;
+	if (lock && u == NULL) {
 		logmsg(LOG_ERR, "lock: no person named %s in the snapshot",
 		       name);
 		return EXIT_FAIL;
 	}
-	if (!lock && locks_remove(&r->locks, name, name) == 0) {
+	/* Keyed by uid, which the bundle keeps across a rename; unlock also
+	 * takes the name the lock was taken under. */
+	if (u != NULL)
+		snprintf(key, sizeof(key), LOCK_UID_PREFIX "%u", u->uid);
+	if (!lock && locks_remove(&r->locks, u ? key : NULL, name) == 0) {
 		logmsg(LOG_ERR, "unlock: %s is not locked", name);
 		return EXIT_FAIL;
 	}
-	rc = lock ? locks_add(&r->locks, name, name) : 0;
+	rc = lock ? locks_add(&r->locks, key, name) : 0;
 	if (save_locks(r, rc, lock) < 0)
 		return EXIT_FAIL;
 	if (!lock) {
@@ -1269,8 +1275,7 @@ static int do_lock(struct run *r, const char *name, bool lock)
 	        r->cfg.source ? NULL : idmap_find_name(&r->ids, 'u', name);
 	int rc;
 
-	/* A fleet host has no SCIM ids: it locks by name, which the bundle
-	 * keeps stable. */
+	/* A fleet host has no SCIM ids: it locks by uid. */
 	if (r->cfg.source)
 		return fleet_lock(r, name, lock);
 	if (lock && e == NULL) {
@@ -1339,17 +1344,47 @@ static json_object *snapshot_json(const struct run *r)
 	return o;
 }
 
-static json_object *locks_json(const struct locks *l)
+/* Who lock I holds now (they may have been renamed since), from the id
+ * map or the live snapshot that do_status() loaded; NULL for nobody. */
+static const char *lock_holder(const struct run *r, size_t i)
 {
+	const char *key = r->locks.ids[i];
+	const struct idmap_entry *e;
+	uint32_t uid;
+
+	if (strncmp(key, LOCK_UID_PREFIX, strlen(LOCK_UID_PREFIX)) == 0 &&
+	    parse_u32(key + strlen(LOCK_UID_PREFIX), 1, UINT32_MAX, &uid) ==
+	            0) {
+		for (size_t k = 0; r->have_live && k < r->live.nusers; k++)
+			if (r->live.users[k].uid == uid)
+				return r->live.users[k].name;
+		return NULL;
+	}
+	e = idmap_find(&r->ids, 'u', key);
+	if (e != NULL && e->live && e->name != NULL)
+		return e->name;
+	if (strcmp(key, r->locks.names[i]) == 0 && r->have_live &&
+	    model_find_user(&r->live, key) != NULL)
+		return key;
+	return NULL;
+}
+
+static json_object *locks_json(const struct run *r)
+{
+	const struct locks *l = &r->locks;
 	json_object *a = json_object_new_array();
 
 	for (size_t i = 0; i < l->n; i++) {
 		json_object *o = json_object_new_object();
+		const char *holds = lock_holder(r, i);
 
 		json_object_object_add(o, "name",
 		                       json_object_new_string(l->names[i]));
 		json_object_object_add(o, "scim_id",
 		                       json_object_new_string(l->ids[i]));
+		json_object_object_add(o, "holds",
+		                       holds ? json_object_new_string(holds)
+		                             : NULL);
 		json_object_array_add(a, o);
 	}
 	return a;
@@ -1409,7 +1444,7 @@ static json_object *status_json(struct run *r)
 	for (size_t i = 0; i < ARRAY_SIZE(keep); i++)
 		if (json_object_object_get_ex(r->st, keep[i], &v))
 			json_object_object_add(o, keep[i], json_object_get(v));
-	json_object_object_add(o, "locks", locks_json(&r->locks));
+	json_object_object_add(o, "locks", locks_json(r));
 	return o;
 }
 
@@ -1502,8 +1537,32 @@ static void print_status(struct run *r, json_object *o)
 	printf("last error:    %s\n", jstr(r->st, "last_error"));
 	print_skipped(r->st);
 	printf("locks:         %zu\n", r->locks.n);
-	for (size_t i = 0; i < r->locks.n; i++)
-		printf("  %s (%s)\n", r->locks.names[i], r->locks.ids[i]);
+	for (size_t i = 0; i < r->locks.n; i++) {
+		const char *holds = lock_holder(r, i);
+
+		printf("  %s (%s)", r->locks.names[i], r->locks.ids[i]);
+		if (holds == NULL)
+			printf(", holds nobody now\n");
+		else if (strcmp(holds, r->locks.names[i]) != 0)
+			printf(", now %s\n", holds);
+		else
+			printf("\n");
+	}
+}
+
+/* What lock_holder() reads: the id map and the live snapshot, each only
+ * if it can be read (status reports, it does not judge them). */
+static void status_lock_holders(struct run *r)
+{
+	char path[PATH_MAX], err[ERR_MAX];
+
+	idmap_init(&r->ids, r->cfg.uid_min, r->cfg.uid_max);
+	if (state_path(r->cfg.state_dir, STATE_IDS, path) == 0 &&
+	    idmap_load(&r->ids, path, err, sizeof(err)) < 0) {
+		idmap_free(&r->ids);
+		idmap_init(&r->ids, r->cfg.uid_min, r->cfg.uid_max);
+	}
+	load_live_model(r);
 }
 
 static int do_status(struct run *r, bool json)
@@ -1517,6 +1576,8 @@ static int do_status(struct run *r, bool json)
 	if (locks_load(r->cfg.state_dir, &r->locks) < 0)
 		logmsg(LOG_WARNING, "%s/%s is damaged", r->cfg.state_dir,
 		       STATE_LOCKS);
+	if (r->locks.n > 0)
+		status_lock_holders(r);
 	o = r->st ? status_json(r) : NULL;
 	if (o == NULL) {
 		snprintf(err, sizeof(err), "out of memory");

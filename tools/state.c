@@ -266,6 +266,17 @@ size_t locks_remove(struct locks *l, const char *id, const char *name)
 	return gone;
 }
 
+/* A SCIM id, or uid:NUMBER. */
+static bool lock_key_valid(const char *key)
+{
+	size_t n = strlen(LOCK_UID_PREFIX);
+	uint32_t uid;
+
+	if (strncmp(key, LOCK_UID_PREFIX, n) == 0)
+		return parse_u32(key + n, 1, UINT32_MAX, &uid) == 0;
+	return scim_id_valid(key, strlen(key));
+}
+
 static int parse_lock_line(struct locks *l, char *line)
 {
 	char *sp = strchr(line, ' ');
@@ -275,8 +286,7 @@ static int parse_lock_line(struct locks *l, char *line)
 	if (sp == NULL)
 		return -EBADMSG;
 	*sp = '\0';
-	if (!scim_id_valid(line, strlen(line)) ||
-	    !snap_name_valid(sp + 1, strlen(sp + 1)))
+	if (!lock_key_valid(line) || !snap_name_valid(sp + 1, strlen(sp + 1)))
 		return -EBADMSG;
 	return locks_add(l, line, sp + 1);
 }

@@ -4,7 +4,11 @@
  *   ids          the sticky id map (idmap.h)
  *   status.json  the last attempt, success, error, skipped entries and
  *                cumulative counters (for status and metrics)
- *   locks        people locked out locally: "SCIM-ID NAME" lines
+ *   locks        people locked out locally: "KEY NAME" lines, where KEY
+ *                survives a rename: the person's SCIM id on a host that
+ *                lists the bridge, "uid:NUMBER" on a fleet host (a bundle
+ *                carries no SCIM ids, and its numbers never change);
+ *                NAME is the name when the lock was taken
  *   lock         flock(2)ed by the one refresh (or lock/unlock) running
  *
  * Every file is replaced atomically (write_file_atomic).
@@ -54,6 +58,9 @@ void status_count(json_object *st, const char *group, const char *key,
 int64_t status_get_int(json_object *st, const char *key);
 double status_get_num(json_object *st, const char *key);
 const char *status_get_str(json_object *st, const char *key);
+
+/* The KEY of a fleet host's lock: this, then the uid in decimal. */
+#define LOCK_UID_PREFIX "uid:"
 
 struct locks {
 	char **ids, **names;
