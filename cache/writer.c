@@ -7,6 +7,14 @@
  * live path.  A failure at any step removes the temporary file and leaves
  * the live snapshot as it was.
  *
+ * The writer runs as root at a path from the config, so it first opens the
+ * snapshot's directory through safedir_open() (refusing one that anyone
+ * else could write to), creates the temporary file in it with
+ * O_EXCL|O_NOFOLLOW, and from then on works through those descriptors:
+ * nothing is created, truncated, chmodded or renamed by a path that could
+ * lead elsewhere.  LMDB opens the file by name itself; that it opened ours
+ * is checked by inode.
+ *
  * Memory stays close to one copy of the directory: a borrowing writer keeps
  * the caller's strings instead of copying them; each table is encoded
  * straight into the file's map (MDB_WRITEMAP, MDB_RESERVE) and its pages
@@ -32,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
@@ -39,6 +48,7 @@
 
 #include "arena.h"
 #include "record.h"
+#include "safedir.h"
 #include "snap.h"
 
 #define RELEASE_EVERY (1u << 20) /* bytes written between page releases */
@@ -1082,16 +1092,42 @@ static int preallocate(MDB_env *env, const char *tmp, size_t size, char *err,
 	return commit_failed(tmp, rc, err, errlen);
 }
 
-/* Cuts TMP to the pages LMDB used: the map was sized with room to spare. */
-static int trim(MDB_env *env, const char *tmp, size_t page, char *err,
+/* The file a publish writes: its full name (for LMDB, the read-back and
+ * messages), its name in the snapshot's directory, and descriptors of
+ * both, through which everything else is done. */
+struct temp {
+	char path[PATH_MAX];
+	const char *base; /* in path */
+	int dirfd, fd;
+};
+
+/* Cuts T to the pages LMDB used: the map was sized with room to spare. */
+static int trim(MDB_env *env, const struct temp *t, size_t page, char *err,
                 size_t errlen)
 {
 	MDB_envinfo info;
 
 	mdb_env_info(env, &info);
-	if (truncate(tmp, (off_t)((info.me_last_pgno + 1) * page)) < 0)
-		return fail(err, errlen, -errno, "truncating %s: %s", tmp,
+	if (ftruncate(t->fd, (off_t)((info.me_last_pgno + 1) * page)) < 0)
+		return fail(err, errlen, -errno, "truncating %s: %s", t->path,
 		            strerror(errno));
+	return 0;
+}
+
+/* LMDB opened T by name: it must be the file we created. */
+static int same_file(MDB_env *env, const struct temp *t, char *err,
+                     size_t errlen)
+{
+	struct stat a, b;
+	int fd;
+
+	if (mdb_env_get_fd(env, &fd) != 0 || fstat(fd, &a) < 0 ||
+	    fstat(t->fd, &b) < 0)
+		return fail(err, errlen, -EBADF, "creating %s: no descriptor",
+		            t->path);
+	if (a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+		return fail(err, errlen, -EPERM,
+		            "%s was replaced while it was written", t->path);
 	return 0;
 }
 
@@ -1110,9 +1146,10 @@ static int open_env(MDB_env **env, const char *tmp, size_t size)
 }
 
 static int write_file(const struct snap_writer *w, const struct index *x,
-                      const char *tmp, const struct snap_meta *m, char *err,
-                      size_t errlen)
+                      const struct temp *t, const struct snap_meta *m,
+                      char *err, size_t errlen)
 {
+	const char *tmp = t->path;
 	struct wctx c = {.err = err, .errlen = errlen};
 	size_t size;
 	MDB_env *env = NULL;
@@ -1130,7 +1167,9 @@ static int write_file(const struct snap_writer *w, const struct index *x,
 		          "creating %s: %s", tmp, mdb_strerror(rc));
 		goto out;
 	}
-	rc = preallocate(env, tmp, size, err, errlen);
+	rc = same_file(env, t, err, errlen);
+	if (rc == 0)
+		rc = preallocate(env, tmp, size, err, errlen);
 	if (rc < 0)
 		goto out;
 	rc = write_all(&c, w, x, m);
@@ -1143,7 +1182,7 @@ static int write_file(const struct snap_writer *w, const struct index *x,
 			rc = commit_failed(tmp, rc, err, errlen);
 	}
 	if (rc == 0)
-		rc = trim(env, tmp, c.page, err, errlen);
+		rc = trim(env, t, c.page, err, errlen);
 out:
 	if (c.txn != NULL)
 		mdb_txn_abort(c.txn);
@@ -1315,19 +1354,6 @@ static int verify(const char *tmp, const struct snap_writer *w,
 
 /* ---- publish ---------------------------------------------------------- */
 
-static int fsync_path(const char *path, int flags)
-{
-	int fd = open(path, flags | O_CLOEXEC | O_NOFOLLOW);
-	int rc = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) < 0)
-		rc = -errno;
-	close(fd);
-	return rc;
-}
-
 static int dir_of(const char *path, char *dir, size_t len)
 {
 	char copy[PATH_MAX];
@@ -1342,7 +1368,8 @@ static int dir_of(const char *path, char *dir, size_t len)
 
 /* Removes what an interrupted publish (a crash, kill -9) left beside PATH:
  * files named PATH.new.XXXXXX.  Publishes are serialized by the caller, so
- * none of them is in use. */
+ * none of them is in use; the directory is trusted, so the names lead
+ * nowhere else. */
 static void remove_leftovers(const char *path)
 {
 	char pattern[PATH_MAX + 16];
@@ -1358,23 +1385,68 @@ static void remove_leftovers(const char *path)
 	globfree(&g);
 }
 
-/* Creates an empty, private temporary file beside PATH; TMP gets its name. */
-static int make_temp(const char *path, char *tmp, size_t len, char *err,
-                     size_t errlen)
+/* Six random name characters at S. */
+static void random_suffix(char *s)
 {
-	int fd;
+	static const char set[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	                          "abcdefghijklmnopqrstuvwxyz0123456789";
+	unsigned char r[6];
 
-	if ((size_t)snprintf(tmp, len, "%s.new.XXXXXX", path) >= len)
+	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		for (size_t i = 0; i < sizeof(r); i++)
+			r[i] = (unsigned char)((unsigned long)ts.tv_nsec >>
+			                               (i * 5) ^
+			                       (unsigned long)getpid());
+	}
+	for (size_t i = 0; i < sizeof(r); i++)
+		s[i] = set[r[i] % (sizeof(set) - 1)];
+}
+
+/* Opens PATH's directory (trusted, see safedir.h) and creates in it an
+ * empty, private temporary file PATH.new.XXXXXX, never through a link. */
+static int make_temp(const char *path, struct temp *t, char *err, size_t errlen)
+{
+	char dir[PATH_MAX];
+	size_t n;
+	int rc = dir_of(path, dir, sizeof(dir));
+
+	if (rc < 0 ||
+	    (size_t)snprintf(t->path, sizeof(t->path), "%s.new.XXXXXX", path) >=
+	            sizeof(t->path))
 		return fail(err, errlen, -ENAMETOOLONG, "path too long: %s",
 		            path);
+	t->dirfd = safedir_open(dir, false, 0, err, errlen);
+	if (t->dirfd < 0)
+		return t->dirfd;
 	remove_leftovers(path);
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
+	n = strlen(t->path);
+	t->base = strrchr(t->path, '/') + 1;
+	for (int tries = 0; tries < 100; tries++) {
+		random_suffix(t->path + n - 6);
+		t->fd = openat(t->dirfd, t->base,
+		               O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
+		                       O_CLOEXEC,
+		               0600);
+		if (t->fd >= 0 || errno != EEXIST)
+			break;
+	}
+	if (t->fd < 0)
 		return fail(err, errlen, -errno,
 		            "creating a file beside %s: %s", path,
 		            strerror(errno));
-	close(fd);
 	return 0;
+}
+
+static void temp_close(struct temp *t)
+{
+	if (t->fd >= 0)
+		close(t->fd);
+	if (t->dirfd >= 0)
+		close(t->dirfd);
+	t->fd = t->dirfd = -1;
 }
 
 /* Readers look at the file's link count at most every SNAP_RECHECK_MS by a
@@ -1393,28 +1465,24 @@ static void wait_for_readers(void)
 		;
 }
 
-static int finish(const char *tmp, const char *path, char *err, size_t errlen)
+static int finish(const struct temp *t, const char *path, char *err,
+                  size_t errlen)
 {
-	char dir[PATH_MAX];
-	int rc;
+	const char *base = strrchr(path, '/') + 1;
 
-	if (chmod(tmp, 0644) < 0)
-		return fail(err, errlen, -errno, "chmod %s: %s", tmp,
+	if (fchmod(t->fd, 0644) < 0)
+		return fail(err, errlen, -errno, "chmod %s: %s", t->path,
 		            strerror(errno));
-	rc = fsync_path(tmp, O_RDONLY);
-	if (rc < 0)
-		return fail(err, errlen, rc, "fsync %s: %s", tmp,
-		            strerror(-rc));
-	rc = dir_of(path, dir, sizeof(dir));
-	if (rc < 0)
-		return fail(err, errlen, rc, "path too long: %s", path);
-	if (rename(tmp, path) < 0)
-		return fail(err, errlen, -errno, "rename %s to %s: %s", tmp,
+	if (fsync(t->fd) < 0)
+		return fail(err, errlen, -errno, "fsync %s: %s", t->path,
+		            strerror(errno));
+	if (renameat(t->dirfd, t->base, t->dirfd, base) < 0)
+		return fail(err, errlen, -errno, "rename %s to %s: %s", t->path,
 		            path, strerror(errno));
 	/* Published; a failed directory fsync only weakens durability. */
-	rc = fsync_path(dir, O_RDONLY | O_DIRECTORY);
-	if (rc < 0)
-		fail(err, errlen, 0, "fsync %s: %s", dir, strerror(-rc));
+	if (fsync(t->dirfd) < 0)
+		fail(err, errlen, 0, "fsync of the directory of %s: %s", path,
+		     strerror(errno));
 	wait_for_readers();
 	return 0;
 }
@@ -1443,7 +1511,8 @@ int snap_writer_publish(struct snap_writer *w, const char *relpath,
 {
 	struct index x = {0};
 	struct snap_meta m = *meta;
-	char tmp[PATH_MAX], path[PATH_MAX];
+	struct temp t = {.dirfd = -1, .fd = -1};
+	char path[PATH_MAX];
 	int rc;
 
 	if (err && errlen)
@@ -1464,17 +1533,18 @@ int snap_writer_publish(struct snap_writer *w, const char *relpath,
 		return fail(err, errlen, -EINVAL, "invalid snapshot source");
 	rc = index_build(w, &x, err, errlen);
 	if (rc == 0)
-		rc = make_temp(path, tmp, sizeof(tmp), err, errlen);
+		rc = make_temp(path, &t, err, errlen);
 	if (rc == 0) {
-		rc = write_file(w, &x, tmp, &m, err, errlen);
+		rc = write_file(w, &x, &t, &m, err, errlen);
 		index_written(&x);
 		if (rc == 0)
-			rc = verify(tmp, w, &x, &m, err, errlen);
+			rc = verify(t.path, w, &x, &m, err, errlen);
 		if (rc == 0)
-			rc = finish(tmp, path, err, errlen);
+			rc = finish(&t, path, err, errlen);
 		if (rc != 0)
-			unlink(tmp);
+			unlinkat(t.dirfd, t.base, 0);
 	}
+	temp_close(&t);
 	index_free(&x);
 	return rc;
 }

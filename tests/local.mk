@@ -13,6 +13,11 @@ tests_test_record_LDADD = cache/libsnap.la
 tests_test_pack_SOURCES = tests/test-pack.c tests/test.h
 tests_test_pack_LDADD = cache/libsnap.la
 
+TESTS += tests/test-safedir
+check_PROGRAMS += tests/test-safedir
+tests_test_safedir_SOURCES = tests/test-safedir.c tests/test.h
+tests_test_safedir_LDADD = cache/libsnap.la
+
 TESTS += tests/test-reader
 check_PROGRAMS += tests/test-reader
 tests_test_reader_SOURCES = tests/test-reader.c tests/test.h

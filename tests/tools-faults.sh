@@ -127,6 +127,16 @@ cp "$TMPD/conf.good" "$CONF"
 sc check >"$TMPD/out" 2>&1 || fail "check: $(cat "$TMPD/out")"
 grep -q '^token accepted: 50 people listed at ' "$TMPD/out" || fail "check: $(cat "$TMPD/out")"
 
+# A snapshot directory that another user could write to: root would write
+# there through whatever names they swap in.  Refused, nothing written.
+chmod 0775 "$TMPD/snap"
+rc=0; sc refresh 2>"$TMPD/out" || rc=$?
+[ "$rc" = 1 ] && grep -q "^scim-cache: refresh failed: $TMPD/snap is writable by group or others; refusing to write below it; " "$TMPD/out" ||
+	fail "group-writable snapshot directory: exit $rc: $(cat "$TMPD/out")"
+cmp "$SNAP" "$TMPD/snap.good" || fail "the snapshot changed"
+[ "$(ls -A "$TMPD/snap")" = cache.mdb ] || fail "files left: $(ls -A "$TMPD/snap")"
+chmod 0755 "$TMPD/snap"
+
 # The status file records the failures; the next good refresh succeeds.
 sc status --json | "$PY" -c '
 import json, sys

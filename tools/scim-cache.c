@@ -351,18 +351,13 @@ static int parent_dirs(const char *path, char *err, size_t errlen)
 {
 	char dir[PATH_MAX];
 	char *slash;
-	int rc;
 
 	snprintf(dir, sizeof(dir), "%s", path);
 	slash = strrchr(dir, '/');
 	if (slash == NULL || slash == dir)
 		return 0;
 	*slash = '\0';
-	rc = make_dirs(dir, 0755);
-	if (rc < 0)
-		snprintf(err, errlen, "cannot create %.300s: %s", dir,
-		         strerror(-rc));
-	return rc;
+	return make_dirs(dir, 0755, err, errlen);
 }
 
 /* State directory, lock, status, ids and locks. */

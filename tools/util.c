@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "safedir.h"
 #include "util.h"
 
 int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
@@ -298,29 +299,14 @@ int read_file(const char *path, size_t max, char **out, size_t *len)
 	return r;
 }
 
-int make_dirs(const char *dir, mode_t mode)
+int make_dirs(const char *dir, mode_t mode, char *err, size_t errlen)
 {
-	char path[PATH_MAX];
-	size_t len = strlen(dir);
+	int fd = safedir_open(dir, true, mode, err, errlen);
 
-	if (len == 0 || len >= sizeof(path))
-		return -ENAMETOOLONG;
-	memcpy(path, dir, len + 1);
-	for (char *p = path + 1;; p++) {
-		char c = *p;
-
-		if (c != '/' && c != '\0')
-			continue;
-		*p = '\0';
-		if (mkdir(path, mode) == 0) {
-			if (chmod(path, mode) < 0)
-				return -errno;
-		} else if (errno != EEXIST)
-			return -errno;
-		*p = c;
-		if (c == '\0')
-			return 0;
-	}
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return 0;
 }
 
 void ascii_lower(char *s)

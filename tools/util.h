@@ -74,10 +74,12 @@ int read_file(const char *path, size_t max, char **out, size_t *len);
 /* The same from an open descriptor (read from its current offset). */
 int read_fd(int fd, size_t max, char **out, size_t *len);
 
-/* Creates the directory DIR and its missing ancestors, each with exactly
- * MODE (whatever the umask).  Existing directories are left as they are.
- * Returns 0 or a negative errno. */
-int make_dirs(const char *dir, mode_t mode);
+/* Creates the directory DIR (absolute) and its missing ancestors, each
+ * with exactly MODE (whatever the umask), walking down from / without
+ * following a link and refusing a directory that anyone else could write
+ * to (safedir.h).  Existing directories are left as they are.  Returns 0
+ * or a negative errno with a one-line reason in ERR. */
+int make_dirs(const char *dir, mode_t mode, char *err, size_t errlen);
 
 /* ASCII lowercase in place. */
 void ascii_lower(char *s);
