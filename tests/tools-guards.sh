@@ -139,7 +139,7 @@ grep -q '^  ana.rodriguez (FGS6JH4ONX22MW24IQLPFQE3EM)$' "$TMPD/out" || fail "st
 sc status --json | "$PY" -c '
 import json, sys
 s = json.load(sys.stdin)
-assert s["locks"] == [{"name": "ana.rodriguez", "scim_id": "FGS6JH4ONX22MW24IQLPFQE3EM"}], s
+assert s["locks"] == [{"name": "ana.rodriguez", "scim_id": "FGS6JH4ONX22MW24IQLPFQE3EM", "holds": "ana.rodriguez"}], s
 ' || fail "status --json locks"
 expect_rc 1 sc lock nosuch.person
 grep -q 'no person named nosuch.person' "$TMPD/out" || fail "lock unknown: $(cat "$TMPD/out")"
