@@ -702,6 +702,7 @@ static int check_whole(const struct scim_config *c, const char *name,
                        const unsigned *lines, char *err, size_t errlen)
 {
 	const struct key *kmax = find_key("uid_max", 7);
+	const char *target = c->url ? c->url : c->source;
 
 	if (c->url == NULL && c->source == NULL)
 		return set_error(
@@ -746,8 +747,8 @@ static int check_whole(const struct scim_config *c, const char *name,
 		                 name,
 		                 lines[find_key("primary_group", 13) - keys],
 		                 c->primary_group);
-	if (c->proxy != NULL &&
-	    strncasecmp(c->url ? c->url : c->source, "https://", 8) != 0)
+	if (c->proxy != NULL && target != NULL &&
+	    strncasecmp(target, "https://", 8) != 0)
 		return set_error(
 		        err, errlen, -EINVAL,
 		        "%s:%u: proxy needs an https:// %s: through a proxy, "
