@@ -52,6 +52,7 @@
 #include "model.h"
 #include "state.h"
 #include "util.h"
+#include "verify.h"
 
 #define EXIT_OK      0
 #define EXIT_FAIL    1
@@ -72,8 +73,23 @@
 /* ---- logging ---------------------------------------------------------- */
 
 static struct {
-	bool syslog, quiet, tty;
+	bool syslog, quiet, tty, journal;
 } logs;
+
+/* Whether stderr is the journal's stream (systemd sets JOURNAL_STREAM to
+ * its device:inode): then each line starts with its sd-daemon priority,
+ * "<3>" and so on, which journald strips and files the line under. */
+static bool stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	return js && sscanf(js, "%llu:%llu", &dev, &ino) == 2 &&
+	       fstat(STDERR_FILENO, &st) == 0 &&
+	       (unsigned long long)st.st_dev == dev &&
+	       (unsigned long long)st.st_ino == ino;
+}
 
 static void logmsg(int prio, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
@@ -91,6 +107,8 @@ static void logmsg(int prio, const char *fmt, ...)
 	}
 	if (!logs.syslog || logs.tty) {
 		va_start(ap, fmt);
+		if (logs.journal)
+			fprintf(stderr, "<%d>", prio);
 		fputs("scim-cache: ", stderr);
 		vfprintf(stderr, fmt, ap);
 		fputc('\n', stderr);
@@ -135,6 +153,8 @@ static void usage(FILE *f)
 	        "  status [--json]   show the snapshot and the last refreshes\n"
 	        "  check             check that the bridge answers and takes "
 	        "the token\n"
+	        "  verify [--json]   check that this host is wired up "
+	        "(nsswitch, PAM, timer)\n"
 	        "  lock USER         mark USER inactive now, until unlocked\n"
 	        "  unlock USER       undo lock\n"
 	        "  keygen PRIVATE PUBLIC\n"
@@ -150,7 +170,7 @@ static void usage(FILE *f)
 	        "  --splay SECONDS   first sleep a random 0..SECONDS (for "
 	        "cron)\n"
 	        "  --syslog          log to syslog (and stderr if a terminal)\n"
-	        "  --help, --version\n"
+	        "  -h, --help, -V, --version\n"
 	        "\n"
 	        "exit codes: 0 success (also: nothing changed), 1 failure with "
 	        "the old snapshot\nkept, 2 refused by a safety guard, 64 usage "
@@ -186,7 +206,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	int c;
 
 	*o = (struct opts){.config = SCIM_CONFIG_DEFAULT};
-	while ((c = getopt_long(argc, argv, "c:", lo, NULL)) != -1) {
+	/* getopt names argv[0] in its messages; ours all say scim-cache. */
+	argv[0] = (char *)"scim-cache";
+	while ((c = getopt_long(argc, argv, "c:hV", lo, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			o->config = optarg;
@@ -263,7 +285,7 @@ static int check_opts(const struct opts *o)
 		return -1;
 	}
 	if (!refresh && strcmp(o->cmd, "status") != 0 && !lk &&
-	    strcmp(o->cmd, "check") != 0) {
+	    strcmp(o->cmd, "check") != 0 && strcmp(o->cmd, "verify") != 0) {
 		fprintf(stderr, "scim-cache: unknown command (try --help)\n");
 		return EXIT_USAGE;
 	}
@@ -272,8 +294,10 @@ static int check_opts(const struct opts *o)
 		                "go with refresh\n");
 		return EXIT_USAGE;
 	}
-	if (o->json && strcmp(o->cmd, "status") != 0) {
-		fprintf(stderr, "scim-cache: --json goes with status\n");
+	if (o->json && strcmp(o->cmd, "status") != 0 &&
+	    strcmp(o->cmd, "verify") != 0) {
+		fprintf(stderr, "scim-cache: --json goes with status and "
+		                "verify\n");
 		return EXIT_USAGE;
 	}
 	if (lk &&
@@ -1638,6 +1662,17 @@ static int do_keygen(const char *priv, const char *pub)
 	return EXIT_OK;
 }
 
+/* ---- verify ----------------------------------------------------------- */
+
+/* The checks and their report live in verify.c. */
+static int do_verify(const struct scim_config *c, bool json)
+{
+	struct verify_paths p;
+
+	verify_paths_default(&p, c);
+	return verify_run(&p, json, stdout) == 0 ? EXIT_OK : EXIT_FAIL;
+}
+
 /* ---- main ------------------------------------------------------------- */
 
 static int dispatch(struct run *r, const struct opts *o)
@@ -1648,6 +1683,8 @@ static int dispatch(struct run *r, const struct opts *o)
 		return do_status(r, o->json);
 	if (strcmp(o->cmd, "check") == 0)
 		return do_check(r);
+	if (strcmp(o->cmd, "verify") == 0)
+		return do_verify(&r->cfg, o->json);
 	if (o->splay)
 		sleep(random_upto(o->splay));
 	rc = open_state(r);
@@ -1677,6 +1714,7 @@ int main(int argc, char **argv)
 	 * closes a TLS connection must not kill us. */
 	signal(SIGPIPE, SIG_IGN);
 	logs.tty = isatty(STDERR_FILENO) == 1;
+	logs.journal = stderr_is_journal();
 	rc = parse_opts(argc, argv, &o);
 	if (rc < 0)
 		rc = check_opts(&o);
