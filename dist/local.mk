@@ -15,7 +15,7 @@ opsexamplesdir = $(docdir)/examples
 opsexamples_DATA = tools/nss-scim.conf.example
 EXTRA_DIST += dist/nss-scim-refresh.service.in dist/nss-scim-refresh.timer \
 	dist/nss-scim.cron.in dist/demo.sh \
-	dist/private-syslog.sh
+	dist/private-syslog.sh dist/bash-completion/scim-cache
 CLEANFILES += dist/nss-scim-refresh.service dist/nss-scim
 
 dist_edit = sed -e 's|@sbindir[@]|$(sbindir)|g' \

@@ -1,0 +1,12 @@
+# Tests of the packaging work: verify's parsers, the journal priorities,
+# and the Debian packages installed, used, upgraded and purged in fresh
+# Debian 12 and 13 chroots.
+TESTS += tests/tools-verify
+check_PROGRAMS += tests/tools-verify
+tests_tools_verify_SOURCES = tests/tools-verify.c tests/test.h
+tests_tools_verify_CFLAGS = $(TOOLS_TEST_CFLAGS)
+tests_tools_verify_LDADD = $(TOOLS_TEST_LIBS)
+
+PKG_TESTS = tests/tools-journal.sh tests/pkg-debian.sh
+TESTS += $(PKG_TESTS)
+EXTRA_DIST += $(PKG_TESTS) tests/pkg-chroot.sh
