@@ -21,6 +21,8 @@
 require_root
 require_cmd dpkg-buildpackage dh dh_installnss lintian mmdebstrap unshare \
 	chroot tar
+# Never inside a package build that this test started.
+[ -z "${NSS_SCIM_PKG_BUILD:-}" ] || skip "inside a package build"
 [ "${SANITIZERS:-no}" = no ] ||
 	skip "the packages are built without sanitizers; the main build runs this"
 ops_tmpdir
@@ -43,17 +45,22 @@ say() { echo "-- $* ($(($(date +%s) - T0)) s)"; }
 copy_tree() {
 	mkdir -p "$1"
 	if git -C "$top_srcdir" rev-parse --git-dir >/dev/null 2>&1; then
-		(cd "$top_srcdir" && git ls-files -co --exclude-standard -z |
-			xargs -0 tar -cf - --no-recursion) | tar -xf - -C "$1"
+		(cd "$top_srcdir" && git ls-files -co --exclude-standard |
+			while IFS= read -r f; do
+				if [ -e "$f" ] || [ -h "$f" ]; then printf '%s\n' "$f"; fi
+			done | tar -cf - --no-recursion -T -) | tar -xf - -C "$1"
 	else
 		(cd "$top_srcdir" && tar -cf - --exclude=./_build --exclude='./nss-scim-*' .) |
 			tar -xf - -C "$1"
 	fi
 }
 
-# Builds the packages of the tree copied into $1/src, into $1.
+# Builds the packages of the tree copied into $1/src, into $1.  The build
+# starts from a clean environment: make's variables from this make check
+# (TESTS among them) would otherwise reach the package's own make check.
 build_debs() {
-	(cd "$1/src" && DEB_BUILD_OPTIONS="${2:-} parallel=$(nproc)" \
+	(cd "$1/src" && env -i PATH="$PATH" HOME="${HOME:-/root}" LC_ALL=C.UTF-8 \
+		NSS_SCIM_PKG_BUILD=1 DEB_BUILD_OPTIONS="${2:-} parallel=$(nproc)" \
 		dpkg-buildpackage -us -uc -b) >"$1/build.log" 2>&1 ||
 		fail "dpkg-buildpackage in $1: $(tail -n 30 "$1/build.log")"
 	ls "$1"/libnss-scim_*.deb "$1"/libpam-scim_*.deb "$1"/scim-cache_*.deb \

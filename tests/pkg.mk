@@ -7,6 +7,10 @@ tests_tools_verify_SOURCES = tests/tools-verify.c tests/test.h
 tests_tools_verify_CFLAGS = $(TOOLS_TEST_CFLAGS)
 tests_tools_verify_LDADD = $(TOOLS_TEST_LIBS)
 
-PKG_TESTS = tests/tools-journal.sh tests/pkg-debian.sh
+PKG_TESTS = tests/tools-journal.sh tests/tools-hints.sh tests/pkg-debian.sh
 TESTS += $(PKG_TESTS)
-EXTRA_DIST += $(PKG_TESTS) tests/pkg-chroot.sh
+EXTRA_DIST += $(PKG_TESTS)
+
+# The example alerting rules, proved with promtool test rules.
+TESTS += tests/ops-alerts.sh
+EXTRA_DIST += tests/ops-alerts.sh tests/ops-alerts.yml dist/nss-scim.rules.yml

@@ -66,9 +66,10 @@
  * re-signs its bundle) once the snapshot or bundle is this old, so that
  * their creation time says when the directory was last confirmed: what
  * pam_scim's max_age and the staleness alerts read. */
-#define RECONFIRM_AGE 3600
-#define SKIP_SHOW     5 /* skipped entries named one by one */
-#define ERR_MAX       1024
+#define RECONFIRM_AGE         3600
+#define SKIP_SHOW             5 /* skipped entries named one by one */
+#define ERR_MAX               1024
+#define STATUS_SCHEMA_VERSION 1 /* status --json; see status_json() */
 
 /* ---- logging ---------------------------------------------------------- */
 
@@ -1327,9 +1328,18 @@ static json_object *snapshot_json(const struct run *r)
 	                       json_object_new_string(r->cfg.cache_path));
 	json_object_object_add(o, "available",
 	                       json_object_new_boolean(rc == 0));
+	json_object_object_add(
+	        o, "error",
+	        rc != 0 ? json_object_new_string(snap_strerror(rc)) : NULL);
 	if (rc != 0) {
-		json_object_object_add(
-		        o, "error", json_object_new_string(snap_strerror(rc)));
+		/* The schema holds every key; unknown ones are null. */
+		static const char *const unknown[] = {
+		        "generation", "created",   "age_seconds", "people",
+		        "active",     "suspended", "groups",      "id_min",
+		        "id_max",     "source"};
+
+		for (size_t i = 0; i < ARRAY_SIZE(unknown); i++)
+			json_object_object_add(o, unknown[i], NULL);
 		return o;
 	}
 	json_object_object_add(o, "generation",
@@ -1384,23 +1394,27 @@ static json_object *fleet_json(const struct run *r)
 	                       json_object_new_string(r->cfg.source
 	                                                      ? r->cfg.source
 	                                                      : r->cfg.url));
-	if (r->cfg.bundle_file)
-		json_object_object_add(
-		        o, "bundle_file",
-		        json_object_new_string(r->cfg.bundle_file));
+	json_object_object_add(
+	        o, "bundle_file",
+	        r->cfg.bundle_file ? json_object_new_string(r->cfg.bundle_file)
+	                           : NULL);
 	for (size_t i = 0; i < ARRAY_SIZE(keep); i++)
-		if (json_object_object_get_ex(r->st, keep[i], &v))
-			json_object_object_add(o, keep[i] + 7,
-			                       json_object_get(v));
-	if (created > 0) {
-		json_object_object_add(o, "created",
-		                       json_object_new_int64((int64_t)created));
 		json_object_object_add(
-		        o, "age_seconds",
-		        json_object_new_int64((int64_t)(now_wall() - created)));
-		json_object_object_add(o, "valid_until",
-		                       json_object_new_int64((int64_t)until));
-	}
+		        o, keep[i] + 7,
+		        json_object_object_get_ex(r->st, keep[i], &v)
+		                ? json_object_get(v)
+		                : NULL);
+	json_object_object_add(
+	        o, "created",
+	        created > 0 ? json_object_new_int64((int64_t)created) : NULL);
+	json_object_object_add(
+	        o, "age_seconds",
+	        created > 0
+	                ? json_object_new_int64((int64_t)(now_wall() - created))
+	                : NULL);
+	json_object_object_add(
+	        o, "valid_until",
+	        created > 0 ? json_object_new_int64((int64_t)until) : NULL);
 	return o;
 }
 
@@ -1414,11 +1428,19 @@ static json_object *status_json(struct run *r)
 	        "http_requests_total",   "http_errors_total"};
 	json_object *o = json_object_new_object(), *v;
 
+	/* Version 1: the keys documented in scim-cache(8), STATUS, each
+	 * always present and null when unknown.  A new key keeps the
+	 * version; a removed or retyped one bumps it. */
+	json_object_object_add(o, "schema_version",
+	                       json_object_new_int(STATUS_SCHEMA_VERSION));
 	json_object_object_add(o, "snapshot", snapshot_json(r));
 	json_object_object_add(o, "fleet", fleet_json(r));
 	for (size_t i = 0; i < ARRAY_SIZE(keep); i++)
-		if (json_object_object_get_ex(r->st, keep[i], &v))
-			json_object_object_add(o, keep[i], json_object_get(v));
+		json_object_object_add(
+		        o, keep[i],
+		        json_object_object_get_ex(r->st, keep[i], &v)
+		                ? json_object_get(v)
+		                : NULL);
 	json_object_object_add(o, "locks", locks_json(&r->locks));
 	return o;
 }
@@ -1466,7 +1488,7 @@ static void print_fleet(json_object *o)
 	else
 		printf("mode:          bridge %s\n", jstr(f, "source"));
 	if (strcmp(mode, "bridge") == 0 ||
-	    !json_object_object_get_ex(f, "created", NULL))
+	    json_object_object_get(f, "created") == NULL)
 		return;
 	printf("bundle:        generation %s, signed %s (%ss ago) by %s, "
 	       "valid until %s\n",

@@ -261,8 +261,7 @@ int verify_login_defs_get(const char *text, const char *key, uint32_t *out)
 }
 
 /* "key = value" of an ini line into K and V; false when it is not one. */
-static bool ini_pair(const char *line, char *k, size_t ks, char *v,
-                     size_t vs)
+static bool ini_pair(const char *line, char *k, size_t ks, char *v, size_t vs)
 {
 	const char *eq = strchr(line, '=');
 	const char *s = line, *e;
@@ -366,9 +365,9 @@ static void check_nsswitch(const struct verify_paths *p, struct result *r)
 		r->v = V_FAIL;
 		snprintf(r->detail, sizeof(r->detail), "the %s line of %s %s",
 		         dbs[i], p->nsswitch,
-		         rc == -ENOENT   ? "is missing"
-		         : rc == -ESRCH  ? "does not name scim"
-		                         : "names scim before files");
+		         rc == -ENOENT  ? "is missing"
+		         : rc == -ESRCH ? "does not name scim"
+		                        : "names scim before files");
 		snprintf(r->fix, sizeof(r->fix),
 		         "put scim right after files on the %s line of %s "
 		         "(e.g. \"%s: files scim systemd\"), or install "
@@ -401,7 +400,8 @@ static void check_pam(const struct verify_paths *p, const char *svc,
 	else
 		snprintf(r->detail, sizeof(r->detail), "%s/%s: %s", p->pam_dir,
 		         svc,
-		         rc == -ESRCH ? "pam_scim.so is not in its account stack"
+		         rc == -ESRCH
+		                 ? "pam_scim.so is not in its account stack"
 		         : rc == -EPERM
 		                 ? "pam_scim.so is there, but with a control "
 		                   "that cannot refuse anyone"
@@ -561,7 +561,7 @@ static void print_text(FILE *out, const struct result *r, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		fprintf(out, "%-4s %-10s %s\n",
-		        r[i].v == V_OK   ? "ok"
+		        r[i].v == V_OK     ? "ok"
 		        : r[i].v == V_FAIL ? "FAIL"
 		                           : "skip",
 		        r[i].name, r[i].detail);
@@ -588,13 +588,14 @@ static int print_json(FILE *out, const struct result *r, size_t n, bool ok)
 		json_object_object_add(c, "name",
 		                       json_object_new_string(r[i].name));
 		json_object_object_add(
-		        c, "status", json_object_new_string(verdict_names[r[i].v]));
+		        c, "status",
+		        json_object_new_string(verdict_names[r[i].v]));
 		json_object_object_add(c, "detail",
 		                       json_object_new_string(r[i].detail));
-		json_object_object_add(c, "fix",
-		                       r[i].v == V_FAIL
-		                               ? json_object_new_string(r[i].fix)
-		                               : NULL);
+		json_object_object_add(
+		        c, "fix",
+		        r[i].v == V_FAIL ? json_object_new_string(r[i].fix)
+		                         : NULL);
 		json_object_array_add(a, c);
 	}
 	json_object_object_add(o, "checks", a);

@@ -26,7 +26,7 @@ struct verify_paths {
 	const char *cron_file;  /* /etc/cron.d/nss-scim */
 	const char *cache_path; /* the snapshot */
 	uint32_t uid_min, uid_max;
-	int64_t max_age;        /* seconds a snapshot counts as fresh */
+	int64_t max_age; /* seconds a snapshot counts as fresh */
 	const char *const *pam_services; /* NULL-terminated */
 };
 
