@@ -26,6 +26,9 @@ require_cmd dpkg-buildpackage dh dh_installnss lintian mmdebstrap unshare \
 [ "${SANITIZERS:-no}" = no ] ||
 	skip "the packages are built without sanitizers; the main build runs this"
 ops_tmpdir
+# PKG_KEEP=1 keeps the temporary directory (chroots, logs) for a look.
+[ -z "${PKG_KEEP:-}" ] ||
+	trap 'for p in $OPS_BG; do kill "$p" 2>/dev/null; done; echo "kept $TMPD"' EXIT
 
 SUITES=${PKG_SUITES:-bookworm trixie}
 CACHE="$top_builddir/pkg-cache"
@@ -55,12 +58,15 @@ copy_tree() {
 	fi
 }
 
-# Builds the packages of the tree copied into $1/src, into $1.  The build
+# Builds the packages of the tree copied into $1/src, into $1, without
+# debug symbols and without the unit tests (this make check runs them).
+# The build
 # starts from a clean environment: make's variables from this make check
 # (TESTS among them) would otherwise reach the package's own make check.
 build_debs() {
 	(cd "$1/src" && env -i PATH="$PATH" HOME="${HOME:-/root}" LC_ALL=C.UTF-8 \
-		NSS_SCIM_PKG_BUILD=1 DEB_BUILD_OPTIONS="${2:-} parallel=$(nproc)" \
+		NSS_SCIM_PKG_BUILD=1 \
+		DEB_BUILD_OPTIONS="nocheck noautodbgsym parallel=$(nproc)" \
 		dpkg-buildpackage -us -uc -b) >"$1/build.log" 2>&1 ||
 		fail "dpkg-buildpackage in $1: $(tail -n 30 "$1/build.log")"
 	ls "$1"/libnss-scim_*.deb "$1"/libpam-scim_*.deb "$1"/scim-cache_*.deb \
@@ -71,12 +77,20 @@ say "building the packages"
 copy_tree "$TMPD/cur/src"
 build_debs "$TMPD/cur"
 VERSION=$(dpkg-parsechangelog -l "$TMPD/cur/src/debian/changelog" -S Version)
-# The previous release: the same tree with a lower version (its tests
-# already ran in the build above).
-copy_tree "$TMPD/old/src"
-sed -i "1s/(\([^)]*\))/(\1~prev1)/" "$TMPD/old/src/debian/changelog"
-build_debs "$TMPD/old" nocheck
-ok "built $VERSION and $VERSION~prev1: $(cd "$TMPD/cur" && ls ./*.deb | xargs -n1 basename | tr '\n' ' ')"
+# The previous release: these packages at a lower version.  Rebuilding the
+# tree for it would double the test's longest step and give the same
+# binaries; what the upgrade exercises is dpkg's and the maintainer
+# scripts' handling of a live install, which the version alone drives.
+mkdir -p "$TMPD/old"
+for deb in "$TMPD"/cur/*.deb; do
+	case $deb in *-dbgsym_*) continue ;; esac
+	rm -rf "$TMPD/repack"
+	dpkg-deb -R "$deb" "$TMPD/repack"
+	sed -i "s/^Version: .*/Version: $VERSION~prev1/" "$TMPD/repack/DEBIAN/control"
+	dpkg-deb -b -Zxz "$TMPD/repack" "$TMPD/old/" >/dev/null ||
+		fail "cannot repack $(basename "$deb") as $VERSION~prev1"
+done
+ok "built $(cd "$TMPD/cur" && ls ./*.deb | xargs -n1 basename | tr '\n' ' ')and repacked them as $VERSION~prev1"
 
 say "lintian"
 lintian --fail-on error --suppress-tags-from-file /dev/null \
@@ -206,8 +220,8 @@ check_refresh() {
 		fail "$SUITE: refresh: $(cat "$TMPD/refresh")"
 	in_root "$r" "getent passwd $SHOWN && getent passwd $SUSPENDED && getent -s scim group | wc -l && id $SHOWN" \
 		>"$TMPD/getent" 2>&1 || fail "$SUITE: getent: $(cat "$TMPD/getent")"
-	grep -q "^$SHOWN:x:" "$TMPD/getent" || fail "$SUITE: getent passwd $SHOWN"
-	grep -q "^$SUSPENDED:x:" "$TMPD/getent" || fail "$SUITE: getent passwd $SUSPENDED"
+	grep -q "^$SHOWN:" "$TMPD/getent" || fail "$SUITE: getent passwd $SHOWN: $(cat "$TMPD/getent")"
+	grep -q "^$SUSPENDED:" "$TMPD/getent" || fail "$SUITE: getent passwd $SUSPENDED: $(cat "$TMPD/getent")"
 	ok "$SUITE: refreshed; getent sees $SHOWN and $SUSPENDED"
 }
 
@@ -259,6 +273,7 @@ check_purge() {
 		fail "$SUITE: nsswitch.conf after purge: $(diff "$TMPD/$SUITE.nsswitch" "$r/etc/nsswitch.conf")"
 	cmp "$TMPD/$SUITE.common-account" "$r/etc/pam.d/common-account" ||
 		fail "$SUITE: common-account after purge: $(diff "$TMPD/$SUITE.common-account" "$r/etc/pam.d/common-account")"
+	# The token goes with the package; nothing else was put there.
 	[ ! -e "$r/etc/nss-scim" ] && [ ! -e "$r/var/lib/nss-scim" ] ||
 		fail "$SUITE: purge left $(ls -d "$r/etc/nss-scim" "$r/var/lib/nss-scim" 2>/dev/null)"
 	ok "$SUITE: purged; nsswitch.conf and common-account are as before"

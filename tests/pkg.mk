@@ -7,7 +7,8 @@ tests_tools_verify_SOURCES = tests/tools-verify.c tests/test.h
 tests_tools_verify_CFLAGS = $(TOOLS_TEST_CFLAGS)
 tests_tools_verify_LDADD = $(TOOLS_TEST_LIBS)
 
-PKG_TESTS = tests/tools-journal.sh tests/tools-hints.sh tests/pkg-debian.sh
+PKG_TESTS = tests/tools-journal.sh tests/tools-hints.sh tests/pkg-version.sh \
+	tests/pkg-debian.sh
 TESTS += $(PKG_TESTS)
 EXTRA_DIST += $(PKG_TESTS)
 
