@@ -551,7 +551,7 @@ static const char *nearest_key(const char *name)
 	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
 		unsigned dist = edit_distance(name, keys[i].name);
 
-		if (dist < bestd && dist * 3 <= strlen(name)) {
+		if (dist < bestd && (size_t)dist * 3 <= strlen(name)) {
 			best = keys[i].name;
 			bestd = dist;
 		}

@@ -21,6 +21,7 @@
  * daemon) instead, and to stderr as well when it is a terminal.  Progress
  * is shown only when stderr is a terminal.
  */
+#include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -84,10 +85,16 @@ static bool stderr_is_journal(void)
 {
 	const char *js = getenv("JOURNAL_STREAM");
 	unsigned long long dev, ino;
+	char *end;
 	struct stat st;
 
-	return js && sscanf(js, "%llu:%llu", &dev, &ino) == 2 &&
-	       fstat(STDERR_FILENO, &st) == 0 &&
+	if (js == NULL || !isdigit((unsigned char)*js))
+		return false;
+	dev = strtoull(js, &end, 10);
+	if (*end != ':' || !isdigit((unsigned char)end[1]))
+		return false;
+	ino = strtoull(end + 1, &end, 10);
+	return *end == '\0' && fstat(STDERR_FILENO, &st) == 0 &&
 	       (unsigned long long)st.st_dev == dev &&
 	       (unsigned long long)st.st_ino == ino;
 }

@@ -21,7 +21,7 @@
 #define TEXT_MAX      (1u << 20) /* bytes of a config file we read */
 #define PAM_DEPTH_MAX 8          /* nested includes, as libpam allows */
 #define SSSD_MAX      16         /* sssd domains compared */
-#define FRESH_DEFAULT (2 * 3600) /* a refreshing host republishes hourly */
+#define FRESH_DEFAULT ((int64_t)2 * 3600) /* republished hourly */
 #define LINE_MAX_LEN  1024
 
 /* ---- small text helpers ----------------------------------------------- */
@@ -47,7 +47,7 @@ static bool next_line(const char **p, char *line, size_t size, bool hash)
 	const char *s = *p, *e;
 	size_t n;
 
-	if (*s == '\0')
+	if (s == NULL || *s == '\0')
 		return false;
 	e = strchr(s, '\n');
 	n = e ? (size_t)(e - s) : strlen(s);
@@ -494,14 +494,14 @@ static bool overlaps(uint32_t a0, uint32_t a1, uint32_t b0, uint32_t b1)
  * defaults for what login.defs does not set. */
 static void local_range(const char *text, uint32_t *lo, uint32_t *hi)
 {
-	uint32_t v;
+	uint32_t v, sys;
 
 	*lo = 100;
 	*hi = 60000;
 	if (text == NULL)
 		return;
-	if (verify_login_defs_get(text, "SYS_UID_MIN", &v) == 0)
-		*lo = v;
+	if (verify_login_defs_get(text, "SYS_UID_MIN", &sys) == 0)
+		*lo = sys;
 	else if (verify_login_defs_get(text, "UID_MIN", &v) == 0 && v < *lo)
 		*lo = v;
 	if (verify_login_defs_get(text, "UID_MAX", &v) == 0)
