@@ -129,8 +129,9 @@ make_root() {
 	if [ ! -s "$tarball" ]; then
 		mkdir -p "$CACHE"
 		say "mmdebstrap $1 (cached in $tarball)"
-		mmdebstrap --quiet --variant=minbase --include="$inc" "$1" \
-			"$tarball.tmp" "$(mirror)" >"$TMPD/mmdebstrap-$1.log" 2>&1 ||
+		rm -rf "$tarball.tmp"
+		mmdebstrap --quiet --variant=minbase --format=tar --include="$inc" \
+			"$1" "$tarball.tmp" "$(mirror)" >"$TMPD/mmdebstrap-$1.log" 2>&1 ||
 			fail "mmdebstrap $1: $(tail -n 20 "$TMPD/mmdebstrap-$1.log")"
 		mv "$tarball.tmp" "$tarball"
 	fi

@@ -1425,6 +1425,20 @@ static json_object *fleet_json(const struct run *r)
 	return o;
 }
 
+/* What status --json shows for a key the state does not hold yet: null
+ * for a value not known, an empty list or map for counts of nothing. */
+static json_object *status_missing(const char *key)
+{
+	size_t n = strlen(key);
+
+	if (strcmp(key, "skipped") == 0)
+		return json_object_new_array();
+	if (strcmp(key, "skipped_by_reason") == 0 ||
+	    (n > 6 && strcmp(key + n - 6, "_total") == 0))
+		return json_object_new_object();
+	return NULL;
+}
+
 static json_object *status_json(struct run *r)
 {
 	static const char *const keep[] = {
@@ -1435,9 +1449,9 @@ static json_object *status_json(struct run *r)
 	        "http_requests_total",   "http_errors_total"};
 	json_object *o = json_object_new_object(), *v;
 
-	/* Version 1: the keys documented in scim-cache(8), STATUS, each
-	 * always present and null when unknown.  A new key keeps the
-	 * version; a removed or retyped one bumps it. */
+	/* Version 1: the keys documented in scim-cache(8), status, each
+	 * always present.  A new key keeps the version; a removed or
+	 * retyped one bumps it. */
 	json_object_object_add(o, "schema_version",
 	                       json_object_new_int(STATUS_SCHEMA_VERSION));
 	json_object_object_add(o, "snapshot", snapshot_json(r));
@@ -1447,7 +1461,7 @@ static json_object *status_json(struct run *r)
 		        o, keep[i],
 		        json_object_object_get_ex(r->st, keep[i], &v)
 		                ? json_object_get(v)
-		                : NULL);
+		                : status_missing(keep[i]));
 	json_object_object_add(o, "locks", locks_json(&r->locks));
 	return o;
 }
