@@ -17,3 +17,10 @@ tests_tools_verify_LDADD = $(TOOLS_TEST_LIBS)
 # The example alerting rules, proved with promtool test rules.
 TESTS += tests/ops-alerts.sh
 EXTRA_DIST += tests/ops-alerts.sh tests/ops-alerts.yml dist/nss-scim.rules.yml
+
+# The metrics added for operations: build info and a bundle's expiry.
+TESTS += tests/tools-metrics
+check_PROGRAMS += tests/tools-metrics
+tests_tools_metrics_SOURCES = tests/tools-metrics.c tests/test.h
+tests_tools_metrics_CFLAGS = $(TOOLS_TEST_CFLAGS)
+tests_tools_metrics_LDADD = $(TOOLS_TEST_LIBS)
