@@ -2,7 +2,8 @@
 # tools-hints: the small courtesies of the command line.  -h and -V work
 # like --help and --version; a bad option is reported as "scim-cache: ..."
 # whatever path the tool was run by; a mistyped configuration key gets the
-# key that was probably meant; a quoted value is refused with the reason.
+# key that was probably meant; a quoted value is refused with the reason;
+# the bash completion parses and offers every command.
 . "$top_srcdir/tests/ops-lib.sh"
 ops_tmpdir
 
@@ -38,3 +39,13 @@ ok "mistyped keys get the near key, others none"
 try 'shell = "/bin/bash"' "shell: values are taken literally; remove the quotes around \"/bin/bash\""
 try "home = '/home/%u'" "home: values are taken literally; remove the quotes"
 ok "quoted values are refused with the reason"
+
+# The bash completion parses, and offers every command of --help.
+comp="$top_srcdir/dist/bash-completion/scim-cache"
+if command -v bash >/dev/null 2>&1; then
+	bash -n "$comp" || fail "bash -n $comp"
+fi
+for c in $("$SCIM_CACHE" --help | sed -n '/^commands:/,/^$/s/^  \([a-z][a-z]*\) .*/\1/p'); do
+	grep -q "compgen -W '[^']*\b$c\b" "$comp" || fail "the completion lacks the command $c"
+done
+ok "the bash completion parses and knows every command"
