@@ -240,7 +240,17 @@ check_pam() {
 	grep -q 'suspended' "$TMPD/pt" || fail "$SUITE: no suspension message: $(cat "$TMPD/pt")"
 	in_root "$r" "pamtester login root acct_mgmt" >"$TMPD/pt" 2>&1 ||
 		fail "$SUITE: pam refused root: $(cat "$TMPD/pt")"
-	ok "$SUITE: login's account stack admits $SHOWN and root, refuses $SUSPENDED"
+	locked=""
+	if [ -n "${LOCKED_HERE:-}" ]; then
+		# Locked on this host before the upgrade: refused with the
+		# same words as a suspended person.
+		! in_root "$r" "pamtester login $LOCKED acct_mgmt" >"$TMPD/pt" 2>&1 ||
+			fail "$SUITE: pam admitted $LOCKED, who is locked"
+		grep -q 'Your account is suspended.' "$TMPD/pt" ||
+			fail "$SUITE: $LOCKED was told: $(cat "$TMPD/pt")"
+		locked=" and the locked $LOCKED"
+	fi
+	ok "$SUITE: login's account stack admits $SHOWN and root, refuses $SUSPENDED$locked"
 }
 
 # verify: $2 is the exit status wanted, then "check=result" pairs.
@@ -300,6 +310,7 @@ for SUITE in $SUITES; do
 		check_refresh "$R"
 		in_root "$R" "scim-cache lock $LOCKED" >"$TMPD/lock" 2>&1 ||
 			fail "$SUITE: lock: $(cat "$TMPD/lock")"
+		LOCKED_HERE=1
 		before=$(state_digest "$R")
 		uid=$(grep "^$SHOWN:" "$TMPD/getent" | cut -d: -f3)
 		install_debs "$R" cur
@@ -323,6 +334,7 @@ for SUITE in $SUITES; do
 	check_pam "$R"
 	check_verify "$R" 0 nsswitch=ok sshd=skip login=ok snapshot=ok schedule=ok uid-range=ok
 	check_purge "$R"
+	LOCKED_HERE=""
 	rm -rf "$R"
 done
 say "done"
