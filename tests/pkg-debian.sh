@@ -2,9 +2,9 @@
 # pkg-debian: the Debian packages, end to end, in fresh chroots.
 #
 # It builds libnss-scim, libpam-scim and scim-cache from a copy of this
-# tree with dpkg-buildpackage (and once more at a lower version, to upgrade
-# from), runs lintian on them, then in a Debian 12 chroot and a Debian 13
-# chroot made by mmdebstrap: installs them with apt-get, checks the
+# tree with dpkg-buildpackage (and repacks them at a lower version, to
+# upgrade from), runs lintian on them, then in a Debian 12 chroot and a
+# Debian 13 chroot made by mmdebstrap: installs them with apt-get, checks the
 # nsswitch.conf and PAM edits, refreshes from the bridge emulator on
 # 127.0.0.1, checks what getent and pamtester (through the real login
 # stack) see and refuse, runs scim-cache verify before and after pam_scim
@@ -97,7 +97,10 @@ lintian --fail-on error --suppress-tags-from-file /dev/null \
 	"$TMPD"/cur/*.changes >"$TMPD/lintian" 2>&1 ||
 	fail "lintian: $(cat "$TMPD/lintian")"
 ! grep -q '^E:' "$TMPD/lintian" || fail "lintian errors: $(cat "$TMPD/lintian")"
-ok "lintian: no error$(grep -c '^W:' "$TMPD/lintian" | sed 's/^0$//;s/^[1-9].*/, & warnings/')"
+# A warning that is right to keep gets an override with its reason in
+# debian/*.lintian-overrides; none may go unexplained.
+! grep -q '^W:' "$TMPD/lintian" || fail "lintian warnings without an override: $(cat "$TMPD/lintian")"
+ok "lintian: no error, no warning"
 
 # ---- chroots ---------------------------------------------------------------
 
