@@ -118,6 +118,17 @@ static void test_pam(void)
 	put("missing-inc", "@include nowhere\n");
 	CHECK_INT(verify_pam_stack(dir, "missing-inc"), -ESRCH);
 
+	/* Behind a module that can end the stack with success. */
+	put("bypassed", "account sufficient pam_localuser.so\n"
+	                "@include common-account\n");
+	CHECK_INT(verify_pam_stack(dir, "bypassed"), -EXDEV);
+	put("bypassed2", "account [success=done default=ignore] pam_x.so\n"
+	                 "account required pam_scim.so\n");
+	CHECK_INT(verify_pam_stack(dir, "bypassed2"), -EXDEV);
+	put("after", "account required pam_scim.so\n"
+	             "account sufficient pam_localuser.so\n");
+	CHECK_INT(verify_pam_stack(dir, "after"), 0);
+
 	/* A loop ends instead of recursing forever. */
 	put("loop", "@include loop\n");
 	CHECK_INT(verify_pam_stack(dir, "loop"), -ELOOP);

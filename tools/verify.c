@@ -164,25 +164,49 @@ bool verify_pam_control_blocks(const char *control)
 	return strcmp(act, "bad") == 0 || strcmp(act, "die") == 0;
 }
 
-static int pam_file(const char *pam_dir, const char *name, int depth);
+/* A walk through one service's stack, in libpam's order. */
+struct pam_walk {
+	const char *dir;
+	int depth;
+	bool bypass; /* an earlier account module can end the stack early */
+};
+
+static int pam_file(struct pam_walk *w, const char *name);
+
+/* Whether CONTROL ends the stack with success when its module succeeds:
+ * then the modules after it are not run for those users. */
+static bool pam_control_ends(const char *control)
+{
+	return strcmp(control, "sufficient") == 0 ||
+	       (control[0] == '[' && strstr(control, "success=done") != NULL);
+}
+
+/* An included file: not found or without pam_scim.so goes on. */
+static int pam_include(struct pam_walk *w, const char *name)
+{
+	int rc;
+
+	w->depth++;
+	rc = pam_file(w, name);
+	w->depth--;
+	return rc == -ENOENT || rc == -ESRCH ? 1 : rc;
+}
 
 /* One line of a PAM file: 0 when it reaches a blocking pam_scim.so, 1 when
  * it does not, -EPERM for pam_scim.so with a control that cannot refuse,
- * -ELOOP for includes too deep. */
-static int pam_line(const char *pam_dir, const char *line, int depth)
+ * -EXDEV for one that a sufficient module before it can skip, -ELOOP for
+ * includes too deep. */
+static int pam_line(struct pam_walk *w, const char *line)
 {
 	char type[32], control[256], module[PATH_MAX];
 	const char *p = line, *base;
-	int rc;
 
 	if (!next_word(&p, type, sizeof(type)))
 		return 1;
-	if (strcmp(type, "@include") == 0) {
-		if (!next_word(&p, module, sizeof(module)))
-			return 1;
-		rc = pam_file(pam_dir, module, depth + 1);
-		return rc == -ENOENT || rc == -ESRCH ? 1 : rc;
-	}
+	if (strcmp(type, "@include") == 0)
+		return next_word(&p, module, sizeof(module))
+		               ? pam_include(w, module)
+		               : 1;
 	if (type[0] == '-')
 		memmove(type, type + 1, strlen(type));
 	if (strcasecmp(type, "account") != 0)
@@ -190,56 +214,59 @@ static int pam_line(const char *pam_dir, const char *line, int depth)
 	if (!next_word(&p, control, sizeof(control)) ||
 	    !next_word(&p, module, sizeof(module)))
 		return 1;
-	if (strcmp(control, "include") == 0 ||
-	    strcmp(control, "substack") == 0) {
-		rc = pam_file(pam_dir, module, depth + 1);
-		return rc == -ENOENT || rc == -ESRCH ? 1 : rc;
-	}
+	if (strcmp(control, "include") == 0 || strcmp(control, "substack") == 0)
+		return pam_include(w, module);
 	base = strrchr(module, '/');
 	base = base ? base + 1 : module;
-	if (strcmp(base, "pam_scim.so") != 0)
+	if (strcmp(base, "pam_scim.so") != 0) {
+		w->bypass = w->bypass || pam_control_ends(control);
 		return 1;
-	return verify_pam_control_blocks(control) ? 0 : -EPERM;
+	}
+	if (!verify_pam_control_blocks(control))
+		return -EPERM;
+	return w->bypass ? -EXDEV : 0;
 }
 
-/* NAME's file under PAM_DIR (or NAME itself when absolute). */
-static int pam_file(const char *pam_dir, const char *name, int depth)
+/* NAME's file under the walk's directory (or NAME itself when absolute). */
+static int pam_file(struct pam_walk *w, const char *name)
 {
 	char path[PATH_MAX], line[LINE_MAX_LEN];
 	const char *p;
 	char *text = NULL;
 	int rc, weak = 0;
 
-	if (depth > PAM_DEPTH_MAX)
+	if (w->depth > PAM_DEPTH_MAX)
 		return -ELOOP;
 	if (name[0] == '/')
 		snprintf(path, sizeof(path), "%s", name);
 	else
-		snprintf(path, sizeof(path), "%s/%s", pam_dir, name);
+		snprintf(path, sizeof(path), "%s/%s", w->dir, name);
 	rc = read_text(path, &text);
 	if (rc < 0)
-		return rc == -ENOENT ? -ENOENT : rc;
+		return rc;
 	p = text;
 	rc = -ESRCH;
 	while (next_line(&p, line, sizeof(line), true)) {
-		int r = pam_line(pam_dir, line, depth);
+		int r = pam_line(w, line);
 
 		if (r == 0 || r == -ELOOP) {
 			rc = r;
 			break;
 		}
-		if (r == -EPERM)
-			weak = 1;
+		if (r == -EPERM || r == -EXDEV)
+			weak = r;
 	}
 	free(text);
 	if (rc == -ESRCH && weak)
-		rc = -EPERM;
+		rc = weak;
 	return rc;
 }
 
 int verify_pam_stack(const char *pam_dir, const char *service)
 {
-	return pam_file(pam_dir, service, 0);
+	struct pam_walk w = {.dir = pam_dir};
+
+	return pam_file(&w, service);
 }
 
 /* ---- login.defs and sssd.conf ---------------------------------------- */
@@ -405,6 +432,9 @@ static void check_pam(const struct verify_paths *p, const char *svc,
 		         : rc == -EPERM
 		                 ? "pam_scim.so is there, but with a control "
 		                   "that cannot refuse anyone"
+		         : rc == -EXDEV
+		                 ? "pam_scim.so is there, but a sufficient "
+		                   "module before it can end the stack first"
 		         : rc == -ELOOP ? "includes nest too deep"
 		                        : strerror(-rc));
 	if (r->v == V_FAIL)

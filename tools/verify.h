@@ -51,8 +51,9 @@ int verify_nsswitch_text(const char *text, const char *db);
  * requisite, or brackets whose perm_denied or default is bad or die),
  * following @include, include and substack.  Returns 0, -ENOENT when the
  * service has no file, -ESRCH when pam_scim.so is not in its account stack,
- * -EPERM when it is, but only with a control that cannot refuse, -ELOOP
- * when includes nest too deep. */
+ * -EPERM when it is, but only with a control that cannot refuse, -EXDEV
+ * when a "sufficient" (or success=done) account module before it can end
+ * the stack without it, -ELOOP when includes nest too deep. */
 int verify_pam_stack(const char *pam_dir, const char *service);
 
 /* Whether CONTROL (a PAM control field: a keyword or "[value=action ...]")
