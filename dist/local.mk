@@ -15,7 +15,7 @@ opsexamplesdir = $(docdir)/examples
 opsexamples_DATA = tools/nss-scim.conf.example
 EXTRA_DIST += dist/nss-scim-refresh.service.in dist/nss-scim-refresh.timer \
 	dist/nss-scim.cron.in dist/demo.sh \
-	dist/private-syslog.sh
+	dist/private-syslog.sh dist/bash-completion/scim-cache
 CLEANFILES += dist/nss-scim-refresh.service dist/nss-scim
 
 dist_edit = sed -e 's|@sbindir[@]|$(sbindir)|g' \
@@ -32,7 +32,10 @@ dist/nss-scim: dist/nss-scim.cron.in Makefile
 # it is still the untouched example.  The snapshot directory is readable by
 # everyone (the modules run in every process); scim-cache's state (sticky
 # ids, status, locks) is root's alone.  Neither directory is removed while
-# it holds anything: the id map must outlive a reinstall.
+# it holds anything: the id map must outlive a reinstall.  Uninstall also
+# removes the project's own documentation directories once they are
+# empty; shared directories (man, units, the PAM module directory) are
+# left alone.
 ops_confdir = $(sysconfdir)/nss-scim
 ops_conf = $(ops_confdir)/nss-scim.conf
 ops_example = $(srcdir)/tools/nss-scim.conf.example
@@ -62,5 +65,8 @@ uninstall-ops-data:
 	rmdir '$(DESTDIR)$(ops_confdir)' 2>/dev/null || :
 	rmdir '$(DESTDIR)$(ops_statedir)' 2>/dev/null || :
 	rmdir '$(DESTDIR)$(ops_snapdir)' 2>/dev/null || :
+	rmdir '$(DESTDIR)$(opscrondir)' 2>/dev/null || :
+	rmdir '$(DESTDIR)$(opsexamplesdir)' 2>/dev/null || :
+	rmdir '$(DESTDIR)$(docdir)' 2>/dev/null || :
 
 .PHONY: install-ops-data uninstall-ops-data

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,8 +21,9 @@
 #include "snap.h"
 #include "util.h"
 
-#define REASON_MAX 160
-#define LIST_MAX   256 /* entries in domains or groups */
+#define REASON_MAX   160
+#define LIST_MAX     256 /* entries in domains or groups */
+#define KEY_NAME_MAX 32  /* longer names are never near a known key */
 
 struct key;
 typedef int (*parse_fn)(struct scim_config *c, const struct key *k,
@@ -646,6 +648,65 @@ static const struct key *find_key(const char *name, size_t len)
 	return NULL;
 }
 
+/* Edit distance of A and B (insertions, deletions, substitutions and
+ * swaps of neighbours), given up above 3: only near misses matter. */
+static unsigned edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	unsigned d[3][KEY_NAME_MAX + 1];
+
+	if (la > KEY_NAME_MAX || lb > KEY_NAME_MAX)
+		return UINT_MAX;
+	for (size_t j = 0; j <= lb; j++)
+		d[0][j] = (unsigned)j;
+	for (size_t i = 1; i <= la; i++) {
+		unsigned *cur = d[i % 3], *prev = d[(i - 1) % 3];
+		unsigned *prev2 = d[(i + 1) % 3];
+
+		cur[0] = (unsigned)i;
+		for (size_t j = 1; j <= lb; j++) {
+			unsigned sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+			unsigned v = prev[j] + 1 < cur[j - 1] + 1
+			                     ? prev[j] + 1
+			                     : cur[j - 1] + 1;
+
+			v = sub < v ? sub : v;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+			    a[i - 2] == b[j - 1] && prev2[j - 2] + 1 < v)
+				v = prev2[j - 2] + 1;
+			cur[j] = v;
+		}
+	}
+	return d[la % 3][lb];
+}
+
+/* The known key nearest to NAME, or NULL when none is near enough to be
+ * what was meant (at most 2 edits, and fewer than a third of NAME). */
+static const char *nearest_key(const char *name)
+{
+	const char *best = NULL;
+	unsigned bestd = 3;
+
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		unsigned dist = edit_distance(name, keys[i].name);
+
+		if (dist < bestd && (size_t)dist * 3 <= strlen(name)) {
+			best = keys[i].name;
+			bestd = dist;
+		}
+	}
+	return best;
+}
+
+/* A value in matching quotes: values are literal, so the quotes would
+ * become part of it (a url of "https://..." with its quotes). */
+static bool quoted(const char *v)
+{
+	size_t n = strlen(v);
+
+	return n >= 2 && (v[0] == '"' || v[0] == '\'') && v[n - 1] == v[0];
+}
+
 static char *trim(char *s)
 {
 	char *e;
@@ -680,8 +741,19 @@ static int parse_line(struct scim_config *c, char *line, bool *seen,
 	val = trim(eq + 1);
 	k = find_key(key, strlen(key));
 	if (k == NULL) {
-		snprintf(why, REASON_MAX, "unknown key '%s'",
-		         printable(pb, sizeof(pb), key, strlen(key)));
+		const char *near = nearest_key(key);
+
+		snprintf(why, REASON_MAX, "unknown key '%s'%s%s%s",
+		         printable(pb, sizeof(pb), key, strlen(key)),
+		         near ? " (did you mean " : "", near ? near : "",
+		         near ? "?)" : "");
+		return -EINVAL;
+	}
+	if (quoted(val)) {
+		snprintf(why, REASON_MAX,
+		         "%s: values are taken literally; remove the quotes "
+		         "around %s",
+		         k->name, printable(pb, sizeof(pb), val, strlen(val)));
 		return -EINVAL;
 	}
 	if (seen[k - keys]) {

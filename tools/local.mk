@@ -18,7 +18,8 @@ tools_libscim_la_SOURCES = \
 	tools/state.h tools/state.c \
 	tools/metrics.h tools/metrics.c \
 	tools/bundle.h tools/bundle.c \
-	tools/fleet.h tools/fleet.c
+	tools/fleet.h tools/fleet.c \
+	tools/verify.h tools/verify.c
 tools_libscim_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(CURL_CFLAGS) \
 	$(CRYPTO_CFLAGS)
 tools_libscim_la_LIBADD = cache/libsnap.la $(JSONC_LIBS) $(CURL_LIBS) \

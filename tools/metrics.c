@@ -59,8 +59,12 @@ static void snapshot(struct buf *b, const struct snap_meta *m, double now)
 	      "Generation of the live snapshot.", (double)m->generation);
 	gauge(b, "scim_cache_snapshot_timestamp_seconds",
 	      "When the live snapshot was built.", (double)m->created);
+	/* Written by a refresh only: it stops growing when refreshes stop,
+	 * so alerts use time() - the timestamps above instead. */
 	gauge(b, "scim_cache_snapshot_age_seconds",
-	      "Age of the live snapshot when the metrics were written.",
+	      "Age of the live snapshot when the last refresh wrote the "
+	      "metrics; frozen in between, so alert on time() - "
+	      "scim_cache_snapshot_timestamp_seconds.",
 	      now - (double)m->created);
 	gauge(b, "scim_cache_people", "People in the snapshot.", m->nusers);
 	gauge(b, "scim_cache_people_active", "Active people in the snapshot.",
@@ -72,13 +76,37 @@ static void snapshot(struct buf *b, const struct snap_meta *m, double now)
 	      "Groups in the snapshot, private groups included.", m->ngroups);
 }
 
+/* Which build wrote the file: a fleet's versions, in one query. */
+static void build_info(struct buf *b)
+{
+	head(b, "scim_cache_build_info", "gauge",
+	     "Always 1; the version of scim-cache that wrote the metrics.");
+	buf_printf(b, "scim_cache_build_info{version=\"%s\"} 1\n",
+	           PACKAGE_VERSION);
+}
+
+/* A fleet host (or a source host) refuses a bundle past this time: the
+ * alert on it gives the time to fix the source before that happens. */
+static void bundle(struct buf *b, json_object *st)
+{
+	double until = status_get_num(st, "bundle_valid_until");
+
+	if (until > 0)
+		gauge(b, "scim_cache_bundle_valid_until_seconds",
+		      "When the last bundle applied or written stops being "
+		      "valid.",
+		      until);
+}
+
 int metrics_format(struct buf *b, const struct snap_meta *meta, json_object *st,
                    double now)
 {
 	const char *res = status_get_str(st, "last_result");
 	json_object *rt = NULL, *refused = NULL;
 
+	build_info(b);
 	snapshot(b, meta, now);
+	bundle(b, st);
 	gauge(b, "scim_cache_last_attempt_timestamp_seconds",
 	      "When the last refresh started.",
 	      status_get_num(st, "last_attempt"));

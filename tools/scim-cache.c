@@ -21,6 +21,7 @@
  * daemon) instead, and to stderr as well when it is a terminal.  Progress
  * is shown only when stderr is a terminal.
  */
+#include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -54,6 +55,7 @@
 #include "model.h"
 #include "state.h"
 #include "util.h"
+#include "verify.h"
 
 #define EXIT_OK      0
 #define EXIT_FAIL    1
@@ -67,15 +69,37 @@
  * re-signs its bundle) once the snapshot or bundle is this old, so that
  * their creation time says when the directory was last confirmed: what
  * pam_scim's max_age and the staleness alerts read. */
-#define RECONFIRM_AGE 3600
-#define SKIP_SHOW     5 /* skipped entries named one by one */
-#define ERR_MAX       1024
+#define RECONFIRM_AGE         3600
+#define SKIP_SHOW             5 /* skipped entries named one by one */
+#define ERR_MAX               1024
+#define STATUS_SCHEMA_VERSION 1 /* status --json; see status_json() */
 
 /* ---- logging ---------------------------------------------------------- */
 
 static struct {
-	bool syslog, quiet, tty;
+	bool syslog, quiet, tty, journal;
 } logs;
+
+/* Whether stderr is the journal's stream (systemd sets JOURNAL_STREAM to
+ * its device:inode): then each line starts with its sd-daemon priority,
+ * "<3>" and so on, which journald strips and files the line under. */
+static bool stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	char *end;
+	struct stat st;
+
+	if (js == NULL || !isdigit((unsigned char)*js))
+		return false;
+	dev = strtoull(js, &end, 10);
+	if (*end != ':' || !isdigit((unsigned char)end[1]))
+		return false;
+	ino = strtoull(end + 1, &end, 10);
+	return *end == '\0' && fstat(STDERR_FILENO, &st) == 0 &&
+	       (unsigned long long)st.st_dev == dev &&
+	       (unsigned long long)st.st_ino == ino;
+}
 
 static void logmsg(int prio, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
@@ -93,6 +117,8 @@ static void logmsg(int prio, const char *fmt, ...)
 	}
 	if (!logs.syslog || logs.tty) {
 		va_start(ap, fmt);
+		if (logs.journal)
+			fprintf(stderr, "<%d>", prio);
 		fputs("scim-cache: ", stderr);
 		vfprintf(stderr, fmt, ap);
 		fputc('\n', stderr);
@@ -137,6 +163,8 @@ static void usage(FILE *f)
 	        "  status [--json]   show the snapshot and the last refreshes\n"
 	        "  check             check that the bridge answers and takes "
 	        "the token\n"
+	        "  verify [--json]   check that this host is wired up "
+	        "(nsswitch, PAM, timer)\n"
 	        "  lock USER         mark USER inactive now, until unlocked\n"
 	        "  unlock USER       undo lock\n"
 	        "  keygen PRIVATE PUBLIC\n"
@@ -152,7 +180,7 @@ static void usage(FILE *f)
 	        "  --splay SECONDS   first sleep a random 0..SECONDS (for "
 	        "cron)\n"
 	        "  --syslog          log to syslog (and stderr if a terminal)\n"
-	        "  --help, --version\n"
+	        "  -h, --help, -V, --version\n"
 	        "\n"
 	        "exit codes: 0 success (also: nothing changed), 1 failure with "
 	        "the old snapshot\nkept, 2 refused by a safety guard, 64 usage "
@@ -188,7 +216,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	int c;
 
 	*o = (struct opts){.config = SCIM_CONFIG_DEFAULT};
-	while ((c = getopt_long(argc, argv, "c:", lo, NULL)) != -1) {
+	/* getopt names argv[0] in its messages; ours all say scim-cache. */
+	argv[0] = (char *)"scim-cache";
+	while ((c = getopt_long(argc, argv, "c:hV", lo, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			o->config = optarg;
@@ -265,7 +295,7 @@ static int check_opts(const struct opts *o)
 		return -1;
 	}
 	if (!refresh && strcmp(o->cmd, "status") != 0 && !lk &&
-	    strcmp(o->cmd, "check") != 0) {
+	    strcmp(o->cmd, "check") != 0 && strcmp(o->cmd, "verify") != 0) {
 		fprintf(stderr, "scim-cache: unknown command (try --help)\n");
 		return EXIT_USAGE;
 	}
@@ -274,8 +304,10 @@ static int check_opts(const struct opts *o)
 		                "go with refresh\n");
 		return EXIT_USAGE;
 	}
-	if (o->json && strcmp(o->cmd, "status") != 0) {
-		fprintf(stderr, "scim-cache: --json goes with status\n");
+	if (o->json && strcmp(o->cmd, "status") != 0 &&
+	    strcmp(o->cmd, "verify") != 0) {
+		fprintf(stderr, "scim-cache: --json goes with status and "
+		                "verify\n");
 		return EXIT_USAGE;
 	}
 	if (lk &&
@@ -1317,9 +1349,18 @@ static json_object *snapshot_json(const struct run *r)
 	                       json_object_new_string(r->cfg.cache_path));
 	json_object_object_add(o, "available",
 	                       json_object_new_boolean(rc == 0));
+	json_object_object_add(
+	        o, "error",
+	        rc != 0 ? json_object_new_string(snap_strerror(rc)) : NULL);
 	if (rc != 0) {
-		json_object_object_add(
-		        o, "error", json_object_new_string(snap_strerror(rc)));
+		/* The schema holds every key; unknown ones are null. */
+		static const char *const unknown[] = {
+		        "generation", "created",   "age_seconds", "people",
+		        "active",     "suspended", "groups",      "id_min",
+		        "id_max",     "source"};
+
+		for (size_t i = 0; i < ARRAY_SIZE(unknown); i++)
+			json_object_object_add(o, unknown[i], NULL);
 		return o;
 	}
 	json_object_object_add(o, "generation",
@@ -1404,24 +1445,42 @@ static json_object *fleet_json(const struct run *r)
 	                       json_object_new_string(r->cfg.source
 	                                                      ? r->cfg.source
 	                                                      : r->cfg.url));
-	if (r->cfg.bundle_file)
-		json_object_object_add(
-		        o, "bundle_file",
-		        json_object_new_string(r->cfg.bundle_file));
+	json_object_object_add(
+	        o, "bundle_file",
+	        r->cfg.bundle_file ? json_object_new_string(r->cfg.bundle_file)
+	                           : NULL);
 	for (size_t i = 0; i < ARRAY_SIZE(keep); i++)
-		if (json_object_object_get_ex(r->st, keep[i], &v))
-			json_object_object_add(o, keep[i] + 7,
-			                       json_object_get(v));
-	if (created > 0) {
-		json_object_object_add(o, "created",
-		                       json_object_new_int64((int64_t)created));
 		json_object_object_add(
-		        o, "age_seconds",
-		        json_object_new_int64((int64_t)(now_wall() - created)));
-		json_object_object_add(o, "valid_until",
-		                       json_object_new_int64((int64_t)until));
-	}
+		        o, keep[i] + 7,
+		        json_object_object_get_ex(r->st, keep[i], &v)
+		                ? json_object_get(v)
+		                : NULL);
+	json_object_object_add(
+	        o, "created",
+	        created > 0 ? json_object_new_int64((int64_t)created) : NULL);
+	json_object_object_add(
+	        o, "age_seconds",
+	        created > 0
+	                ? json_object_new_int64((int64_t)(now_wall() - created))
+	                : NULL);
+	json_object_object_add(
+	        o, "valid_until",
+	        created > 0 ? json_object_new_int64((int64_t)until) : NULL);
 	return o;
+}
+
+/* What status --json shows for a key the state does not hold yet: null
+ * for a value not known, an empty list or map for counts of nothing. */
+static json_object *status_missing(const char *key)
+{
+	size_t n = strlen(key);
+
+	if (strcmp(key, "skipped") == 0)
+		return json_object_new_array();
+	if (strcmp(key, "skipped_by_reason") == 0 ||
+	    (n > 6 && strcmp(key + n - 6, "_total") == 0))
+		return json_object_new_object();
+	return NULL;
 }
 
 static json_object *status_json(struct run *r)
@@ -1434,11 +1493,19 @@ static json_object *status_json(struct run *r)
 	        "http_requests_total",   "http_errors_total"};
 	json_object *o = json_object_new_object(), *v;
 
+	/* Version 1: the keys documented in scim-cache(8), status, each
+	 * always present.  A new key keeps the version; a removed or
+	 * retyped one bumps it. */
+	json_object_object_add(o, "schema_version",
+	                       json_object_new_int(STATUS_SCHEMA_VERSION));
 	json_object_object_add(o, "snapshot", snapshot_json(r));
 	json_object_object_add(o, "fleet", fleet_json(r));
 	for (size_t i = 0; i < ARRAY_SIZE(keep); i++)
-		if (json_object_object_get_ex(r->st, keep[i], &v))
-			json_object_object_add(o, keep[i], json_object_get(v));
+		json_object_object_add(
+		        o, keep[i],
+		        json_object_object_get_ex(r->st, keep[i], &v)
+		                ? json_object_get(v)
+		                : status_missing(keep[i]));
 	json_object_object_add(o, "locks", locks_json(r));
 	return o;
 }
@@ -1486,7 +1553,7 @@ static void print_fleet(json_object *o)
 	else
 		printf("mode:          bridge %s\n", jstr(f, "source"));
 	if (strcmp(mode, "bridge") == 0 ||
-	    !json_object_object_get_ex(f, "created", NULL))
+	    json_object_object_get(f, "created") == NULL)
 		return;
 	printf("bundle:        generation %s, signed %s (%ss ago) by %s, "
 	       "valid until %s\n",
@@ -1708,6 +1775,17 @@ static int do_keygen(const char *priv, const char *pub)
 	return EXIT_OK;
 }
 
+/* ---- verify ----------------------------------------------------------- */
+
+/* The checks and their report live in verify.c. */
+static int do_verify(const struct scim_config *c, bool json)
+{
+	struct verify_paths p;
+
+	verify_paths_default(&p, c);
+	return verify_run(&p, json, stdout) == 0 ? EXIT_OK : EXIT_FAIL;
+}
+
 /* ---- main ------------------------------------------------------------- */
 
 static int dispatch(struct run *r, const struct opts *o)
@@ -1718,6 +1796,8 @@ static int dispatch(struct run *r, const struct opts *o)
 		return do_status(r, o->json);
 	if (strcmp(o->cmd, "check") == 0)
 		return do_check(r);
+	if (strcmp(o->cmd, "verify") == 0)
+		return do_verify(&r->cfg, o->json);
 	if (o->splay)
 		sleep(random_upto(o->splay));
 	rc = open_state(r);
@@ -1763,6 +1843,7 @@ int main(int argc, char **argv)
 	 * closes a TLS connection must not kill us. */
 	signal(SIGPIPE, SIG_IGN);
 	logs.tty = isatty(STDERR_FILENO) == 1;
+	logs.journal = stderr_is_journal();
 	rc = parse_opts(argc, argv, &o);
 	if (rc < 0)
 		rc = check_opts(&o);

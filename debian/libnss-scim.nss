@@ -1,0 +1,2 @@
+passwd after=files scim
+group after=files scim
