@@ -40,6 +40,7 @@
 #include "arena.h"
 #include "record.h"
 #include "snap.h"
+#include "testpoint.h"
 
 #define RELEASE_EVERY (1u << 20) /* bytes written between page releases */
 #define VERIFY_SLICE  1024       /* lookups between reader reopens */
@@ -1019,6 +1020,7 @@ static int write_all(struct wctx *c, const struct snap_writer *w,
 	r = put_meta(c, m);
 	if (r == 0)
 		r = put_kind(c, w, x, &users);
+	TESTPOINT("snap-mid-write");
 	if (r == 0)
 		r = put_kind(c, w, x, &groups);
 	return r;
@@ -1401,6 +1403,7 @@ static int finish(const char *tmp, const char *path, char *err, size_t errlen)
 	if (chmod(tmp, 0644) < 0)
 		return fail(err, errlen, -errno, "chmod %s: %s", tmp,
 		            strerror(errno));
+	TESTPOINT("snap-before-fsync");
 	rc = fsync_path(tmp, O_RDONLY);
 	if (rc < 0)
 		return fail(err, errlen, rc, "fsync %s: %s", tmp,
@@ -1408,9 +1411,11 @@ static int finish(const char *tmp, const char *path, char *err, size_t errlen)
 	rc = dir_of(path, dir, sizeof(dir));
 	if (rc < 0)
 		return fail(err, errlen, rc, "path too long: %s", path);
+	TESTPOINT("snap-before-rename");
 	if (rename(tmp, path) < 0)
 		return fail(err, errlen, -errno, "rename %s to %s: %s", tmp,
 		            path, strerror(errno));
+	TESTPOINT("snap-before-dirsync");
 	/* Published; a failed directory fsync only weakens durability. */
 	rc = fsync_path(dir, O_RDONLY | O_DIRECTORY);
 	if (rc < 0)
@@ -1466,6 +1471,7 @@ int snap_writer_publish(struct snap_writer *w, const char *relpath,
 	if (rc == 0)
 		rc = make_temp(path, tmp, sizeof(tmp), err, errlen);
 	if (rc == 0) {
+		TESTPOINT("snap-temp-created");
 		rc = write_file(w, &x, tmp, &m, err, errlen);
 		index_written(&x);
 		if (rc == 0)
