@@ -8,7 +8,8 @@ tests_fleet_bundle_LDADD = $(TOOLS_TEST_LIBS) $(CRYPTO_LIBS)
 TESTS += tests/fleet-bundle
 
 # Integration tests (root: private mount namespace, nginx on 127.0.0.1).
-FLEET_SH_TESTS = tests/fleet-refresh.sh tests/fleet-faults.sh
+FLEET_SH_TESTS = tests/fleet-refresh.sh tests/fleet-faults.sh \
+	tests/fleet-boundaries.sh tests/fleet-expiry.sh
 TESTS += $(FLEET_SH_TESTS)
 EXTRA_DIST += $(FLEET_SH_TESTS) tests/fleet-lib.sh
 
