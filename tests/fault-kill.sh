@@ -35,8 +35,10 @@ metrics-write"
 # Points before the rename leave the old snapshot; the others the new.
 BEFORE_RENAME="refresh-start ids-temp-created snap-temp-created
 snap-mid-write snap-before-fsync snap-before-rename"
-ROUNDS=3
-RANDOM_KILLS=100
+# The mutation gate (tests/mutation) runs it shorter; CI and the README's
+# figures use the defaults.
+ROUNDS=${FAULT_KILL_ROUNDS:-3}
+RANDOM_KILLS=${FAULT_KILL_RANDOM:-100}
 NPOINTS=$(echo $POINTS | wc -w)
 
 # Two versions of a 500-person directory: B drops 30 people, adds 20,

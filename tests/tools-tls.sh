@@ -5,7 +5,7 @@
 # fails with a TLS error and the snapshot is kept byte for byte.
 . "$top_srcdir/tests/lib.sh"
 require_root
-command -v openssl >/dev/null || skip "needs openssl"
+command -v openssl >/dev/null || skip_missing openssl
 enter_namespace "$@"
 make_tmpdir
 . "$top_srcdir/tests/tools-lib.sh"
