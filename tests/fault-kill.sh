@@ -234,10 +234,13 @@ for point in $POINTS; do
 done
 point_leftovers=$LEFTOVERS
 [ $point_kills = $((NPOINTS * ROUNDS)) ] || fail "$point_kills kills at points, want $((NPOINTS * ROUNDS))"
-# Temporary files are left at 3 of the points (the id map's, the
-# snapshot's twice): the sweep was put to work each time.
-[ $point_leftovers -ge $((3 * ROUNDS)) ] ||
-	fail "only $point_leftovers kills left a temporary file to sweep"
+# A temporary file is left at 5 of the points (the id map's while it is
+# written, the snapshot's from its creation to the rename): the sweeps
+# were put to work each time.
+[ $point_leftovers = $((5 * ROUNDS)) ] ||
+	fail "$point_leftovers kills left a temporary file to sweep, want $((5 * ROUNDS))"
+[ $point_old = $((6 * ROUNDS)) ] && [ $point_new = $((3 * ROUNDS)) ] ||
+	fail "$point_old old and $point_new new snapshots, want $((6 * ROUNDS)) and $((3 * ROUNDS))"
 echo "$point_kills kills at $NPOINTS points: $point_old left the old snapshot byte for byte, $point_new the new one exactly; $point_leftovers left temporary files, all swept"
 
 # ---- at random moments -------------------------------------------------
