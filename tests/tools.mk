@@ -31,7 +31,7 @@ tests_tools_sum_LDADD = $(TOOLS_TEST_LIBS)
 # Integration tests (root: private mount namespace, root-owned token).
 TOOLS_SH_TESTS = tests/tools-refresh.sh tests/tools-faults.sh \
 	tests/tools-tls.sh tests/tools-guards.sh tests/tools-hostile.sh \
-	tests/tools-example.sh tests/tools-boundaries.sh
+	tests/tools-example.sh tests/tools-boundaries.sh tests/tools-bodycap.sh
 TESTS += $(TOOLS_SH_TESTS)
 # tests/fixtures/tools/ ships with tests/fixtures (tests/local.mk).
 EXTRA_DIST += $(TOOLS_SH_TESTS) tests/tools-lib.sh
