@@ -12,6 +12,7 @@ cache_libsnapread_la_CFLAGS = $(AM_CFLAGS) $(LMDB_CFLAGS) -fPIC
 cache_libsnapread_la_LIBADD = $(LMDB_LIBS)
 
 cache_libsnap_la_SOURCES = cache/writer.c cache/arena.h cache/arena.c \
-	cache/safedir.h cache/safedir.c
+	cache/safedir.h cache/safedir.c \
+	cache/testpoint.h cache/testpoint.c
 cache_libsnap_la_CFLAGS = $(AM_CFLAGS) $(LMDB_CFLAGS) -fPIC
 cache_libsnap_la_LIBADD = cache/libsnapread.la $(LMDB_LIBS)

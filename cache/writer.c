@@ -50,6 +50,7 @@
 #include "record.h"
 #include "safedir.h"
 #include "snap.h"
+#include "testpoint.h"
 
 #define RELEASE_EVERY (1u << 20) /* bytes written between page releases */
 #define VERIFY_SLICE  1024       /* lookups between reader reopens */
@@ -1029,6 +1030,7 @@ static int write_all(struct wctx *c, const struct snap_writer *w,
 	r = put_meta(c, m);
 	if (r == 0)
 		r = put_kind(c, w, x, &users);
+	TESTPOINT("snap-mid-write");
 	if (r == 0)
 		r = put_kind(c, w, x, &groups);
 	return r;
@@ -1473,12 +1475,15 @@ static int finish(const struct temp *t, const char *path, char *err,
 	if (fchmod(t->fd, 0644) < 0)
 		return fail(err, errlen, -errno, "chmod %s: %s", t->path,
 		            strerror(errno));
+	TESTPOINT("snap-before-fsync");
 	if (fsync(t->fd) < 0)
 		return fail(err, errlen, -errno, "fsync %s: %s", t->path,
 		            strerror(errno));
+	TESTPOINT("snap-before-rename");
 	if (renameat(t->dirfd, t->base, t->dirfd, base) < 0)
 		return fail(err, errlen, -errno, "rename %s to %s: %s", t->path,
 		            path, strerror(errno));
+	TESTPOINT("snap-before-dirsync");
 	/* Published; a failed directory fsync only weakens durability. */
 	if (fsync(t->dirfd) < 0)
 		fail(err, errlen, 0, "fsync of the directory of %s: %s", path,
@@ -1535,6 +1540,7 @@ int snap_writer_publish(struct snap_writer *w, const char *relpath,
 	if (rc == 0)
 		rc = make_temp(path, &t, err, errlen);
 	if (rc == 0) {
+		TESTPOINT("snap-temp-created");
 		rc = write_file(w, &x, &t, &m, err, errlen);
 		index_written(&x);
 		if (rc == 0)

@@ -37,7 +37,6 @@ echo "$total lookups by 16 threads in 4 processes over 200 publishes: $failed fa
 # sigaltstack teardown when a cancelled thread exits (every frame is the
 # runtime's or glibc's); the cancellation check runs in the plain build.
 if [ "${SANITIZERS:-no}" = yes ]; then
-	echo "cancellation: not run under the sanitizers (a runtime false positive)"
-	exit 0
+	skip "cancellation: not run under the sanitizers (a runtime false positive); the republish part passed"
 fi
 timeout 120 env LD_LIBRARY_PATH="$NSS_LIBS" "$top_builddir/tests/nss-client" cancel 200 || fail "lookups after cancellation"

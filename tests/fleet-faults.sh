@@ -8,7 +8,7 @@
 # directory is re-confirmed hourly, on the source and on the fleet.
 . "$top_srcdir/tests/lib.sh"
 require_root
-command -v openssl >/dev/null || skip "needs openssl"
+command -v openssl >/dev/null || skip_missing openssl
 enter_namespace "$@"
 make_tmpdir
 . "$top_srcdir/tests/tools-lib.sh"
@@ -108,6 +108,7 @@ refused "GET /nss-scim.bundle: HTTP 404"
 # The good bundle again, but eight days later: past its valid-until.
 serve "$TMPD/gen2.bundle"
 if can_fake_time; then
+	[ -n "$LIBFAKETIME" ] || skip_missing "libfaketime (Debian's faketime)"
 	refused "bundle generation $GEN2 expired at " in_future +8d host 1 refresh
 fi
 # Even when the server says it is not modified.
@@ -158,8 +159,7 @@ echo "ok: unsafe keys and mixed modes refused"
 
 # ---- re-confirmation ---------------------------------------------------
 can_fake_time || {
-	echo "re-confirmation: not checked in a sanitized build (libfaketime deadlocks with ASan)"
-	exit 0
+	skip "expiry and re-confirmation not checked in a sanitized build (libfaketime deadlocks with ASan); the other refusals passed"
 }
 # An hour later, with nothing changed, the source re-signs its bundle and
 # republishes its snapshot, so that the fleet's snapshots are not older

@@ -9,7 +9,7 @@ WWW="$TMPD/www"
 mkdir -m 0755 -p "$WWW"
 NGINX_N=0
 
-command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || skip "needs nginx"
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || skip_missing nginx
 NGINX=$(command -v nginx 2>/dev/null || echo /usr/sbin/nginx)
 
 # A TCP port nobody listens on, on 127.0.0.1 (nginx cannot be given 0).

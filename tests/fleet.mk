@@ -9,7 +9,7 @@ TESTS += tests/fleet-bundle
 
 # Integration tests (root: private mount namespace, nginx on 127.0.0.1).
 FLEET_SH_TESTS = tests/fleet-refresh.sh tests/fleet-faults.sh \
-	tests/fleet-lock.sh
+	tests/fleet-lock.sh tests/fleet-boundaries.sh tests/fleet-expiry.sh
 TESTS += $(FLEET_SH_TESTS)
 EXTRA_DIST += $(FLEET_SH_TESTS) tests/fleet-lib.sh
 

@@ -1,7 +1,7 @@
 #!/bin/sh
 # The C sources are clean under the tree's .clang-format.
 . "$top_srcdir/tests/lib.sh"
-command -v clang-format >/dev/null || skip "clang-format not installed"
+command -v clang-format >/dev/null || skip_missing clang-format
 cd "$top_srcdir"
 bad=""
 for f in $(git ls-files '*.c' '*.h' 2>/dev/null || find cache nss pam tools tests -name '*.[ch]'); do

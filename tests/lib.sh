@@ -74,6 +74,14 @@ skip() {
 	exit $SKIP
 }
 
+# A test that cannot run for want of WHAT (a tool, a build option) skips;
+# under CI (CI=true) it fails instead, naming what is missing, so that a
+# CI run never passes over a check without saying so.
+skip_missing() {
+	[ "${CI:-}" != true ] || fail "missing $1 (CI must have it: see quickstart)"
+	skip "needs $1"
+}
+
 # Skips unless we are root and may make a mount namespace.
 require_root() {
 	[ "$(id -u)" = 0 ] || skip "needs root"

@@ -15,7 +15,9 @@ use_built_module "$snap"
 ns_nsswitch "passwd: scim" "group: scim"
 
 # Expect every kind of lookup to fail cleanly (exit 2), never by a signal.
+CASES=0
 expect_unavail() {
+	CASES=$((CASES + 1))
 	for q in "passwd alice" "passwd 200001" "group engineering" \
 		"group 210001"; do
 		rc=0
@@ -75,8 +77,19 @@ fresh
 cp "$good" "$snap"; chmod 644 "$snap"; chmod 0777 "$TMPD/snap"
 expect_unavail "world-writable directory"
 
+# Group-writable is as untrusted as world-writable: anyone in the group
+# could rewrite what every lookup answers.
+fresh
+cp "$good" "$snap"; chmod 664 "$snap"
+expect_unavail "group-writable"
+
+fresh
+cp "$good" "$snap"; chmod 644 "$snap"; chmod 0775 "$TMPD/snap"
+expect_unavail "group-writable directory"
+
 # And the same file, put right, works.
 fresh
 cp "$good" "$snap"; chmod 644 "$snap"
 [ "$(getent passwd alice | cut -d: -f3)" = 200001 ] || fail "good snapshot"
-echo "9 damaged or untrusted snapshots refused without a crash"
+[ "$CASES" = 11 ] || fail "$CASES cases ran, want 11"
+echo "$CASES damaged or untrusted snapshots refused without a crash"

@@ -37,9 +37,16 @@ require_root() {
 	[ "$(id -u)" = 0 ] || skip "needs root"
 }
 
+# A test that cannot run for want of WHAT skips; under CI (CI=true) it
+# fails instead, naming what is missing.
+skip_missing() {
+	[ "${CI:-}" != true ] || fail "missing $1 (CI must have it: see quickstart)"
+	skip "needs $1"
+}
+
 require_cmd() {
 	for c in "$@"; do
-		command -v "$c" >/dev/null 2>&1 || skip "needs $c"
+		command -v "$c" >/dev/null 2>&1 || skip_missing "$c"
 	done
 }
 

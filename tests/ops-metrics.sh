@@ -20,13 +20,13 @@ find_promtool() {
 }
 if ! find_promtool; then
 	command -v apt-get >/dev/null && command -v dpkg >/dev/null ||
-		skip "no promtool, and no apt-get to fetch it"
+		skip_missing "promtool, and apt-get to fetch it"
 	mkdir -p "$TMPD/deb"
 	(cd "$TMPD/deb" && timeout 300 apt-get download -q prometheus) >"$TMPD/apt.out" 2>&1 ||
-		skip "no promtool, and apt-get download prometheus failed: $(tail -n 3 "$TMPD/apt.out")"
+		skip_missing "promtool (apt-get download prometheus failed: $(tail -n 3 "$TMPD/apt.out"))"
 	mkdir -p "$PROMTOOL_CACHE"
-	dpkg -x "$TMPD"/deb/prometheus_*.deb "$PROMTOOL_CACHE" || skip "cannot unpack prometheus"
-	find_promtool || skip "the prometheus package has no usr/bin/promtool"
+	dpkg -x "$TMPD"/deb/prometheus_*.deb "$PROMTOOL_CACHE" || skip_missing "promtool (cannot unpack prometheus)"
+	find_promtool || skip_missing "promtool (not in the prometheus package)"
 fi
 ok "promtool: $PROMTOOL"
 

@@ -6,7 +6,7 @@
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/pam-lib.sh"
 
-command -v nm >/dev/null || skip "needs nm"
+command -v nm >/dev/null || skip_missing nm
 [ -f "$PAM_MODULE" ] || fail "$PAM_MODULE not built"
 
 exports=$(nm -D --defined-only "$PAM_MODULE" | awk '$2 ~ /^[TDBRVWiu]$/ { print $3 }' | sort | tr '\n' ' ')

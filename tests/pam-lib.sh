@@ -134,10 +134,10 @@ PAM_SCIM_LINE='account [success=ok new_authtok_reqd=ok user_unknown=ignore defau
 SSHD=/usr/sbin/sshd
 
 require_sshd() {
-	[ -x "$SSHD" ] || skip "needs openssh-server"
-	command -v ssh >/dev/null || skip "needs openssh-client"
-	command -v ssh-keygen >/dev/null || skip "needs ssh-keygen"
-	command -v python3 >/dev/null || skip "needs python3"
+	[ -x "$SSHD" ] || skip_missing "sshd (openssh-server)"
+	command -v ssh >/dev/null || skip_missing "ssh (openssh-client)"
+	command -v ssh-keygen >/dev/null || skip_missing ssh-keygen
+	command -v python3 >/dev/null || skip_missing python3
 }
 
 # In the namespace: sshd's privilege separation directory, the modules,

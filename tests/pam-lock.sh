@@ -13,8 +13,8 @@
 
 require_root
 require_unsanitized
-command -v su >/dev/null || skip "needs su"
-command -v python3 >/dev/null || skip "needs python3"
+command -v su >/dev/null || skip_missing su
+command -v python3 >/dev/null || skip_missing python3
 require_pam_module
 [ -x "$top_builddir/tools/scim-cache" ] || skip "scim-cache not built"
 "$top_builddir/tools/scim-cache" --help 2>&1 | grep -q 'lock USER' ||

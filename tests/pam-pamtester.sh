@@ -7,8 +7,8 @@
 . "$top_srcdir/tests/pam-lib.sh"
 
 require_root
-command -v pamtester >/dev/null || skip "needs pamtester"
-command -v python3 >/dev/null || skip "needs python3 for the syslog listener"
+command -v pamtester >/dev/null || skip_missing pamtester
+command -v python3 >/dev/null || skip_missing "python3 (the syslog listener)"
 require_pam_module
 enter_namespace "$@"
 pam_tmpdir

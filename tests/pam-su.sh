@@ -13,8 +13,8 @@
 
 require_root
 require_unsanitized
-command -v su >/dev/null || skip "needs su"
-command -v python3 >/dev/null || skip "needs python3 for the syslog listener"
+command -v su >/dev/null || skip_missing su
+command -v python3 >/dev/null || skip_missing "python3 (the syslog listener)"
 require_pam_module
 enter_namespace "$@"
 pam_tmpdir

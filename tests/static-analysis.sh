@@ -6,8 +6,8 @@
 #    fills (struct passwd, struct snap_account) is read by cppcheck's
 #    cross-file analysis as a use of uninitialized memory.
 . "$top_srcdir/tests/lib.sh"
-command -v cppcheck >/dev/null || skip "cppcheck not installed"
-command -v clang-tidy >/dev/null || skip "clang-tidy not installed"
+command -v cppcheck >/dev/null || skip_missing cppcheck
+command -v clang-tidy >/dev/null || skip_missing clang-tidy
 cd "$top_srcdir"
 sources=$(ls cache/*.c nss/*.c pam/*.c tools/*.c)
 flags="-include $top_builddir/config.h -I$top_builddir -Icache -Ipam -Itools -D_GNU_SOURCE $(pkg-config --cflags json-c libcurl lmdb)"

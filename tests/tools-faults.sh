@@ -24,8 +24,10 @@ getent passwd >"$TMPD/passwd.good"
 
 # must_fail CODE WHAT: a refresh exits CODE, names WHAT in its one-line
 # error, and leaves the snapshot and lookups as they were.
+FAILED=0 SURVIVED=0
 must_fail() {
 	local want=$1 what=$2 rc=0
+	FAILED=$((FAILED + 1))
 	sc refresh 2>"$TMPD/out" || rc=$?
 	[ "$rc" = "$want" ] || fail "$what: exit $rc, want $want: $(cat "$TMPD/out")"
 	grep -q "^scim-cache: refresh failed: .*$what.*; kept snapshot generation 1 ($SNAP)\$" "$TMPD/out" ||
@@ -40,6 +42,7 @@ must_fail() {
 # must_survive WHAT: a refresh succeeds with the same directory.
 must_survive() {
 	local what=$1
+	SURVIVED=$((SURVIVED + 1))
 	sc refresh 2>"$TMPD/out" || fail "$what: $(cat "$TMPD/out")"
 	grep -q 'refresh unchanged: generation 1 ' "$TMPD/out" ||
 		fail "$what: $(cat "$TMPD/out")"
@@ -146,4 +149,9 @@ assert s["http_errors_total"]["500"] >= 1, s
 ' || fail "status counters"
 sc refresh 2>"$TMPD/out" || fail "recovery: $(cat "$TMPD/out")"
 cmp "$SNAP" "$TMPD/snap.good" || fail "recovery changed the snapshot"
+# The README's figure: 22 bridge faults, each leaving the snapshot byte
+# for byte (15 refused, 7 survived with the same directory).
+[ "$FAILED" = 15 ] && [ "$SURVIVED" = 7 ] ||
+	fail "$FAILED faults refused and $SURVIVED survived, want 15 and 7"
+echo "$((FAILED + SURVIVED)) bridge faults: $FAILED refused, $SURVIVED survived; the snapshot kept byte for byte each time"
 exit 0

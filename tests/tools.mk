@@ -32,7 +32,8 @@ tests_tools_sum_LDADD = $(TOOLS_TEST_LIBS)
 TOOLS_SH_TESTS = tests/tools-refresh.sh tests/tools-faults.sh \
 	tests/tools-tls.sh tests/tools-guards.sh tests/tools-hostile.sh \
 	tests/tools-example.sh tests/tools-proxy.sh \
-	tests/tools-names.sh tests/tools-secrets.sh
+	tests/tools-names.sh tests/tools-secrets.sh tests/tools-boundaries.sh \
+	tests/tools-bodycap.sh
 TESTS += $(TOOLS_SH_TESTS)
 # tests/fixtures/tools/ ships with tests/fixtures (tests/local.mk).
 EXTRA_DIST += $(TOOLS_SH_TESTS) tests/tools-lib.sh

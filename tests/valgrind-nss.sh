@@ -5,7 +5,7 @@
 # ours definitely or indirectly lost.
 . "$top_srcdir/tests/lib.sh"
 require_root
-command -v valgrind >/dev/null || skip "valgrind not installed"
+command -v valgrind >/dev/null || skip_missing valgrind
 [ "${SANITIZERS:-no}" != yes ] || skip "valgrind does not run sanitized code"
 enter_namespace "$@"
 make_tmpdir

@@ -5,7 +5,7 @@
 # lost; and the same for a suspended person, who is refused every time.
 . "$top_srcdir/tests/lib.sh"
 require_root
-command -v valgrind >/dev/null || skip "valgrind not installed"
+command -v valgrind >/dev/null || skip_missing valgrind
 [ "${SANITIZERS:-no}" != yes ] || skip "valgrind does not run sanitized code"
 make_tmpdir
 

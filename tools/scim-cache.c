@@ -54,6 +54,7 @@
 #include "metrics.h"
 #include "model.h"
 #include "state.h"
+#include "testpoint.h"
 #include "util.h"
 #include "verify.h"
 
@@ -495,6 +496,7 @@ static size_t live_people(const struct run *r)
 
 static int write_ids(int fd, void *ud)
 {
+	TESTPOINT("ids-temp-created");
 	return idmap_write(ud, fd);
 }
 
@@ -584,9 +586,11 @@ static void record(struct run *r, const char *result, const char *error)
 				             (int64_t)s->c[i].n);
 		}
 	}
+	TESTPOINT("status-save");
 	if (status_save(r->cfg.state_dir, r->st) < 0)
 		logmsg(LOG_WARNING, "cannot save %s/%s", r->cfg.state_dir,
 		       STATE_STATUS);
+	TESTPOINT("metrics-write");
 	write_metrics(r);
 }
 
@@ -1155,6 +1159,7 @@ static int refresh(struct run *r, const struct opts *o)
 {
 	int rc;
 
+	TESTPOINT("refresh-start");
 	r->want_full = o->dry_run || (logs.tty && !logs.quiet);
 	if (r->cfg.source) {
 		rc = fleet_fetch(r, o->dry_run);

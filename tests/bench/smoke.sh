@@ -7,8 +7,8 @@ require_root
 # Timings mean nothing under the sanitizers, and bench-nss runs system
 # programs (id) that cannot load sanitized modules.
 [ "${SANITIZERS:-no}" != yes ] || skip "not run in a sanitized build"
-command -v "${PYTHON3:-python3}" >/dev/null || skip "needs python3"
-ldconfig -p | grep -q 'libnss_cache\.so\.2' || skip "needs libnss-cache"
+command -v "${PYTHON3:-python3}" >/dev/null || skip_missing python3
+ldconfig -p | grep -q 'libnss_cache\.so\.2' || skip_missing "libnss-cache"
 [ -f "$top_builddir/tests/bench/.libs/libnss_floor.so.2" ] ||
 	fail "libnss_floor.so.2 not built"
 

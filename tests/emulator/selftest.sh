@@ -15,8 +15,14 @@ EMU="$here/scim-bridge-emulator.py"
 GEN="$here/gen-directory.py"
 TOKEN="selftest-token-$$"
 
-command -v curl >/dev/null 2>&1 || { echo "SKIP: curl not found"; exit 77; }
-command -v "$PY" >/dev/null 2>&1 || { echo "SKIP: $PY not found"; exit 77; }
+# Under CI (CI=true) a missing tool fails the test instead of skipping it.
+missing() {
+	if [ "${CI:-}" = true ]; then echo "FAIL: missing $1 (CI must have it)"; exit 1; fi
+	echo "SKIP: $1 not found"
+	exit 77
+}
+command -v curl >/dev/null 2>&1 || missing curl
+command -v "$PY" >/dev/null 2>&1 || missing "$PY"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/scim-emu-selftest.XXXXXX") || exit 1
 pids=()
