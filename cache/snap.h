@@ -3,7 +3,10 @@
  *
  * A snapshot is written once by scim-cache (the writer) and never modified
  * afterwards; a newer one is renamed over it.  The NSS and PAM modules read it
- * through a reader, which keeps it mapped and notices replacement and fork.
+ * through a reader, which keeps it open, copies the parts it reads into
+ * private memory (never a mapping of the file, so that a file truncated in
+ * place gives errors, not SIGBUS) and notices replacement, changes in place
+ * and fork.
  *
  * Nothing in cache/ logs, exits, installs signal handlers or touches the
  * network: the reader runs inside every process on the host.

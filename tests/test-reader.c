@@ -371,6 +371,44 @@ static void test_untrusted_in_place(struct snap_reader *r)
 	CHECK_INT(snap_getpwnam(r, "alice", &pw, buf, sizeof(buf)), 0);
 }
 
+/* A snapshot truncated in place under a live reader gives errors, never
+ * SIGBUS: at once for what the reader had not read yet, for everything
+ * once the change is seen, and a snapshot published over it is read. */
+static void test_truncated_in_place(void)
+{
+	char p[160], buf[512], name[32];
+	struct passwd pw;
+	struct snap_reader *r;
+	int refused = 0, other = 0;
+
+	snprintf(p, sizeof(p), "%s/truncated-live.mdb", dir);
+	REQUIRE(publish(p, 7, 3000) == 0);
+	r = reader_for(p);
+	CHECK_INT(snap_getpwnam(r, "alice", &pw, buf, sizeof(buf)), 0);
+	REQUIRE(truncate(p, 4096) == 0);
+	for (int i = 0; i < 3000; i++) {
+		int rc;
+
+		snprintf(name, sizeof(name), "user%d", i);
+		rc = snap_getpwnam(r, name, &pw, buf, sizeof(buf));
+		refused += rc == -EBADMSG;
+		other += rc != 0 && rc != -EBADMSG;
+	}
+	CHECK(refused > 0);
+	CHECK_INT(other, 0);
+	recheck_pause();
+	CHECK_INT(snap_getpwnam(r, "alice", &pw, buf, sizeof(buf)), -EBADMSG);
+	CHECK_INT(snap_getpwuid(r, 200001, &pw, buf, sizeof(buf)), -EBADMSG);
+	CHECK_INT(open_status(p), -EBADMSG);
+	REQUIRE(truncate(p, 0) == 0);
+	recheck_pause();
+	CHECK(snap_getpwnam(r, "alice", &pw, buf, sizeof(buf)) < 0);
+	REQUIRE(publish(p, 8, 0) == 0);
+	CHECK_INT(snap_getpwnam(r, "alice", &pw, buf, sizeof(buf)), 0);
+	CHECK_STR(pw.pw_gecos, "gen 8");
+	snap_reader_free(r);
+}
+
 static void test_writer_refusals(void)
 {
 	struct snap_writer *w;
@@ -590,6 +628,7 @@ int main(void)
 	test_republish(r);
 	snap_reader_free(r);
 	test_untrusted_and_damaged();
+	test_truncated_in_place();
 	test_writer_refusals();
 	test_borrowing_writer();
 	test_threads();
