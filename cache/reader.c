@@ -60,6 +60,7 @@ struct snap_handle {
 	uint8_t *state;        /* one CHUNK_EMPTY or CHUNK_FULL per chunk */
 	size_t nchunks, maplen;
 	size_t last_filled; /* under fill_lock: the last chunk read in */
+	unsigned streak;    /* under fill_lock: reads that followed on */
 	pthread_mutex_t fill_lock;
 	struct snap_meta meta;
 	struct table users, groups;
@@ -81,7 +82,6 @@ struct snap_reader {
 static unsigned fork_epoch;
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct snap_reader *registry;
-static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
 /* Every reader's lock is held across fork() so that the child never inherits
  * one held by a thread that does not exist there. */
@@ -105,14 +105,8 @@ static void atfork_child(void)
 	atfork_parent();
 }
 
-static void atfork_register(void)
-{
-	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
-}
-
 static void registry_add(struct snap_reader *r)
 {
-	pthread_once(&atfork_once, atfork_register);
 	pthread_mutex_lock(&registry_lock);
 	r->next = registry;
 	registry = r;
@@ -230,18 +224,23 @@ static int read_chunks(struct snap_handle *h, size_t first, size_t last)
 	}
 	for (size_t i = first; i <= last; i++)
 		__atomic_store_n(&h->state[i], CHUNK_FULL, __ATOMIC_RELEASE);
+	h->streak = first == h->last_filled + 1 ? h->streak + 1 : 0;
 	h->last_filled = last;
 	return 0;
 }
 
 /* Reads in whatever is still EMPTY of chunks FIRST..LAST, and the chunks
- * after them when the caller is reading the file in order. */
+ * after them when the file is being read in order (an enumeration): at
+ * least the third read in a row that follows on the one before. */
 static int fill(struct snap_handle *h, size_t first, size_t last)
 {
-	int rc = 0;
+	int rc = 0, cancel_state;
 
+	/* pread() is a cancellation point: never leave fill_lock held. */
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
 	pthread_mutex_lock(&h->fill_lock);
-	if (first == h->last_filled + 1 && last - first < READAHEAD) {
+	if (first == h->last_filled + 1 && h->streak >= 1 &&
+	    last - first < READAHEAD) {
 		last = first + READAHEAD - 1;
 		if (last >= h->nchunks)
 			last = h->nchunks - 1;
@@ -257,13 +256,28 @@ static int fill(struct snap_handle *h, size_t first, size_t last)
 		i = j;
 	}
 	pthread_mutex_unlock(&h->fill_lock);
+	pthread_setcancelstate(cancel_state, NULL);
 	return rc;
+}
+
+/* The chunks FIRST..LAST: 0 when they are all read in, else read them. */
+static int need_chunks(struct snap_handle *h, size_t first, size_t last)
+{
+	for (size_t i = first; i <= last; i++)
+		if (__atomic_load_n(&h->state[i], __ATOMIC_ACQUIRE) !=
+		    CHUNK_FULL)
+			return fill(h, i, last);
+	return 0;
 }
 
 /* 0 when the LEN bytes at P, a place in the file's copy, may be read:
  * they are read in first if need be.  -EBADMSG for bytes past the end of
- * the file as it was opened, or past its end now. */
-static int need(struct snap_handle *h, const uint8_t *p, size_t len)
+ * the file as it was opened, or past its end now.  Inline: a lookup calls
+ * it for every slot, offset and record it reads, and nearly always finds a
+ * single chunk already read in. */
+static inline __attribute__((always_inline)) int need(struct snap_handle *h,
+                                                      const uint8_t *p,
+                                                      size_t len)
 {
 	size_t off = (size_t)(p - h->base), first, last;
 
@@ -273,11 +287,10 @@ static int need(struct snap_handle *h, const uint8_t *p, size_t len)
 		return 0;
 	first = off >> CHUNK_SHIFT;
 	last = (off + len - 1) >> CHUNK_SHIFT;
-	for (size_t i = first; i <= last; i++)
-		if (__atomic_load_n(&h->state[i], __ATOMIC_ACQUIRE) !=
-		    CHUNK_FULL)
-			return fill(h, i, last);
-	return 0;
+	if (first == last &&
+	    __atomic_load_n(&h->state[first], __ATOMIC_ACQUIRE) == CHUNK_FULL)
+		return 0;
+	return need_chunks(h, first, last);
 }
 
 /* Reserves the copy of a file of H->size bytes, nothing of it read yet:
@@ -382,8 +395,10 @@ static int lmdb_open(struct snap_handle *h, struct lmdb_db *db)
 	const uint8_t *m0 = h->base, *m1, *m;
 	int rc;
 
-	/* Both meta pages in one read when pages are of the usual size. */
-	rc = need(h, m0, h->size < 2 * CHUNK ? META_SIZE : 2 * CHUNK);
+	/* Both meta pages in one read when pages are of the usual size, and
+	 * the page after them, where liblmdb puts the root leaf of a snapshot
+	 * written in one transaction: one system call instead of two. */
+	rc = need(h, m0, h->size < 3 * CHUNK ? META_SIZE : 3 * CHUNK);
 	if (rc == 0)
 		rc = meta_check(m0);
 	if (rc < 0)
@@ -539,7 +554,7 @@ static int lmdb_get(struct snap_handle *h, const struct lmdb_db *db,
 
 /* Locates one kind's four tables and checks what keeps every index in
  * bounds; the offsets themselves are checked at each use, and their first
- * and last entries when the table is first used (table_ready). */
+ * and last entries when the table is first enumerated (table_ready). */
 static int load_table(struct snap_handle *h, const struct lmdb_db *db,
                       const char *const keys[4], uint32_t n, struct table *t)
 {
@@ -598,9 +613,11 @@ static int load_tables(struct snap_handle *h)
 	return rc;
 }
 
-/* 0 when T's offsets start at 0 and end at its records' end.  Checked on
- * a table's first use rather than at open, so that a process that only
- * asks for a user does not read the groups' offsets. */
+/* 0 when T's offsets start at 0 and end at its records' end, so that an
+ * enumeration meets every record.  Checked when a table is first
+ * enumerated rather than at open: a point lookup does not depend on it
+ * (record_at() bounds every record by itself), and the two reads would
+ * double a first lookup's reads of the file. */
 static int table_ready(struct snap_handle *h, struct table *t)
 {
 	const uint8_t *last = t->offsets + 4 * (size_t)t->n;
@@ -761,7 +778,6 @@ struct thread_ref {
 static __thread struct thread_ref tref;
 static pthread_key_t tref_key;
 static bool tref_key_ok;
-static pthread_once_t tref_once = PTHREAD_ONCE_INIT;
 static unsigned long next_serial = 1;
 
 static void tref_drop(struct thread_ref *t)
@@ -783,11 +799,6 @@ static void tref_exit(void *unused)
 	tref_drop(&tref);
 }
 
-static void tref_init(void)
-{
-	tref_key_ok = pthread_key_create(&tref_key, tref_exit) == 0;
-}
-
 static int64_t now_ns(void)
 {
 	struct timespec ts;
@@ -796,26 +807,25 @@ static int64_t now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* The snapshot this thread should read now.  The reference stays the
- * thread's: there is nothing to release after the lookup. */
-static int acquire(struct snap_reader *r, struct snap_handle **out)
+/* acquire() when the thread's handle is not known to be current: checks
+ * it, or opens the live snapshot.  Cancellation is held off meanwhile
+ * (open(), pread() and close() are cancellation points) so that a
+ * cancelled thread never leaves the reader's lock or a reference behind. */
+static int acquire_slow(struct snap_reader *r, int64_t now,
+                        struct snap_handle **out)
 {
 	struct thread_ref *t = &tref;
 	struct snap_handle *h = NULL, *stale = NULL;
-	int64_t now = now_ns();
-	int rc;
+	int cancel_state, rc;
 
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
 	if (t->h != NULL && t->serial == r->serial &&
 	    t->h->fork_epoch == fork_epoch) {
-		if (now - t->checked < (int64_t)SNAP_RECHECK_MS * 1000000) {
-			*out = t->h;
-			return 0;
-		}
 		rc = handle_check(t->h, r->owner);
 		if (rc == 0) {
 			t->checked = now;
 			*out = t->h;
-			return 0;
+			goto out;
 		}
 		stale = t->h;
 	}
@@ -825,15 +835,33 @@ static int acquire(struct snap_reader *r, struct snap_handle **out)
 	rc = current(r, stale, &h);
 	tref_drop(t);
 	if (rc < 0)
-		return rc;
-	pthread_once(&tref_once, tref_init);
+		goto out;
 	if (tref_key_ok)
 		pthread_setspecific(tref_key, t);
 	t->serial = r->serial;
 	t->h = h;
 	t->checked = now;
 	*out = h;
-	return 0;
+out:
+	pthread_setcancelstate(cancel_state, NULL);
+	return rc;
+}
+
+/* The snapshot this thread should read now.  The reference stays the
+ * thread's: there is nothing to release after the lookup.  The common case
+ * is a clock read (vDSO) and no system call. */
+static int acquire(struct snap_reader *r, struct snap_handle **out)
+{
+	struct thread_ref *t = &tref;
+	int64_t now = now_ns();
+
+	if (t->h != NULL && t->serial == r->serial &&
+	    t->h->fork_epoch == fork_epoch &&
+	    now - t->checked < (int64_t)SNAP_RECHECK_MS * 1000000) {
+		*out = t->h;
+		return 0;
+	}
+	return acquire_slow(r, now, out);
 }
 
 /* ---- readers ---------------------------------------------------------- */
@@ -841,8 +869,6 @@ static int acquire(struct snap_reader *r, struct snap_handle **out)
 static struct snap_reader default_reader = {
         .lock = PTHREAD_MUTEX_INITIALIZER,
 };
-static pthread_once_t default_once = PTHREAD_ONCE_INIT;
-
 static void default_init(void)
 {
 	const char *env = secure_getenv(SNAP_PATH_ENV);
@@ -857,9 +883,20 @@ static void default_init(void)
 	registry_add(&default_reader);
 }
 
+/* What would otherwise be set up on the first lookup, each behind a
+ * pthread_once() (a futex system call each on completion), is done when the
+ * library is loaded: the dynamic loader runs this under its own lock, before
+ * any lookup, and libpam's reloads run it again after default_unload().
+ * The snapshot's path is thus read from the environment at load time. */
+__attribute__((constructor)) static void reader_load(void)
+{
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+	tref_key_ok = pthread_key_create(&tref_key, tref_exit) == 0;
+	default_init();
+}
+
 struct snap_reader *snap_reader_default(void)
 {
-	pthread_once(&default_once, default_init);
 	return &default_reader;
 }
 
@@ -932,9 +969,7 @@ static int record_at(struct snap_handle *h, struct table *t, uint32_t i,
 
 	if (i >= t->n)
 		return -EBADMSG;
-	rc = table_ready(h, t);
-	if (rc == 0)
-		rc = need(h, off, 8);
+	rc = need(h, off, 8);
 	if (rc < 0)
 		return rc;
 	a = rec_get_le32(off);
@@ -966,18 +1001,26 @@ static int group_at(struct snap_handle *h, uint32_t i, struct rec_group *g)
 	          : rec_decode_group(p, len, h->meta.id_min, h->meta.id_max, g);
 }
 
-/* The id a record starts with, for the binary search of enumeration. */
+/* The id record I starts with, for enumeration: its first four bytes
+ * only, the rest of the record unread. */
 static int id_at(struct snap_handle *h, struct table *t, uint32_t i,
                  uint32_t *id)
 {
-	const uint8_t *p;
-	size_t len;
-	int rc = record_at(h, t, i, &p, &len);
+	const uint8_t *off = t->offsets + 4 * (size_t)i;
+	uint32_t a;
+	int rc;
 
-	if (rc == 0 && len < 4)
-		rc = -EBADMSG;
+	if (i >= t->n)
+		return -EBADMSG;
+	rc = need(h, off, 4);
+	if (rc < 0)
+		return rc;
+	a = rec_get_le32(off);
+	if (t->records_len < 4 || a > t->records_len - 4)
+		return -EBADMSG;
+	rc = need(h, t->records + a, 4);
 	if (rc == 0)
-		*id = rec_get_le32(p);
+		*id = rec_get_le32(t->records + a);
 	return rc;
 }
 
@@ -1085,19 +1128,14 @@ static int group_by_id(struct snap_handle *h, uint32_t gid, struct rec_group *g)
 
 typedef int (*query_fn)(struct snap_handle *h, void *arg);
 
-/* Runs FN on the live snapshot.  Cancellation is held off meanwhile so
- * that a cancelled thread never leaves the reader's lock behind. */
+/* Runs FN on the live snapshot.  What can reach a cancellation point
+ * (acquire_slow(), fill()) holds cancellation off itself. */
 static int run_query(struct snap_reader *r, query_fn fn, void *arg)
 {
 	struct snap_handle *h;
-	int cancel_state, rc;
+	int rc = acquire(r, &h);
 
-	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
-	rc = acquire(r, &h);
-	if (rc == 0)
-		rc = fn(h, arg);
-	pthread_setcancelstate(cancel_state, NULL);
-	return rc;
+	return rc == 0 ? fn(h, arg) : rc;
 }
 
 /* A point lookup: by NAME when it is not NULL, else by ID. */
@@ -1163,31 +1201,20 @@ int snap_getgrgid(struct snap_reader *r, gid_t gid, struct group *gr, char *buf,
 
 /* ---- enumeration ------------------------------------------------------ */
 
-/* The first record of T with an id >= NEXT.  The cursor's remembered index
- * is used when it is still that record (the same snapshot, or one where the
- * entry sits at the same place); otherwise a binary search finds it. */
-static int seek(struct snap_handle *h, struct table *t,
-                const struct snap_cursor *c, uint32_t *idx)
+/* The first record of T with an id >= NEXT, by binary search. */
+static int search(struct snap_handle *h, struct table *t, uint64_t next,
+                  uint32_t *idx)
 {
-	uint32_t lo = 0, hi = t->n, id = 0, prev = 0;
+	uint32_t lo = 0, hi = t->n, id;
 	int rc;
 
-	if (c->next > UINT32_MAX)
-		return SNAP_NONE;
-	if (c->index < t->n && id_at(h, t, c->index, &id) == 0 &&
-	    id >= c->next &&
-	    (c->index == 0 ||
-	     (id_at(h, t, c->index - 1, &prev) == 0 && prev < c->next))) {
-		*idx = c->index;
-		return 0;
-	}
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
 
 		rc = id_at(h, t, mid, &id);
 		if (rc < 0)
 			return rc;
-		if (id < c->next)
+		if (id < next)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -1196,6 +1223,33 @@ static int seek(struct snap_handle *h, struct table *t,
 		return SNAP_NONE;
 	*idx = lo;
 	return 0;
+}
+
+/* Where an enumeration goes on: the cursor's remembered index when the
+ * record before it is still below NEXT (the same snapshot, or one where
+ * the entries sit at the same places), else *HINTED is false and
+ * search() decides.  The caller, which decodes the record anyway, still
+ * checks that its id is at least NEXT.  0, SNAP_NONE at the end, or
+ * negative. */
+static int seek(struct snap_handle *h, struct table *t,
+                const struct snap_cursor *c, uint32_t *idx, bool *hinted)
+{
+	uint32_t prev;
+	int rc;
+
+	if (c->next > UINT32_MAX)
+		return SNAP_NONE;
+	rc = table_ready(h, t);
+	if (rc < 0)
+		return rc;
+	*hinted = c->index < t->n &&
+	          (c->index == 0 ||
+	           (id_at(h, t, c->index - 1, &prev) == 0 && prev < c->next));
+	if (*hinted) {
+		*idx = c->index;
+		return 0;
+	}
+	return search(h, t, c->next, idx);
 }
 
 struct ent_query {
@@ -1216,11 +1270,17 @@ static int q_getpwent(struct snap_handle *h, void *arg)
 	struct ent_query *a = arg;
 	struct rec_user u = {0};
 	uint32_t idx;
+	bool hinted = false;
 	int rc;
 
-	rc = seek(h, &h->users, a->c, &idx);
+	rc = seek(h, &h->users, a->c, &idx, &hinted);
 	if (rc == 0)
 		rc = user_at(h, idx, &u);
+	if (rc == 0 && hinted && u.uid < a->c->next) {
+		rc = search(h, &h->users, a->c->next, &idx);
+		if (rc == 0)
+			rc = user_at(h, idx, &u);
+	}
 	if (rc == 0)
 		rc = pack_passwd(&u, a->ent, a->buf, a->buflen);
 	if (rc == 0)
@@ -1233,11 +1293,17 @@ static int q_getgrent(struct snap_handle *h, void *arg)
 	struct ent_query *a = arg;
 	struct rec_group g = {0};
 	uint32_t idx;
+	bool hinted = false;
 	int rc;
 
-	rc = seek(h, &h->groups, a->c, &idx);
+	rc = seek(h, &h->groups, a->c, &idx, &hinted);
 	if (rc == 0)
 		rc = group_at(h, idx, &g);
+	if (rc == 0 && hinted && g.gid < a->c->next) {
+		rc = search(h, &h->groups, a->c->next, &idx);
+		if (rc == 0)
+			rc = group_at(h, idx, &g);
+	}
 	if (rc == 0)
 		rc = pack_group(&g, a->ent, a->buf, a->buflen);
 	if (rc == 0)
