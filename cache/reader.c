@@ -309,6 +309,11 @@ static int cache_init(struct snap_handle *h)
 		h->base = NULL;
 		return -ENOMEM;
 	}
+	/* Where transparent huge pages are "always", the first chunk read
+	 * into each 2 MB of the copy would take (and zero) a whole huge page:
+	 * megabytes and a long first lookup in every process.  Failure only
+	 * means the kernel has no huge pages to give. */
+	madvise(h->base, h->maplen, MADV_NOHUGEPAGE);
 	h->state = h->base + data;
 	h->last_filled = SIZE_MAX - 1; /* nothing read in order yet */
 	return 0;
