@@ -217,7 +217,7 @@ static int read_chunks(struct snap_handle *h, size_t first, size_t last)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			return -errno;
+			return errno > 0 ? -errno : -EIO;
 		if (n == 0)
 			return -EBADMSG; /* the file is shorter than it was */
 		off += (size_t)n;
@@ -757,10 +757,11 @@ static int current(struct snap_reader *r, struct snap_handle *stale,
 	    (r->cur == stale || r->cur->fork_epoch != fork_epoch ||
 	     handle_check(r->cur, r->owner) != 0))
 		detach_locked(r);
-	if (r->cur == NULL) {
+	if (r->cur == NULL)
 		rc = handle_open(r->path, r->owner, &r->cur);
-		if (rc < 0)
-			goto out;
+	if (rc < 0 || r->cur == NULL) {
+		rc = rc < 0 ? rc : -EIO;
+		goto out;
 	}
 	handle_get(r->cur);
 	*out = r->cur;
@@ -1057,7 +1058,7 @@ static int probe(struct snap_handle *h, const struct table *t,
 
 static bool same_name(const struct rec_str *s, const char *name, size_t len)
 {
-	return s->len == len && memcmp(s->p, name, len) == 0;
+	return s->len == len && (len == 0 || memcmp(s->p, name, len) == 0);
 }
 
 static int user_by_name(struct snap_handle *h, const char *name,
@@ -1210,7 +1211,7 @@ int snap_getgrgid(struct snap_reader *r, gid_t gid, struct group *gr, char *buf,
 static int search(struct snap_handle *h, struct table *t, uint64_t next,
                   uint32_t *idx)
 {
-	uint32_t lo = 0, hi = t->n, id;
+	uint32_t lo = 0, hi = t->n, id = 0;
 	int rc;
 
 	while (lo < hi) {
