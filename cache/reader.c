@@ -70,6 +70,7 @@ struct snap_reader {
 	pthread_mutex_t lock; /* guards cur */
 	char path[PATH_MAX];
 	uid_t owner;
+	bool copy; /* copies the file in chunks (need()); else maps it */
 	unsigned long serial; /* tells readers apart in the threads' caches */
 	struct snap_handle *cur;
 	struct snap_reader *next; /* in the fork registry */
@@ -283,7 +284,7 @@ static inline __attribute__((always_inline)) int need(struct snap_handle *h,
 
 	if (off > h->size || len > h->size - off)
 		return -EBADMSG;
-	if (len == 0)
+	if (len == 0 || h->state == NULL) /* nothing to read in when mapped */
 		return 0;
 	first = off >> CHUNK_SHIFT;
 	last = (off + len - 1) >> CHUNK_SHIFT;
@@ -296,9 +297,25 @@ static inline __attribute__((always_inline)) int need(struct snap_handle *h,
 /* Reserves the copy of a file of H->size bytes, nothing of it read yet:
  * the memory is taken only as chunks are read in.  The chunk states follow
  * the data in the same mapping. */
-static int cache_init(struct snap_handle *h)
+static int cache_init(struct snap_handle *h, bool copy)
 {
 	size_t data;
+
+	if (!copy) {
+		/* A private reader in scim-cache (its read-back, its summary of
+		 * the live file) maps the file as before: its windows of
+		 * lookups then share the page cache instead of copying the
+		 * file again for each window.  A truncation under it would
+		 * raise SIGBUS in that one short-lived tool only. */
+		h->maplen = h->size;
+		h->base =
+		        mmap(NULL, h->maplen, PROT_READ, MAP_SHARED, h->fd, 0);
+		if (h->base == MAP_FAILED) {
+			h->base = NULL;
+			return errno > 0 ? -errno : -ENOMEM;
+		}
+		return 0;
+	}
 
 	h->nchunks = (h->size + CHUNK - 1) >> CHUNK_SHIFT;
 	data = h->nchunks << CHUNK_SHIFT;
@@ -660,7 +677,8 @@ static int open_snapshot(const char *path, uid_t owner, int *fd,
 	return r;
 }
 
-static int handle_open(const char *path, uid_t owner, struct snap_handle **out)
+static int handle_open(const char *path, uid_t owner, bool copy,
+                       struct snap_handle **out)
 {
 	struct snap_handle *h;
 	struct stat st;
@@ -683,7 +701,7 @@ static int handle_open(const char *path, uid_t owner, struct snap_handle **out)
 	}
 	h->size = (size_t)st.st_size;
 	h->ctime = st.st_ctim;
-	r = cache_init(h);
+	r = cache_init(h, copy);
 	if (r == 0)
 		r = load_tables(h);
 	if (r < 0)
@@ -758,7 +776,7 @@ static int current(struct snap_reader *r, struct snap_handle *stale,
 	     handle_check(r->cur, r->owner) != 0))
 		detach_locked(r);
 	if (r->cur == NULL)
-		rc = handle_open(r->path, r->owner, &r->cur);
+		rc = handle_open(r->path, r->owner, r->copy, &r->cur);
 	if (rc < 0 || r->cur == NULL) {
 		rc = rc < 0 ? rc : -EIO;
 		goto out;
@@ -884,6 +902,7 @@ static void default_init(void)
 		path = env;
 	memcpy(default_reader.path, path, strlen(path) + 1);
 	default_reader.owner = 0;
+	default_reader.copy = true;
 	default_reader.serial =
 	        __atomic_fetch_add(&next_serial, 1, __ATOMIC_RELAXED);
 	registry_add(&default_reader);
@@ -929,7 +948,8 @@ __attribute__((destructor)) static void default_unload(void)
 	registry_remove(&default_reader);
 }
 
-int snap_reader_new(const char *path, uid_t owner, struct snap_reader **out)
+static int reader_new(const char *path, uid_t owner, bool copy,
+                      struct snap_reader **out)
 {
 	struct snap_reader *r;
 
@@ -941,10 +961,22 @@ int snap_reader_new(const char *path, uid_t owner, struct snap_reader **out)
 	pthread_mutex_init(&r->lock, NULL);
 	memcpy(r->path, path, strlen(path) + 1);
 	r->owner = owner;
+	r->copy = copy;
 	r->serial = __atomic_fetch_add(&next_serial, 1, __ATOMIC_RELAXED);
 	registry_add(r);
 	*out = r;
 	return 0;
+}
+
+int snap_reader_new(const char *path, uid_t owner, struct snap_reader **out)
+{
+	return reader_new(path, owner, false, out);
+}
+
+int snap_reader_new_copying(const char *path, uid_t owner,
+                            struct snap_reader **out)
+{
+	return reader_new(path, owner, true, out);
 }
 
 /* Other threads may still hold R's handle; they let go of it on their next

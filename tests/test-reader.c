@@ -84,6 +84,15 @@ static struct snap_reader *reader_for(const char *p)
 	return r;
 }
 
+/* A reader that copies what it reads, as the NSS and PAM modules' does. */
+static struct snap_reader *copying_reader_for(const char *p)
+{
+	struct snap_reader *r;
+
+	REQUIRE(snap_reader_new_copying(p, geteuid(), &r) == 0);
+	return r;
+}
+
 static void test_lookups(struct snap_reader *r)
 {
 	struct passwd pw;
@@ -383,7 +392,7 @@ static void test_truncated_in_place(void)
 
 	snprintf(p, sizeof(p), "%s/truncated-live.mdb", dir);
 	REQUIRE(publish(p, 7, 3000) == 0);
-	r = reader_for(p);
+	r = copying_reader_for(p);
 	CHECK_INT(snap_getpwnam(r, "alice", &pw, buf, sizeof(buf)), 0);
 	REQUIRE(truncate(p, 4096) == 0);
 	for (int i = 0; i < 3000; i++) {
@@ -448,7 +457,7 @@ static void test_damaged_pages(void)
 		fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		REQUIRE(fd >= 0 && write(fd, bad, len) == (ssize_t)len);
 		close(fd);
-		r = reader_for(p);
+		r = copying_reader_for(p);
 		CHECK(snap_getpwnam(r, "alice", &pw, buf, sizeof(buf)) <= 1);
 		CHECK(snap_getgrgid(r, 210001, &gr, buf, sizeof(buf)) <= 1);
 		for (int e = 0; e < 400; e++)
