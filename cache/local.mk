@@ -1,6 +1,7 @@
 # The snapshot library.  The modules that run inside other processes (NSS,
-# PAM) link only the reader, libsnapread; scim-cache and the tests link
-# libsnap, which adds the writer.  Both need lmdb only.
+# PAM) link only the reader, libsnapread, which reads LMDB's file format
+# itself and needs no library but libc; scim-cache and the tests link
+# libsnap, which adds the writer and with it liblmdb.
 noinst_LTLIBRARIES += cache/libsnapread.la cache/libsnap.la
 cache_libsnapread_la_SOURCES = \
 	cache/snap.h \
@@ -8,8 +9,7 @@ cache_libsnapread_la_SOURCES = \
 	cache/validate.c \
 	cache/pack.h cache/pack.c \
 	cache/reader.c
-cache_libsnapread_la_CFLAGS = $(AM_CFLAGS) $(LMDB_CFLAGS) -fPIC
-cache_libsnapread_la_LIBADD = $(LMDB_LIBS)
+cache_libsnapread_la_CFLAGS = $(AM_CFLAGS) -fPIC
 
 cache_libsnap_la_SOURCES = cache/writer.c cache/arena.h cache/arena.c \
 	cache/safedir.h cache/safedir.c \

@@ -1,30 +1,36 @@
 /*
  * reader.c: lookups in the published snapshot.
  *
- * A reader keeps one snapshot mapped (a handle).  When a handle is opened,
- * its tables (record.h) are located once; a lookup is then a hash probe and
- * a record decode in the map, with no LMDB call, no lock and no system
- * call.  That is sound because a published file never changes and a
- * read-only LMDB environment never moves its map.
+ * A reader keeps one snapshot open (a handle).  When a handle is opened,
+ * its tables (record.h) are located once in the LMDB file; a lookup is then
+ * a hash probe and a record decode, with no LMDB call, no lock and no
+ * system call once the chunks of the file it reads have been read in.  That
+ * is sound because a published file never changes.
+ *
+ * The file is not mapped but read into private memory a chunk at a time
+ * (see need()), so that a snapshot truncated in place gives an error,
+ * never SIGBUS.
  *
  * Each thread keeps a reference to the handle it last used.  At most every
  * SNAP_RECHECK_MS it checks with one fstat() that the file is still the
- * live one and still trusted.  A publish renames a new file over the path,
- * so the old inode's link count drops to zero and the next check opens the
- * new one; the writer waits out the check interval after the rename, so a
- * lookup that starts after a publish returned sees the new file.  The old
- * mapping is unmapped when the last thread lets go of it.  In a child after
- * fork() the inherited handles are dropped unused, as LMDB requires.
+ * live one, still trusted and unchanged (size and ctime).  A publish renames
+ * a new file over the path, so the old inode's link count drops to zero and
+ * the next check opens the new one; the writer waits out the check interval
+ * after the rename, so a lookup that starts after a publish returned sees
+ * the new file.  A file changed in place is opened again, and refused if it
+ * is no longer whole.  The old handle is closed when the last thread lets
+ * go of it.  In a child after fork() the inherited handles are dropped
+ * unused.
  *
  * The reader never logs, never exits and never re-enters NSS.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <lmdb.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,19 +41,27 @@
 
 /* One kind of entry (users or groups): see record.h. */
 struct table {
-	const uint8_t *records;
+	const uint8_t *records; /* places in the handle's copy of the file */
 	size_t records_len;
 	const uint8_t *offsets; /* n + 1 entries */
 	uint32_t n;
 	const uint8_t *byname, *byid; /* mask + 1 entries each */
 	uint32_t mask;
+	bool ready; /* atomic; see table_ready() */
 };
 
 struct snap_handle {
-	MDB_env *env;
 	int fd;
-	unsigned refs;       /* atomic; the reader's own counts as one */
-	unsigned fork_epoch; /* the process generation that opened it */
+	unsigned refs;         /* atomic; the reader's own counts as one */
+	unsigned fork_epoch;   /* the process generation that opened it */
+	size_t size;           /* the file's size when it was opened */
+	struct timespec ctime; /* and its ctime */
+	uint8_t *base;         /* the copy of the file: see need() */
+	uint8_t *state;        /* one CHUNK_EMPTY or CHUNK_FULL per chunk */
+	size_t nchunks, maplen;
+	size_t last_filled; /* under fill_lock: the last chunk read in */
+	unsigned streak;    /* under fill_lock: reads that followed on */
+	pthread_mutex_t fill_lock;
 	struct snap_meta meta;
 	struct table users, groups;
 };
@@ -56,6 +70,7 @@ struct snap_reader {
 	pthread_mutex_t lock; /* guards cur */
 	char path[PATH_MAX];
 	uid_t owner;
+	bool copy; /* copies the file in chunks (need()); else maps it */
 	unsigned long serial; /* tells readers apart in the threads' caches */
 	struct snap_handle *cur;
 	struct snap_reader *next; /* in the fork registry */
@@ -68,7 +83,6 @@ struct snap_reader {
 static unsigned fork_epoch;
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct snap_reader *registry;
-static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
 /* Every reader's lock is held across fork() so that the child never inherits
  * one held by a thread that does not exist there. */
@@ -92,14 +106,8 @@ static void atfork_child(void)
 	atfork_parent();
 }
 
-static void atfork_register(void)
-{
-	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
-}
-
 static void registry_add(struct snap_reader *r)
 {
-	pthread_once(&atfork_once, atfork_register);
 	pthread_mutex_lock(&registry_lock);
 	r->next = registry;
 	registry = r;
@@ -169,99 +177,437 @@ static int dirs_trusted(const char *path, uid_t owner)
 	}
 }
 
-/* ---- handles ---------------------------------------------------------- */
+/* ---- the file, read in chunks ------------------------------------------ */
 
-static int mdb_to_errno(int rc)
-{
-	switch (rc) {
-	case MDB_SUCCESS:
-		return 0;
-	case MDB_NOTFOUND:
-		return SNAP_NONE;
-	case MDB_VERSION_MISMATCH:
-		return -EPROTONOSUPPORT;
-	case MDB_INVALID:
-	case MDB_CORRUPTED:
-	case MDB_PAGE_NOTFOUND:
-	case MDB_BAD_TXN:
-	case MDB_BAD_VALSIZE:
-		return -EBADMSG;
-	default:
-		return rc > 0 ? -rc : -EIO;
-	}
-}
+/* The snapshot is never mapped.  Truncating a mapped file makes the next
+ * read of a page past its new end raise SIGBUS in the reading process (sshd,
+ * PID 1), and a library may not catch signals.  Each chunk of the file is
+ * instead copied with pread() into private memory the first time a lookup
+ * needs it, and a read that comes up short is an error, never a signal:
+ * that holds whenever the file shrinks, even in the middle of a lookup.
+ * Chunks go from EMPTY to FULL once, under fill_lock; a lookup that finds
+ * its chunks FULL reads them with no lock and no system call. */
+#define CHUNK_SHIFT 12
+#define CHUNK       ((size_t)1 << CHUNK_SHIFT)
+#define READAHEAD   16 /* chunks read at once by a reader going in order */
+
+enum { CHUNK_EMPTY, CHUNK_FULL };
 
 static void handle_close(struct snap_handle *h)
 {
 	if (h == NULL)
 		return;
-	mdb_env_close(h->env);
+	if (h->base != NULL)
+		munmap(h->base, h->maplen);
+	if (h->fd >= 0)
+		close(h->fd);
+	pthread_mutex_destroy(&h->fill_lock);
 	free(h);
 }
 
-/* Refuses a file whose committed pages run past its end: reading them would
- * raise SIGBUS in the caller's process. */
-static int check_size(MDB_env *env, const struct stat *st)
+/* Copies chunks FIRST..LAST from the file.  Called with fill_lock held. */
+static int read_chunks(struct snap_handle *h, size_t first, size_t last)
 {
-	MDB_envinfo info;
-	MDB_stat mst;
+	size_t off = first << CHUNK_SHIFT, end = (last + 1) << CHUNK_SHIFT;
 
-	if (mdb_env_info(env, &info) != 0 || mdb_env_stat(env, &mst) != 0)
-		return -EBADMSG;
-	if (mst.ms_psize == 0 ||
-	    info.me_last_pgno >= (size_t)st->st_size / mst.ms_psize)
-		return -EBADMSG;
+	if (end > h->size)
+		end = h->size;
+	while (off < end) {
+		ssize_t n = pread(h->fd, h->base + off, end - off, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno > 0 ? -errno : -EIO;
+		if (n == 0)
+			return -EBADMSG; /* the file is shorter than it was */
+		off += (size_t)n;
+	}
+	for (size_t i = first; i <= last; i++)
+		__atomic_store_n(&h->state[i], CHUNK_FULL, __ATOMIC_RELEASE);
+	h->streak = first == h->last_filled + 1 ? h->streak + 1 : 0;
+	h->last_filled = last;
 	return 0;
 }
 
-/* Reads one table value; a missing one means a damaged snapshot. */
-static int get_value(MDB_txn *txn, MDB_dbi dbi, const char *key, MDB_val *val)
+/* Reads in whatever is still EMPTY of chunks FIRST..LAST, and the chunks
+ * after them when the file is being read in order (an enumeration): at
+ * least the third read in a row that follows on the one before. */
+static int fill(struct snap_handle *h, size_t first, size_t last)
 {
-	MDB_val k = {strlen(key), (void *)key};
-	int rc = mdb_get(txn, dbi, &k, val);
+	int rc = 0, cancel_state;
 
-	return rc == MDB_NOTFOUND ? -EBADMSG : mdb_to_errno(rc);
+	/* pread() is a cancellation point: never leave fill_lock held. */
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
+	pthread_mutex_lock(&h->fill_lock);
+	if (first == h->last_filled + 1 && h->streak >= 1 &&
+	    last - first < READAHEAD) {
+		last = first + READAHEAD - 1;
+		if (last >= h->nchunks)
+			last = h->nchunks - 1;
+	}
+	for (size_t i = first; rc == 0 && i <= last; i++) {
+		size_t j = i;
+
+		if (h->state[i] == CHUNK_FULL)
+			continue;
+		while (j < last && h->state[j + 1] != CHUNK_FULL)
+			j++;
+		rc = read_chunks(h, i, j);
+		i = j;
+	}
+	pthread_mutex_unlock(&h->fill_lock);
+	pthread_setcancelstate(cancel_state, NULL);
+	return rc;
 }
 
-/* Locates and checks one kind's four tables.  Per-record offsets are checked
- * at each use; what is checked here is what keeps every index in bounds. */
-static int load_table(MDB_txn *txn, MDB_dbi dbi, const char *const keys[4],
-                      uint32_t n, struct table *t)
+/* The chunks FIRST..LAST: 0 when they are all read in, else read them. */
+static int need_chunks(struct snap_handle *h, size_t first, size_t last)
 {
-	MDB_val recs, offs, byname, byid;
+	for (size_t i = first; i <= last; i++)
+		if (__atomic_load_n(&h->state[i], __ATOMIC_ACQUIRE) !=
+		    CHUNK_FULL)
+			return fill(h, i, last);
+	return 0;
+}
+
+/* 0 when the LEN bytes at P, a place in the file's copy, may be read:
+ * they are read in first if need be.  -EBADMSG for bytes past the end of
+ * the file as it was opened, or past its end now.  Inline: a lookup calls
+ * it for every slot, offset and record it reads, and nearly always finds a
+ * single chunk already read in. */
+static inline __attribute__((always_inline)) int need(struct snap_handle *h,
+                                                      const uint8_t *p,
+                                                      size_t len)
+{
+	size_t off = (size_t)(p - h->base), first, last;
+
+	if (off > h->size || len > h->size - off)
+		return -EBADMSG;
+	if (len == 0 || h->state == NULL) /* nothing to read in when mapped */
+		return 0;
+	first = off >> CHUNK_SHIFT;
+	last = (off + len - 1) >> CHUNK_SHIFT;
+	if (first == last &&
+	    __atomic_load_n(&h->state[first], __ATOMIC_ACQUIRE) == CHUNK_FULL)
+		return 0;
+	return need_chunks(h, first, last);
+}
+
+/* Reserves the copy of a file of H->size bytes, nothing of it read yet:
+ * the memory is taken only as chunks are read in.  The chunk states follow
+ * the data in the same mapping. */
+static int cache_init(struct snap_handle *h, bool copy)
+{
+	size_t data;
+
+	if (!copy) {
+		/* A private reader in scim-cache (its read-back, its summary of
+		 * the live file) maps the file as before: its windows of
+		 * lookups then share the page cache instead of copying the
+		 * file again for each window.  A truncation under it would
+		 * raise SIGBUS in that one short-lived tool only. */
+		h->maplen = h->size;
+		h->base =
+		        mmap(NULL, h->maplen, PROT_READ, MAP_SHARED, h->fd, 0);
+		if (h->base == MAP_FAILED) {
+			h->base = NULL;
+			return errno > 0 ? -errno : -ENOMEM;
+		}
+		return 0;
+	}
+
+	h->nchunks = (h->size + CHUNK - 1) >> CHUNK_SHIFT;
+	data = h->nchunks << CHUNK_SHIFT;
+	h->maplen = data + h->nchunks;
+	h->base = mmap(NULL, h->maplen, PROT_READ | PROT_WRITE,
+	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (h->base == MAP_FAILED) {
+		h->base = NULL;
+		return -ENOMEM;
+	}
+	/* Where transparent huge pages are "always", the first chunk read
+	 * into each 2 MB of the copy would take (and zero) a whole huge page:
+	 * megabytes and a long first lookup in every process.  Failure only
+	 * means the kernel has no huge pages to give. */
+	madvise(h->base, h->maplen, MADV_NOHUGEPAGE);
+	h->state = h->base + data;
+	h->last_filled = SIZE_MAX - 1; /* nothing read in order yet */
+	return 0;
+}
+
+/* ---- LMDB's file format ------------------------------------------------ */
+
+/* scim-cache writes the snapshot with liblmdb; the reader finds its few
+ * values itself, so that neither liblmdb (nor the libpthread it needs) is
+ * loaded into every process and nothing is mapped.  This is LMDB 0.9's
+ * format, data version 1, in the host's byte order: pages of psize bytes,
+ * two meta pages first (the one with the larger transaction id is the
+ * live one), and a B-tree of branch and leaf pages under the main
+ * database's root; a value too large for its leaf sits on overflow pages.
+ * Every offset read from the file is checked against the page or the file
+ * before it is followed. */
+#define MDB_MAGIC        0xBEEFC0DEu
+#define MDB_DATA_VERSION 1
+#define MDB_PAGEHDRSZ    16 /* pgno 8, pad 2, flags 2, lower 2, upper 2 */
+#define MDB_NODESZ       8  /* size lo 2, size hi 2, flags 2, key size 2 */
+#define MDB_P_BRANCH     0x01
+#define MDB_P_LEAF       0x02
+#define MDB_P_META       0x08
+#define MDB_P_LEAF2      0x20
+#define MDB_F_BIGDATA    0x01
+#define MDB_PSIZE_MIN    512
+#define MDB_PSIZE_MAX    65536
+#define MDB_DEPTH_MAX    16
+/* In a meta page: the magic, the version, the page size (the free
+ * database's md_pad), the main database's flags and root, the last page
+ * used and the transaction id. */
+#define META_MAGIC      16
+#define META_VERSION    20
+#define META_PSIZE      40
+#define META_MAIN_FLAGS 92
+#define META_MAIN_ROOT  128
+#define META_LAST_PGNO  136
+#define META_TXNID      144
+#define META_SIZE       152
+#define MDB_P_INVALID   UINT64_MAX
+
+struct lmdb_db {
+	size_t psize;
+	uint64_t root, last_pgno;
+};
+
+static uint16_t ld16(const uint8_t *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static uint32_t ld32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static uint64_t ld64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static int meta_check(const uint8_t *m)
+{
+	if (!(ld16(m + 10) & MDB_P_META) || ld32(m + META_MAGIC) != MDB_MAGIC)
+		return -EBADMSG;
+	if (ld32(m + META_VERSION) != MDB_DATA_VERSION)
+		return -EPROTONOSUPPORT;
+	return 0;
+}
+
+/* The live meta page, and with it the page size and the main database.
+ * A file whose committed pages run past its end is refused. */
+static int lmdb_open(struct snap_handle *h, struct lmdb_db *db)
+{
+	const uint8_t *m0 = h->base, *m1, *m;
 	int rc;
 
-	rc = get_value(txn, dbi, keys[0], &recs);
+	/* Both meta pages in one read when pages are of the usual size, and
+	 * the page after them, where liblmdb puts the root leaf of a snapshot
+	 * written in one transaction: one system call instead of two. */
+	rc = need(h, m0, h->size < 3 * CHUNK ? META_SIZE : 3 * CHUNK);
 	if (rc == 0)
-		rc = get_value(txn, dbi, keys[1], &offs);
-	if (rc == 0)
-		rc = get_value(txn, dbi, keys[2], &byname);
-	if (rc == 0)
-		rc = get_value(txn, dbi, keys[3], &byid);
-	if (rc != 0)
+		rc = meta_check(m0);
+	if (rc < 0)
 		return rc;
-	if (offs.mv_size != ((size_t)n + 1) * 4 || byname.mv_size < 8 ||
-	    byname.mv_size != byid.mv_size || byname.mv_size % 4 != 0 ||
-	    byname.mv_size / 4 > UINT32_MAX ||
-	    (byname.mv_size / 4 & (byname.mv_size / 4 - 1)) != 0 ||
-	    byname.mv_size / 4 <= n)
+	db->psize = ld32(m0 + META_PSIZE);
+	if (db->psize < MDB_PSIZE_MIN || db->psize > MDB_PSIZE_MAX ||
+	    (db->psize & (db->psize - 1)) != 0 || db->psize > h->size)
 		return -EBADMSG;
-	t->records = recs.mv_data;
-	t->records_len = recs.mv_size;
-	t->offsets = offs.mv_data;
-	t->n = n;
-	t->byname = byname.mv_data;
-	t->byid = byid.mv_data;
-	t->mask = (uint32_t)(byname.mv_size / 4 - 1);
-	if (rec_get_le32(t->offsets) != 0 ||
-	    rec_get_le32(t->offsets + 4 * (size_t)n) != recs.mv_size)
+	m1 = h->base + db->psize;
+	rc = need(h, m1, META_SIZE);
+	if (rc == 0)
+		rc = meta_check(m1);
+	if (rc < 0)
+		return rc;
+	m = ld64(m1 + META_TXNID) > ld64(m0 + META_TXNID) ? m1 : m0;
+	db->root = ld64(m + META_MAIN_ROOT);
+	db->last_pgno = ld64(m + META_LAST_PGNO);
+	/* Plain keys and values only: no duplicates, no integer keys. */
+	if (ld16(m + META_MAIN_FLAGS) != 0 ||
+	    db->last_pgno >= h->size / db->psize)
 		return -EBADMSG;
 	return 0;
 }
 
-/* The pointers into the map outlive the transaction: the file never
- * changes and the environment's map stays where it is until it is
- * closed. */
+/* Node I of page PG, checked to lie in the page with its key. */
+static int node_at(const struct lmdb_db *db, const uint8_t *pg, unsigned i,
+                   const uint8_t **node, size_t *ksize)
+{
+	size_t off = ld16(pg + MDB_PAGEHDRSZ + 2 * (size_t)i);
+
+	if (off < MDB_PAGEHDRSZ || off > db->psize - MDB_NODESZ)
+		return -EBADMSG;
+	*node = pg + off;
+	*ksize = ld16(*node + 6);
+	if (*ksize > db->psize - MDB_NODESZ - off)
+		return -EBADMSG;
+	return 0;
+}
+
+/* LMDB's default order: bytes compared as unsigned, a prefix first. */
+static int key_cmp(const uint8_t *k, size_t klen, const char *key, size_t len)
+{
+	int c = memcmp(k, key, klen < len ? klen : len);
+
+	return c != 0 ? c : (klen > len) - (klen < len);
+}
+
+/* In branch page PG of N nodes: the child whose range holds KEY.  The
+ * first node's key is not stored; it stands for everything below the
+ * second's. */
+static int branch_child(const struct lmdb_db *db, const uint8_t *pg, unsigned n,
+                        const char *key, size_t len, uint64_t *pgno)
+{
+	const uint8_t *node, *pick = NULL;
+	size_t ksize;
+
+	for (unsigned i = 0; i < n; i++) {
+		int rc = node_at(db, pg, i, &node, &ksize);
+
+		if (rc < 0)
+			return rc;
+		if (i > 0 && key_cmp(node + MDB_NODESZ, ksize, key, len) > 0)
+			break;
+		pick = node;
+	}
+	if (pick == NULL)
+		return -EBADMSG;
+	*pgno = ld16(pick) | (uint64_t)ld16(pick + 2) << 16 |
+	        (uint64_t)ld16(pick + 4) << 32;
+	return 0;
+}
+
+/* The value of leaf node NODE (key KSIZE bytes) of page PG: in the node,
+ * or on the overflow pages it names. */
+static int leaf_value(struct snap_handle *h, const struct lmdb_db *db,
+                      const uint8_t *pg, const uint8_t *node, size_t ksize,
+                      const uint8_t **val, size_t *len)
+{
+	const uint8_t *data = node + MDB_NODESZ + ksize;
+	size_t room = db->psize - (size_t)(data - pg);
+	uint16_t flags = ld16(node + 4);
+	uint64_t pgno, off;
+
+	*len = ld16(node) | (size_t)ld16(node + 2) << 16;
+	if ((flags & ~MDB_F_BIGDATA) != 0)
+		return -EBADMSG; /* a sub-database or duplicates: not ours */
+	if (!(flags & MDB_F_BIGDATA)) {
+		if (*len > room)
+			return -EBADMSG;
+		*val = data;
+		return 0;
+	}
+	if (room < sizeof(pgno))
+		return -EBADMSG;
+	pgno = ld64(data);
+	if (pgno > db->last_pgno)
+		return -EBADMSG;
+	off = pgno * db->psize + MDB_PAGEHDRSZ;
+	if (off > h->size || *len > h->size - off)
+		return -EBADMSG;
+	*val = h->base + off;
+	return 0;
+}
+
+/* Where the value of KEY lies in the file; a missing key means a damaged
+ * snapshot.  The value itself is not read here. */
+static int lmdb_get(struct snap_handle *h, const struct lmdb_db *db,
+                    const char *key, const uint8_t **val, size_t *len)
+{
+	size_t klen = strlen(key), ksize;
+	uint64_t pgno = db->root;
+	const uint8_t *pg, *node;
+	unsigned n;
+	int rc;
+
+	for (int depth = 0; depth < MDB_DEPTH_MAX; depth++) {
+		uint16_t flags, lower;
+
+		if (pgno > db->last_pgno)
+			return -EBADMSG; /* P_INVALID too: an empty database */
+		pg = h->base + pgno * db->psize;
+		rc = need(h, pg, db->psize);
+		if (rc < 0)
+			return rc;
+		flags = ld16(pg + 10);
+		lower = ld16(pg + 12);
+		if (lower < MDB_PAGEHDRSZ || lower > db->psize ||
+		    (lower - MDB_PAGEHDRSZ) % 2 != 0)
+			return -EBADMSG;
+		n = (lower - MDB_PAGEHDRSZ) / 2;
+		if (flags & MDB_P_BRANCH) {
+			rc = branch_child(db, pg, n, key, klen, &pgno);
+			if (rc < 0)
+				return rc;
+			continue;
+		}
+		if (!(flags & MDB_P_LEAF) || (flags & MDB_P_LEAF2))
+			return -EBADMSG;
+		for (unsigned i = 0; i < n; i++) {
+			rc = node_at(db, pg, i, &node, &ksize);
+			if (rc < 0)
+				return rc;
+			if (key_cmp(node + MDB_NODESZ, ksize, key, klen) == 0)
+				return leaf_value(h, db, pg, node, ksize, val,
+				                  len);
+		}
+		return -EBADMSG;
+	}
+	return -EBADMSG;
+}
+
+/* ---- handles ---------------------------------------------------------- */
+
+/* Locates one kind's four tables and checks what keeps every index in
+ * bounds; the offsets themselves are checked at each use, and their first
+ * and last entries when the table is first enumerated (table_ready). */
+static int load_table(struct snap_handle *h, const struct lmdb_db *db,
+                      const char *const keys[4], uint32_t n, struct table *t)
+{
+	const uint8_t *recs, *offs, *byname, *byid;
+	size_t recs_len, offs_len, byname_len, byid_len, cap;
+	int rc;
+
+	rc = lmdb_get(h, db, keys[0], &recs, &recs_len);
+	if (rc == 0)
+		rc = lmdb_get(h, db, keys[1], &offs, &offs_len);
+	if (rc == 0)
+		rc = lmdb_get(h, db, keys[2], &byname, &byname_len);
+	if (rc == 0)
+		rc = lmdb_get(h, db, keys[3], &byid, &byid_len);
+	if (rc != 0)
+		return rc;
+	cap = byname_len / 4;
+	if (offs_len != ((size_t)n + 1) * 4 || byname_len < 8 ||
+	    byname_len != byid_len || byname_len % 4 != 0 || cap > UINT32_MAX ||
+	    (cap & (cap - 1)) != 0 || cap <= n || recs_len > UINT32_MAX)
+		return -EBADMSG;
+	t->records = recs;
+	t->records_len = recs_len;
+	t->offsets = offs;
+	t->n = n;
+	t->byname = byname;
+	t->byid = byid;
+	t->mask = (uint32_t)(cap - 1);
+	return 0;
+}
+
 static int load_tables(struct snap_handle *h)
 {
 	static const char *const ukeys[4] = {
@@ -270,83 +616,92 @@ static int load_tables(struct snap_handle *h)
 	static const char *const gkeys[4] = {
 	        TABLE_GROUP_RECORDS, TABLE_GROUP_OFFSETS, TABLE_GROUP_BYNAME,
 	        TABLE_GROUP_BYID};
-	MDB_txn *txn = NULL;
-	MDB_dbi dbi;
-	MDB_val val;
+	struct lmdb_db db;
+	const uint8_t *val;
+	size_t len;
 	int rc;
 
-	rc = mdb_to_errno(mdb_txn_begin(h->env, NULL, MDB_RDONLY, &txn));
+	rc = lmdb_open(h, &db);
 	if (rc == 0)
-		rc = mdb_to_errno(mdb_dbi_open(txn, NULL, 0, &dbi));
+		rc = lmdb_get(h, &db, TABLE_META, &val, &len);
 	if (rc == 0)
-		rc = get_value(txn, dbi, TABLE_META, &val);
+		rc = need(h, val, len);
 	if (rc == 0)
-		rc = rec_decode_meta(val.mv_data, val.mv_size, &h->meta);
+		rc = rec_decode_meta(val, len, &h->meta);
 	if (rc == 0)
-		rc = load_table(txn, dbi, ukeys, h->meta.nusers, &h->users);
+		rc = load_table(h, &db, ukeys, h->meta.nusers, &h->users);
 	if (rc == 0)
-		rc = load_table(txn, dbi, gkeys, h->meta.ngroups, &h->groups);
-	mdb_txn_abort(txn);
+		rc = load_table(h, &db, gkeys, h->meta.ngroups, &h->groups);
 	return rc;
 }
 
-static int env_open(struct snap_handle *h, const char *path,
-                    const struct stat *st)
+/* 0 when T's offsets start at 0 and end at its records' end, so that an
+ * enumeration meets every record.  Checked when a table is first
+ * enumerated rather than at open: a point lookup does not depend on it
+ * (record_at() bounds every record by itself), and the two reads would
+ * double a first lookup's reads of the file. */
+static int table_ready(struct snap_handle *h, struct table *t)
 {
-	long page = sysconf(_SC_PAGESIZE);
-	size_t mapsize = (size_t)st->st_size;
+	const uint8_t *last = t->offsets + 4 * (size_t)t->n;
 	int rc;
 
-	/* Map the file's own size, not the writer's map size. */
-	if (page > 0 && mapsize % (size_t)page)
-		mapsize += (size_t)page - mapsize % (size_t)page;
-	rc = mdb_env_create(&h->env);
-	if (rc == 0 && mapsize > 0)
-		rc = mdb_env_set_mapsize(h->env, mapsize);
+	if (__atomic_load_n(&t->ready, __ATOMIC_ACQUIRE))
+		return 0;
+	rc = need(h, t->offsets, 4);
 	if (rc == 0)
-		rc = mdb_env_open(h->env, path,
-		                  MDB_RDONLY | MDB_NOLOCK | MDB_NOSUBDIR, 0);
-	if (rc == 0)
-		rc = mdb_env_get_fd(h->env, &h->fd);
-	if (rc == ENOENT)
-		return -ENOENT;
-	return rc > 0 && rc < MDB_KEYEXIST ? -rc : mdb_to_errno(rc);
+		rc = need(h, last, 4);
+	if (rc < 0)
+		return rc;
+	if (rec_get_le32(t->offsets) != 0 ||
+	    rec_get_le32(last) != t->records_len)
+		return -EBADMSG;
+	__atomic_store_n(&t->ready, true, __ATOMIC_RELEASE);
+	return 0;
 }
 
-static int handle_open(const char *path, uid_t owner, struct snap_handle **out)
+/* Opens PATH without following a symbolic link and without blocking on
+ * anything that is not a regular file; the checks come after, on the
+ * descriptor itself, so that what is checked is what is read. */
+static int open_snapshot(const char *path, uid_t owner, int *fd,
+                         struct stat *st)
+{
+	int r;
+
+	*fd = open(path,
+	           O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+	if (*fd < 0)
+		return -errno;
+	if (fstat(*fd, st) < 0)
+		return -errno;
+	r = file_trusted(st, owner);
+	return r;
+}
+
+static int handle_open(const char *path, uid_t owner, bool copy,
+                       struct snap_handle **out)
 {
 	struct snap_handle *h;
-	struct stat st, fst;
+	struct stat st;
 	int r;
 
 	r = dirs_trusted(path, owner);
-	if (r < 0)
-		return r;
-	if (lstat(path, &st) < 0)
-		return -errno;
-	r = file_trusted(&st, owner);
 	if (r < 0)
 		return r;
 	h = calloc(1, sizeof(*h));
 	if (h == NULL)
 		return -ENOMEM;
 	h->fd = -1;
-	r = env_open(h, path, &st);
+	pthread_mutex_init(&h->fill_lock, NULL);
+	r = open_snapshot(path, owner, &h->fd, &st);
 	if (r < 0)
 		goto out;
-	/* LMDB opens without O_CLOEXEC; close the window as early as we can. */
-	if (fcntl(h->fd, F_SETFD, FD_CLOEXEC) < 0 || fstat(h->fd, &fst) < 0) {
-		r = -errno;
+	if (st.st_size < MDB_PSIZE_MIN) {
+		r = -EBADMSG;
 		goto out;
 	}
-	/* The file LMDB opened must be the one we checked. */
-	if (fst.st_dev != st.st_dev || fst.st_ino != st.st_ino) {
-		r = -EAGAIN;
-		goto out;
-	}
-	r = file_trusted(&fst, owner);
-	if (r == 0)
-		r = check_size(h->env, &fst);
+	h->size = (size_t)st.st_size;
+	h->ctime = st.st_ctim;
+	r = cache_init(h, copy);
 	if (r == 0)
 		r = load_tables(h);
 	if (r < 0)
@@ -360,17 +715,25 @@ out:
 	return r;
 }
 
-/* 0 when H is still the live, trusted file; 1 when it was replaced or
- * removed; negative when it became untrusted in place. */
+/* 0 when H is still the live, trusted file as it was opened; 1 when it
+ * was replaced, removed, or changed in place (its size or ctime differ:
+ * truncated, rewritten, chmod); negative when it became untrusted in
+ * place. */
 static int handle_check(const struct snap_handle *h, uid_t owner)
 {
 	struct stat st;
+	int rc;
 
 	if (fstat(h->fd, &st) < 0)
 		return -errno;
 	if (st.st_nlink == 0)
 		return 1;
-	return file_trusted(&st, owner);
+	rc = file_trusted(&st, owner);
+	if (rc == 0 && ((size_t)st.st_size != h->size ||
+	                st.st_ctim.tv_sec != h->ctime.tv_sec ||
+	                st.st_ctim.tv_nsec != h->ctime.tv_nsec))
+		rc = 1;
+	return rc;
 }
 
 static void handle_get(struct snap_handle *h)
@@ -412,12 +775,11 @@ static int current(struct snap_reader *r, struct snap_handle *stale,
 	    (r->cur == stale || r->cur->fork_epoch != fork_epoch ||
 	     handle_check(r->cur, r->owner) != 0))
 		detach_locked(r);
-	/* -EAGAIN: a publish replaced the file between our checks and
-	 * LMDB's open; the next attempt sees the newer file. */
-	for (int tries = 0; r->cur == NULL; tries++) {
-		rc = handle_open(r->path, r->owner, &r->cur);
-		if (rc < 0 && (rc != -EAGAIN || tries == 3))
-			goto out;
+	if (r->cur == NULL)
+		rc = handle_open(r->path, r->owner, r->copy, &r->cur);
+	if (rc < 0 || r->cur == NULL) {
+		rc = rc < 0 ? rc : -EIO;
+		goto out;
 	}
 	handle_get(r->cur);
 	*out = r->cur;
@@ -440,7 +802,6 @@ struct thread_ref {
 static __thread struct thread_ref tref;
 static pthread_key_t tref_key;
 static bool tref_key_ok;
-static pthread_once_t tref_once = PTHREAD_ONCE_INIT;
 static unsigned long next_serial = 1;
 
 static void tref_drop(struct thread_ref *t)
@@ -462,11 +823,6 @@ static void tref_exit(void *unused)
 	tref_drop(&tref);
 }
 
-static void tref_init(void)
-{
-	tref_key_ok = pthread_key_create(&tref_key, tref_exit) == 0;
-}
-
 static int64_t now_ns(void)
 {
 	struct timespec ts;
@@ -475,26 +831,25 @@ static int64_t now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* The snapshot this thread should read now.  The reference stays the
- * thread's: there is nothing to release after the lookup. */
-static int acquire(struct snap_reader *r, struct snap_handle **out)
+/* acquire() when the thread's handle is not known to be current: checks
+ * it, or opens the live snapshot.  Cancellation is held off meanwhile
+ * (open(), pread() and close() are cancellation points) so that a
+ * cancelled thread never leaves the reader's lock or a reference behind. */
+static int acquire_slow(struct snap_reader *r, int64_t now,
+                        struct snap_handle **out)
 {
 	struct thread_ref *t = &tref;
 	struct snap_handle *h = NULL, *stale = NULL;
-	int64_t now = now_ns();
-	int rc;
+	int cancel_state, rc;
 
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
 	if (t->h != NULL && t->serial == r->serial &&
 	    t->h->fork_epoch == fork_epoch) {
-		if (now - t->checked < (int64_t)SNAP_RECHECK_MS * 1000000) {
-			*out = t->h;
-			return 0;
-		}
 		rc = handle_check(t->h, r->owner);
 		if (rc == 0) {
 			t->checked = now;
 			*out = t->h;
-			return 0;
+			goto out;
 		}
 		stale = t->h;
 	}
@@ -504,15 +859,33 @@ static int acquire(struct snap_reader *r, struct snap_handle **out)
 	rc = current(r, stale, &h);
 	tref_drop(t);
 	if (rc < 0)
-		return rc;
-	pthread_once(&tref_once, tref_init);
+		goto out;
 	if (tref_key_ok)
 		pthread_setspecific(tref_key, t);
 	t->serial = r->serial;
 	t->h = h;
 	t->checked = now;
 	*out = h;
-	return 0;
+out:
+	pthread_setcancelstate(cancel_state, NULL);
+	return rc;
+}
+
+/* The snapshot this thread should read now.  The reference stays the
+ * thread's: there is nothing to release after the lookup.  The common case
+ * is a clock read (vDSO) and no system call. */
+static int acquire(struct snap_reader *r, struct snap_handle **out)
+{
+	struct thread_ref *t = &tref;
+	int64_t now = now_ns();
+
+	if (t->h != NULL && t->serial == r->serial &&
+	    t->h->fork_epoch == fork_epoch &&
+	    now - t->checked < (int64_t)SNAP_RECHECK_MS * 1000000) {
+		*out = t->h;
+		return 0;
+	}
+	return acquire_slow(r, now, out);
 }
 
 /* ---- readers ---------------------------------------------------------- */
@@ -520,8 +893,6 @@ static int acquire(struct snap_reader *r, struct snap_handle **out)
 static struct snap_reader default_reader = {
         .lock = PTHREAD_MUTEX_INITIALIZER,
 };
-static pthread_once_t default_once = PTHREAD_ONCE_INIT;
-
 static void default_init(void)
 {
 	const char *env = secure_getenv(SNAP_PATH_ENV);
@@ -531,14 +902,26 @@ static void default_init(void)
 		path = env;
 	memcpy(default_reader.path, path, strlen(path) + 1);
 	default_reader.owner = 0;
+	default_reader.copy = true;
 	default_reader.serial =
 	        __atomic_fetch_add(&next_serial, 1, __ATOMIC_RELAXED);
 	registry_add(&default_reader);
 }
 
+/* What would otherwise be set up on the first lookup, each behind a
+ * pthread_once() (a futex system call each on completion), is done when the
+ * library is loaded: the dynamic loader runs this under its own lock, before
+ * any lookup, and libpam's reloads run it again after default_unload().
+ * The snapshot's path is thus read from the environment at load time. */
+__attribute__((constructor)) static void reader_load(void)
+{
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+	tref_key_ok = pthread_key_create(&tref_key, tref_exit) == 0;
+	default_init();
+}
+
 struct snap_reader *snap_reader_default(void)
 {
-	pthread_once(&default_once, default_init);
 	return &default_reader;
 }
 
@@ -565,7 +948,8 @@ __attribute__((destructor)) static void default_unload(void)
 	registry_remove(&default_reader);
 }
 
-int snap_reader_new(const char *path, uid_t owner, struct snap_reader **out)
+static int reader_new(const char *path, uid_t owner, bool copy,
+                      struct snap_reader **out)
 {
 	struct snap_reader *r;
 
@@ -577,10 +961,22 @@ int snap_reader_new(const char *path, uid_t owner, struct snap_reader **out)
 	pthread_mutex_init(&r->lock, NULL);
 	memcpy(r->path, path, strlen(path) + 1);
 	r->owner = owner;
+	r->copy = copy;
 	r->serial = __atomic_fetch_add(&next_serial, 1, __ATOMIC_RELAXED);
 	registry_add(r);
 	*out = r;
 	return 0;
+}
+
+int snap_reader_new(const char *path, uid_t owner, struct snap_reader **out)
+{
+	return reader_new(path, owner, false, out);
+}
+
+int snap_reader_new_copying(const char *path, uid_t owner,
+                            struct snap_reader **out)
+{
+	return reader_new(path, owner, true, out);
 }
 
 /* Other threads may still hold R's handle; they let go of it on their next
@@ -601,68 +997,88 @@ void snap_reader_free(struct snap_reader *r)
 
 /* ---- records ---------------------------------------------------------- */
 
-/* Record I of table T, bounds-checked. */
-static int record_at(const struct table *t, uint32_t i, const uint8_t **p,
-                     size_t *len)
+/* Record I of table T, bounds-checked and read in. */
+static int record_at(struct snap_handle *h, struct table *t, uint32_t i,
+                     const uint8_t **p, size_t *len)
 {
+	const uint8_t *off = t->offsets + 4 * (size_t)i;
 	uint32_t a, b;
+	int rc;
 
 	if (i >= t->n)
 		return -EBADMSG;
-	a = rec_get_le32(t->offsets + 4 * (size_t)i);
-	b = rec_get_le32(t->offsets + 4 * (size_t)i + 4);
+	rc = need(h, off, 8);
+	if (rc < 0)
+		return rc;
+	a = rec_get_le32(off);
+	b = rec_get_le32(off + 4);
 	if (a > b || b > t->records_len)
 		return -EBADMSG;
 	*p = t->records + a;
 	*len = b - a;
-	return 0;
+	return need(h, *p, *len);
 }
 
-static int user_at(const struct snap_handle *h, uint32_t i, struct rec_user *u)
+static int user_at(struct snap_handle *h, uint32_t i, struct rec_user *u)
 {
 	const uint8_t *p;
 	size_t len;
-	int rc = record_at(&h->users, i, &p, &len);
+	int rc = record_at(h, &h->users, i, &p, &len);
 
 	return rc ? rc
 	          : rec_decode_user(p, len, h->meta.id_min, h->meta.id_max, u);
 }
 
-static int group_at(const struct snap_handle *h, uint32_t i,
-                    struct rec_group *g)
+static int group_at(struct snap_handle *h, uint32_t i, struct rec_group *g)
 {
 	const uint8_t *p;
 	size_t len;
-	int rc = record_at(&h->groups, i, &p, &len);
+	int rc = record_at(h, &h->groups, i, &p, &len);
 
 	return rc ? rc
 	          : rec_decode_group(p, len, h->meta.id_min, h->meta.id_max, g);
 }
 
-/* The id a record starts with, for the binary search of enumeration. */
-static int id_at(const struct table *t, uint32_t i, uint32_t *id)
+/* The id record I starts with, for enumeration: its first four bytes
+ * only, the rest of the record unread. */
+static int id_at(struct snap_handle *h, struct table *t, uint32_t i,
+                 uint32_t *id)
 {
-	const uint8_t *p;
-	size_t len;
-	int rc = record_at(t, i, &p, &len);
+	const uint8_t *off = t->offsets + 4 * (size_t)i;
+	uint32_t a;
+	int rc;
 
-	if (rc == 0 && len < 4)
-		rc = -EBADMSG;
+	if (i >= t->n)
+		return -EBADMSG;
+	rc = need(h, off, 4);
+	if (rc < 0)
+		return rc;
+	a = rec_get_le32(off);
+	if (t->records_len < 4 || a > t->records_len - 4)
+		return -EBADMSG;
+	rc = need(h, t->records + a, 4);
 	if (rc == 0)
-		*id = rec_get_le32(p);
+		*id = rec_get_le32(t->records + a);
 	return rc;
 }
 
 /* The next candidate of a probe sequence: 0 with *IDX set, SNAP_NONE at an
  * empty slot or after every slot, -EBADMSG for an index out of range. */
-static int probe(const struct table *t, const uint8_t *slots, uint32_t hash,
-                 uint32_t *k, uint32_t *idx)
+static int probe(struct snap_handle *h, const struct table *t,
+                 const uint8_t *slots, uint32_t hash, uint32_t *k,
+                 uint32_t *idx)
 {
+	const uint8_t *slot;
 	uint32_t v;
+	int rc;
 
 	if (*k > t->mask)
 		return SNAP_NONE;
-	v = rec_get_le32(slots + 4 * (size_t)((hash + *k) & t->mask));
+	slot = slots + 4 * (size_t)((hash + *k) & t->mask);
+	rc = need(h, slot, 4);
+	if (rc < 0)
+		return rc;
+	v = rec_get_le32(slot);
 	(*k)++;
 	if (v == 0)
 		return SNAP_NONE;
@@ -674,10 +1090,10 @@ static int probe(const struct table *t, const uint8_t *slots, uint32_t hash,
 
 static bool same_name(const struct rec_str *s, const char *name, size_t len)
 {
-	return s->len == len && memcmp(s->p, name, len) == 0;
+	return s->len == len && (len == 0 || memcmp(s->p, name, len) == 0);
 }
 
-static int user_by_name(const struct snap_handle *h, const char *name,
+static int user_by_name(struct snap_handle *h, const char *name,
                         struct rec_user *u)
 {
 	size_t len = strnlen(name, SNAP_NAME_MAX + 1);
@@ -687,7 +1103,8 @@ static int user_by_name(const struct snap_handle *h, const char *name,
 	if (!snap_name_valid(name, len))
 		return SNAP_NONE;
 	hash = rec_hash_name(name, len);
-	while ((rc = probe(&h->users, h->users.byname, hash, &k, &idx)) == 0) {
+	while ((rc = probe(h, &h->users, h->users.byname, hash, &k, &idx)) ==
+	       0) {
 		rc = user_at(h, idx, u);
 		if (rc < 0 || same_name(&u->name, name, len))
 			return rc;
@@ -695,15 +1112,14 @@ static int user_by_name(const struct snap_handle *h, const char *name,
 	return rc;
 }
 
-static int user_by_id(const struct snap_handle *h, uint32_t uid,
-                      struct rec_user *u)
+static int user_by_id(struct snap_handle *h, uint32_t uid, struct rec_user *u)
 {
 	uint32_t hash = rec_hash_id(uid), k = 0, idx;
 	int rc;
 
 	if (!snap_id_valid(uid, h->meta.id_min, h->meta.id_max))
 		return SNAP_NONE;
-	while ((rc = probe(&h->users, h->users.byid, hash, &k, &idx)) == 0) {
+	while ((rc = probe(h, &h->users, h->users.byid, hash, &k, &idx)) == 0) {
 		rc = user_at(h, idx, u);
 		if (rc < 0 || u->uid == uid)
 			return rc;
@@ -711,7 +1127,7 @@ static int user_by_id(const struct snap_handle *h, uint32_t uid,
 	return rc;
 }
 
-static int group_by_name(const struct snap_handle *h, const char *name,
+static int group_by_name(struct snap_handle *h, const char *name,
                          struct rec_group *g)
 {
 	size_t len = strnlen(name, SNAP_NAME_MAX + 1);
@@ -721,7 +1137,7 @@ static int group_by_name(const struct snap_handle *h, const char *name,
 	if (!snap_name_valid(name, len))
 		return SNAP_NONE;
 	hash = rec_hash_name(name, len);
-	while ((rc = probe(&h->groups, h->groups.byname, hash, &k, &idx)) ==
+	while ((rc = probe(h, &h->groups, h->groups.byname, hash, &k, &idx)) ==
 	       0) {
 		rc = group_at(h, idx, g);
 		if (rc < 0 || same_name(&g->name, name, len))
@@ -730,15 +1146,15 @@ static int group_by_name(const struct snap_handle *h, const char *name,
 	return rc;
 }
 
-static int group_by_id(const struct snap_handle *h, uint32_t gid,
-                       struct rec_group *g)
+static int group_by_id(struct snap_handle *h, uint32_t gid, struct rec_group *g)
 {
 	uint32_t hash = rec_hash_id(gid), k = 0, idx;
 	int rc;
 
 	if (!snap_id_valid(gid, h->meta.id_min, h->meta.id_max))
 		return SNAP_NONE;
-	while ((rc = probe(&h->groups, h->groups.byid, hash, &k, &idx)) == 0) {
+	while ((rc = probe(h, &h->groups, h->groups.byid, hash, &k, &idx)) ==
+	       0) {
 		rc = group_at(h, idx, g);
 		if (rc < 0 || g->gid == gid)
 			return rc;
@@ -748,21 +1164,16 @@ static int group_by_id(const struct snap_handle *h, uint32_t gid,
 
 /* ---- lookups ---------------------------------------------------------- */
 
-typedef int (*query_fn)(const struct snap_handle *h, void *arg);
+typedef int (*query_fn)(struct snap_handle *h, void *arg);
 
-/* Runs FN on the live snapshot.  Cancellation is held off meanwhile so
- * that a cancelled thread never leaves the reader's lock behind. */
+/* Runs FN on the live snapshot.  What can reach a cancellation point
+ * (acquire_slow(), fill()) holds cancellation off itself. */
 static int run_query(struct snap_reader *r, query_fn fn, void *arg)
 {
 	struct snap_handle *h;
-	int cancel_state, rc;
+	int rc = acquire(r, &h);
 
-	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
-	rc = acquire(r, &h);
-	if (rc == 0)
-		rc = fn(h, arg);
-	pthread_setcancelstate(cancel_state, NULL);
-	return rc;
+	return rc == 0 ? fn(h, arg) : rc;
 }
 
 /* A point lookup: by NAME when it is not NULL, else by ID. */
@@ -774,7 +1185,7 @@ struct point_query {
 	size_t buflen;
 };
 
-static int q_user(const struct snap_handle *h, void *arg)
+static int q_user(struct snap_handle *h, void *arg)
 {
 	struct point_query *a = arg;
 	struct rec_user u = {0};
@@ -784,7 +1195,7 @@ static int q_user(const struct snap_handle *h, void *arg)
 	return rc == 0 ? pack_passwd(&u, a->ent, a->buf, a->buflen) : rc;
 }
 
-static int q_group(const struct snap_handle *h, void *arg)
+static int q_group(struct snap_handle *h, void *arg)
 {
 	struct point_query *a = arg;
 	struct rec_group g = {0};
@@ -828,30 +1239,20 @@ int snap_getgrgid(struct snap_reader *r, gid_t gid, struct group *gr, char *buf,
 
 /* ---- enumeration ------------------------------------------------------ */
 
-/* The first record of T with an id >= NEXT.  The cursor's remembered index
- * is used when it is still that record (the same snapshot, or one where the
- * entry sits at the same place); otherwise a binary search finds it. */
-static int seek(const struct table *t, const struct snap_cursor *c,
-                uint32_t *idx)
+/* The first record of T with an id >= NEXT, by binary search. */
+static int search(struct snap_handle *h, struct table *t, uint64_t next,
+                  uint32_t *idx)
 {
-	uint32_t lo = 0, hi = t->n, id = 0, prev = 0;
+	uint32_t lo = 0, hi = t->n, id = 0;
 	int rc;
 
-	if (c->next > UINT32_MAX)
-		return SNAP_NONE;
-	if (c->index < t->n && id_at(t, c->index, &id) == 0 && id >= c->next &&
-	    (c->index == 0 ||
-	     (id_at(t, c->index - 1, &prev) == 0 && prev < c->next))) {
-		*idx = c->index;
-		return 0;
-	}
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
 
-		rc = id_at(t, mid, &id);
+		rc = id_at(h, t, mid, &id);
 		if (rc < 0)
 			return rc;
-		if (id < c->next)
+		if (id < next)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -860,6 +1261,33 @@ static int seek(const struct table *t, const struct snap_cursor *c,
 		return SNAP_NONE;
 	*idx = lo;
 	return 0;
+}
+
+/* Where an enumeration goes on: the cursor's remembered index when the
+ * record before it is still below NEXT (the same snapshot, or one where
+ * the entries sit at the same places), else *HINTED is false and
+ * search() decides.  The caller, which decodes the record anyway, still
+ * checks that its id is at least NEXT.  0, SNAP_NONE at the end, or
+ * negative. */
+static int seek(struct snap_handle *h, struct table *t,
+                const struct snap_cursor *c, uint32_t *idx, bool *hinted)
+{
+	uint32_t prev;
+	int rc;
+
+	if (c->next > UINT32_MAX)
+		return SNAP_NONE;
+	rc = table_ready(h, t);
+	if (rc < 0)
+		return rc;
+	*hinted = c->index < t->n &&
+	          (c->index == 0 ||
+	           (id_at(h, t, c->index - 1, &prev) == 0 && prev < c->next));
+	if (*hinted) {
+		*idx = c->index;
+		return 0;
+	}
+	return search(h, t, c->next, idx);
 }
 
 struct ent_query {
@@ -875,16 +1303,22 @@ static void advance(struct snap_cursor *c, uint32_t idx, uint32_t id)
 	c->index = idx + 1;
 }
 
-static int q_getpwent(const struct snap_handle *h, void *arg)
+static int q_getpwent(struct snap_handle *h, void *arg)
 {
 	struct ent_query *a = arg;
 	struct rec_user u = {0};
 	uint32_t idx;
+	bool hinted = false;
 	int rc;
 
-	rc = seek(&h->users, a->c, &idx);
+	rc = seek(h, &h->users, a->c, &idx, &hinted);
 	if (rc == 0)
 		rc = user_at(h, idx, &u);
+	if (rc == 0 && hinted && u.uid < a->c->next) {
+		rc = search(h, &h->users, a->c->next, &idx);
+		if (rc == 0)
+			rc = user_at(h, idx, &u);
+	}
 	if (rc == 0)
 		rc = pack_passwd(&u, a->ent, a->buf, a->buflen);
 	if (rc == 0)
@@ -892,16 +1326,22 @@ static int q_getpwent(const struct snap_handle *h, void *arg)
 	return rc;
 }
 
-static int q_getgrent(const struct snap_handle *h, void *arg)
+static int q_getgrent(struct snap_handle *h, void *arg)
 {
 	struct ent_query *a = arg;
 	struct rec_group g = {0};
 	uint32_t idx;
+	bool hinted = false;
 	int rc;
 
-	rc = seek(&h->groups, a->c, &idx);
+	rc = seek(h, &h->groups, a->c, &idx, &hinted);
 	if (rc == 0)
 		rc = group_at(h, idx, &g);
+	if (rc == 0 && hinted && g.gid < a->c->next) {
+		rc = search(h, &h->groups, a->c->next, &idx);
+		if (rc == 0)
+			rc = group_at(h, idx, &g);
+	}
 	if (rc == 0)
 		rc = pack_group(&g, a->ent, a->buf, a->buflen);
 	if (rc == 0)
@@ -965,7 +1405,7 @@ static int ig_grow(struct ig_query *a)
 	return 0;
 }
 
-static int q_initgroups(const struct snap_handle *h, void *arg)
+static int q_initgroups(struct snap_handle *h, void *arg)
 {
 	const struct snap_meta *m = &h->meta;
 	struct ig_query *a = arg;
@@ -1013,7 +1453,7 @@ struct acct_query {
 	struct snap_account *out;
 };
 
-static int q_account(const struct snap_handle *h, void *arg)
+static int q_account(struct snap_handle *h, void *arg)
 {
 	struct acct_query *a = arg;
 	struct rec_user u = {0};
@@ -1038,7 +1478,7 @@ int snap_get_account(struct snap_reader *r, const char *user,
 	return run_query(r, q_account, &a);
 }
 
-static int q_in_group(const struct snap_handle *h, void *arg)
+static int q_in_group(struct snap_handle *h, void *arg)
 {
 	struct acct_query *a = arg;
 	struct rec_user u = {0};
@@ -1066,7 +1506,7 @@ int snap_user_in_group(struct snap_reader *r, const char *user,
 	return run_query(r, q_in_group, &a);
 }
 
-static int q_meta(const struct snap_handle *h, void *arg)
+static int q_meta(struct snap_handle *h, void *arg)
 {
 	*(struct snap_meta *)arg = h->meta;
 	return 0;

@@ -2,6 +2,7 @@
  * record.c: encoding and bounds-checked decoding of snapshot records.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -156,12 +157,6 @@ int rec_encode_meta(struct rec_buf *b, const struct snap_meta *m)
 
 /* ---- integers and hashes --------------------------------------------- */
 
-uint32_t rec_get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[1] << 8 | (uint32_t)p[0];
-}
-
 /* FNV-1a: simple, and good enough for names the tool has validated. */
 uint32_t rec_hash_name(const char *name, size_t len)
 {
@@ -253,9 +248,50 @@ static int rd_name(struct rd *r, struct rec_str *s)
 	return 0;
 }
 
+/* Nonzero when a byte of V is below 0x20, is 0x7f or is ':': the
+ * less-than and zero-byte tests of the usual bit tricks, each exact as to
+ * whether any byte matches, which is all that is asked. */
+static uint64_t field_bad8(uint64_t v)
+{
+	const uint64_t ones = 0x0101010101010101u, high = ones << 7;
+	uint64_t colon = v ^ (ones * ':'), del = v ^ (ones * 0x7f);
+
+	return (((v - ones * 0x20) & ~v) | ((colon - ones) & ~colon) |
+	        ((del - ones) & ~del)) &
+	       high;
+}
+
+/* Eight bytes from anywhere, without taking a local's address (which
+ * would cost a stack guard on every call). */
+typedef uint64_t __attribute__((may_alias, aligned(1))) unaligned_u64;
+
+/* snap_field_valid(), eight bytes a step: fields are checked on every
+ * answer, three a person, and a byte at a time this was a sixth of an
+ * enumeration. */
+static inline bool field_valid(const char *s, size_t len)
+{
+	uint64_t bad = 0;
+	size_t i = 0;
+
+	if (len > SNAP_FIELD_MAX)
+		return false;
+	if (len < 8) {
+		for (; i < len; i++) {
+			unsigned char c = (unsigned char)s[i];
+
+			bad |= c < 0x20 || c == ':' || c == 0x7f;
+		}
+		return bad == 0;
+	}
+	for (; i + 8 <= len; i += 8)
+		bad |= field_bad8(*(const unaligned_u64 *)(s + i));
+	/* The tail, overlapping what was checked. */
+	return (bad | field_bad8(*(const unaligned_u64 *)(s + len - 8))) == 0;
+}
+
 static int rd_field(struct rd *r, struct rec_str *s)
 {
-	if (rd_str(r, s) < 0 || !snap_field_valid(s->p, s->len))
+	if (rd_str(r, s) < 0 || !field_valid(s->p, s->len))
 		return -EBADMSG;
 	return 0;
 }

@@ -101,7 +101,12 @@ int rec_encode_user(struct rec_buf *b, const struct snap_user *u,
 int rec_encode_group(struct rec_buf *b, const struct snap_group *g);
 int rec_encode_meta(struct rec_buf *b, const struct snap_meta *m);
 
-uint32_t rec_get_le32(const uint8_t *p);
+/* Inline: the lookup path reads several a lookup, from another file. */
+static inline uint32_t rec_get_le32(const uint8_t *p)
+{
+	return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[1] << 8 | (uint32_t)p[0];
+}
 
 /* The hashes of the byname and byid tables. */
 uint32_t rec_hash_name(const char *name, size_t len);

@@ -3,7 +3,10 @@
  *
  * A snapshot is written once by scim-cache (the writer) and never modified
  * afterwards; a newer one is renamed over it.  The NSS and PAM modules read it
- * through a reader, which keeps it mapped and notices replacement and fork.
+ * through a reader, which keeps it open, copies the parts it reads into
+ * private memory (never a mapping of the file, so that a file truncated in
+ * place gives errors, not SIGBUS) and notices replacement, changes in place
+ * and fork.
  *
  * Nothing in cache/ logs, exits, installs signal handlers or touches the
  * network: the reader runs inside every process on the host.
@@ -155,14 +158,25 @@ void snap_writer_free(struct snap_writer *w);
 struct snap_reader;
 
 /* The process-wide reader used by the NSS and PAM modules: the path is
- * NSS_SCIM_CACHE (via secure_getenv) or SNAP_DEFAULT_PATH, and the snapshot
- * and its directories must belong to root.  Never NULL. */
+ * NSS_SCIM_CACHE (via secure_getenv, read when the library is loaded) or
+ * SNAP_DEFAULT_PATH, and the snapshot and its directories must belong to
+ * root.  It copies what it reads (see snap_reader_new_copying()).  Never
+ * NULL. */
 struct snap_reader *snap_reader_default(void);
 
 /* A private reader of PATH whose snapshot must belong to OWNER (root in
  * production; tests and the writer's verification use their own uid).
- * Opens nothing yet.  Returns 0 or -ENOMEM. */
+ * Opens nothing yet.  Returns 0 or -ENOMEM.  It maps the snapshot: meant
+ * for scim-cache, whose reads of many windows share the page cache; a file
+ * truncated under it raises SIGBUS in that tool. */
 int snap_reader_new(const char *path, uid_t owner, struct snap_reader **out);
+
+/* The same, but the reader never maps the file: it copies the parts it
+ * reads with pread(), as the default reader does, so that a file truncated
+ * in place gives errors, never SIGBUS.  For readers inside processes that
+ * are not nss-scim's own. */
+int snap_reader_new_copying(const char *path, uid_t owner,
+                            struct snap_reader **out);
 
 /* Frees R and unmaps its snapshot; NULL is fine.  No lookup on R may be
  * running. */

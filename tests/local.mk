@@ -34,6 +34,11 @@ TESTS += tests/nss-symbols.sh tests/nss-getent.sh tests/nss-damaged.sh \
 	tests/nss-process.sh
 EXTRA_DIST += tests/nss-symbols.sh tests/nss-getent.sh tests/nss-damaged.sh \
 	tests/nss-process.sh
+# A snapshot truncated in place under a process looking people up.
+check_PROGRAMS += tests/nss-truncate-loop
+tests_nss_truncate_loop_SOURCES = tests/nss-truncate-loop.c
+TESTS += tests/nss-truncate.sh
+EXTRA_DIST += tests/nss-truncate.sh
 TESTS += tests/format.sh
 EXTRA_DIST += tests/format.sh .clang-format quickstart
 TESTS += tests/fault-concurrency.sh tests/fault-enospc.sh

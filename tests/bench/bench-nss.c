@@ -10,10 +10,16 @@
  * (default 1000) bounds the time spent on one operation once its first call is
  * done; OPS, a comma-separated list of operation names, limits the run to them.
  *       BENCH_NOCHECK=1 in the environment accepts any id in an answer
- *       (for the floor module).
+ *       (for the floor module).  BENCH_ALL=FILE ("NAME UID" a line, every
+ *       person of the data set) adds getpwnam_random and getpwuid_random:
+ *       a person picked uniformly at random among all of them each call,
+ *       so that most lookups find their data out of the CPU's caches.
  *   bench-nss first NAME
  *       the first getpwnam_r() of a fresh process, in µs (nsswitch.conf is
  *       read, the module loaded and its data opened on this call)
+ *   bench-nss times N BUDGET_MS TIMEOUT_S CMD [ARG...]
+ *       the same runs, but prints each one's wall time in µs, one a line
+ *       (or "TIMEOUT µs" for a run that was killed, and stops there)
  *   bench-nss spawn N BUDGET_MS TIMEOUT_S CMD [ARG...]
  *       runs CMD up to N times (fewer once BUDGET_MS is spent, at least
  *       once) with output to /dev/null; prints "MEDIAN FASTEST RUNS", wall
@@ -81,6 +87,10 @@ struct ctx {
 };
 
 typedef void (*op_fn)(struct ctx *c);
+
+/* Every person of the data set, for the uniformly random lookups. */
+static struct entry *all;
+static size_t nall;
 
 /* Off for the floor module, whose answers carry made-up ids. */
 static int check_ids = 1;
@@ -168,6 +178,30 @@ static void load_sample(const char *path, struct sample *s)
 	}
 }
 
+/* Reads BENCH_ALL's "NAME UID" lines into ALL. */
+static void load_all(const char *path)
+{
+	char name[NAME_LEN], line[256];
+	unsigned id;
+	size_t cap = 0;
+	FILE *fp = fopen(path, "re");
+
+	if (fp == NULL)
+		die(path);
+	while (fgets(line, sizeof(line), fp)) {
+		if (sscanf(line, "%63s %u", name, &id) != 2)
+			continue;
+		if (nall == cap) {
+			cap = cap ? cap * 2 : 4096;
+			all = realloc(all, cap * sizeof(*all));
+			if (all == NULL)
+				die("realloc");
+		}
+		add_entry(&all[nall++], name, id, id);
+	}
+	fclose(fp);
+}
+
 /* ---- operations ---------------------------------------------------------- */
 
 static const struct entry *next_user(struct ctx *c)
@@ -197,6 +231,41 @@ static void op_pwnam_hit(struct ctx *c)
 
 	if (pwnam(c, e->name, &res) != 0 || res == NULL ||
 	    id_wrong(res->pw_uid, e->id))
+		c->failures++;
+}
+
+/* xorshift64: cheap next to a lookup, and the same sequence every run. */
+static const struct entry *random_person(struct ctx *c)
+{
+	uint64_t x = c->i ? c->i : 0x9e3779b97f4a7c15u;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	c->i = x;
+	return &all[x % nall];
+}
+
+static void op_pwnam_random(struct ctx *c)
+{
+	const struct entry *e = random_person(c);
+	struct passwd *res;
+
+	if (pwnam(c, e->name, &res) != 0 || res == NULL ||
+	    id_wrong(res->pw_uid, e->id))
+		c->failures++;
+}
+
+static void op_pwuid_random(struct ctx *c)
+{
+	const struct entry *e = random_person(c);
+	struct passwd *res;
+	int rc;
+
+	while ((rc = getpwuid_r(e->id, &c->pw, c->buf.p, c->buf.len, &res)) ==
+	       ERANGE)
+		buf_grow(&c->buf);
+	if (rc != 0 || res == NULL || id_wrong(res->pw_uid, e->id))
 		c->failures++;
 }
 
@@ -477,6 +546,8 @@ static const struct {
 	const char *unit;
 } ops[] = {
         {"getpwnam_hit", op_pwnam_hit, "us"},
+        {"getpwnam_random", op_pwnam_random, "us"},
+        {"getpwuid_random", op_pwuid_random, "us"},
         {"getpwnam_miss", op_pwnam_miss, "us"},
         {"getpwuid", op_pwuid, "us"},
         {"getgrnam_small", op_grnam_small, "us"},
@@ -501,6 +572,9 @@ static int mode_run(const char *path, double budget_ms, const char *only)
 		double v;
 
 		if (only != NULL && strstr(only, ops[k].name) == NULL)
+			continue;
+		if (nall == 0 && (ops[k].fn == op_pwnam_random ||
+		                  ops[k].fn == op_pwuid_random))
 			continue;
 		ctx_init(&c, &s);
 		v = measure(&c, ops[k].fn, budget_ms * 1e6, &calls, &failures);
@@ -586,6 +660,29 @@ static double run_once(char **argv, double timeout_s)
 	return (now_ns() - t0) / 1000.0;
 }
 
+/* Up to N runs, fewer once BUDGET_MS is spent (at least one); each run's
+ * wall time on its own line. */
+static int mode_times(long n, double budget_ms, double timeout_s, char **argv)
+{
+	double start = now_ns();
+
+	for (long k = 0;
+	     k < n && (k == 0 || now_ns() - start < budget_ms * 1e6); k++) {
+		double v = run_once(argv, timeout_s);
+
+		if (v == -2) {
+			printf("TIMEOUT %.0f\n", timeout_s * 1e6);
+			return 0;
+		}
+		if (v < 0) {
+			fprintf(stderr, "bench-nss: %s failed\n", argv[0]);
+			return 1;
+		}
+		printf("%.3f\n", v);
+	}
+	return 0;
+}
+
 /* Up to N runs, fewer once BUDGET_MS is spent (at least one). */
 static int mode_spawn(long n, double budget_ms, double timeout_s, char **argv)
 {
@@ -646,8 +743,12 @@ static int mode_rusage(char **argv)
 int main(int argc, char **argv)
 {
 	const char *nocheck = getenv("BENCH_NOCHECK");
+	const char *everyone = getenv("BENCH_ALL");
 
 	check_ids = nocheck == NULL || strcmp(nocheck, "1") != 0;
+	if (everyone != NULL && everyone[0] != '\0' && argc >= 2 &&
+	    strcmp(argv[1], "run") == 0)
+		load_all(everyone);
 	if (argc >= 3 && strcmp(argv[1], "run") == 0)
 		return mode_run(argv[2], argc > 3 ? atof(argv[3]) : 1000.0,
 		                argc > 4 ? argv[4] : NULL);
@@ -655,12 +756,15 @@ int main(int argc, char **argv)
 		return mode_first(argv[2]);
 	if (argc >= 3 && strcmp(argv[1], "rusage") == 0)
 		return mode_rusage(argv + 2);
+	if (argc >= 6 && strcmp(argv[1], "times") == 0)
+		return mode_times(atol(argv[2]), atof(argv[3]), atof(argv[4]),
+		                  argv + 5);
 	if (argc >= 6 && strcmp(argv[1], "spawn") == 0)
 		return mode_spawn(atol(argv[2]), atof(argv[3]), atof(argv[4]),
 		                  argv + 5);
 	fprintf(stderr,
 	        "usage: bench-nss run SAMPLE [BUDGET_MS [OPS]] | "
-	        "first NAME | spawn N BUDGET_MS TIMEOUT_S CMD [ARG...] | "
+	        "first NAME | spawn|times N BUDGET_MS TIMEOUT_S CMD [ARG...] | "
 	        "rusage CMD [ARG...]\n");
 	return 2;
 }

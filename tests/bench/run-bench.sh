@@ -42,12 +42,17 @@ done
 	[ -n "$(ldconfig -p | grep libnss_cache.so.2)" ] ||
 	skip "needs libnss-cache (apt-get install libnss-cache)"
 
-# Time budgets: ms per in-process operation, runs of `id`, runs of a fresh
-# process's first lookup, the longest one `id` may take.
+# Time budgets: ms per in-process operation, runs of `id` for `id root`,
+# the longest one `id` may take; the whole-process rows (a fresh process's
+# first lookup, `id USER`) run FRESH_ROUNDS rounds of FRESH_PER processes
+# per backend, backends taking turns, and a backend stops a row once it
+# has spent FRESH_BUDGET_MS on it (nss_files' `id` on the large sets).
 if [ -n "$SMOKE" ]; then
-	BUDGET=30 ID_RUNS=5 FIRST_RUNS=5 ID_TIMEOUT=30 ROUNDS=1
+	BUDGET=30 ID_RUNS=5 ID_TIMEOUT=30 ROUNDS=1
+	FRESH_ROUNDS=1 FRESH_PER=5 FRESH_BUDGET_MS=3000
 else
-	BUDGET=500 ID_RUNS=51 FIRST_RUNS=31 ID_TIMEOUT=120 ROUNDS=3
+	BUDGET=500 ID_RUNS=51 ID_TIMEOUT=120 ROUNDS=3
+	FRESH_ROUNDS=10 FRESH_PER=31 FRESH_BUDGET_MS=30000
 fi
 ID_BUDGET_MS=$((BUDGET * 8))
 
@@ -139,6 +144,7 @@ snapshot_mksnap() {
 }
 
 REFRESH_RUNS=${REFRESH_RUNS:-3}
+BACKENDS="floor scim files cache"
 
 # $1/refresh from the N runs $1/refresh.1..N: the run of median CPU time,
 # with rss_kb the largest of all; every run's CPU and RSS go to
@@ -265,20 +271,58 @@ bench_backend() {
 	# shellcheck disable=SC2086
 	"$BENCH_NSS" run "$d/sample" "$BUDGET" $only >"$r/$be.ops.$n" ||
 		fail "$set/$be: wrong answers (see above)"
-	if [ -n "$only" ]; then
-		unset BENCH_NOCHECK
-		return 0
-	fi
-	log "$set/$be: first lookup in a fresh process"
-	i=0
-	while [ $i -lt $FIRST_RUNS ]; do
-		"$BENCH_NSS" first "$user" || fail "$set/$be: first lookup of $user"
-		i=$((i + 1))
-	done | median >"$r/$be.first.$n"
-	log "$set/$be: id $user"
-	"$BENCH_NSS" spawn "$ID_RUNS" "$ID_BUDGET_MS" "$ID_TIMEOUT" id "$user" \
-		>"$r/$be.id.$n" || fail "$set/$be: id $user"
 	unset BENCH_NOCHECK
+}
+
+# Milliseconds since the epoch.
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# The whole-process rows of set $1 (data in $2, results in $3): every
+# backend's files are installed once, then FRESH_ROUNDS rounds in which
+# each backend in turn runs FRESH_PER fresh processes timing their first
+# lookup, then FRESH_PER runs of `id USER`; every value is kept
+# ($be.first.all, $be.id.all) for the median and percentiles.
+fresh_rows() {
+	local set=$1 d=$2 r=$3 user round be t0 t1 row
+	user=$(awk '$1 == "user" {print $2; exit}' "$d/sample")
+	cp "$d/files.passwd" /etc/passwd
+	cp "$d/files.group" /etc/group
+	cp "$d/passwd.cache" "$d/group.cache" /etc/
+	cp "$d"/passwd.cache.ix* "$d"/group.cache.ix* /etc/
+	for be in $BACKENDS; do
+		: >"$r/$be.first.all"
+		: >"$r/$be.id.all"
+		echo 0 >"$TMPD/spent.$be.first"
+		echo 0 >"$TMPD/spent.$be.id"
+	done
+	log "$set: first lookup and id $user, $FRESH_ROUNDS rounds"
+	round=1
+	while [ $round -le $FRESH_ROUNDS ]; do
+		for be in $BACKENDS; do
+			printf 'passwd: %s\ngroup: %s\n' $be $be >/etc/nsswitch.conf
+			for row in first id; do
+				[ "$(cat "$TMPD/spent.$be.$row")" -lt $FRESH_BUDGET_MS ] ||
+					continue
+				t0=$(now_ms)
+				if [ $row = first ]; then
+					i=0
+					while [ $i -lt $FRESH_PER ]; do
+						"$BENCH_NSS" first "$user" ||
+							fail "$set/$be: first lookup of $user"
+						i=$((i + 1))
+					done >>"$r/$be.first.all"
+				else
+					"$BENCH_NSS" times $FRESH_PER $FRESH_BUDGET_MS \
+						"$ID_TIMEOUT" id "$user" >>"$r/$be.id.all" ||
+						fail "$set/$be: id $user"
+				fi
+				t1=$(now_ms)
+				echo $(($(cat "$TMPD/spent.$be.$row") + t1 - t0)) \
+					>"$TMPD/spent.$be.$row"
+			done
+		done
+		round=$((round + 1))
+	done
 }
 
 machine() {
@@ -306,6 +350,9 @@ for set in $(echo "$SETS" | tr , ' '); do
 	log "$set: making the data set ($PIPELINE)"
 	make_set "$set" "$d"
 	cp "$d/sizes" "$d/snapsize" "$d/pipeline" "$r/"
+	# Everyone, for the uniformly random lookups.
+	awk -F: '{print $1, $3}' "$d/passwd.txt" >"$d/all"
+	export BENCH_ALL="$d/all"
 	if [ -f "$d/refresh" ]; then cp "$d/refresh" "$d/page_size" "$r/"; fi
 	if [ -f "$d/refresh_runs" ]; then cp "$d/refresh_runs" "$r/"; fi
 	if [ "$set" != refresh ]; then
@@ -324,7 +371,9 @@ for set in $(echo "$SETS" | tr , ' '); do
 		done
 		bench_backend "$set" files "$d" "$r" 1
 		bench_backend "$set" cache "$d" "$r" 1
+		fresh_rows "$set" "$d" "$r"
 	fi
+	unset BENCH_ALL
 	rm -rf "$d"
 done
 echo "load_end $(cut -d' ' -f1-3 /proc/loadavg)" >>"$RES/machine"
