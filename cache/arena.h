@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * arena.h: memory handed out in large chunks and freed all at once, for
  * the many small strings and member arrays of a whole directory (the

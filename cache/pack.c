@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pack.c: records into glibc's struct passwd and struct group.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pack.h: copy a decoded record into the caller's struct and buffer, the way
  * glibc's reentrant lookups expect.

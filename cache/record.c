@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * record.c: encoding and bounds-checked decoding of snapshot records.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * safedir.c: see safedir.h.
  */

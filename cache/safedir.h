@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * safedir.h: opening a directory that root will write into, safely.
  *

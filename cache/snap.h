@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * snap.h: the nss-scim snapshot, one read-only LMDB file.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * testpoint.c: the test build's stops (see testpoint.h).  Compiled to
  * nothing unless the build was configured with --enable-testpoints.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * testpoint.h: named points where a test can stop the refresh and kill it.
  *

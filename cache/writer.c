@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * writer.c: build a complete snapshot in a new file and publish it.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * nss_scim.c: the glibc NSS entry points of libnss_scim.so.2.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * nss_scim.h: the entry points glibc finds by name in libnss_scim.so.2
  * ("scim" in nsswitch.conf).  They are the module's only exports.

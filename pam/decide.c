@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * decide.c: may this user log in now?  The whole policy of pam_scim.so.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * options.c: the arguments of pam_scim.so, parsed into plain data.
  */

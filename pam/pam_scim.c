@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pam_scim.c: the PAM account module of nss-scim.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pamscim.h: the logic of pam_scim.so, apart from libpam so that unit tests
  * and fuzzers can drive it directly.

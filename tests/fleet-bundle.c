@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fleet-bundle.c: signed bundles (tools/bundle.c) and a host's local rules
  * over them (tools/fleet.c).  Every byte of a signed bundle is flipped and

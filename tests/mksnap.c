@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * mksnap: build a snapshot with the real writer from passwd- and
  * group-format text files, so that tests never carry binary fixtures.

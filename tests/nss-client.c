@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * nss-client: drives glibc's own lookups for the integration tests, in a
  * private mount namespace whose nsswitch.conf names "scim".

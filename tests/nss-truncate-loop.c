@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * nss-truncate-loop: one process looking users up through glibc's own
  * getpwnam_r() in a loop, for tests/nss-truncate.sh.

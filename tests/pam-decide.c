@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pam-decide: every row of pam_scim's decision, through pamscim_decide()
  * and pamscim_pam_code() on a private reader.  No root needed: the reader

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pam-default-path: prints the snapshot path compiled into the modules, for
  * the tests that run setuid programs and daemons, which ignore

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pam-libpam: pam_scim.so through the real libpam.  Each case writes a
  * service file into a private directory and runs pam_acct_mgmt() through

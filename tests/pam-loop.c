@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pam-loop: ROUNDS login-like sessions through the real libpam, each one
  * pam_start_confdir(), CHECKS account checks, pam_end() (which unloads

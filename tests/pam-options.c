@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pam-options: the arguments of pam_scim.so, through pamscim_parse_args().
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test-pack: the glibc packers at every buffer size, so that ERANGE comes
  * exactly when the buffer is one byte short, and never a write past it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test-reader: the writer and the reader together, without glibc.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test-safedir: the writer refuses to write where anyone else could swap
  * a name under it, and never follows a link to do it.

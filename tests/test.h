@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test.h: the assertions of the C unit tests.  A failed check prints the
  * file, line, expression, and expected and actual values, and fails the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tools-config.c: scim-cache's config parser.  Every error names the line.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tools-fuzz-config.c: a libFuzzer target over scim-cache's config parser
  * (and, through the id map parser, its state file format: the first byte

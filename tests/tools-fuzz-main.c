@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tools-fuzz-main.c: a plain driver for the libFuzzer targets, so that
  * make check replays their seeds without clang.

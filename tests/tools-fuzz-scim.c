@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tools-fuzz-scim.c: a libFuzzer target over scim-cache's handling of one
  * bridge response: the first byte picks Users or Groups, the rest is the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tools-map.c: SCIM resources to POSIX entries, and the sticky id map.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tools-metrics: what metrics_format adds for operations: the build's
  * version always, and a bundle's expiry only on a host that has one; the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tools-parse.c: SCIM response parsing and the paging rules, on bytes and
  * synthetic pages (no HTTP).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tools-sum.c: a refresh compares the new model with a summary of the live
  * snapshot (model_sum_snapshot, model_sum_diff) instead of its model; the

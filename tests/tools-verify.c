@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tools-verify: the parsers behind "scim-cache verify" (nsswitch.conf, PAM
  * stacks with their includes, login.defs, sssd.conf) and the report over a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bundle.c: write, verify and parse signed bundles; see bundle.h.
  *

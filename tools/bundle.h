@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bundle.h: fleet mode's signed snapshot bundles (scim-bundle(5)).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * client.h: reading the whole directory from the bridge: the paged
  * listings of Users and Groups (through the pager), and a GET of each group

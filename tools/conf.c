@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * conf.c: parse scim-cache's configuration; see conf.h.
  *

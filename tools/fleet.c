@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fleet.c: a host's local rules over a bundle's directory; see fleet.h.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fleet.h: what a host does with a bundle's directory (bundle.h) before
  * publishing it: its own local rules, the same ones a bridge refresh

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * http.h: the HTTPS transport of scim-cache, over libcurl.
  *

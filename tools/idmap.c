@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * idmap.c: see idmap.h.
  */

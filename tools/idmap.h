@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * idmap.h: sticky uids and gids, kept in the state directory.
  *

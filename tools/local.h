@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * local.h: the names and numbers of the local /etc/passwd and /etc/group,
  * read from the files themselves (never through NSS, which would ask our

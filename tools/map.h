@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * map.h: SCIM Users and Groups to POSIX users and groups (issue 3,
  * "Mapping"), under the config's rules, the local files and the sticky id

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * metrics.c: see metrics.h.  Names follow Prometheus conventions:
  * scim_cache_ prefix, _seconds and _total suffixes.

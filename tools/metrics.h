@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * metrics.h: the Prometheus textfile-collector output of scim-cache,
  * written atomically after every refresh when metrics_file is set.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * model.h: the POSIX view of a directory (what a snapshot holds), in
  * memory: built by mapping (map.h) or read back from a live snapshot, then

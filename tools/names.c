@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * names.c: the reserved names and the Latin fold; see names.h.
  */

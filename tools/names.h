@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * names.h: what a directory name may become on a host, before the mapping
  * (map.h) decides between people and groups.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pager.h: the paging rules of a SCIM listing, as a state machine fed with
  * parsed pages, so that they can be tested without HTTP.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * people.c: see people.h.
  */

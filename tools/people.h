@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * people.h: the people of a Users listing, kept compactly for the mapping.
  *

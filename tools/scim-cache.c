@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * scim-cache: fill the nss-scim snapshot from a 1Password SCIM bridge.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * scim.c: see scim.h.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * scim.h: SCIM 2.0 response bodies to C structs, with json-c.  No I/O: each
  * parser takes the bytes of one body, so that it can be unit-tested and

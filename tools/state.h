@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * state.h: scim-cache's state directory (root-only: 0700, files 0600).
  *

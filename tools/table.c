@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * table.c: see table.h.  Linear probing at a load of at most one half.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * table.h: two small open-addressing hash tables used throughout
  * scim-cache: strings to indices (struct strmap) and a set of 32-bit

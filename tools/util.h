@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * util.h: small helpers shared by scim-cache's modules: checked number
  * parsing, printable copies of untrusted text, a growable byte buffer,

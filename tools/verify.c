@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * verify.c: "scim-cache verify", one line per check of how this host is
  * wired up, each failure with the command or edit that fixes it.

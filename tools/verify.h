@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * verify.h: "scim-cache verify", whether this host is wired up.
  *

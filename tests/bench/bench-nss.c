@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench-nss: times glibc's own lookups (getpwnam_r & co.) through whatever
  * nsswitch.conf is in force, for tests/bench/run-bench.sh.

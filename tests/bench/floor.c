@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * floor.c: libnss_floor.so.2, an NSS module built only for the benchmarks.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz-bundle.c: libFuzzer target for what a fleet host does with a
  * downloaded bundle: the signature check over any bytes (which must refuse

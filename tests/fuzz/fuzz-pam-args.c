@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz-pam-args: a libFuzzer target for pam_scim's argument parser and log
  * sanitiser.  The input is split at NUL bytes into an argv, as libpam would

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz-record: the snapshot record decoders and the glibc packers on
  * arbitrary bytes.  The first byte picks the record kind (user, group,

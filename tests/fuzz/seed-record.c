@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * seed-record: writes fuzz-record's seed corpus into DIR, encoding the
  * test fixtures' people and groups with the real encoders.
