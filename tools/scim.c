@@ -16,30 +16,36 @@
 
 #define JSON_DEPTH 64
 
-/* An upper bound of what json-c allocates to parse BYTES: the bytes
- * themselves, 1 kB an object, 256 bytes an array, 128 a value, counted
- * outside strings (see SCIM_JSONC_MAX). */
+/* An upper bound of what json-c allocates to parse BYTES: the text it
+ * keeps (everything but white space between tokens), 1 kB an object, 256
+ * bytes an array, 128 a value (see SCIM_JSONC_MAX). */
 static size_t jsonc_cost(const char *bytes, size_t len)
 {
-	size_t objects = 0, arrays = 0, values = 1;
+	size_t objects = 0, arrays = 0, values = 1, text = 0;
 	bool in_string = false;
 
 	for (size_t i = 0; i < len; i++) {
 		char c = bytes[i];
 
 		if (in_string) {
-			if (c == '\\')
+			text++;
+			if (c == '\\' && i + 1 < len) {
 				i++;
-			else if (c == '"')
+				text++;
+			} else if (c == '"') {
 				in_string = false;
+			}
 			continue;
 		}
+		if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+			continue;
+		text++;
 		in_string = c == '"';
 		objects += c == '{';
 		arrays += c == '[';
 		values += c == ',';
 	}
-	return len + 1024 * objects + 256 * arrays + 128 * values;
+	return text + 1024 * objects + 256 * arrays + 128 * values;
 }
 
 /* Parses the whole of BYTES as one JSON value with TOK, fresh or reset;
