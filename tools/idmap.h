@@ -2,7 +2,8 @@
 /*
  * idmap.h: sticky uids and gids, kept in the state directory.
  *
- * A number is derived from the immutable SCIM id (DESIGN.md decision 7):
+ * A number is derived from the immutable SCIM id, never from the email,
+ * which changes:
  *
  *   slot = min + FNV-1a-64("u:" ID or "g:" ID) mod (max - min + 1)
  *

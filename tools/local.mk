@@ -32,5 +32,6 @@ tools_scim_cache_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(CURL_CFLAGS) \
 tools_scim_cache_LDADD = tools/libscim.la cache/libsnap.la $(JSONC_LIBS) \
 	$(CURL_LIBS) $(CRYPTO_LIBS) $(LMDB_LIBS)
 
-# An annotated example; issue 5's install rules decide where it goes.
+# An annotated example; dist/local.mk installs it (and the Debian package
+# ships it as the conffile).
 EXTRA_DIST += tools/nss-scim.conf.example tools/gen-latin-fold.py

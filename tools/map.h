@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * map.h: SCIM Users and Groups to POSIX users and groups (issue 3,
- * "Mapping"), under the config's rules, the local files and the sticky id
- * map.  Everything that is left out and why goes into a skip list.
+ * map.h: SCIM Users and Groups to POSIX users and groups, under the
+ * config's rules, the local files and the sticky id map.  Everything that
+ * is left out and why goes into a skip list.
  */
 #ifndef SCIM_MAP_H
 #define SCIM_MAP_H

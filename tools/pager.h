@@ -6,7 +6,8 @@
  *   pager_init(); loop { GET ?startIndex=pager_start()&count=page_size;
  *                        parse; r = pager_feed(); if r <= 0 break; }
  *
- * The rules (SCIM-BRIDGE.md): advance startIndex by the number of resources
+ * The rules (offset paging as bridges really do it, where ordering is not
+ * stable between requests): advance startIndex by the number of resources
  * received; deduplicate by id; stop when the unique count reaches
  * totalResults, after one more request that must bring nothing new (so
  * that a totalResults that is too small is caught); cap the number of
