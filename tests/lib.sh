@@ -16,9 +16,11 @@ SKIP=77
 # Without HOME, programs such as python3 look their user up in the passwd
 # database, and under a test nsswitch.conf of "passwd: scim" that loads our
 # module into a program not built for it (fatal in a sanitized build).
-# Some CI runners start jobs without HOME.
+# Some CI runners start jobs without HOME.  bash does the same without
+# SHELL, and python3 may be a bash script (a pyenv shim).
 : "${HOME:=/}"
-export HOME
+: "${SHELL:=/bin/sh}"
+export HOME SHELL
 MKSNAP="$top_builddir/tests/mksnap"
 NSS_LIBS="$top_builddir/nss/.libs"
 
