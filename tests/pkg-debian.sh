@@ -8,9 +8,12 @@
 # nsswitch.conf and PAM edits, refreshes from the bridge emulator on
 # 127.0.0.1, checks what getent and pamtester (through the real login
 # stack) see and refuse, runs scim-cache verify before and after pam_scim
-# is enabled, upgrades (Debian 12: from the lower version, keeping the id
-# map, the locks and the snapshot), and purges, after which nsswitch.conf
-# and common-account must be byte-identical to before.
+# is enabled, walks the login path the README documents (pam_mkhomedir
+# through its own pam-auth-update profile, sudo through a %group rule, and
+# sshd admitting people by an SSH CA's certificate and by an
+# AuthorizedKeysCommand), upgrades (Debian 12: from the lower version,
+# keeping the id map, the locks and the snapshot), and purges, after which
+# nsswitch.conf and common-account must be byte-identical to before.
 #
 # The host's /etc is never touched: every command that changes a system
 # runs chrooted, inside a private mount namespace that takes its /proc and
@@ -20,7 +23,7 @@
 . "$top_srcdir/tests/ops-lib.sh"
 require_root
 require_cmd dpkg-buildpackage dh dh_installnss lintian mmdebstrap unshare \
-	chroot tar
+	chroot tar ssh ssh-keygen
 # Never inside a package build that this test started.
 [ -z "${NSS_SCIM_PKG_BUILD:-}" ] || skip "inside a package build"
 [ "${SANITIZERS:-no}" = no ] ||
@@ -37,6 +40,7 @@ DATA="$top_srcdir/tests/emulator/sample-directory.json"
 SHOWN=ana.rodriguez
 SUSPENDED=sven.wright
 LOCKED=stephanie.park
+OTHER=bjorn.smith
 T0=$(date +%s)
 
 say() { echo "-- $* ($(($(date +%s) - T0)) s)"; }
@@ -114,14 +118,15 @@ mirror() {
 }
 
 # The packages every chroot gets from mmdebstrap: the ones ours depend on
-# (so that apt installs ours without reaching the network) and pamtester.
+# (so that apt installs ours without reaching the network), pamtester, and
+# what the login path needs (sudo, sshd).
 # Debian 13 renamed two libraries for the 64-bit time_t transition; the new
 # names provide the old ones, which is what the packages built on Debian 12
 # depend on.
 chroot_includes() {
 	case $1 in
-	bookworm) echo pamtester,liblmdb0,libjson-c5,libcurl4,libssl3 ;;
-	*) echo pamtester,liblmdb0,libjson-c5,libcurl4t64,libssl3t64 ;;
+	bookworm) echo pamtester,sudo,openssh-server,liblmdb0,libjson-c5,libcurl4,libssl3 ;;
+	*) echo pamtester,sudo,openssh-server,liblmdb0,libjson-c5,libcurl4t64,libssl3t64 ;;
 	esac
 }
 
@@ -293,6 +298,165 @@ check_purge() {
 	ok "$SUITE: purged; nsswitch.conf and common-account are as before"
 }
 
+# ---- the login path -----------------------------------------------------
+
+# A free TCP port on 127.0.0.1 (sshd takes no port 0).
+free_port() {
+	"$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# ssh from the host to the chroot's sshd as user $1 with key $2, running $3.
+ssh_to() {
+	ssh -F /dev/null -p "$SSHD_PORT" -i "$2" -o BatchMode=yes \
+		-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+		-o IdentitiesOnly=yes -o ConnectTimeout=20 \
+		"$1@127.0.0.1" "$3"
+}
+
+# The name of a directory group that $SHOWN belongs to, other than their own.
+shown_group() {
+	in_root "$1" "id -Gn $SHOWN" | tr ' ' '\n' | grep -vx "$SHOWN" | head -n 1
+}
+
+# Home directories from pam_mkhomedir, enabled through its own
+# pam-auth-update profile: a session for a directory person makes their
+# home, owned by their directory uid.
+check_mkhomedir() {
+	r=$1
+	in_root "$r" "pam-auth-update --enable mkhomedir" >"$TMPD/pau" 2>&1 ||
+		fail "$SUITE: pam-auth-update --enable mkhomedir: $(cat "$TMPD/pau")"
+	grep -q 'pam_mkhomedir.so' "$r/etc/pam.d/common-session" ||
+		fail "$SUITE: common-session lacks pam_mkhomedir.so"
+	home=$(grep "^$SHOWN:" "$TMPD/getent" | cut -d: -f6)
+	uid=$(grep "^$SHOWN:" "$TMPD/getent" | cut -d: -f3)
+	[ ! -e "$r$home" ] || fail "$SUITE: $home exists before the first session"
+	in_root "$r" "pamtester login $SHOWN open_session close_session" >"$TMPD/pt" 2>&1 ||
+		fail "$SUITE: session for $SHOWN: $(cat "$TMPD/pt")"
+	[ -d "$r$home" ] || fail "$SUITE: pam_mkhomedir did not make $home"
+	[ "$(stat -c %u "$r$home")" = "$uid" ] ||
+		fail "$SUITE: $home is owned by uid $(stat -c %u "$r$home"), not $uid"
+	owner=$(in_root "$r" "stat -c %U $home")
+	[ "$owner" = "$SHOWN" ] || fail "$SUITE: the chroot sees $home owned by '$owner'"
+	ok "$SUITE: pam_mkhomedir (pam-auth-update profile) made $home for $SHOWN (uid $uid)"
+}
+
+# sudo through a %group rule naming a directory group; sudo runs the
+# account stack, so a person locked after their session began is refused
+# sudo too.
+check_sudo() {
+	r=$1
+	grp=$(shown_group "$r")
+	[ -n "$grp" ] || fail "$SUITE: $SHOWN is in no directory group"
+	printf '%%%s ALL=(ALL:ALL) NOPASSWD: ALL\n' "$grp" >"$r/etc/sudoers.d/scim-test"
+	chmod 0440 "$r/etc/sudoers.d/scim-test"
+	out=$(in_root "$r" "su -s /bin/sh -c 'sudo -n id -u' $SHOWN" 2>"$TMPD/sudo.err") ||
+		fail "$SUITE: sudo for $SHOWN through %$grp: $out $(cat "$TMPD/sudo.err")"
+	[ "$out" = 0 ] || fail "$SUITE: sudo for $SHOWN gave: $out $(cat "$TMPD/sudo.err")"
+	# A session that began before the lock: su admits the person, then
+	# waits until the lock is in the snapshot before calling sudo.
+	rm -f "$r/tmp/go"
+	in_root "$r" "su -s /bin/sh -c 'while [ ! -e /tmp/go ]; do sleep 0.1; done; sudo -n id -u' $SHOWN" \
+		>"$TMPD/sudo.out" 2>&1 &
+	pid=$!
+	sleep 1
+	in_root "$r" "scim-cache --quiet lock $SHOWN" >"$TMPD/lock" 2>&1 ||
+		fail "$SUITE: lock $SHOWN: $(cat "$TMPD/lock")"
+	touch "$r/tmp/go"
+	if wait "$pid"; then
+		fail "$SUITE: sudo admitted $SHOWN after the lock: $(cat "$TMPD/sudo.out")"
+	fi
+	# Without a terminal sudo does not pass the module's message on; it
+	# names the stack that refused.
+	grep -q 'PAM account management error' "$TMPD/sudo.out" ||
+		fail "$SUITE: sudo refused $SHOWN, but not in the account stack: $(cat "$TMPD/sudo.out")"
+	in_root "$r" "scim-cache --quiet unlock $SHOWN" >"$TMPD/lock" 2>&1 ||
+		fail "$SUITE: unlock $SHOWN: $(cat "$TMPD/lock")"
+	rm -f "$r/etc/sudoers.d/scim-test" "$r/tmp/go"
+	ok "$SUITE: sudo through %$grp admits $SHOWN, and refuses them once locked mid-session"
+}
+
+# sshd for people with no keys on the host: one admitted by a certificate
+# from an SSH CA (TrustedUserCAKeys, AuthorizedPrincipalsFile), one by a key
+# that an AuthorizedKeysCommand prints; a suspended person with a valid
+# certificate is refused in the account phase.
+check_sshd() {
+	r=$1
+	keys="$TMPD/ssh-$SUITE"
+	mkdir -p "$keys"
+	ssh-keygen -q -t ed25519 -N '' -C ca -f "$keys/ca"
+	for who in "$SHOWN" "$SUSPENDED" "$OTHER"; do
+		ssh-keygen -q -t ed25519 -N '' -C "$who" -f "$keys/$who"
+	done
+	for who in "$SHOWN" "$SUSPENDED"; do
+		ssh-keygen -q -s "$keys/ca" -I "$who" -n "$who" -V -5m:+1h \
+			"$keys/$who.pub" 2>/dev/null
+	done
+	cp "$keys/ca.pub" "$r/etc/ssh/scim-ca.pub"
+	mkdir -p "$r/etc/ssh/principals"
+	for who in "$SHOWN" "$SUSPENDED"; do
+		echo "$who" >"$r/etc/ssh/principals/$who"
+	done
+	# The admin's own key source; here, a directory of public keys.
+	mkdir -p "$r/etc/ssh/keys"
+	cp "$keys/$OTHER.pub" "$r/etc/ssh/keys/$OTHER"
+	cat >"$r/usr/local/sbin/scim-test-keys" <<'KEYS'
+#!/bin/sh
+[ -f "/etc/ssh/keys/$1" ] && exec cat "/etc/ssh/keys/$1"
+exit 0
+KEYS
+	chmod 0755 "$r/usr/local/sbin/scim-test-keys"
+	SSHD_PORT=$(free_port)
+	cat >"$r/etc/ssh/sshd_config.d/scim-test.conf" <<CONF
+ListenAddress 127.0.0.1
+Port $SSHD_PORT
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+TrustedUserCAKeys /etc/ssh/scim-ca.pub
+AuthorizedPrincipalsFile /etc/ssh/principals/%u
+AuthorizedKeysCommand /usr/local/sbin/scim-test-keys %u
+AuthorizedKeysCommandUser nobody
+CONF
+	in_root "$r" "mkdir -p /run/sshd && ssh-keygen -A" >"$TMPD/sshd-keys" 2>&1 ||
+		fail "$SUITE: ssh-keygen -A: $(cat "$TMPD/sshd-keys")"
+	in_root "$r" "exec /usr/sbin/sshd -D -e" >"$TMPD/sshd-$SUITE.log" 2>&1 &
+	sshd_pid=$!
+	i=0
+	while ! grep -q 'Server listening' "$TMPD/sshd-$SUITE.log"; do
+		i=$((i + 1))
+		[ $i -lt 100 ] || fail "$SUITE: sshd did not start: $(cat "$TMPD/sshd-$SUITE.log")"
+		kill -0 "$sshd_pid" 2>/dev/null || fail "$SUITE: sshd exited: $(cat "$TMPD/sshd-$SUITE.log")"
+		sleep 0.1
+	done
+	want=$(in_root "$r" "id $SHOWN")
+	out=$(ssh_to "$SHOWN" "$keys/$SHOWN" id 2>"$TMPD/ssh.err") ||
+		fail "$SUITE: $SHOWN could not log in with a certificate: $(cat "$TMPD/ssh.err") $(tail -n 20 "$TMPD/sshd-$SUITE.log")"
+	[ "$out" = "$want" ] || fail "$SUITE: $SHOWN over ssh is '$out', not '$want'"
+	out=$(ssh_to "$OTHER" "$keys/$OTHER" 'id -un; pwd' 2>"$TMPD/ssh.err") ||
+		fail "$SUITE: $OTHER could not log in with the command's key: $(cat "$TMPD/ssh.err") $(tail -n 20 "$TMPD/sshd-$SUITE.log")"
+	home=$(in_root "$r" "getent passwd $OTHER" | cut -d: -f6)
+	[ "$out" = "$OTHER
+$home" ] || fail "$SUITE: $OTHER over ssh: '$out' (home $home)"
+	[ "$(in_root "$r" "stat -c %U $home")" = "$OTHER" ] ||
+		fail "$SUITE: pam_mkhomedir did not make $home for $OTHER"
+	if out=$(ssh_to "$SUSPENDED" "$keys/$SUSPENDED" id 2>"$TMPD/ssh.err"); then
+		fail "$SUITE: the suspended $SUSPENDED logged in: $out"
+	fi
+	grep -q "Access denied for user $SUSPENDED by PAM account configuration" "$TMPD/sshd-$SUITE.log" ||
+		fail "$SUITE: sshd did not refuse $SUSPENDED in the account phase: $(tail -n 20 "$TMPD/sshd-$SUITE.log")"
+	grep -q 'Your account is suspended.' "$TMPD/ssh.err" ||
+		fail "$SUITE: $SUSPENDED was not told why: $(cat "$TMPD/ssh.err")"
+	kill "$sshd_pid" 2>/dev/null || true
+	wait "$sshd_pid" 2>/dev/null || true
+	rm -f "$r/etc/ssh/sshd_config.d/scim-test.conf"
+	ok "$SUITE: sshd admits $SHOWN by CA certificate and $OTHER by AuthorizedKeysCommand (home $home made), refuses the suspended $SUSPENDED"
+}
+
+check_login_path() {
+	check_mkhomedir "$1"
+	check_sudo "$1"
+	check_sshd "$1"
+}
+
 start_bridge
 for SUITE in $SUITES; do
 	R="$TMPD/root-$SUITE"
@@ -335,7 +499,8 @@ for SUITE in $SUITES; do
 		check_refresh "$R"
 	fi
 	check_pam "$R"
-	check_verify "$R" 0 nsswitch=ok sshd=skip login=ok snapshot=ok schedule=ok uid-range=ok
+	check_login_path "$R"
+	check_verify "$R" 0 nsswitch=ok sshd=ok login=ok snapshot=ok schedule=ok uid-range=ok
 	check_purge "$R"
 	LOCKED_HERE=""
 	rm -rf "$R"
