@@ -19,7 +19,13 @@ tools_libscim_la_SOURCES = \
 	tools/metrics.h tools/metrics.c \
 	tools/bundle.h tools/bundle.c \
 	tools/fleet.h tools/fleet.c \
-	tools/verify.h tools/verify.c
+	tools/verify.h tools/verify.c \
+	tools/log.h tools/log.c \
+	tools/run.h tools/run.c \
+	tools/refresh.h tools/refresh.c \
+	tools/status.h tools/status.c \
+	tools/lockout.h tools/lockout.c \
+	tools/check.h tools/check.c
 tools_libscim_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(CURL_CFLAGS) \
 	$(CRYPTO_CFLAGS)
 tools_libscim_la_LIBADD = cache/libsnap.la $(JSONC_LIBS) $(CURL_LIBS) \
