@@ -86,7 +86,7 @@ int check_run(struct run *r)
 	struct buf body = {0};
 	int rc;
 
-	if (r->cfg.source)
+	if (r->cfg.mode == MODE_FLEET)
 		return check_bundle(r);
 	rc = http_open(&r->cfg, &r->http, r->err, sizeof(r->err));
 	if (rc == 0)

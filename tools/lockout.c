@@ -103,12 +103,13 @@ static int fleet_lock(struct run *r, const char *name, bool lock)
 
 int lockout_set(struct run *r, const char *name, bool lock)
 {
-	struct idmap_entry *e =
-	        r->cfg.source ? NULL : idmap_find_name(&r->ids, 'u', name);
+	struct idmap_entry *e = r->cfg.mode == MODE_FLEET
+	                                ? NULL
+	                                : idmap_find_name(&r->ids, 'u', name);
 	int rc;
 
 	/* A fleet host has no SCIM ids: it locks by uid. */
-	if (r->cfg.source)
+	if (r->cfg.mode == MODE_FLEET)
 		return fleet_lock(r, name, lock);
 	if (lock && e == NULL) {
 		logmsg(LOG_ERR,

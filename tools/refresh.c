@@ -51,7 +51,7 @@ static void load_live(struct run *r)
 	r->live_err = model_sum_snapshot(r->cfg.cache_path, geteuid(),
 	                                 &r->live_sum, &r->live_meta);
 	r->have_live = r->live_err == 0;
-	if (r->have_live && !r->cfg.source && ids_lack_live(r))
+	if (r->have_live && r->cfg.mode != MODE_FLEET && ids_lack_live(r))
 		run_load_live_model(r);
 }
 
@@ -199,7 +199,7 @@ static void release_groups(void *ud)
  * and then applies its own as a fleet host would. */
 static int build(struct run *r)
 {
-	bool source = r->cfg.bundle_file != NULL;
+	bool source_host = r->cfg.mode == MODE_SOURCE;
 	struct localdb none = {0};
 	struct strmap locked = {0};
 	struct fleet_rules rules = {.local = &r->local,
@@ -215,7 +215,7 @@ static int build(struct run *r)
 	        .people = &r->dir.people,
 	        .groups = r->dir.groups,
 	        .ngroups = r->dir.ngroups,
-	        .local = source ? &none : &r->local,
+	        .local = source_host ? &none : &r->local,
 	        .locked = &locked,
 	        .seed = r->live_full ? &r->live : NULL,
 	        .adopted = &adopted,
@@ -227,17 +227,18 @@ static int build(struct run *r)
 	int rc = localdb_load(&r->local, r->cfg.local_passwd,
 	                      r->cfg.local_group, r->err, sizeof(r->err));
 
-	for (size_t i = 0; rc == 0 && !source && i < r->locks.n; i++)
+	for (size_t i = 0; rc == 0 && !source_host && i < r->locks.n; i++)
 		rc = strmap_put(&locked, r->locks.ids[i], 0);
 	if (rc == 0)
-		rc = map_build(&in, &r->ids, source ? &r->bundle : &r->next,
-		               &r->skipped, r->err, sizeof(r->err));
+		rc = map_build(&in, &r->ids,
+		               source_host ? &r->bundle : &r->next, &r->skipped,
+		               r->err, sizeof(r->err));
 	/* The model holds all that is needed from here on.  glibc keeps
 	 * freed heap unless asked: give it back before the writer runs. */
 	directory_free(&r->dir);
 	strmap_free(&locked);
 	malloc_trim(0);
-	if (rc == 0 && source &&
+	if (rc == 0 && source_host &&
 	    fleet_apply_local(&r->bundle, &rules, false, &r->next,
 	                      &r->skipped) < 0)
 		rc = set_error(r->err, sizeof(r->err), -ENOMEM,
@@ -320,7 +321,7 @@ static int guards(struct run *r, bool force)
 	if (r->next.nusers == 0) {
 		snprintf(r->err, sizeof(r->err),
 		         "the %s lists no usable person%s",
-		         r->cfg.source ? "bundle" : "bridge",
+		         r->cfg.mode == MODE_FLEET ? "bundle" : "bridge",
 		         before ? ", which would remove everyone" : "");
 		return -1;
 	}
@@ -338,7 +339,7 @@ static int guards(struct run *r, bool force)
  * bundle URL. */
 static const char *run_source(const struct run *r)
 {
-	return r->cfg.source ? r->cfg.source : r->cfg.url;
+	return r->cfg.mode == MODE_FLEET ? r->cfg.source : r->cfg.url;
 }
 
 /* Whether the live snapshot needs republishing although nothing in it
@@ -346,7 +347,7 @@ static const char *run_source(const struct run *r)
  * confirmed (RECONFIRM_AGE). */
 static bool live_unconfirmed(const struct run *r)
 {
-	if (r->cfg.source)
+	if (r->cfg.mode == MODE_FLEET)
 		return r->dl.info.created > r->live_meta.created;
 	return now_wall() - (double)r->live_meta.created >= RECONFIRM_AGE;
 }
@@ -630,7 +631,7 @@ static int publish(struct run *r)
 
 	/* A fleet host's snapshot is the bundle's: same generation, and
 	 * created when the source last listed the bridge. */
-	if (r->cfg.source) {
+	if (r->cfg.mode == MODE_FLEET) {
 		/* Only a local lock can have put the live one ahead. */
 		if (r->dl.info.generation >= r->live_meta.generation ||
 		    !r->have_live)
@@ -649,7 +650,7 @@ static int publish(struct run *r)
 		                   sizeof(r->err));
 	if (rc < 0)
 		return rc;
-	if (r->cfg.source)
+	if (r->cfg.mode == MODE_FLEET)
 		remember_bundle(r);
 	status_set_int(r->st, "last_generation", (int64_t)m.generation);
 	run_nscd_invalidate();
@@ -664,7 +665,7 @@ int refresh_run(struct run *r, bool dry_run, bool force)
 
 	TESTPOINT("refresh-start");
 	r->want_full = dry_run || (logs.tty && !logs.quiet);
-	if (r->cfg.source) {
+	if (r->cfg.mode == MODE_FLEET) {
 		rc = fleet_fetch(r, dry_run);
 		if (rc != 0)
 			return rc < 0 ? failed(r, EXIT_FAIL) : EXIT_OK;
@@ -678,7 +679,7 @@ int refresh_run(struct run *r, bool dry_run, bool force)
 		       "the live snapshot %s is unusable (%s); "
 		       "a new one replaces it",
 		       r->cfg.cache_path, snap_strerror(r->live_err));
-	rc = r->cfg.source ? fleet_build(r) : build(r);
+	rc = r->cfg.mode == MODE_FLEET ? fleet_build(r) : build(r);
 	if (rc < 0)
 		return failed(r, EXIT_FAIL);
 	report_skipped(r);
@@ -693,11 +694,11 @@ int refresh_run(struct run *r, bool dry_run, bool force)
 	}
 	if (guards(r, force) < 0)
 		return failed(r, EXIT_REFUSED);
-	if (r->cfg.bundle_file && write_bundle(r) < 0)
+	if (r->cfg.mode == MODE_SOURCE && write_bundle(r) < 0)
 		return failed(r, EXIT_FAIL);
 	if (unchanged(r)) {
 		/* Accepted, so the next run compares against it. */
-		if (r->cfg.source)
+		if (r->cfg.mode == MODE_FLEET)
 			remember_bundle(r);
 		if (save_ids(r, r->err, sizeof(r->err)) < 0)
 			return failed(r, EXIT_FAIL);

@@ -101,6 +101,13 @@ static json_object *locks_json(const struct run *r)
 	return a;
 }
 
+/* status --json's names of the modes. */
+static const char *const mode_names[] = {
+        [MODE_BRIDGE] = "bridge",
+        [MODE_SOURCE] = "source",
+        [MODE_FLEET] = "fleet",
+};
+
 /* The mode, and for fleet mode the bundle last written or applied. */
 static json_object *fleet_json(const struct run *r)
 {
@@ -112,12 +119,9 @@ static json_object *fleet_json(const struct run *r)
 	double until = status_get_num(r->st, "bundle_valid_until");
 
 	json_object_object_add(o, "mode",
-	                       json_object_new_string(r->cfg.source ? "fleet"
-	                                              : r->cfg.bundle_file
-	                                                      ? "source"
-	                                                      : "bridge"));
+	                       json_object_new_string(mode_names[r->cfg.mode]));
 	json_object_object_add(o, "source",
-	                       json_object_new_string(r->cfg.source
+	                       json_object_new_string(r->cfg.mode == MODE_FLEET
 	                                                      ? r->cfg.source
 	                                                      : r->cfg.url));
 	json_object_object_add(
