@@ -48,8 +48,8 @@ static int save_locks(struct run *r, int rc, bool lock)
 		rc = locks_save(r->cfg.state_dir, &r->locks);
 	if (rc < 0)
 		logmsg(LOG_ERR, "%s: cannot save %s/%s: %s",
-		       lock ? "lock" : "unlock", r->cfg.state_dir, STATE_LOCKS,
-		       strerror(-rc));
+		       lock ? "lock" : "unlock", r->cfg.state_dir,
+		       STATE_LOCKOUTS, strerror(-rc));
 	return rc;
 }
 

@@ -67,12 +67,12 @@ int run_open_state(struct run *r)
 		logmsg(LOG_ERR,
 		       "another refresh is running (lock %s/%s held "
 		       "for %us); giving up",
-		       r->cfg.state_dir, STATE_LOCK, r->cfg.lock_wait);
+		       r->cfg.state_dir, STATE_FLOCK, r->cfg.lock_wait);
 		return EXIT_BUSY;
 	}
 	if (r->lockfd < 0) {
 		logmsg(LOG_ERR, "cannot lock %s/%s: %s", r->cfg.state_dir,
-		       STATE_LOCK, strerror(-r->lockfd));
+		       STATE_FLOCK, strerror(-r->lockfd));
 		return EXIT_FAIL;
 	}
 	state_sweep(r->cfg.state_dir);
@@ -97,7 +97,7 @@ int run_open_state(struct run *r)
 	}
 	if (locks_load(r->cfg.state_dir, &r->locks) < 0) {
 		logmsg(LOG_ERR, "%s/%s is damaged; fix or remove it",
-		       r->cfg.state_dir, STATE_LOCKS);
+		       r->cfg.state_dir, STATE_LOCKOUTS);
 		return EXIT_FAIL;
 	}
 	return EXIT_OK;

@@ -59,7 +59,7 @@ int state_lock(const char *dir, unsigned wait)
 	double until = now_mono() + wait;
 	int fd, r;
 
-	r = state_path(dir, STATE_LOCK, path);
+	r = state_path(dir, STATE_FLOCK, path);
 	if (r < 0)
 		return r;
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -79,7 +79,7 @@ int state_lock(const char *dir, unsigned wait)
 static bool leftover(const char *name)
 {
 	static const char *const files[] = {STATE_IDS, STATE_STATUS,
-	                                    STATE_LOCKS};
+	                                    STATE_LOCKOUTS};
 
 	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
 		size_t n = strlen(files[i]);
@@ -299,7 +299,7 @@ int locks_load(const char *dir, struct locks *l)
 	int r;
 
 	*l = (struct locks){0};
-	r = state_path(dir, STATE_LOCKS, path);
+	r = state_path(dir, STATE_LOCKOUTS, path);
 	if (r == 0)
 		r = read_file(path, STATE_STATUS_MAX, &text, &len);
 	if (r == -ENOENT)
@@ -319,7 +319,7 @@ int locks_save(const char *dir, const struct locks *l)
 	struct buf b = {0};
 	int r;
 
-	r = state_path(dir, STATE_LOCKS, path);
+	r = state_path(dir, STATE_LOCKOUTS, path);
 	if (r < 0)
 		return r;
 	buf_puts(&b, "# nss-scim local locks: SCIM-ID NAME "

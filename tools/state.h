@@ -22,8 +22,8 @@
 
 #define STATE_IDS        "ids"
 #define STATE_STATUS     "status.json"
-#define STATE_LOCKS      "locks"
-#define STATE_LOCK       "lock"
+#define STATE_LOCKOUTS   "locks" /* people locked out (lock, unlock) */
+#define STATE_FLOCK      "lock"  /* flock(2)ed: one run at a time */
 #define STATE_STATUS_MAX (64u << 20)
 
 /* Joins DIR and NAME into OUT (PATH_MAX bytes). */

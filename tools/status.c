@@ -316,7 +316,7 @@ int status_show(struct run *r, bool json)
 	r->st = status_load(r->cfg.state_dir, &damaged);
 	if (locks_load(r->cfg.state_dir, &r->locks) < 0)
 		logmsg(LOG_WARNING, "%s/%s is damaged", r->cfg.state_dir,
-		       STATE_LOCKS);
+		       STATE_LOCKOUTS);
 	if (r->locks.n > 0)
 		status_lock_holders(r);
 	o = r->st ? status_json(r) : NULL;
