@@ -10,7 +10,9 @@
 # Only what holds the clock is set aside: a snapshot's creation time (and a
 # fleet host's generation, which is the bundle's, taken from the clock), a
 # bundle's generation, created and valid-until lines and its signature
-# (over those lines), and the run time in the summary lines.
+# (over those lines), the run time in the summary lines, and the status
+# file's times, durations and what derives from them (a bundle's digest,
+# the bundle server's validators).
 #
 # Needs the git history (distcheck's tree has none: skipped) and what
 # building the tree needs.  The reference build is kept in the build tree
@@ -117,6 +119,7 @@ run() {
 	"$bin" --config "$HCONF" status --json >"$out.status" ||
 		fail "$1 $2 status $4"
 	cp "$H/snap/cache.mdb" "$out.snap"
+	cp "$H/state/status.json" "$out.state"
 	[ ! -f "$H/state/ids" ] || cp "$H/state/ids" "$out.ids"
 	[ "$3" != source ] || cp "$WWW/$5.bundle" "$out.bundle"
 }
@@ -144,6 +147,15 @@ for st in glob.glob(os.path.join(d, "*.status")):
         t = re.sub(r"(?m)^signature ed25519 ([0-9a-f]+) .*$",
                    r"signature ed25519 \1 S", t)
         open(base + ".bundle", "w").write(t)
+    # The status file's values that hold the clock, or come from it.
+    t = open(base + ".state").read()
+    t = re.sub(r'"(last_attempt|last_success|last_duration_seconds|'
+               r'bundle_created|bundle_valid_until|bundle_generation|'
+               r'bundle_digest|bundle_etag|bundle_last_modified)":'
+               r'("[^"]*"|[0-9.e+-]+)', r'"\1":T', t)
+    if snap["generation"] >= 1000000000:
+        t = re.sub(r'"last_generation":[0-9]+', '"last_generation":G', t)
+    open(base + ".state", "w").write(t)
     t = open(base + ".log").read()
     t = re.sub(r" in [0-9]+\.[0-9]s:", " in Ts:", t)
     t = re.sub(r"generation [0-9]{9,}", "generation G", t)

@@ -33,7 +33,7 @@ static int republish(struct run *r, const char *name, bool active)
 	                   r->cfg.cache_path, &m, r->err, sizeof(r->err));
 	if (rc < 0)
 		return -1;
-	status_set_int(r->st, "last_generation", (int64_t)m.generation);
+	status_set_int(r->st, ST_LAST_GENERATION, (int64_t)m.generation);
 	status_save(r->cfg.state_dir, r->st);
 	run_nscd_invalidate();
 	logmsg(LOG_NOTICE, "published generation %" PRIu64 " with %s %s",
@@ -83,8 +83,8 @@ static int fleet_lock(struct run *r, const char *name, bool lock)
 	if (!lock) {
 		/* The next refresh must rebuild even if the bundle is not
 		 * modified. */
-		status_set_str(r->st, "bundle_etag", NULL);
-		status_set_str(r->st, "bundle_last_modified", NULL);
+		status_set_str(r->st, ST_BUNDLE_ETAG, NULL);
+		status_set_str(r->st, ST_BUNDLE_LAST_MODIFIED, NULL);
 		status_save(r->cfg.state_dir, r->st);
 		logmsg(LOG_NOTICE, "unlocked %s; the next refresh applies it",
 		       name);

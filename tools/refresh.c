@@ -106,28 +106,28 @@ static void record(struct run *r, const char *result, const char *error)
 {
 	double dur = now_mono() - r->t0;
 
-	status_set_num(r->st, "last_attempt", r->wall0);
-	status_set_str(r->st, "last_result", result);
-	status_set_num(r->st, "last_duration_seconds", dur);
+	status_set_num(r->st, ST_LAST_ATTEMPT, r->wall0);
+	status_set_str(r->st, ST_LAST_RESULT, result);
+	status_set_num(r->st, ST_LAST_DURATION, dur);
 	if (error)
-		status_set_str(r->st, "last_error", error);
+		status_set_str(r->st, ST_LAST_ERROR, error);
 	else
-		status_set_str(r->st, "last_error", NULL);
+		status_set_str(r->st, ST_LAST_ERROR, NULL);
 	if (strcmp(result, "success") == 0 || strcmp(result, "unchanged") == 0)
-		status_set_num(r->st, "last_success", now_wall());
-	status_count(r->st, "refreshes_total", result, 1);
+		status_set_num(r->st, ST_LAST_SUCCESS, now_wall());
+	status_count(r->st, ST_REFRESHES_TOTAL, result, 1);
 	if (r->http) {
 		const struct http_stats *s = http_stats(r->http);
 
 		for (size_t i = 0; i < s->n; i++) {
 			const char *k = s->c[i].key;
 
-			status_count(r->st, "http_requests_total", k,
+			status_count(r->st, ST_HTTP_REQUESTS_TOTAL, k,
 			             (int64_t)s->c[i].n);
 			/* Not 2xx or 304 (a fleet host's unchanged bundle),
 			 * or no answer. */
 			if (k[0] != '2' && strcmp(k, "304") != 0)
-				status_count(r->st, "http_errors_total", k,
+				status_count(r->st, ST_HTTP_ERRORS_TOTAL, k,
 				             (int64_t)s->c[i].n);
 		}
 	}
@@ -304,8 +304,8 @@ static void report_skipped(struct run *r)
 	if (l->n)
 		logmsg(LOG_WARNING, "skipped %zu people and %zu groups (%s)",
 		       users, l->n - users, b.data ? b.data : "");
-	json_object_object_add(r->st, "skipped", arr);
-	json_object_object_add(r->st, "skipped_by_reason", by);
+	status_set_json(r->st, ST_SKIPPED, arr);
+	status_set_json(r->st, ST_SKIPPED_BY_REASON, by);
 	buf_free(&b, false);
 }
 
@@ -395,7 +395,7 @@ static int print_dry_run(struct run *r)
 }
 
 /* A string of the status file, "" when it has none. */
-static const char *status_str(const struct run *r, const char *key)
+static const char *status_str(const struct run *r, enum status_key key)
 {
 	const char *v = status_get_str(r->st, key);
 
@@ -415,17 +415,18 @@ static void remember_bundle(struct run *r)
 	const struct bundle_info *b = &r->dl.info;
 	char hex[17];
 
-	status_set_int(r->st, "bundle_generation", (int64_t)b->generation);
-	status_set_num(r->st, "bundle_created", (double)b->created);
-	status_set_num(r->st, "bundle_valid_until", (double)b->valid_until);
-	status_set_str(r->st, "bundle_digest", digest_hex(b->digest, hex));
-	status_set_str(r->st, "bundle_origin", b->origin);
-	status_set_str(r->st, "bundle_bridge", b->source);
-	status_set_str(r->st, "bundle_key", b->keyid);
-	status_set_int(r->st, "bundle_bytes", (int64_t)r->dl.bytes);
-	status_set_str(r->st, "bundle_etag", r->dl.got.etag);
-	status_set_str(r->st, "bundle_last_modified", r->dl.got.last_modified);
-	status_set_str(r->st, "local_digest", digest_hex(r->local.digest, hex));
+	status_set_int(r->st, ST_BUNDLE_GENERATION, (int64_t)b->generation);
+	status_set_num(r->st, ST_BUNDLE_CREATED, (double)b->created);
+	status_set_num(r->st, ST_BUNDLE_VALID_UNTIL, (double)b->valid_until);
+	status_set_str(r->st, ST_BUNDLE_DIGEST, digest_hex(b->digest, hex));
+	status_set_str(r->st, ST_BUNDLE_ORIGIN, b->origin);
+	status_set_str(r->st, ST_BUNDLE_BRIDGE, b->source);
+	status_set_str(r->st, ST_BUNDLE_KEY, b->keyid);
+	status_set_int(r->st, ST_BUNDLE_BYTES, (int64_t)r->dl.bytes);
+	status_set_str(r->st, ST_BUNDLE_ETAG, r->dl.got.etag);
+	status_set_str(r->st, ST_BUNDLE_LAST_MODIFIED, r->dl.got.last_modified);
+	status_set_str(r->st, ST_LOCAL_DIGEST,
+	               digest_hex(r->local.digest, hex));
 }
 
 /* Once the id map is saved, the writer needs only r->next: what else the
@@ -448,7 +449,7 @@ static int write_bundle(struct run *r)
 {
 	struct bundle_info info = {.id_min = r->cfg.uid_min,
 	                           .id_max = r->cfg.uid_max};
-	uint64_t prev = (uint64_t)status_get_int(r->st, "bundle_generation");
+	uint64_t prev = (uint64_t)status_get_int(r->st, ST_BUNDLE_GENERATION);
 	double now = now_wall();
 	struct buf b = {0};
 	char hex[17], host[BUNDLE_TEXT_MAX] = "";
@@ -467,9 +468,9 @@ static int write_bundle(struct run *r)
 	snprintf(info.origin, sizeof(info.origin), "%s", host);
 	rc = fleet_sign(&r->bundle, &r->cfg, &info, &b, r->err, sizeof(r->err));
 	if (rc == 0 && lstat(r->cfg.bundle_file, &st) == 0 &&
-	    strcmp(status_str(r, "bundle_digest"),
+	    strcmp(status_str(r, ST_BUNDLE_DIGEST),
 	           digest_hex(info.digest, hex)) == 0 &&
-	    now - status_get_num(r->st, "bundle_created") < RECONFIRM_AGE) {
+	    now - status_get_num(r->st, ST_BUNDLE_CREATED) < RECONFIRM_AGE) {
 		buf_free(&b, false);
 		return 0;
 	}
@@ -485,12 +486,12 @@ static int write_bundle(struct run *r)
 	buf_free(&b, false);
 	if (rc < 0)
 		return rc;
-	status_set_int(r->st, "bundle_generation", (int64_t)info.generation);
-	status_set_num(r->st, "bundle_created", (double)info.created);
-	status_set_num(r->st, "bundle_valid_until", (double)info.valid_until);
-	status_set_str(r->st, "bundle_digest", digest_hex(info.digest, hex));
-	status_set_str(r->st, "bundle_origin", info.origin);
-	status_set_str(r->st, "bundle_key", info.keyid);
+	status_set_int(r->st, ST_BUNDLE_GENERATION, (int64_t)info.generation);
+	status_set_num(r->st, ST_BUNDLE_CREATED, (double)info.created);
+	status_set_num(r->st, ST_BUNDLE_VALID_UNTIL, (double)info.valid_until);
+	status_set_str(r->st, ST_BUNDLE_DIGEST, digest_hex(info.digest, hex));
+	status_set_str(r->st, ST_BUNDLE_ORIGIN, info.origin);
+	status_set_str(r->st, ST_BUNDLE_KEY, info.keyid);
 	logmsg(LOG_INFO,
 	       "bundle written: generation %" PRIu64 ", %zu people, %zu "
 	       "groups, valid for %us, to %s",
@@ -502,7 +503,7 @@ static int write_bundle(struct run *r)
 /* The newest bundle generation this host has applied (0: none). */
 static uint64_t held_generation(const struct run *r)
 {
-	int64_t g = status_get_int(r->st, "bundle_generation");
+	int64_t g = status_get_int(r->st, ST_BUNDLE_GENERATION);
 
 	if (g <= 0 && r->have_live &&
 	    strcmp(r->live_meta.source, r->cfg.source) == 0)
@@ -538,11 +539,11 @@ static int fleet_fetch(struct run *r, bool dry_run)
 	    r->live_meta.id_min == r->cfg.uid_min &&
 	    r->live_meta.id_max == r->cfg.uid_max &&
 	    strcmp(digest_hex(r->local.digest, hex),
-	           status_str(r, "local_digest")) == 0) {
+	           status_str(r, ST_LOCAL_DIGEST)) == 0) {
 		snprintf(cond.etag, sizeof(cond.etag), "%s",
-		         status_str(r, "bundle_etag"));
+		         status_str(r, ST_BUNDLE_ETAG));
 		snprintf(cond.last_modified, sizeof(cond.last_modified), "%s",
-		         status_str(r, "bundle_last_modified"));
+		         status_str(r, ST_BUNDLE_LAST_MODIFIED));
 	}
 	if (http_open_public(&r->cfg, &r->http, r->err, sizeof(r->err)) < 0 ||
 	    fleet_download(r->http, &r->cfg, &cond, &r->dl, r->err,
@@ -550,7 +551,7 @@ static int fleet_fetch(struct run *r, bool dry_run)
 		return -1;
 	now = now_wall();
 	if (r->dl.status == 304) {
-		double until = status_get_num(r->st, "bundle_valid_until");
+		double until = status_get_num(r->st, ST_BUNDLE_VALID_UNTIL);
 
 		if (until > 0 && now >= until) {
 			snprintf(r->err, sizeof(r->err),
@@ -591,7 +592,7 @@ static int fleet_fetch(struct run *r, bool dry_run)
 		return -1;
 	}
 	if (b->generation == held && held > 0) {
-		const char *had = status_str(r, "bundle_digest");
+		const char *had = status_str(r, ST_BUNDLE_DIGEST);
 
 		if (had[0] && strcmp(had, digest_hex(b->digest, hex)) != 0) {
 			snprintf(r->err, sizeof(r->err),
@@ -652,7 +653,7 @@ static int publish(struct run *r)
 		return rc;
 	if (r->cfg.mode == MODE_FLEET)
 		remember_bundle(r);
-	status_set_int(r->st, "last_generation", (int64_t)m.generation);
+	status_set_int(r->st, ST_LAST_GENERATION, (int64_t)m.generation);
 	run_nscd_invalidate();
 	summary(r, "published", m.generation);
 	record(r, "success", NULL);

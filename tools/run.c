@@ -29,7 +29,7 @@ void run_free(struct run *r)
 	localdb_free(&r->local);
 	locks_free(&r->locks);
 	idmap_free(&r->ids);
-	json_object_put(r->st);
+	status_free(r->st);
 	if (r->lockfd >= 0)
 		close(r->lockfd);
 	config_free(&r->cfg);
@@ -136,7 +136,7 @@ void run_kept(const struct run *r, char *out, size_t len)
 
 uint64_t run_next_generation(const struct run *r)
 {
-	uint64_t g = (uint64_t)status_get_int(r->st, "last_generation");
+	uint64_t g = (uint64_t)status_get_int(r->st, ST_LAST_GENERATION);
 
 	if (r->have_live && r->live_meta.generation > g)
 		g = r->live_meta.generation;

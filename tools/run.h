@@ -34,7 +34,7 @@
 /* Everything one run holds; freed by run_free(). */
 struct run {
 	struct scim_config cfg;
-	json_object *st;
+	struct status *st;
 	struct idmap ids;
 	struct locks locks;
 	struct localdb local;

@@ -111,12 +111,12 @@ static const char *const mode_names[] = {
 /* The mode, and for fleet mode the bundle last written or applied. */
 static json_object *fleet_json(const struct run *r)
 {
-	static const char *const keep[] = {"bundle_generation", "bundle_digest",
-	                                   "bundle_origin",     "bundle_bridge",
-	                                   "bundle_key",        "bundle_bytes"};
+	static const enum status_key keep[] = {
+	        ST_BUNDLE_GENERATION, ST_BUNDLE_DIGEST, ST_BUNDLE_ORIGIN,
+	        ST_BUNDLE_BRIDGE,     ST_BUNDLE_KEY,    ST_BUNDLE_BYTES};
 	json_object *o = json_object_new_object(), *v;
-	double created = status_get_num(r->st, "bundle_created");
-	double until = status_get_num(r->st, "bundle_valid_until");
+	double created = status_get_num(r->st, ST_BUNDLE_CREATED);
+	double until = status_get_num(r->st, ST_BUNDLE_VALID_UNTIL);
 
 	json_object_object_add(o, "mode",
 	                       json_object_new_string(mode_names[r->cfg.mode]));
@@ -130,10 +130,9 @@ static json_object *fleet_json(const struct run *r)
 	                           : NULL);
 	for (size_t i = 0; i < ARRAY_SIZE(keep); i++)
 		json_object_object_add(
-		        o, keep[i] + 7,
-		        json_object_object_get_ex(r->st, keep[i], &v)
-		                ? json_object_get(v)
-		                : NULL);
+		        o, status_key_name(keep[i]) + strlen("bundle_"),
+		        status_get_json(r->st, keep[i], &v) ? json_object_get(v)
+		                                            : NULL);
 	json_object_object_add(
 	        o, "created",
 	        created > 0 ? json_object_new_int64((int64_t)created) : NULL);
@@ -164,12 +163,12 @@ static json_object *status_missing(const char *key)
 
 static json_object *status_json(struct run *r)
 {
-	static const char *const keep[] = {
-	        "last_attempt",          "last_success",
-	        "last_result",           "last_error",
-	        "last_duration_seconds", "skipped",
-	        "skipped_by_reason",     "refreshes_total",
-	        "http_requests_total",   "http_errors_total"};
+	static const enum status_key keep[] = {
+	        ST_LAST_ATTEMPT,        ST_LAST_SUCCESS,
+	        ST_LAST_RESULT,         ST_LAST_ERROR,
+	        ST_LAST_DURATION,       ST_SKIPPED,
+	        ST_SKIPPED_BY_REASON,   ST_REFRESHES_TOTAL,
+	        ST_HTTP_REQUESTS_TOTAL, ST_HTTP_ERRORS_TOTAL};
 	json_object *o = json_object_new_object(), *v;
 
 	/* Version 1: the keys documented in scim-cache(8), status, each
@@ -181,10 +180,10 @@ static json_object *status_json(struct run *r)
 	json_object_object_add(o, "fleet", fleet_json(r));
 	for (size_t i = 0; i < ARRAY_SIZE(keep); i++)
 		json_object_object_add(
-		        o, keep[i],
-		        json_object_object_get_ex(r->st, keep[i], &v)
+		        o, status_key_name(keep[i]),
+		        status_get_json(r->st, keep[i], &v)
 		                ? json_object_get(v)
-		                : status_missing(keep[i]));
+		                : status_missing(status_key_name(keep[i])));
 	json_object_object_add(o, "locks", locks_json(r));
 	return o;
 }
@@ -198,12 +197,22 @@ static const char *jstr(json_object *o, const char *key)
 	return "-";
 }
 
-static void print_skipped(json_object *st)
+/* jstr() of the status file's K. */
+static const char *st_text(const struct status *st, enum status_key k)
+{
+	json_object *v;
+
+	if (status_get_json(st, k, &v) && v != NULL)
+		return json_object_get_string(v);
+	return "-";
+}
+
+static void print_skipped(const struct status *st)
 {
 	json_object *arr;
 	size_t n;
 
-	if (!json_object_object_get_ex(st, "skipped", &arr) ||
+	if (!status_get_json(st, ST_SKIPPED, &arr) ||
 	    !json_object_is_type(arr, json_type_array))
 		return;
 	n = json_object_array_length(arr);
@@ -271,11 +280,12 @@ static void print_status(struct run *r, json_object *o)
 	}
 	print_fleet(o);
 	printf("last attempt:  %s (%s)\n",
-	       fmt_time(status_get_num(r->st, "last_attempt"), t1, sizeof(t1)),
-	       jstr(r->st, "last_result"));
+	       fmt_time(status_get_num(r->st, ST_LAST_ATTEMPT), t1, sizeof(t1)),
+	       st_text(r->st, ST_LAST_RESULT));
 	printf("last success:  %s\n",
-	       fmt_time(status_get_num(r->st, "last_success"), t2, sizeof(t2)));
-	printf("last error:    %s\n", jstr(r->st, "last_error"));
+	       fmt_time(status_get_num(r->st, ST_LAST_SUCCESS), t2,
+	                sizeof(t2)));
+	printf("last error:    %s\n", st_text(r->st, ST_LAST_ERROR));
 	print_skipped(r->st);
 	printf("locks:         %zu\n", r->locks.n);
 	for (size_t i = 0; i < r->locks.n; i++) {
