@@ -103,9 +103,10 @@ static int fleet_lock(struct run *r, const char *name, bool lock)
 
 int lockout_set(struct run *r, const char *name, bool lock)
 {
-	struct idmap_entry *e = r->cfg.mode == MODE_FLEET
-	                                ? NULL
-	                                : idmap_find_name(&r->ids, 'u', name);
+	struct idmap_entry *e =
+	        r->cfg.mode == MODE_FLEET
+	                ? NULL
+	                : idmap_find_name(&r->ids, SCIM_USERS, name);
 	int rc;
 
 	/* A fleet host has no SCIM ids: it locks by uid. */

@@ -270,15 +270,16 @@ static void report_skipped(struct run *r)
 		const struct skip *s = &l->s[i];
 		json_object *o = json_object_new_object();
 
-		users += s->kind == 'u';
+		users += s->kind == SCIM_USERS;
 		if (i < SKIP_SHOW)
 			logmsg(LOG_WARNING, "skipped %s %s: %s (%s)",
-			       s->kind == 'u' ? "person" : "group", s->scim_id,
-			       s->detail, skip_reason_name(s->reason));
+			       s->kind == SCIM_USERS ? "person" : "group",
+			       s->scim_id, s->detail,
+			       skip_reason_name(s->reason));
 		json_object_object_add(
 		        o, "kind",
-		        json_object_new_string(s->kind == 'u' ? "person"
-		                                              : "group"));
+		        json_object_new_string(
+		                s->kind == SCIM_USERS ? "person" : "group"));
 		json_object_object_add(
 		        o, "reason",
 		        json_object_new_string(skip_reason_name(s->reason)));

@@ -71,7 +71,7 @@ static const char *lock_holder(const struct run *r, size_t i)
 				return r->live.users[k].name;
 		return NULL;
 	}
-	e = idmap_find(&r->ids, 'u', key);
+	e = idmap_find(&r->ids, SCIM_USERS, key);
 	if (e != NULL && e->live && e->name != NULL)
 		return e->name;
 	if (strcmp(key, r->locks.names[i]) == 0 && r->have_live &&
