@@ -98,15 +98,8 @@ static int add(struct idmap *m, const struct idmap_entry *e)
 	struct idmap_entry c = *e;
 	struct idmap_index *index = index_of(m, e->kind);
 
-	if (m->n == m->cap) {
-		size_t cap = m->cap ? m->cap * 2 : 256;
-		struct idmap_entry *a = realloc(m->e, cap * sizeof(*a));
-
-		if (a == NULL)
-			return -ENOMEM;
-		m->e = a;
-		m->cap = cap;
-	}
+	if (array_grow((void **)&m->e, &m->cap, m->n, sizeof(*m->e), 256) < 0)
+		return -ENOMEM;
 	if (index == NULL)
 		return -EINVAL;
 	/* A failure leaves at most some bytes in the arena. */

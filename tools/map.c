@@ -60,15 +60,8 @@ int skiplist_add(struct skiplist *l, enum scim_kind kind, enum skip_reason why,
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 32;
-		struct skip *a = realloc(l->s, cap * sizeof(*a));
-
-		if (a == NULL)
-			return -ENOMEM;
-		l->s = a;
-		l->cap = cap;
-	}
+	if (array_grow((void **)&l->s, &l->cap, l->n, sizeof(*l->s), 32) < 0)
+		return -ENOMEM;
 	s.scim_id = strdup(
 	        scim_id ? printable(idp, sizeof(idp), scim_id, strlen(scim_id))
 	                : "(none)");

@@ -36,7 +36,8 @@ FUZZ_TOOL_BUILD = $(FUZZ_CC) $(FUZZ_CFLAGS) -I$(top_srcdir)/tools \
 	$(JSONC_CFLAGS) $(CURL_CFLAGS) $(CRYPTO_CFLAGS)
 FUZZ_TOOL_LIBS = $(JSONC_LIBS) $(CURL_LIBS) $(CRYPTO_LIBS) $(LMDB_LIBS)
 FUZZ_WRITER_FILES = $(top_srcdir)/cache/writer.c $(top_srcdir)/cache/arena.c \
-	$(top_srcdir)/cache/testpoint.c $(top_srcdir)/cache/safedir.c
+	$(top_srcdir)/cache/testpoint.c $(top_srcdir)/cache/safedir.c \
+	$(top_srcdir)/cache/helpers.c
 tests/fuzz/fuzz-scim: $(top_srcdir)/tests/tools-fuzz-scim.c tools/libscim.la
 	$(AM_V_CC)$(MKDIR_P) tests/fuzz && $(FUZZ_TOOL_BUILD) -o $@ \
 		$(top_srcdir)/tests/tools-fuzz-scim.c $(FUZZ_TOOL_FILES) \
