@@ -172,7 +172,7 @@ static int parse_entry(struct idmap *m, char *line, const char **why)
 		*why = "malformed line";
 		return -EBADMSG;
 	}
-	e.kind = f[0][0];
+	e.kind = f[0][0] == SCIM_USERS ? SCIM_USERS : SCIM_GROUPS;
 	if (parse_u32(f[1], 1, SNAP_ID_LIMIT, &e.number) < 0) {
 		*why = "bad number";
 		return -EBADMSG;

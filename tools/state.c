@@ -108,7 +108,7 @@ void state_sweep(const char *dir)
 /* ---- status ----------------------------------------------------------- */
 
 static const char *const status_names[ST_NKEYS] = {
-#define STATUS_KEY_NAME(id, name) [ST_##id] = name,
+#define STATUS_KEY_NAME(id, name) [ST_##id] = (name),
         STATUS_KEYS(STATUS_KEY_NAME)
 #undef STATUS_KEY_NAME
 };
