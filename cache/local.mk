@@ -12,6 +12,7 @@ cache_libsnapread_la_SOURCES = \
 cache_libsnapread_la_CFLAGS = $(AM_CFLAGS) -fPIC
 
 cache_libsnap_la_SOURCES = cache/writer.c cache/arena.h cache/arena.c \
+	cache/helpers.h cache/helpers.c \
 	cache/safedir.h cache/safedir.c \
 	cache/testpoint.h cache/testpoint.c
 cache_libsnap_la_CFLAGS = $(AM_CFLAGS) $(LMDB_CFLAGS) -fPIC

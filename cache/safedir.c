@@ -11,22 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "helpers.h"
 #include "safedir.h"
-
-static int say(char *err, size_t errlen, int code, const char *fmt, ...)
-        __attribute__((format(printf, 4, 5)));
-
-static int say(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
 
 /* Checks the directory open at FD, which is PATH, as the last component
  * (LAST) or an ancestor. */
@@ -35,19 +21,21 @@ static int check(int fd, const char *path, bool last, char *err, size_t errlen)
 	struct stat st;
 
 	if (fstat(fd, &st) < 0)
-		return say(err, errlen, -errno, "%s: %s", path,
-		           strerror(errno));
+		return set_error(err, errlen, -errno, "%s: %s", path,
+		                 strerror(errno));
 	if (st.st_uid != 0 && st.st_uid != geteuid())
-		return say(err, errlen, -EPERM,
-		           "%s is owned by uid %u, not root; refusing to write "
-		           "below it",
-		           path, (unsigned)st.st_uid);
+		return set_error(
+		        err, errlen, -EPERM,
+		        "%s is owned by uid %u, not root; refusing to write "
+		        "below it",
+		        path, (unsigned)st.st_uid);
 	if ((st.st_mode & (S_IWGRP | S_IWOTH)) &&
 	    (last || !(st.st_mode & S_ISVTX)))
-		return say(err, errlen, -EPERM,
-		           "%s is writable by group or others; refusing to "
-		           "write below it",
-		           path);
+		return set_error(
+		        err, errlen, -EPERM,
+		        "%s is writable by group or others; refusing to "
+		        "write below it",
+		        path);
 	return 0;
 }
 
@@ -74,25 +62,26 @@ static int step(int parent, const char *name, const char *path, bool create,
 
 	if (fd < 0 && errno == ENOENT && create) {
 		if (mkdirat(parent, name, mode) < 0 && errno != EEXIST)
-			return say(err, errlen, -errno, "cannot create %s: %s",
-			           path, strerror(errno));
+			return set_error(err, errlen, -errno,
+			                 "cannot create %s: %s", path,
+			                 strerror(errno));
 		fd = openat(parent, name, flags);
 		/* mkdirat obeys the umask; the mode asked for is the one
 		 * the directory must have. */
 		if (fd >= 0 && fchmod(fd, mode) < 0) {
 			close(fd);
-			return say(err, errlen, -errno, "chmod %s: %s", path,
-			           strerror(errno));
+			return set_error(err, errlen, -errno, "chmod %s: %s",
+			                 path, strerror(errno));
 		}
 	}
 	if (fd < 0 && (errno == ELOOP || errno == ENOTDIR) &&
 	    is_link(parent, name))
-		return say(err, errlen, -ELOOP,
-		           "%s is a symbolic link; refusing to follow it",
-		           path);
+		return set_error(err, errlen, -ELOOP,
+		                 "%s is a symbolic link; refusing to follow it",
+		                 path);
 	if (fd < 0)
-		return say(err, errlen, -errno, "%s: %s", path,
-		           strerror(errno));
+		return set_error(err, errlen, -errno, "%s: %s", path,
+		                 strerror(errno));
 	return fd;
 }
 
@@ -105,14 +94,14 @@ int safedir_open(const char *dir, bool create, mode_t mode, char *err,
 	int fd, rc;
 
 	if (dir[0] != '/' || len >= sizeof(path))
-		return say(err, errlen, -EINVAL, "%s: not an absolute path",
-		           dir);
+		return set_error(err, errlen, -EINVAL,
+		                 "%s: not an absolute path", dir);
 	memcpy(path, dir, len + 1);
 	while (len > 1 && path[len - 1] == '/')
 		path[--len] = '\0';
 	fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
-		return say(err, errlen, -errno, "/: %s", strerror(errno));
+		return set_error(err, errlen, -errno, "/: %s", strerror(errno));
 	p += strspn(p, "/");
 	rc = check(fd, "/", *p == '\0', err, errlen);
 	/* PATH is cut after each component in turn, so that messages name

@@ -12,6 +12,21 @@
  * Nothing in cache/ logs, exits, installs signal handlers or touches the
  * network: the reader runs inside every process on the host.
  *
+ * Threads and fork:
+ *  - A reader may be used by any number of threads at once.  Each thread
+ *    keeps its own reference to the snapshot it last read, so a lookup
+ *    takes no lock and writes no shared memory; the reader's own lock is
+ *    taken only to open a replaced snapshot.  A thread's reference is let
+ *    go when the thread exits, and a cancelled lookup leaves no lock held.
+ *  - fork() may come at any time, from any thread: every reader's lock is
+ *    held across it (pthread_atfork), and in the child the handles
+ *    inherited from the parent are dropped unused and the snapshot is
+ *    opened afresh on the next lookup.
+ *  - snap_reader_free() and unloading the module (libpam dlcloses it)
+ *    need no lookup on that reader running.
+ *  - A writer belongs to one thread.  Publishes of one path must not run
+ *    at once: scim-cache holds its state directory's lock around them.
+ *
  * Return convention for every lookup function below:
  *    0          found; outputs written
  *    SNAP_NONE  (positive) no such entry, or the end of an enumeration;

@@ -48,6 +48,7 @@
 #include <unistd.h>
 
 #include "arena.h"
+#include "helpers.h"
 #include "record.h"
 #include "safedir.h"
 #include "snap.h"
@@ -161,21 +162,6 @@ struct snap_writer {
 	struct ptrs known;   /* a borrowing writer's user names, or none */
 };
 
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-        __attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
-
 /* W->known holding every user name added so far, with room for at least
  * N. */
 static int known_build(struct snap_writer *w, size_t n)
@@ -246,24 +232,6 @@ static const char *keep_str(struct snap_writer *w, const char *s)
 }
 
 /* Grows an array of SIZE-byte items to hold one more. */
-static int grow(void **arr, size_t *cap, size_t n, size_t size)
-{
-	size_t want;
-	void *p;
-
-	if (n < *cap)
-		return 0;
-	want = *cap ? *cap * 2 : 64;
-	if (want > SIZE_MAX / size)
-		return -ENOMEM;
-	p = realloc(*arr, want * size);
-	if (p == NULL)
-		return -ENOMEM;
-	*arr = p;
-	*cap = want;
-	return 0;
-}
-
 int snap_writer_reserve(struct snap_writer *w, size_t users, size_t groups)
 {
 	if (users > w->users_cap) {
@@ -299,20 +267,21 @@ static int check_user(const struct snap_writer *w, const struct snap_user *u,
                       char *err, size_t errlen)
 {
 	if (u->name == NULL || !snap_name_valid(u->name, strlen(u->name)))
-		return fail(err, errlen, -EINVAL, "invalid user name");
+		return set_error(err, errlen, -EINVAL, "invalid user name");
 	if (!snap_id_valid(u->uid, w->id_min, w->id_max) ||
 	    !snap_id_valid(u->gid, w->id_min, w->id_max))
-		return fail(err, errlen, -EINVAL,
-		            "user %s: uid %u or gid %u outside %u-%u", u->name,
-		            u->uid, u->gid, w->id_min, w->id_max);
+		return set_error(err, errlen, -EINVAL,
+		                 "user %s: uid %u or gid %u outside %u-%u",
+		                 u->name, u->uid, u->gid, w->id_min, w->id_max);
 	if (!field_ok(u->gecos))
-		return fail(err, errlen, -EINVAL, "user %s: invalid gecos",
-		            u->name);
+		return set_error(err, errlen, -EINVAL, "user %s: invalid gecos",
+		                 u->name);
 	if (!path_ok(u->home) || !path_ok(u->shell))
-		return fail(err, errlen, -EINVAL,
-		            "user %s: home and shell must be absolute paths "
-		            "without ':' or control characters",
-		            u->name);
+		return set_error(
+		        err, errlen, -EINVAL,
+		        "user %s: home and shell must be absolute paths "
+		        "without ':' or control characters",
+		        u->name);
 	return 0;
 }
 
@@ -326,16 +295,16 @@ int snap_writer_add_user(struct snap_writer *w, const struct snap_user *u,
 	if (r < 0)
 		return r;
 	if (w->nusers >= UINT32_MAX - 1 ||
-	    grow((void **)&w->users, &w->users_cap, w->nusers,
-	         sizeof(*w->users)) < 0 ||
+	    array_grow((void **)&w->users, &w->users_cap, w->nusers,
+	               sizeof(*w->users), 64) < 0 ||
 	    (w->borrow && known_reserve(w) < 0))
-		return fail(err, errlen, -ENOMEM, "out of memory");
+		return set_error(err, errlen, -ENOMEM, "out of memory");
 	c.name = keep_str(w, u->name);
 	c.gecos = keep_str(w, u->gecos);
 	c.home = keep_str(w, u->home);
 	c.shell = keep_str(w, u->shell);
 	if (!c.name || !c.gecos || !c.home || !c.shell)
-		return fail(err, errlen, -ENOMEM, "out of memory");
+		return set_error(err, errlen, -ENOMEM, "out of memory");
 	if (w->borrow)
 		ptrs_put(&w->known, c.name, (uint32_t)w->nusers);
 	w->users[w->nusers++] = c;
@@ -346,22 +315,23 @@ static int check_group(const struct snap_writer *w, const struct snap_group *g,
                        char *err, size_t errlen)
 {
 	if (g->name == NULL || !snap_name_valid(g->name, strlen(g->name)))
-		return fail(err, errlen, -EINVAL, "invalid group name");
+		return set_error(err, errlen, -EINVAL, "invalid group name");
 	if (!snap_id_valid(g->gid, w->id_min, w->id_max))
-		return fail(err, errlen, -EINVAL,
-		            "group %s: gid %u outside %u-%u", g->name, g->gid,
-		            w->id_min, w->id_max);
+		return set_error(err, errlen, -EINVAL,
+		                 "group %s: gid %u outside %u-%u", g->name,
+		                 g->gid, w->id_min, w->id_max);
 	if (g->nmembers > SNAP_MEMBERS_MAX)
-		return fail(err, errlen, -EINVAL, "group %s: too many members",
-		            g->name);
+		return set_error(err, errlen, -EINVAL,
+		                 "group %s: too many members", g->name);
 	/* A user's own name string was validated with the user. */
 	for (size_t i = 0; i < g->nmembers; i++) {
 		const char *m = g->members[i];
 
 		if (m == NULL || (known_find(&w->known, m) == UINT32_MAX &&
 		                  !snap_name_valid(m, strlen(m))))
-			return fail(err, errlen, -EINVAL,
-			            "group %s: invalid member name", g->name);
+			return set_error(err, errlen, -EINVAL,
+			                 "group %s: invalid member name",
+			                 g->name);
 	}
 	return 0;
 }
@@ -393,13 +363,13 @@ int snap_writer_add_group(struct snap_writer *w, const struct snap_group *g,
 	r = check_group(w, g, err, errlen);
 	if (r < 0)
 		return r;
-	if (grow((void **)&w->groups, &w->groups_cap, w->ngroups,
-	         sizeof(*w->groups)) < 0)
-		return fail(err, errlen, -ENOMEM, "out of memory");
+	if (array_grow((void **)&w->groups, &w->groups_cap, w->ngroups,
+	               sizeof(*w->groups), 64) < 0)
+		return set_error(err, errlen, -ENOMEM, "out of memory");
 	c.name = keep_str(w, g->name);
 	c.members = keep_members(w, g);
 	if (c.name == NULL || c.members == NULL)
-		return fail(err, errlen, -ENOMEM, "out of memory");
+		return set_error(err, errlen, -ENOMEM, "out of memory");
 	w->groups[w->ngroups++] = c;
 	return 0;
 }
@@ -444,18 +414,19 @@ static void index_free(struct index *x)
 	zfree(x->by_gid);
 }
 
-/* These return their code themselves, not fail()'s: a static analyzer
- * cannot see through the variadic fail() and would follow a path on which
+/* These return their code themselves, not set_error()'s: a static analyzer
+ * cannot see through the variadic set_error() and would follow a path on which
  * a failed step returned 0. */
 static int oom(char *err, size_t errlen)
 {
-	fail(err, errlen, -ENOMEM, "out of memory");
+	set_error(err, errlen, -ENOMEM, "out of memory");
 	return -ENOMEM;
 }
 
 static int too_big(char *err, size_t errlen)
 {
-	fail(err, errlen, -EFBIG, "building the tables: %s", strerror(EFBIG));
+	set_error(err, errlen, -EFBIG, "building the tables: %s",
+	          strerror(EFBIG));
 	return -EFBIG;
 }
 
@@ -523,10 +494,11 @@ static int check_ids(const struct snap_writer *w, bool group,
 		uint32_t a = order[i - 1], b = order[i];
 
 		if (entry_id(w, group, a) == entry_id(w, group, b)) {
-			fail(err, errlen, -EINVAL,
-			     "%s %u given to both %s and %s",
-			     group ? "gid" : "uid", entry_id(w, group, b),
-			     entry_name(w, group, a), entry_name(w, group, b));
+			set_error(err, errlen, -EINVAL,
+			          "%s %u given to both %s and %s",
+			          group ? "gid" : "uid", entry_id(w, group, b),
+			          entry_name(w, group, a),
+			          entry_name(w, group, b));
 			return -EINVAL;
 		}
 	}
@@ -572,8 +544,8 @@ static int names_build(struct names *t, const struct snap_writer *w, bool group,
 		size_t s = names_find(t, w, group, name, hash[i]);
 
 		if (t->slot[s].pos != 0) {
-			fail(err, errlen, -EINVAL, "%s name %s twice",
-			     group ? "group" : "user", name);
+			set_error(err, errlen, -EINVAL, "%s name %s twice",
+			          group ? "group" : "user", name);
 			return -EINVAL;
 		}
 		t->slot[s] = (struct name_slot){hash[i], (uint32_t)i + 1};
@@ -662,9 +634,9 @@ static int find_members(struct snap_writer *w, const struct names *t,
 			uint32_t u = find_user(w, t, g->members[j]);
 
 			if (u == UINT32_MAX) {
-				fail(err, errlen, -EINVAL,
-				     "group %s: member %s is not a user",
-				     g->name, g->members[j]);
+				set_error(err, errlen, -EINVAL,
+				          "group %s: member %s is not a user",
+				          g->name, g->members[j]);
 				rc = -EINVAL;
 				break;
 			}
@@ -780,7 +752,7 @@ static int index_build(struct snap_writer *w, struct index *x, char *err,
 	int rc;
 
 	if (w->nusers >= UINT32_MAX || w->ngroups >= UINT32_MAX) {
-		fail(err, errlen, -EFBIG, "too many entries");
+		set_error(err, errlen, -EFBIG, "too many entries");
 		return -EFBIG;
 	}
 	rc = check_unique(w, x, &unames, err, errlen);
@@ -813,9 +785,11 @@ struct value {
 static int put_err(struct wctx *c, const char *key, int rc)
 {
 	if (rc == MDB_MAP_FULL)
-		return fail(c->err, c->errlen, -ENOSPC, "snapshot map full");
-	return fail(c->err, c->errlen, rc > 0 && rc < MDB_KEYEXIST ? -rc : -EIO,
-	            "writing %s in the snapshot: %s", key, mdb_strerror(rc));
+		return set_error(c->err, c->errlen, -ENOSPC,
+		                 "snapshot map full");
+	return set_error(
+	        c->err, c->errlen, rc > 0 && rc < MDB_KEYEXIST ? -rc : -EIO,
+	        "writing %s in the snapshot: %s", key, mdb_strerror(rc));
 }
 
 /* Reserves LEN bytes for KEY; V points at them until the next put. */
@@ -918,8 +892,8 @@ static int put_records(struct wctx *c, const struct snap_writer *w,
 		if (r == 0)
 			fill(c, &v, &b);
 		else
-			r = fail(c->err, c->errlen, r, "encoding %s: %s",
-			         k->records, strerror(-r));
+			r = set_error(c->err, c->errlen, r, "encoding %s: %s",
+			              k->records, strerror(-r));
 	}
 	rec_buf_free(&b);
 	if (r == 0)
@@ -986,8 +960,8 @@ static int put_meta(struct wctx *c, const struct snap_meta *m)
 	int r = rec_encode_meta(&b, m);
 
 	if (r < 0)
-		r = fail(c->err, c->errlen, r, "encoding %s: %s", TABLE_META,
-		         strerror(-r));
+		r = set_error(c->err, c->errlen, r, "encoding %s: %s",
+		              TABLE_META, strerror(-r));
 	d = (MDB_val){b.len, b.data};
 	if (r == 0 && (r = mdb_put(c->txn, c->dbi, &k, &d, 0)) != 0)
 		r = put_err(c, TABLE_META, r);
@@ -1071,12 +1045,12 @@ static int commit_failed(const char *tmp, int rc, char *err, size_t errlen)
 	    (uint64_t)sv.f_bavail * sv.f_frsize < (1u << 20))
 		rc = ENOSPC;
 	if (rc == ENOSPC)
-		return fail(err, errlen, -ENOSPC,
-		            "writing %s: no space left on the snapshot's "
-		            "filesystem",
-		            tmp);
-	return fail(err, errlen, rc > 0 && rc < MDB_KEYEXIST ? -rc : -EIO,
-	            "committing %s: %s", tmp, mdb_strerror(rc));
+		return set_error(err, errlen, -ENOSPC,
+		                 "writing %s: no space left on the snapshot's "
+		                 "filesystem",
+		                 tmp);
+	return set_error(err, errlen, rc > 0 && rc < MDB_KEYEXIST ? -rc : -EIO,
+	                 "committing %s: %s", tmp, mdb_strerror(rc));
 }
 
 /* Allocates the whole map on disk before anything is stored into it: LMDB
@@ -1087,8 +1061,8 @@ static int preallocate(MDB_env *env, const char *tmp, size_t size, char *err,
 	int fd, rc;
 
 	if (mdb_env_get_fd(env, &fd) != 0)
-		return fail(err, errlen, -EBADF, "creating %s: no descriptor",
-		            tmp);
+		return set_error(err, errlen, -EBADF,
+		                 "creating %s: no descriptor", tmp);
 	rc = posix_fallocate(fd, 0, (off_t)size);
 	if (rc == 0)
 		return 0;
@@ -1112,8 +1086,8 @@ static int trim(MDB_env *env, const struct temp *t, size_t page, char *err,
 
 	mdb_env_info(env, &info);
 	if (ftruncate(t->fd, (off_t)((info.me_last_pgno + 1) * page)) < 0)
-		return fail(err, errlen, -errno, "truncating %s: %s", t->path,
-		            strerror(errno));
+		return set_error(err, errlen, -errno, "truncating %s: %s",
+		                 t->path, strerror(errno));
 	return 0;
 }
 
@@ -1126,11 +1100,12 @@ static int same_file(MDB_env *env, const struct temp *t, char *err,
 
 	if (mdb_env_get_fd(env, &fd) != 0 || fstat(fd, &a) < 0 ||
 	    fstat(t->fd, &b) < 0)
-		return fail(err, errlen, -EBADF, "creating %s: no descriptor",
-		            t->path);
+		return set_error(err, errlen, -EBADF,
+		                 "creating %s: no descriptor", t->path);
 	if (a.st_dev != b.st_dev || a.st_ino != b.st_ino)
-		return fail(err, errlen, -EPERM,
-		            "%s was replaced while it was written", t->path);
+		return set_error(err, errlen, -EPERM,
+		                 "%s was replaced while it was written",
+		                 t->path);
 	return 0;
 }
 
@@ -1166,8 +1141,9 @@ static int write_file(const struct snap_writer *w, const struct index *x,
 	if (rc == 0)
 		rc = mdb_dbi_open(c.txn, NULL, 0, &c.dbi);
 	if (rc != 0) {
-		rc = fail(err, errlen, rc > 0 && rc < MDB_KEYEXIST ? -rc : -EIO,
-		          "creating %s: %s", tmp, mdb_strerror(rc));
+		rc = set_error(err, errlen,
+		               rc > 0 && rc < MDB_KEYEXIST ? -rc : -EIO,
+		               "creating %s: %s", tmp, mdb_strerror(rc));
 		goto out;
 	}
 	rc = same_file(env, t, err, errlen);
@@ -1347,9 +1323,9 @@ static int verify(const char *tmp, const struct snap_writer *w,
 	if (rc == 0)
 		rc = verify_entries(&v, w, x, buf, buflen);
 	if (rc != 0)
-		rc = fail(err, errlen, rc < 0 ? rc : -EBADMSG,
-		          "verifying the new snapshot: %s",
-		          snap_strerror(rc < 0 ? rc : -EBADMSG));
+		rc = set_error(err, errlen, rc < 0 ? rc : -EBADMSG,
+		               "verifying the new snapshot: %s",
+		               snap_strerror(rc < 0 ? rc : -EBADMSG));
 	snap_reader_free(v.r);
 	free(buf);
 	return rc;
@@ -1419,8 +1395,8 @@ static int make_temp(const char *path, struct temp *t, char *err, size_t errlen)
 	if (rc < 0 ||
 	    (size_t)snprintf(t->path, sizeof(t->path), "%s.new.XXXXXX", path) >=
 	            sizeof(t->path))
-		return fail(err, errlen, -ENAMETOOLONG, "path too long: %s",
-		            path);
+		return set_error(err, errlen, -ENAMETOOLONG,
+		                 "path too long: %s", path);
 	t->dirfd = safedir_open(dir, false, 0, err, errlen);
 	if (t->dirfd < 0)
 		return t->dirfd;
@@ -1437,9 +1413,9 @@ static int make_temp(const char *path, struct temp *t, char *err, size_t errlen)
 			break;
 	}
 	if (t->fd < 0)
-		return fail(err, errlen, -errno,
-		            "creating a file beside %s: %s", path,
-		            strerror(errno));
+		return set_error(err, errlen, -errno,
+		                 "creating a file beside %s: %s", path,
+		                 strerror(errno));
 	return 0;
 }
 
@@ -1474,21 +1450,21 @@ static int finish(const struct temp *t, const char *path, char *err,
 	const char *base = strrchr(path, '/') + 1;
 
 	if (fchmod(t->fd, 0644) < 0)
-		return fail(err, errlen, -errno, "chmod %s: %s", t->path,
-		            strerror(errno));
+		return set_error(err, errlen, -errno, "chmod %s: %s", t->path,
+		                 strerror(errno));
 	TESTPOINT("snap-before-fsync");
 	if (fsync(t->fd) < 0)
-		return fail(err, errlen, -errno, "fsync %s: %s", t->path,
-		            strerror(errno));
+		return set_error(err, errlen, -errno, "fsync %s: %s", t->path,
+		                 strerror(errno));
 	TESTPOINT("snap-before-rename");
 	if (renameat(t->dirfd, t->base, t->dirfd, base) < 0)
-		return fail(err, errlen, -errno, "rename %s to %s: %s", t->path,
-		            path, strerror(errno));
+		return set_error(err, errlen, -errno, "rename %s to %s: %s",
+		                 t->path, path, strerror(errno));
 	TESTPOINT("snap-before-dirsync");
 	/* Published; a failed directory fsync only weakens durability. */
 	if (fsync(t->dirfd) < 0)
-		fail(err, errlen, 0, "fsync of the directory of %s: %s", path,
-		     strerror(errno));
+		set_error(err, errlen, 0, "fsync of the directory of %s: %s",
+		          path, strerror(errno));
 	wait_for_readers();
 	return 0;
 }
@@ -1525,8 +1501,8 @@ int snap_writer_publish(struct snap_writer *w, const char *relpath,
 		err[0] = '\0';
 	rc = absolute(relpath, path, sizeof(path));
 	if (rc < 0)
-		return fail(err, errlen, rc, "snapshot path too long: %s",
-		            relpath);
+		return set_error(err, errlen, rc, "snapshot path too long: %s",
+		                 relpath);
 	m.version = SNAP_FORMAT_VERSION;
 	m.id_min = w->id_min;
 	m.id_max = w->id_max;
@@ -1536,7 +1512,8 @@ int snap_writer_publish(struct snap_writer *w, const char *relpath,
 	for (size_t i = 0; i < w->nusers; i++)
 		m.nactive += w->users[i].active;
 	if (!snap_text_valid(m.source, strnlen(m.source, sizeof(m.source))))
-		return fail(err, errlen, -EINVAL, "invalid snapshot source");
+		return set_error(err, errlen, -EINVAL,
+		                 "invalid snapshot source");
 	rc = index_build(w, &x, err, errlen);
 	if (rc == 0)
 		rc = make_temp(path, &t, err, errlen);

@@ -1,5 +1,5 @@
 #!/bin/sh
-# fleet-bench.sh: what fleet mode costs and saves (issue 8), at 100,000
+# fleet-bench.sh: what fleet mode costs and saves (BENCHMARKS-fleet.md), at 100,000
 # people by default.  Run as root through `make bench-fleet` (or with
 # top_srcdir and top_builddir set); it works in a private mount namespace
 # and temporary directories, with the emulator and nginx on 127.0.0.1.

@@ -2,7 +2,7 @@
 # ops-metrics: the metrics_file that scim-cache writes after a refresh
 # against the bridge emulator passes `promtool check metrics` (Prometheus'
 # own linter) after a success, after a failure and after a refusal, and
-# carries the figures issue 5 lists.
+# carries the figures that scim-cache(8) documents.
 #
 # promtool comes from Debian's prometheus package, unpacked (never
 # installed) into a cache directory outside the tree: by ./quickstart test,

@@ -1,8 +1,8 @@
 #!/bin/sh
 # ops-units: the built systemd units pass systemd-analyze verify (with the
 # tool's path pointed at the built scim-cache and the man pages of
-# Documentation= found in the source tree), and keep what issue 5 asks of
-# them: a hardened oneshot under ProtectSystem=strict that may write only
+# Documentation= found in the source tree), and keep what operations need
+# of them: a hardened oneshot under ProtectSystem=strict that may write only
 # the snapshot directory, and a timer every 15 minutes with a random delay.
 . "$top_srcdir/tests/ops-lib.sh"
 require_cmd systemd-analyze man

@@ -1,4 +1,4 @@
-# Operations tests (issue 5): the install layout, the man pages, the
+# Operations tests: the install layout, the man pages, the
 # systemd units, the metrics file and the quick-start demo.
 OPS_TESTS = tests/ops-install.sh tests/ops-man.sh tests/ops-units.sh \
 	tests/ops-metrics.sh tests/ops-demo.sh

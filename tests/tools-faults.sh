@@ -1,5 +1,5 @@
 #!/bin/sh
-# Every bridge fault from issue 3 leaves the snapshot byte for byte as it
+# Every bridge fault the emulator can inject leaves the snapshot byte for byte as it
 # was, lookups keep working, and the tool says in one line what failed and
 # what it kept.  Faults the client is meant to survive (a 429 or 503 then
 # success, quirky startIndex, groups listed without members, attribute

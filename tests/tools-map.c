@@ -552,7 +552,8 @@ static void test_ids_deterministic(void)
 	for (size_t i = 0; i < a.m.ngroups; i++)
 		CHECK_INT(a.m.groups[i].gid, b.m.groups[i].gid);
 	/* The documented rule. */
-	CHECK_INT(uid_of(&a, "jane.doe"), idmap_slot(&a.ids, 'u', "AAAA"));
+	CHECK_INT(uid_of(&a, "jane.doe"),
+	          idmap_slot(&a.ids, SCIM_USERS, "AAAA"));
 	teardown(&a);
 	teardown(&b);
 }
@@ -567,24 +568,24 @@ static void test_ids_probe(void)
 	/* Four numbers for five ids, one of them reserved locally. */
 	idmap_init(&m, 10, 14);
 	REQUIRE(numset_add(&reserved, 12) == 0);
-	CHECK_INT(idmap_assign(&m, 'u', ids, 4, &reserved), 0);
+	CHECK_INT(idmap_assign(&m, SCIM_USERS, ids, 4, &reserved), 0);
 	for (int i = 0; i < 4; i++) {
-		REQUIRE(idmap_find(&m, 'u', ids[i]) != NULL);
-		got[i] = idmap_find(&m, 'u', ids[i])->number;
+		REQUIRE(idmap_find(&m, SCIM_USERS, ids[i]) != NULL);
+		got[i] = idmap_find(&m, SCIM_USERS, ids[i])->number;
 		CHECK(got[i] >= 10 && got[i] <= 14 && got[i] != 12);
 		for (int j = 0; j < i; j++)
 			CHECK(got[i] != got[j]);
 	}
 	/* The same ids in another order give the same numbers. */
 	idmap_init(&m2, 10, 14);
-	CHECK_INT(idmap_assign(&m2, 'u',
+	CHECK_INT(idmap_assign(&m2, SCIM_USERS,
 	                       (const char *[]){"x4", "x2", "x3", "x1"}, 4,
 	                       &reserved),
 	          0);
 	for (int i = 0; i < 4; i++)
-		CHECK_INT(idmap_find(&m2, 'u', ids[i])->number, got[i]);
+		CHECK_INT(idmap_find(&m2, SCIM_USERS, ids[i])->number, got[i]);
 	/* Full: a fifth id gets nothing, never a reused number. */
-	CHECK_INT(idmap_assign(&m, 'u', ids + 4, 1, &reserved), -ENOSPC);
+	CHECK_INT(idmap_assign(&m, SCIM_USERS, ids + 4, 1, &reserved), -ENOSPC);
 	idmap_free(&m);
 	idmap_free(&m2);
 	numset_free(&reserved);
@@ -621,7 +622,7 @@ static void test_ids_sticky(void)
 	/* A deletion leaves a tombstone; the number stays taken. */
 	load(&f, deleted, "{\"totalResults\":0}");
 	CHECK_INT(build(&f, NULL), 0);
-	e = idmap_find(&f.ids, 'u', "AAAA");
+	e = idmap_find(&f.ids, SCIM_USERS, "AAAA");
 	REQUIRE(e != NULL);
 	CHECK(!e->live);
 	CHECK_INT(e->number, jane);
@@ -636,10 +637,10 @@ static void test_ids_sticky(void)
 	idmap_init(&back, f.cfg.uid_min, f.cfg.uid_max);
 	CHECK_INT(idmap_parse(&back, text, len, err, sizeof(err)), 0);
 	CHECK_INT(back.n, f.ids.n);
-	REQUIRE(idmap_find(&back, 'u', "AAAA") != NULL);
-	CHECK_INT(idmap_find(&back, 'u', "AAAA")->number, jane);
-	CHECK(!idmap_find(&back, 'u', "AAAA")->live);
-	CHECK_STR(idmap_find(&back, 'u', "AAAA")->name, "jane.smith");
+	REQUIRE(idmap_find(&back, SCIM_USERS, "AAAA") != NULL);
+	CHECK_INT(idmap_find(&back, SCIM_USERS, "AAAA")->number, jane);
+	CHECK(!idmap_find(&back, SCIM_USERS, "AAAA")->live);
+	CHECK_STR(idmap_find(&back, SCIM_USERS, "AAAA")->name, "jane.smith");
 	idmap_free(&back);
 	free(text);
 	/* The person comes back: the same number. */
@@ -684,7 +685,7 @@ static void test_ids_adopted(void)
 	model_sort(&seed);
 	load(&f, users_json, groups_json);
 	/* bob's number is already someone else's in the map. */
-	REQUIRE(idmap_adopt(&f.ids, 'u', "OTHER", base + 6) == 0);
+	REQUIRE(idmap_adopt(&f.ids, SCIM_USERS, "OTHER", base + 6) == 0);
 	in = (struct map_input){
 	        .cfg = &f.cfg,
 	        .users = f.users.res,

@@ -10,7 +10,7 @@
 #include "state.h"
 #include "test.h"
 
-static char *format(const struct snap_meta *m, json_object *st)
+static char *format(const struct snap_meta *m, const struct status *st)
 {
 	struct buf b = {0};
 	char *s;
@@ -25,7 +25,7 @@ static char *format(const struct snap_meta *m, json_object *st)
 int main(void)
 {
 	struct snap_meta m = {.generation = 3, .created = 1799999000};
-	json_object *st = json_object_new_object();
+	struct status *st = status_new();
 	char *text;
 
 	REQUIRE(st != NULL);
@@ -41,12 +41,12 @@ int main(void)
 	free(text);
 
 	/* A fleet host that applied a bundle valid until a given time. */
-	status_set_num(st, "bundle_valid_until", 1800600000.0);
+	status_set_num(st, ST_BUNDLE_VALID_UNTIL, 1800600000.0);
 	text = format(NULL, st);
 	CHECK(strstr(text, "\nscim_cache_bundle_valid_until_seconds "
 	                   "1800600000\n") != NULL);
 	CHECK(strstr(text, "scim_cache_build_info{") != NULL);
 	free(text);
-	json_object_put(st);
+	status_free(st);
 	return test_result();
 }

@@ -38,6 +38,15 @@ TESTS += $(TOOLS_SH_TESTS)
 # tests/fixtures/tools/ ships with tests/fixtures (tests/local.mk).
 EXTRA_DIST += $(TOOLS_SH_TESTS) tests/tools-lib.sh
 
+# The refresh tool's output compared byte for byte with a reference build
+# of a pinned commit (kept in refactor-ref/; skipped outside a checkout).
+TESTS += tests/refactor-identical.sh
+EXTRA_DIST += tests/refactor-identical.sh
+clean-local: clean-refactor-ref
+clean-refactor-ref:
+	rm -rf refactor-ref
+.PHONY: clean-refactor-ref
+
 # libFuzzer targets (tests/tools-fuzz-*.c define LLVMFuzzerTestOneInput;
 # link them with -fsanitize=fuzzer to fuzz).  In make check a plain driver
 # replays seeds and deterministic mutations of them.

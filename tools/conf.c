@@ -870,7 +870,11 @@ int config_parse(struct scim_config *c, const char *name, const char *text,
 	if (r < 0)
 		return set_error(err, errlen, r, "%s:%u: %s", name, lineno,
 		                 why);
-	return check_whole(c, name, lines, err, errlen);
+	r = check_whole(c, name, lines, err, errlen);
+	c->mode = c->source        ? MODE_FLEET
+	          : c->bundle_file ? MODE_SOURCE
+	                           : MODE_BRIDGE;
+	return r;
 }
 
 static int check_file(int fd, const char *path, char *err, size_t errlen)

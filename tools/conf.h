@@ -39,7 +39,15 @@ enum username_rule {
 	USERNAME_USERNAME,        /* the whole userName, lowercased */
 };
 
+/* What the host does, from which keys are set. */
+enum host_mode {
+	MODE_BRIDGE, /* lists the bridge (url) */
+	MODE_SOURCE, /* lists the bridge and writes the fleet's bundle */
+	MODE_FLEET,  /* downloads the bundle (source) */
+};
+
 struct scim_config {
+	enum host_mode mode; /* set by config_parse() */
 	char *url; /* SCIM base, no trailing '/'; NULL on a fleet host */
 	char *token_file;
 	/* Fleet mode (bundle.h).  A fleet host sets source and verify_key

@@ -12,12 +12,12 @@
 #include "snap.h"
 #include "util.h"
 
-/* The index of KIND ('u' or 'g'), or NULL. */
-static struct idmap_index *index_of(const struct idmap *m, char kind)
+/* The index of KIND (SCIM_USERS or SCIM_GROUPS), or NULL. */
+static struct idmap_index *index_of(const struct idmap *m, enum scim_kind kind)
 {
-	if (kind != 'u' && kind != 'g')
+	if (kind != SCIM_USERS && kind != SCIM_GROUPS)
 		return NULL;
-	return (struct idmap_index *)&m->index[kind == 'u' ? 0 : 1];
+	return (struct idmap_index *)&m->index[kind == SCIM_USERS ? 0 : 1];
 }
 
 /* The slot of SCIM_ID in X: its own, or the empty one it would take. */
@@ -98,15 +98,8 @@ static int add(struct idmap *m, const struct idmap_entry *e)
 	struct idmap_entry c = *e;
 	struct idmap_index *index = index_of(m, e->kind);
 
-	if (m->n == m->cap) {
-		size_t cap = m->cap ? m->cap * 2 : 256;
-		struct idmap_entry *a = realloc(m->e, cap * sizeof(*a));
-
-		if (a == NULL)
-			return -ENOMEM;
-		m->e = a;
-		m->cap = cap;
-	}
+	if (array_grow((void **)&m->e, &m->cap, m->n, sizeof(*m->e), 256) < 0)
+		return -ENOMEM;
 	if (index == NULL)
 		return -EINVAL;
 	/* A failure leaves at most some bytes in the arena. */
@@ -132,7 +125,7 @@ int idmap_set_name(struct idmap *m, struct idmap_entry *e, const char *name)
 	return e->name ? 0 : -ENOMEM;
 }
 
-struct idmap_entry *idmap_find(const struct idmap *m, char kind,
+struct idmap_entry *idmap_find(const struct idmap *m, enum scim_kind kind,
                                const char *scim_id)
 {
 	const struct idmap_index *x = index_of(m, kind);
@@ -144,7 +137,7 @@ struct idmap_entry *idmap_find(const struct idmap *m, char kind,
 	return x->slots[i].pos ? &m->e[x->slots[i].pos - 1] : NULL;
 }
 
-struct idmap_entry *idmap_find_name(const struct idmap *m, char kind,
+struct idmap_entry *idmap_find_name(const struct idmap *m, enum scim_kind kind,
                                     const char *name)
 {
 	for (size_t i = 0; i < m->n; i++)
@@ -175,11 +168,11 @@ static int parse_entry(struct idmap *m, char *line, const char **why)
 	char *f[6];
 
 	if (!split(line, f, 6) || strlen(f[0]) != 1 ||
-	    (f[0][0] != 'u' && f[0][0] != 'g')) {
+	    (f[0][0] != SCIM_USERS && f[0][0] != SCIM_GROUPS)) {
 		*why = "malformed line";
 		return -EBADMSG;
 	}
-	e.kind = f[0][0];
+	e.kind = f[0][0] == SCIM_USERS ? SCIM_USERS : SCIM_GROUPS;
 	if (parse_u32(f[1], 1, SNAP_ID_LIMIT, &e.number) < 0) {
 		*why = "bad number";
 		return -EBADMSG;
@@ -260,9 +253,9 @@ static void format_entry(struct buf *b, const struct idmap_entry *e)
 {
 	buf_printf(b, "%c %u %s %s %s %s\n", e->kind, e->number, e->scim_id,
 	           e->name ? e->name : "-",
-	           e->kind == 'g' ? "-"
-	           : e->active    ? "1"
-	                          : "0",
+	           e->kind == SCIM_GROUPS ? "-"
+	           : e->active            ? "1"
+	                                  : "0",
 	           e->live ? "live" : "gone");
 }
 
@@ -289,7 +282,8 @@ int idmap_write(const struct idmap *m, int fd)
 	return r;
 }
 
-uint32_t idmap_slot(const struct idmap *m, char kind, const char *scim_id)
+uint32_t idmap_slot(const struct idmap *m, enum scim_kind kind,
+                    const char *scim_id)
 {
 	char pre[2] = {kind, ':'};
 	uint64_t h = fnv1a(FNV1A_INIT, pre, 2);
@@ -306,7 +300,7 @@ static bool taken(const struct idmap *m, const struct numset *reserved,
 	       (reserved != NULL && numset_has(reserved, v));
 }
 
-static int assign_one(struct idmap *m, char kind, const char *id,
+static int assign_one(struct idmap *m, enum scim_kind kind, const char *id,
                       const struct numset *reserved)
 {
 	struct idmap_entry e = {.kind = kind,
@@ -325,7 +319,7 @@ static int assign_one(struct idmap *m, char kind, const char *id,
 	return add(m, &e);
 }
 
-int idmap_adopt(struct idmap *m, char kind, const char *scim_id,
+int idmap_adopt(struct idmap *m, enum scim_kind kind, const char *scim_id,
                 uint32_t number)
 {
 	struct idmap_entry e = {.kind = kind,
@@ -345,8 +339,8 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-int idmap_assign(struct idmap *m, char kind, const char *const *ids, size_t n,
-                 const struct numset *reserved)
+int idmap_assign(struct idmap *m, enum scim_kind kind, const char *const *ids,
+                 size_t n, const struct numset *reserved)
 {
 	const char **todo;
 	size_t k = 0;

@@ -32,6 +32,7 @@
 #include <stdint.h>
 
 #include "arena.h"
+#include "scim.h"
 #include "table.h"
 
 #define IDMAP_FILE_MAX (256u << 20)
@@ -40,7 +41,7 @@ struct idmap_entry {
 	char *scim_id; /* the map's own; set names with idmap_set_name */
 	char *name;    /* NULL when never named */
 	uint32_t number;
-	char kind; /* 'u' or 'g' */
+	enum scim_kind kind : 8; /* a byte: there may be 100,000 entries */
 	bool active;
 	bool live;
 };
@@ -83,26 +84,27 @@ int idmap_write(const struct idmap *m, int fd);
 int idmap_set_name(struct idmap *m, struct idmap_entry *e, const char *name);
 
 /* The entry of KIND and SCIM_ID, or NULL.  Valid until the map changes. */
-struct idmap_entry *idmap_find(const struct idmap *m, char kind,
+struct idmap_entry *idmap_find(const struct idmap *m, enum scim_kind kind,
                                const char *scim_id);
 
 /* The live entry of KIND named NAME, or NULL. */
-struct idmap_entry *idmap_find_name(const struct idmap *m, char kind,
+struct idmap_entry *idmap_find_name(const struct idmap *m, enum scim_kind kind,
                                     const char *name);
 
 /* Gives a number to each of the N ids of KIND that has none, in the fixed
  * order described above (IDS need not be sorted), never using a number in
  * RESERVED.  Returns 0, -ENOSPC when the range is full, or -ENOMEM. */
-int idmap_assign(struct idmap *m, char kind, const char *const *ids, size_t n,
-                 const struct numset *reserved);
+int idmap_assign(struct idmap *m, enum scim_kind kind, const char *const *ids,
+                 size_t n, const struct numset *reserved);
 
 /* Records NUMBER for KIND and SCIM_ID (live).  Returns 0, -EEXIST when the
  * id has a number or the number is taken, -ENOMEM. */
-int idmap_adopt(struct idmap *m, char kind, const char *scim_id,
+int idmap_adopt(struct idmap *m, enum scim_kind kind, const char *scim_id,
                 uint32_t number);
 
 /* The first slot tried for KIND and SCIM_ID. */
-uint32_t idmap_slot(const struct idmap *m, char kind, const char *scim_id);
+uint32_t idmap_slot(const struct idmap *m, enum scim_kind kind,
+                    const char *scim_id);
 
 void idmap_free(struct idmap *m);
 

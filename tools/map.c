@@ -50,7 +50,7 @@ void skiplist_free(struct skiplist *l)
 	*l = (struct skiplist){0};
 }
 
-int skiplist_add(struct skiplist *l, char kind, enum skip_reason why,
+int skiplist_add(struct skiplist *l, enum scim_kind kind, enum skip_reason why,
                  const char *scim_id, const char *fmt, ...)
 {
 	char idp[PRINTABLE_MAX * 4 + 8], detail[DETAIL_MAX];
@@ -60,15 +60,8 @@ int skiplist_add(struct skiplist *l, char kind, enum skip_reason why,
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 32;
-		struct skip *a = realloc(l->s, cap * sizeof(*a));
-
-		if (a == NULL)
-			return -ENOMEM;
-		l->s = a;
-		l->cap = cap;
-	}
+	if (array_grow((void **)&l->s, &l->cap, l->n, sizeof(*l->s), 32) < 0)
+		return -ENOMEM;
 	s.scim_id = strdup(
 	        scim_id ? printable(idp, sizeof(idp), scim_id, strlen(scim_id))
 	                : "(none)");
@@ -155,9 +148,9 @@ int map_group_name(const char *display, char *name, size_t namelen,
 
 /* Why a name could not be made of FROM (a userName or displayName), for a
  * skip: the character that has no place in a name, or bad UTF-8. */
-static int unusable_chars(struct skiplist *sk, char kind, const char *id,
-                          const char *attr, const char *from, int rc,
-                          uint32_t bad)
+static int unusable_chars(struct skiplist *sk, enum scim_kind kind,
+                          const char *id, const char *attr, const char *from,
+                          int rc, uint32_t bad)
 {
 	char pb[DETAIL_MAX];
 
@@ -190,7 +183,7 @@ static void expand_one(char c, const struct scim_res *u, const char *name,
 	const char *v = NULL;
 
 	switch (c) {
-	case 'u':
+	case SCIM_USERS:
 		v = name;
 		break;
 	case 'i':
@@ -199,7 +192,7 @@ static void expand_one(char c, const struct scim_res *u, const char *name,
 	case 'f':
 		full_name(u, b);
 		return;
-	case 'g':
+	case SCIM_GROUPS:
 		v = u->given;
 		break;
 	case 's':
@@ -317,18 +310,18 @@ static int name_person(struct mapper *mp, const struct scim_res *r,
 
 	*p = (struct person){.id = r->id};
 	if (!scim_id_valid(r->id, strlen(r->id)))
-		return skiplist_add(mp->skipped, 'u', SKIP_INVALID_ID, r->id,
-		                    "unusable SCIM id");
+		return skiplist_add(mp->skipped, SCIM_USERS, SKIP_INVALID_ID,
+		                    r->id, "unusable SCIM id");
 	if (r->name == NULL ||
 	    map_login_name(c->username, r->name, name, sizeof(name), domain,
 	                   sizeof(domain)) == -EINVAL)
-		return skiplist_add(mp->skipped, 'u', SKIP_NO_NAME, r->id,
-		                    "no usable userName '%s'",
+		return skiplist_add(mp->skipped, SCIM_USERS, SKIP_NO_NAME,
+		                    r->id, "no usable userName '%s'",
 		                    show(pb, sizeof(pb), r->name));
 	p->rank = domain_rank(c, domain);
 	if (c->ndomains > 0 && p->rank == SIZE_MAX)
 		return skiplist_add(
-		        mp->skipped, 'u', SKIP_DOMAIN, r->id,
+		        mp->skipped, SCIM_USERS, SKIP_DOMAIN, r->id,
 		        "userName '%s' is outside the allowed domains",
 		        show(pb, sizeof(pb), r->name));
 	rc = map_login_name(c->username, r->name, name, sizeof(name), domain,
@@ -336,12 +329,13 @@ static int name_person(struct mapper *mp, const struct scim_res *r,
 	if (rc == 0)
 		rc = names_fold(name, folded, sizeof(folded), &bad);
 	if (rc == -EDOM || rc == -EILSEQ)
-		return unusable_chars(mp->skipped, 'u', r->id, "userName",
-		                      r->name, rc, bad);
+		return unusable_chars(mp->skipped, SCIM_USERS, r->id,
+		                      "userName", r->name, rc, bad);
 	if (rc == 0)
 		ascii_lower(folded);
 	if (rc < 0 || !snap_name_valid(folded, strlen(folded)))
-		return skiplist_add(mp->skipped, 'u', SKIP_INVALID_NAME, r->id,
+		return skiplist_add(mp->skipped, SCIM_USERS, SKIP_INVALID_NAME,
+		                    r->id,
 		                    "userName '%s' gives no valid login name",
 		                    show(pb, sizeof(pb), r->name));
 	memcpy(p->name, folded, strlen(folded) + 1);
@@ -384,7 +378,7 @@ static int settle_tie(struct mapper *mp, struct person *p, size_t n)
 		const struct scim_res *r = user_at(mp->in, p[i].pos, &tmp);
 
 		p[i].keep = false;
-		rc = skiplist_add(mp->skipped, 'u', SKIP_NAME_COLLISION,
+		rc = skiplist_add(mp->skipped, SCIM_USERS, SKIP_NAME_COLLISION,
 		                  p[i].id, "login name %s %s (userName '%s')",
 		                  p[i].name,
 		                  winner ? "goes to an earlier domain"
@@ -426,29 +420,29 @@ static int check_local_name(struct mapper *mp, struct person *p)
 
 	if (strmap_get(&l->users, p->name, NULL)) {
 		p->keep = false;
-		return skiplist_add(mp->skipped, 'u', SKIP_LOCAL_NAME, p->id,
-		                    "login name %s belongs to a local user",
-		                    p->name);
+		return skiplist_add(
+		        mp->skipped, SCIM_USERS, SKIP_LOCAL_NAME, p->id,
+		        "login name %s belongs to a local user", p->name);
 	}
 	if (private_groups(mp->in->cfg) &&
 	    strmap_get(&l->groups, p->name, NULL)) {
 		p->keep = false;
 		return skiplist_add(
-		        mp->skipped, 'u', SKIP_LOCAL_NAME, p->id,
+		        mp->skipped, SCIM_USERS, SKIP_LOCAL_NAME, p->id,
 		        "private group %s would shadow a local group", p->name);
 	}
 	why = names_reserved(p->name, c->reserved_names, c->nreserved_names);
 	if (why != NULL) {
 		p->keep = false;
-		return skiplist_add(mp->skipped, 'u', SKIP_RESERVED_NAME, p->id,
-		                    "login name %s is reserved: %s", p->name,
-		                    why);
+		return skiplist_add(mp->skipped, SCIM_USERS, SKIP_RESERVED_NAME,
+		                    p->id, "login name %s is reserved: %s",
+		                    p->name, why);
 	}
 	return 0;
 }
 
 /* A sticky number that is now local or outside the range. */
-static int check_number(struct mapper *mp, char kind, const char *id,
+static int check_number(struct mapper *mp, enum scim_kind kind, const char *id,
                         uint32_t v, bool *keep)
 {
 	const struct scim_config *c = mp->in->cfg;
@@ -470,7 +464,8 @@ static int check_number(struct mapper *mp, char kind, const char *id,
 
 /* Adopts NUMBER for the KIND entry ID from the live snapshot, when the id
  * map has none for it and the number is usable. */
-static int adopt(struct mapper *mp, char kind, const char *id, uint32_t number)
+static int adopt(struct mapper *mp, enum scim_kind kind, const char *id,
+                 uint32_t number)
 {
 	const struct scim_config *c = mp->in->cfg;
 	int rc;
@@ -494,7 +489,7 @@ static int adopt_people(struct mapper *mp)
 		const struct model_user *u;
 
 		if (p->keep && (u = model_find_user(seed, p->name)) != NULL)
-			rc = adopt(mp, 'u', p->id, u->uid);
+			rc = adopt(mp, SCIM_USERS, p->id, u->uid);
 	}
 	return rc;
 }
@@ -514,15 +509,15 @@ static int number_people(struct mapper *mp)
 	for (size_t i = 0; i < mp->npeople; i++)
 		if (mp->people[i].keep)
 			ids[k++] = mp->people[i].id;
-	rc = idmap_assign(mp->ids, 'u', ids, k, &mp->in->local->ids);
+	rc = idmap_assign(mp->ids, SCIM_USERS, ids, k, &mp->in->local->ids);
 	free(ids);
 	for (size_t i = 0; rc == 0 && i < mp->npeople; i++) {
 		struct person *p = &mp->people[i];
 
 		if (!p->keep)
 			continue;
-		p->uid = idmap_find(mp->ids, 'u', p->id)->number;
-		rc = check_number(mp, 'u', p->id, p->uid, &p->keep);
+		p->uid = idmap_find(mp->ids, SCIM_USERS, p->id)->number;
+		rc = check_number(mp, SCIM_USERS, p->id, p->uid, &p->keep);
 	}
 	return rc;
 }
@@ -564,8 +559,9 @@ static int prepare_person(struct mapper *mp, struct person *p,
 	    !map_expand(c->gecos, r, p->name, p->uid, true, gecos,
 	                SNAP_FIELD_MAX + 1)) {
 		p->keep = false;
-		return skiplist_add(mp->skipped, 'u', SKIP_INVALID_FIELD, p->id,
-		                    "home or gecos of %s is unusable", p->name);
+		return skiplist_add(mp->skipped, SCIM_USERS, SKIP_INVALID_FIELD,
+		                    p->id, "home or gecos of %s is unusable",
+		                    p->name);
 	}
 	hl = strlen(home) + 1;
 	gl = strlen(gecos) + 1;
@@ -611,7 +607,7 @@ static int emit_person(struct mapper *mp, struct person *p, struct model *out)
 	if (model_add_user_kept(out, &u) < 0)
 		return -ENOMEM;
 	mp->user_of[p->pos] = (uint32_t)out->nusers;
-	e = idmap_find(mp->ids, 'u', u.scim_id);
+	e = idmap_find(mp->ids, SCIM_USERS, u.scim_id);
 	e->active = p->active;
 	e->live = true;
 	return idmap_set_name(mp->ids, e, p->name);
@@ -747,8 +743,8 @@ static int name_group(struct mapper *mp, const struct scim_res *r,
 	if (!selected(mp->in->cfg, r))
 		return 0;
 	if (!scim_id_valid(r->id, strlen(r->id)))
-		return skiplist_add(mp->skipped, 'g', SKIP_INVALID_ID, r->id,
-		                    "unusable SCIM id");
+		return skiplist_add(mp->skipped, SCIM_GROUPS, SKIP_INVALID_ID,
+		                    r->id, "unusable SCIM id");
 	given = given_name(mp->in->cfg, r);
 	if (given != NULL) {
 		memcpy(g->name, given, strlen(given) + 1);
@@ -756,15 +752,15 @@ static int name_group(struct mapper *mp, const struct scim_res *r,
 		return 1;
 	}
 	if (r->name == NULL)
-		return skiplist_add(mp->skipped, 'g', SKIP_NO_NAME, r->id,
-		                    "no displayName");
+		return skiplist_add(mp->skipped, SCIM_GROUPS, SKIP_NO_NAME,
+		                    r->id, "no displayName");
 	rc = map_group_name(r->name, name, sizeof(name), &bad);
 	if (rc == -EDOM || rc == -EILSEQ)
-		return unusable_chars(mp->skipped, 'g', r->id, "displayName",
-		                      r->name, rc, bad);
+		return unusable_chars(mp->skipped, SCIM_GROUPS, r->id,
+		                      "displayName", r->name, rc, bad);
 	if (rc < 0 || !snap_name_valid(name, strlen(name)))
 		return skiplist_add(
-		        mp->skipped, 'g', SKIP_INVALID_NAME, r->id,
+		        mp->skipped, SCIM_GROUPS, SKIP_INVALID_NAME, r->id,
 		        "displayName '%s' gives no valid group name",
 		        show(pb, sizeof(pb), r->name));
 	memcpy(g->name, name, strlen(name) + 1);
@@ -794,7 +790,7 @@ static int group_ties(struct mapper *mp, struct sgroup *g, size_t n)
 		for (size_t k = i; rc == 0 && j - i > 1 && k < j; k++) {
 			g[k].keep = false;
 			rc = skiplist_add(
-			        mp->skipped, 'g', SKIP_NAME_COLLISION,
+			        mp->skipped, SCIM_GROUPS, SKIP_NAME_COLLISION,
 			        g[k].r->id,
 			        "group name %s is wanted by %zu groups "
 			        "(displayName '%s')",
@@ -834,22 +830,22 @@ static int group_clashes(struct mapper *mp, struct sgroup *g,
 
 	if (strmap_get(&mp->in->local->groups, g->name, NULL)) {
 		g->keep = false;
-		return skiplist_add(mp->skipped, 'g', SKIP_LOCAL_NAME, g->r->id,
-		                    "group name %s belongs to a local group",
-		                    g->name);
+		return skiplist_add(
+		        mp->skipped, SCIM_GROUPS, SKIP_LOCAL_NAME, g->r->id,
+		        "group name %s belongs to a local group", g->name);
 	}
 	why = names_reserved(g->name, c->reserved_names, c->nreserved_names);
 	if (why != NULL) {
 		g->keep = false;
-		return skiplist_add(mp->skipped, 'g', SKIP_RESERVED_NAME,
-		                    g->r->id, "group name %s is reserved: %s",
-		                    g->name, why);
+		return skiplist_add(
+		        mp->skipped, SCIM_GROUPS, SKIP_RESERVED_NAME, g->r->id,
+		        "group name %s is reserved: %s", g->name, why);
 	}
 	if (private_groups(mp->in->cfg) && person_named(out, g->name)) {
 		g->keep = false;
-		return skiplist_add(mp->skipped, 'g', SKIP_NAME_TAKEN, g->r->id,
-		                    "group name %s is a person's private group",
-		                    g->name);
+		return skiplist_add(
+		        mp->skipped, SCIM_GROUPS, SKIP_NAME_TAKEN, g->r->id,
+		        "group name %s is a person's private group", g->name);
 	}
 	return 0;
 }
@@ -868,7 +864,7 @@ static int adopt_groups(struct mapper *mp, const struct sgroup *g, size_t n)
 			continue;
 		sg = model_find_group(seed, g[i].name);
 		if (sg != NULL)
-			rc = adopt(mp, 'g', g[i].r->id, sg->gid);
+			rc = adopt(mp, SCIM_GROUPS, g[i].r->id, sg->gid);
 	}
 	return rc;
 }
@@ -888,13 +884,14 @@ static int number_groups(struct mapper *mp, struct sgroup *g, size_t n)
 	for (size_t i = 0; i < n; i++)
 		if (g[i].keep)
 			ids[k++] = g[i].r->id;
-	rc = idmap_assign(mp->ids, 'g', ids, k, &mp->in->local->ids);
+	rc = idmap_assign(mp->ids, SCIM_GROUPS, ids, k, &mp->in->local->ids);
 	free(ids);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		if (!g[i].keep)
 			continue;
-		g[i].gid = idmap_find(mp->ids, 'g', g[i].r->id)->number;
-		rc = check_number(mp, 'g', g[i].r->id, g[i].gid, &g[i].keep);
+		g[i].gid = idmap_find(mp->ids, SCIM_GROUPS, g[i].r->id)->number;
+		rc = check_number(mp, SCIM_GROUPS, g[i].r->id, g[i].gid,
+		                  &g[i].keep);
 	}
 	return rc;
 }
@@ -958,7 +955,7 @@ out:
 	free(names);
 	if (rc < 0)
 		return rc;
-	e = idmap_find(mp->ids, 'g', g->r->id);
+	e = idmap_find(mp->ids, SCIM_GROUPS, g->r->id);
 	e->live = true;
 	return idmap_set_name(mp->ids, e, g->name);
 }

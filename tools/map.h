@@ -38,7 +38,7 @@ enum skip_reason {
 const char *skip_reason_name(enum skip_reason r);
 
 struct skip {
-	char kind; /* 'u' or 'g' */
+	enum scim_kind kind;
 	enum skip_reason reason;
 	char *scim_id; /* printable */
 	char *detail;  /* printable: the offending value */
@@ -52,9 +52,9 @@ struct skiplist {
 
 void skiplist_free(struct skiplist *l);
 
-/* Adds an entry (KIND 'u' or 'g'; SCIM_ID shown printable, NULL for none;
+/* Adds an entry (SCIM_ID shown printable, NULL for none;
  * the detail from FMT).  Returns 0 or -ENOMEM. */
-int skiplist_add(struct skiplist *l, char kind, enum skip_reason why,
+int skiplist_add(struct skiplist *l, enum scim_kind kind, enum skip_reason why,
                  const char *scim_id, const char *fmt, ...)
         __attribute__((format(printf, 5, 6)));
 

@@ -33,13 +33,13 @@ static bool label_ok(const char *s)
 
 /* One sample per key of the object ST[GROUP]. */
 static void labelled(struct buf *b, const char *name, const char *type,
-                     const char *help, json_object *st, const char *group,
-                     const char *label)
+                     const char *help, const struct status *st,
+                     enum status_key group, const char *label)
 {
 	json_object *g;
 
 	head(b, name, type, help);
-	if (!json_object_object_get_ex(st, group, &g) ||
+	if (!status_get_json(st, group, &g) ||
 	    !json_object_is_type(g, json_type_object))
 		return;
 	json_object_object_foreach(g, key, val)
@@ -88,9 +88,9 @@ static void build_info(struct buf *b)
 
 /* A fleet host (or a source host) refuses a bundle past this time: the
  * alert on it gives the time to fix the source before that happens. */
-static void bundle(struct buf *b, json_object *st)
+static void bundle(struct buf *b, const struct status *st)
 {
-	double until = status_get_num(st, "bundle_valid_until");
+	double until = status_get_num(st, ST_BUNDLE_VALID_UNTIL);
 
 	if (until > 0)
 		gauge(b, "scim_cache_bundle_valid_until_seconds",
@@ -99,10 +99,10 @@ static void bundle(struct buf *b, json_object *st)
 		      until);
 }
 
-int metrics_format(struct buf *b, const struct snap_meta *meta, json_object *st,
-                   double now)
+int metrics_format(struct buf *b, const struct snap_meta *meta,
+                   const struct status *st, double now)
 {
-	const char *res = status_get_str(st, "last_result");
+	const char *res = status_get_str(st, ST_LAST_RESULT);
 	json_object *rt = NULL, *refused = NULL;
 
 	build_info(b);
@@ -110,13 +110,13 @@ int metrics_format(struct buf *b, const struct snap_meta *meta, json_object *st,
 	bundle(b, st);
 	gauge(b, "scim_cache_last_attempt_timestamp_seconds",
 	      "When the last refresh started.",
-	      status_get_num(st, "last_attempt"));
+	      status_get_num(st, ST_LAST_ATTEMPT));
 	gauge(b, "scim_cache_last_success_timestamp_seconds",
 	      "When the last refresh succeeded.",
-	      status_get_num(st, "last_success"));
+	      status_get_num(st, ST_LAST_SUCCESS));
 	gauge(b, "scim_cache_last_duration_seconds",
 	      "How long the last refresh took.",
-	      status_get_num(st, "last_duration_seconds"));
+	      status_get_num(st, ST_LAST_DURATION));
 	gauge(b, "scim_cache_last_refresh_success",
 	      "1 when the last refresh succeeded.",
 	      res && (strcmp(res, "success") == 0 ||
@@ -124,16 +124,16 @@ int metrics_format(struct buf *b, const struct snap_meta *meta, json_object *st,
 	labelled(b, "scim_cache_http_requests_total", "counter",
 	         "HTTP requests by status code, or failure kind when no "
 	         "answer came.",
-	         st, "http_requests_total", "code");
+	         st, ST_HTTP_REQUESTS_TOTAL, "code");
 	labelled(b, "scim_cache_http_errors_total", "counter",
 	         "Failed HTTP requests by status code or failure kind.", st,
-	         "http_errors_total", "code");
+	         ST_HTTP_ERRORS_TOTAL, "code");
 	labelled(b, "scim_cache_skipped_entries", "gauge",
 	         "Entries left out by the last refresh, by reason.", st,
-	         "skipped_by_reason", "reason");
+	         ST_SKIPPED_BY_REASON, "reason");
 	labelled(b, "scim_cache_refreshes_total", "counter",
-	         "Refreshes by result.", st, "refreshes_total", "result");
-	if (json_object_object_get_ex(st, "refreshes_total", &rt))
+	         "Refreshes by result.", st, ST_REFRESHES_TOTAL, "result");
+	if (status_get_json(st, ST_REFRESHES_TOTAL, &rt) && rt != NULL)
 		json_object_object_get_ex(rt, "refused", &refused);
 	head(b, "scim_cache_refused_refreshes_total", "counter",
 	     "Refreshes refused by a safety guard.");
@@ -143,7 +143,7 @@ int metrics_format(struct buf *b, const struct snap_meta *meta, json_object *st,
 }
 
 int metrics_write(const char *path, const struct snap_meta *meta,
-                  json_object *st, double now)
+                  const struct status *st, double now)
 {
 	struct buf b = {0};
 	int r;

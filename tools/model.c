@@ -18,24 +18,6 @@
 #define ENUM_BUF_START 16384
 #define ENUM_BUF_MAX   (64u << 20)
 
-static int grow(void **arr, size_t *cap, size_t n, size_t size)
-{
-	size_t want;
-	void *p;
-
-	if (n < *cap)
-		return 0;
-	want = *cap ? *cap * 2 : 64;
-	if (want > SIZE_MAX / size)
-		return -ENOMEM;
-	p = realloc(*arr, want * size);
-	if (p == NULL)
-		return -ENOMEM;
-	*arr = p;
-	*cap = want;
-	return 0;
-}
-
 /* Bytes in one chunk of the model's strings and member arrays. */
 #define CHUNK_BYTES (256u << 10)
 
@@ -134,8 +116,8 @@ static int add_user(struct model *m, const struct model_user *u, bool kept)
 	struct model_user c = *u;
 	bool oom = false;
 
-	if (grow((void **)&m->users, &m->users_cap, m->nusers,
-	         sizeof(*m->users)) < 0)
+	if (array_grow((void **)&m->users, &m->users_cap, m->nusers,
+	               sizeof(*m->users), 64) < 0)
 		return -ENOMEM;
 	c.name = kept ? dup_or_null(m, u->name, NULL, &oom)
 	              : intern(m, u->name, &oom);
@@ -182,8 +164,8 @@ static int add_group(struct model *m, const char *name, uint32_t gid,
 	struct model_group c = {.gid = gid};
 	bool oom = false;
 
-	if (grow((void **)&m->groups, &m->groups_cap, m->ngroups,
-	         sizeof(*m->groups)) < 0)
+	if (array_grow((void **)&m->groups, &m->groups_cap, m->ngroups,
+	               sizeof(*m->groups), 64) < 0)
 		return -ENOMEM;
 	if (nmembers > SIZE_MAX / sizeof(*c.members) - 1)
 		return -ENOMEM;
@@ -580,7 +562,7 @@ static void sum_group(const char *name, uint32_t gid,
 static int sum_push(struct model_sum_entry **v, size_t *n, size_t *cap,
                     const struct model_sum_entry *e)
 {
-	if (grow((void **)v, cap, *n, sizeof(**v)) < 0)
+	if (array_grow((void **)v, cap, *n, sizeof(**v), 64) < 0)
 		return -ENOMEM;
 	(*v)[(*n)++] = *e;
 	return 0;

@@ -33,15 +33,9 @@ static int keep(struct pager *p, struct scim_res *r)
 		scim_res_clear(r);
 		return 0;
 	}
-	if (p->n == p->cap) {
-		size_t cap = p->cap ? p->cap * 2 : 256;
-		struct scim_res *a = realloc(p->items, cap * sizeof(*a));
-
-		if (a == NULL)
-			return -ENOMEM;
-		p->items = a;
-		p->cap = cap;
-	}
+	if (array_grow((void **)&p->items, &p->cap, p->n, sizeof(*p->items),
+	               256) < 0)
+		return -ENOMEM;
 	if (strmap_put(&p->ids, r->id, p->n) < 0)
 		return -ENOMEM;
 	p->items[p->n++] = *r;

@@ -29,7 +29,9 @@
 #define SCIM_JSONC_MAX         (256u << 20)
 #define SCIM_GROUP_MEMBERS_MAX 1000000
 
-enum scim_kind { SCIM_USERS, SCIM_GROUPS };
+/* People or groups, everywhere in the tool.  The values are the letters
+ * that the id map writes, and hashes into a number's first slot (idmap.h). */
+enum scim_kind { SCIM_USERS = 'u', SCIM_GROUPS = 'g' };
 
 /* What a User's "active" attribute held. */
 enum scim_active_attr {

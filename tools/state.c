@@ -59,7 +59,7 @@ int state_lock(const char *dir, unsigned wait)
 	double until = now_mono() + wait;
 	int fd, r;
 
-	r = state_path(dir, STATE_LOCK, path);
+	r = state_path(dir, STATE_FLOCK, path);
 	if (r < 0)
 		return r;
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -79,7 +79,7 @@ int state_lock(const char *dir, unsigned wait)
 static bool leftover(const char *name)
 {
 	static const char *const files[] = {STATE_IDS, STATE_STATUS,
-	                                    STATE_LOCKS};
+	                                    STATE_LOCKOUTS};
 
 	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
 		size_t n = strlen(files[i]);
@@ -107,7 +107,35 @@ void state_sweep(const char *dir)
 
 /* ---- status ----------------------------------------------------------- */
 
-json_object *status_load(const char *dir, bool *damaged)
+static const char *const status_names[ST_NKEYS] = {
+#define STATUS_KEY_NAME(id, name) [ST_##id] = (name),
+        STATUS_KEYS(STATUS_KEY_NAME)
+#undef STATUS_KEY_NAME
+};
+
+const char *status_key_name(enum status_key k)
+{
+	return status_names[k];
+}
+
+static struct status *status_wrap(json_object *o)
+{
+	struct status *st = o ? malloc(sizeof(*st)) : NULL;
+
+	if (st == NULL) {
+		json_object_put(o);
+		return NULL;
+	}
+	st->o = o;
+	return st;
+}
+
+struct status *status_new(void)
+{
+	return status_wrap(json_object_new_object());
+}
+
+struct status *status_load(const char *dir, bool *damaged)
 {
 	char path[PATH_MAX], *text = NULL;
 	json_object *o = NULL;
@@ -124,10 +152,10 @@ json_object *status_load(const char *dir, bool *damaged)
 		}
 	}
 	free(text);
-	return o ? o : json_object_new_object();
+	return status_wrap(o ? o : json_object_new_object());
 }
 
-int status_save(const char *dir, json_object *st)
+int status_save(const char *dir, const struct status *st)
 {
 	char path[PATH_MAX];
 	const char *text;
@@ -137,39 +165,52 @@ int status_save(const char *dir, json_object *st)
 	if (r < 0)
 		return r;
 	text = json_object_to_json_string_ext(
-	        st, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+	        st->o,
+	        JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (text == NULL)
 		return -ENOMEM;
 	r = write_file_atomic(path, text, strlen(text), 0600);
 	return r;
 }
 
-void status_set_str(json_object *st, const char *key, const char *v)
+void status_free(struct status *st)
 {
-	json_object_object_add(st, key, v ? json_object_new_string(v) : NULL);
+	if (st != NULL)
+		json_object_put(st->o);
+	free(st);
 }
 
-void status_set_num(json_object *st, const char *key, double v)
+void status_set_json(struct status *st, enum status_key k, json_object *v)
 {
-	json_object_object_add(st, key, json_object_new_double(v));
+	json_object_object_add(st->o, status_names[k], v);
 }
 
-void status_set_int(json_object *st, const char *key, int64_t v)
+void status_set_str(struct status *st, enum status_key k, const char *v)
 {
-	json_object_object_add(st, key, json_object_new_int64(v));
+	status_set_json(st, k, v ? json_object_new_string(v) : NULL);
 }
 
-void status_count(json_object *st, const char *group, const char *key,
+void status_set_num(struct status *st, enum status_key k, double v)
+{
+	status_set_json(st, k, json_object_new_double(v));
+}
+
+void status_set_int(struct status *st, enum status_key k, int64_t v)
+{
+	status_set_json(st, k, json_object_new_int64(v));
+}
+
+void status_count(struct status *st, enum status_key group, const char *key,
                   int64_t n)
 {
 	json_object *g = NULL, *v = NULL;
 
-	if (!json_object_object_get_ex(st, group, &g) ||
+	if (!json_object_object_get_ex(st->o, status_names[group], &g) ||
 	    !json_object_is_type(g, json_type_object)) {
 		g = json_object_new_object();
 		if (g == NULL)
 			return;
-		json_object_object_add(st, group, g);
+		json_object_object_add(st->o, status_names[group], g);
 	}
 	if (json_object_object_get_ex(g, key, &v) &&
 	    json_object_is_type(v, json_type_int))
@@ -177,33 +218,39 @@ void status_count(json_object *st, const char *group, const char *key,
 	json_object_object_add(g, key, json_object_new_int64(n));
 }
 
-int64_t status_get_int(json_object *st, const char *key)
+bool status_get_json(const struct status *st, enum status_key k,
+                     json_object **v)
+{
+	return json_object_object_get_ex(st->o, status_names[k], v);
+}
+
+int64_t status_get_int(const struct status *st, enum status_key k)
 {
 	json_object *v;
 
-	if (json_object_object_get_ex(st, key, &v) &&
+	if (status_get_json(st, k, &v) &&
 	    (json_object_is_type(v, json_type_int) ||
 	     json_object_is_type(v, json_type_double)))
 		return json_object_get_int64(v);
 	return 0;
 }
 
-double status_get_num(json_object *st, const char *key)
+double status_get_num(const struct status *st, enum status_key k)
 {
 	json_object *v;
 
-	if (json_object_object_get_ex(st, key, &v) &&
+	if (status_get_json(st, k, &v) &&
 	    (json_object_is_type(v, json_type_int) ||
 	     json_object_is_type(v, json_type_double)))
 		return json_object_get_double(v);
 	return 0;
 }
 
-const char *status_get_str(json_object *st, const char *key)
+const char *status_get_str(const struct status *st, enum status_key k)
 {
 	json_object *v;
 
-	if (json_object_object_get_ex(st, key, &v) &&
+	if (status_get_json(st, k, &v) &&
 	    json_object_is_type(v, json_type_string))
 		return json_object_get_string(v);
 	return NULL;
@@ -299,7 +346,7 @@ int locks_load(const char *dir, struct locks *l)
 	int r;
 
 	*l = (struct locks){0};
-	r = state_path(dir, STATE_LOCKS, path);
+	r = state_path(dir, STATE_LOCKOUTS, path);
 	if (r == 0)
 		r = read_file(path, STATE_STATUS_MAX, &text, &len);
 	if (r == -ENOENT)
@@ -319,7 +366,7 @@ int locks_save(const char *dir, const struct locks *l)
 	struct buf b = {0};
 	int r;
 
-	r = state_path(dir, STATE_LOCKS, path);
+	r = state_path(dir, STATE_LOCKOUTS, path);
 	if (r < 0)
 		return r;
 	buf_puts(&b, "# nss-scim local locks: SCIM-ID NAME "

@@ -22,8 +22,8 @@
 
 #define STATE_IDS        "ids"
 #define STATE_STATUS     "status.json"
-#define STATE_LOCKS      "locks"
-#define STATE_LOCK       "lock"
+#define STATE_LOCKOUTS   "locks" /* people locked out (lock, unlock) */
+#define STATE_FLOCK      "lock"  /* flock(2)ed: one run at a time */
 #define STATE_STATUS_MAX (64u << 20)
 
 /* Joins DIR and NAME into OUT (PATH_MAX bytes). */
@@ -43,22 +43,80 @@ int state_lock(const char *dir, unsigned wait);
  * of the files above).  Call with the lock held. */
 void state_sweep(const char *dir);
 
-/* The status object (new and empty when the file is missing or damaged;
- * *DAMAGED then tells which).  NULL only when out of memory. */
-json_object *status_load(const char *dir, bool *damaged);
-int status_save(const char *dir, json_object *st);
+/* The keys of status.json: X(ID, "name") gives the constant ST_ID for the
+ * key "name".  Code names a key by its constant only, so that a mistyped
+ * key does not compile.  The order here is of no consequence: the file
+ * keeps its keys in the order they were first set, and keys it holds that
+ * are not listed here are kept as they are. */
+#define STATUS_KEYS(X)                                                         \
+	X(LAST_ATTEMPT, "last_attempt")                                        \
+	X(LAST_RESULT, "last_result")                                          \
+	X(LAST_DURATION, "last_duration_seconds")                              \
+	X(LAST_ERROR, "last_error")                                            \
+	X(LAST_SUCCESS, "last_success")                                        \
+	X(LAST_GENERATION, "last_generation")                                  \
+	X(REFRESHES_TOTAL, "refreshes_total")                                  \
+	X(HTTP_REQUESTS_TOTAL, "http_requests_total")                          \
+	X(HTTP_ERRORS_TOTAL, "http_errors_total")                              \
+	X(SKIPPED, "skipped")                                                  \
+	X(SKIPPED_BY_REASON, "skipped_by_reason")                              \
+	X(BUNDLE_GENERATION, "bundle_generation")                              \
+	X(BUNDLE_CREATED, "bundle_created")                                    \
+	X(BUNDLE_VALID_UNTIL, "bundle_valid_until")                            \
+	X(BUNDLE_DIGEST, "bundle_digest")                                      \
+	X(BUNDLE_ORIGIN, "bundle_origin")                                      \
+	X(BUNDLE_BRIDGE, "bundle_bridge")                                      \
+	X(BUNDLE_KEY, "bundle_key")                                            \
+	X(BUNDLE_BYTES, "bundle_bytes")                                        \
+	X(BUNDLE_ETAG, "bundle_etag")                                          \
+	X(BUNDLE_LAST_MODIFIED, "bundle_last_modified")                        \
+	X(LOCAL_DIGEST, "local_digest")
 
-/* Status helpers; each ignores allocation failures (the status is
- * informative only). */
-void status_set_str(json_object *st, const char *key, const char *v);
-void status_set_num(json_object *st, const char *key, double v);
-void status_set_int(json_object *st, const char *key, int64_t v);
+enum status_key {
+#define STATUS_KEY_ENUM(id, name) ST_##id,
+	STATUS_KEYS(STATUS_KEY_ENUM)
+#undef STATUS_KEY_ENUM
+	        ST_NKEYS
+};
+
+/* The status file's contents: the last attempt, success, error, skipped
+ * entries, cumulative counters and the fleet's last bundle.  Held as the
+ * JSON it is saved as, so that a save rewrites what it loaded byte for
+ * byte apart from the values set. */
+struct status {
+	json_object *o;
+};
+
+/* The key's name in the file and in status --json. */
+const char *status_key_name(enum status_key k);
+
+/* A new, empty status; NULL when out of memory. */
+struct status *status_new(void);
+
+/* The status of DIR (new and empty when the file is missing or damaged;
+ * *DAMAGED then tells which).  NULL only when out of memory. */
+struct status *status_load(const char *dir, bool *damaged);
+int status_save(const char *dir, const struct status *st);
+void status_free(struct status *st);
+
+/* Setters; each ignores allocation failures (the status is informative
+ * only).  A NULL string is saved as null. */
+void status_set_str(struct status *st, enum status_key k, const char *v);
+void status_set_num(struct status *st, enum status_key k, double v);
+void status_set_int(struct status *st, enum status_key k, int64_t v);
+/* Sets K to V, which it takes over (the skipped lists). */
+void status_set_json(struct status *st, enum status_key k, json_object *v);
 /* Adds N to the counter ST[GROUP][KEY]. */
-void status_count(json_object *st, const char *group, const char *key,
+void status_count(struct status *st, enum status_key group, const char *key,
                   int64_t n);
-int64_t status_get_int(json_object *st, const char *key);
-double status_get_num(json_object *st, const char *key);
-const char *status_get_str(json_object *st, const char *key);
+
+/* Getters: 0 or NULL when the key is missing or of another type. */
+int64_t status_get_int(const struct status *st, enum status_key k);
+double status_get_num(const struct status *st, enum status_key k);
+const char *status_get_str(const struct status *st, enum status_key k);
+/* True with *V (borrowed; may be NULL for null) when the file has K. */
+bool status_get_json(const struct status *st, enum status_key k,
+                     json_object **v);
 
 /* The KEY of a fleet host's lock: this, then the uid in decimal. */
 #define LOCK_UID_PREFIX "uid:"

@@ -355,15 +355,3 @@ uint32_t random_upto(uint32_t n)
 		v = (uint64_t)now_mono() * 2654435761u ^ (uint64_t)getpid();
 	return (uint32_t)(v % ((uint64_t)n + 1));
 }
-
-int set_error(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}

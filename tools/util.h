@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "helpers.h" /* set_error, array_grow */
+
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Parses S as a whole decimal number in [MIN, MAX] (no sign, no spaces, no
@@ -29,11 +31,6 @@ int parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out);
  * PRINTABLE_MAX source bytes with "..." appended.  Returns DST. */
 #define PRINTABLE_MAX 64
 char *printable(char *dst, size_t dstlen, const char *src, size_t len);
-
-/* Writes the message FMT into ERR (ERRLEN bytes; nothing when ERR is NULL)
- * and returns CODE: for "return set_error(err, errlen, -EINVAL, ...)". */
-int set_error(char *err, size_t errlen, int code, const char *fmt, ...)
-        __attribute__((format(printf, 4, 5)));
 
 /* A growable NUL-terminated byte buffer.  Zero-initialise to start.  After an
  * allocation failure, err is -ENOMEM and further appends do nothing. */

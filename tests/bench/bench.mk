@@ -1,4 +1,4 @@
-# Benchmarks (issue 6): glibc's own lookups through scim, files, libnss-cache
+# Benchmarks (BENCHMARKS.md): glibc's own lookups through scim, files, libnss-cache
 # and a no-op "floor" module on generated data sets.  `make bench` (root)
 # runs the full set and rewrites BENCHMARKS.md; `make check` runs a smoke
 # run at 1,000 people that checks the harness works and never fails on

@@ -1,5 +1,5 @@
 #!/bin/sh
-# run-bench.sh: the benchmarks of issue 6.  Needs root; everything runs in a
+# run-bench.sh: the benchmarks of BENCHMARKS.md.  Needs root; everything runs in a
 # private mount namespace with /etc under a throw-away overlay, so the host's
 # /etc is never touched.
 #

@@ -1,7 +1,8 @@
-# libFuzzer targets (clang, with ASan and UBSan).  `make fuzz` builds them
-# and runs each for FUZZ_SECONDS on a corpus seeded from the fixtures; the
-# executions and findings are printed per target.
-FUZZ_CC = clang
+# libFuzzer targets (clang, with ASan and UBSan), built with
+# ./configure --enable-fuzzing (FUZZ_CC, default clang, must link
+# -fsanitize=fuzzer).  `make fuzz` builds them and runs each for
+# FUZZ_SECONDS on a corpus seeded from the fixtures; the executions and
+# findings are printed per target.
 FUZZ_SECONDS = 60
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all -include $(top_builddir)/config.h \
@@ -30,13 +31,15 @@ tests/fuzz/fuzz-pam-args: $(top_srcdir)/tests/fuzz/fuzz-pam-args.c \
 		-I$(top_srcdir)/pam -o $@ $^ $(LMDB_LIBS)
 
 # The refresh tool's targets (tests/tools-fuzz-*.c, also replayed by make
-# check): its sources but main(), rebuilt whenever the tool's library is.
-FUZZ_TOOL_FILES = `ls $(top_srcdir)/tools/*.c | grep -v '/scim-cache\.c$$'`
+# check): its library's sources (TOOLS_LIB_C, tools/local.mk), rebuilt
+# whenever the library is.
+FUZZ_TOOL_FILES = `for f in $(TOOLS_LIB_C); do echo $(top_srcdir)/$$f; done`
 FUZZ_TOOL_BUILD = $(FUZZ_CC) $(FUZZ_CFLAGS) -I$(top_srcdir)/tools \
 	$(JSONC_CFLAGS) $(CURL_CFLAGS) $(CRYPTO_CFLAGS)
 FUZZ_TOOL_LIBS = $(JSONC_LIBS) $(CURL_LIBS) $(CRYPTO_LIBS) $(LMDB_LIBS)
 FUZZ_WRITER_FILES = $(top_srcdir)/cache/writer.c $(top_srcdir)/cache/arena.c \
-	$(top_srcdir)/cache/testpoint.c $(top_srcdir)/cache/safedir.c
+	$(top_srcdir)/cache/testpoint.c $(top_srcdir)/cache/safedir.c \
+	$(top_srcdir)/cache/helpers.c
 tests/fuzz/fuzz-scim: $(top_srcdir)/tests/tools-fuzz-scim.c tools/libscim.la
 	$(AM_V_CC)$(MKDIR_P) tests/fuzz && $(FUZZ_TOOL_BUILD) -o $@ \
 		$(top_srcdir)/tests/tools-fuzz-scim.c $(FUZZ_TOOL_FILES) \
@@ -56,8 +59,14 @@ clean-local: clean-fuzz
 clean-fuzz:
 	rm -rf tests/fuzz/corpus tests/fuzz/*.log
 
+if FUZZING
+all-local: $(FUZZ_TARGETS)
 fuzz: $(FUZZ_TARGETS) $(FUZZ_SEEDERS)
 	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_SEEDS=$(top_srcdir)/tests/fuzz/seeds \
 		$(SHELL) $(top_srcdir)/tests/fuzz/run-fuzz.sh $(FUZZ_TARGETS)
+else
+fuzz:
+	@echo "make fuzz: configure with --enable-fuzzing first" >&2; exit 1
+endif
 
 .PHONY: fuzz clean-fuzz

@@ -1,0 +1,713 @@
+/* SPDX-License-Identifier: MIT */
+/* refresh.c: one refresh (refresh.h). */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bundle.h"
+#include "log.h"
+#include "metrics.h"
+#include "refresh.h"
+#include "testpoint.h"
+#include "util.h"
+
+/* An unchanged directory is still republished (and a source host still
+ * re-signs its bundle) once the snapshot or bundle is this old, so that
+ * their creation time says when the directory was last confirmed: what
+ * pam_scim's max_age and the staleness alerts read. */
+#define RECONFIRM_AGE 3600
+#define SKIP_SHOW     5 /* skipped entries named one by one */
+
+/* True when the id map lacks a number the live snapshot uses: only then
+ * can the mapping adopt one from it (a lost or reset id map). */
+static bool ids_lack_live(const struct run *r)
+{
+	const struct model_sum *s = &r->live_sum;
+
+	for (size_t i = 0; i < s->nusers; i++)
+		if (!numset_has(&r->ids.used, s->users[i].id))
+			return true;
+	for (size_t i = 0; i < s->ngroups; i++)
+		if (!numset_has(&r->ids.used, s->groups[i].id))
+			return true;
+	return false;
+}
+
+/* What a refresh reads of the live snapshot: a summary, enough for the
+ * counts, the guards and telling whether anything changed, at a tenth of
+ * the model's memory.  The model itself is read when the diff is printed
+ * line by line or when the mapping may adopt numbers from it. */
+static void load_live(struct run *r)
+{
+	if (r->want_full) {
+		run_load_live_model(r);
+		return;
+	}
+	r->live_err = model_sum_snapshot(r->cfg.cache_path, geteuid(),
+	                                 &r->live_sum, &r->live_meta);
+	r->have_live = r->live_err == 0;
+	if (r->have_live && r->cfg.mode != MODE_FLEET && ids_lack_live(r))
+		run_load_live_model(r);
+}
+
+/* The people of the live snapshot (0 when there is none). */
+static size_t live_people(const struct run *r)
+{
+	if (!r->have_live)
+		return 0;
+	return r->live_full ? r->live.nusers : r->live_sum.nusers;
+}
+
+static int write_ids(int fd, void *ud)
+{
+	TESTPOINT("ids-temp-created");
+	return idmap_write(ud, fd);
+}
+
+/* Written as it is formatted: 100,000 people make a 6 MB id map, which
+ * need not be held whole at the run's peak. */
+static int save_ids(struct run *r, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	int rc;
+
+	rc = state_path(r->cfg.state_dir, STATE_IDS, path);
+	if (rc == 0)
+		rc = write_file_atomic_with(path, 0600, write_ids, &r->ids);
+	if (rc < 0)
+		snprintf(err, errlen, "saving the id map %.300s: %s", path,
+		         strerror(-rc));
+	return rc;
+}
+
+static void write_metrics(struct run *r)
+{
+	struct snap_meta m;
+	bool have;
+	int rc;
+
+	if (r->cfg.metrics_file == NULL)
+		return;
+	have = model_read_meta(r->cfg.cache_path, geteuid(), &m) == 0;
+	rc = metrics_write(r->cfg.metrics_file, have ? &m : NULL, r->st,
+	                   now_wall());
+	if (rc < 0)
+		logmsg(LOG_WARNING, "cannot write metrics_file %s: %s",
+		       r->cfg.metrics_file, strerror(-rc));
+}
+
+/* Records the outcome in the status file and the metrics. */
+static void record(struct run *r, const char *result, const char *error)
+{
+	double dur = now_mono() - r->t0;
+
+	status_set_num(r->st, ST_LAST_ATTEMPT, r->wall0);
+	status_set_str(r->st, ST_LAST_RESULT, result);
+	status_set_num(r->st, ST_LAST_DURATION, dur);
+	if (error)
+		status_set_str(r->st, ST_LAST_ERROR, error);
+	else
+		status_set_str(r->st, ST_LAST_ERROR, NULL);
+	if (strcmp(result, "success") == 0 || strcmp(result, "unchanged") == 0)
+		status_set_num(r->st, ST_LAST_SUCCESS, now_wall());
+	status_count(r->st, ST_REFRESHES_TOTAL, result, 1);
+	if (r->http) {
+		const struct http_stats *s = http_stats(r->http);
+
+		for (size_t i = 0; i < s->n; i++) {
+			const char *k = s->c[i].key;
+
+			status_count(r->st, ST_HTTP_REQUESTS_TOTAL, k,
+			             (int64_t)s->c[i].n);
+			/* Not 2xx or 304 (a fleet host's unchanged bundle),
+			 * or no answer. */
+			if (k[0] != '2' && strcmp(k, "304") != 0)
+				status_count(r->st, ST_HTTP_ERRORS_TOTAL, k,
+				             (int64_t)s->c[i].n);
+		}
+	}
+	TESTPOINT("status-save");
+	if (status_save(r->cfg.state_dir, r->st) < 0)
+		logmsg(LOG_WARNING, "cannot save %s/%s", r->cfg.state_dir,
+		       STATE_STATUS);
+	TESTPOINT("metrics-write");
+	write_metrics(r);
+}
+
+static int failed(struct run *r, int code)
+{
+	char k[PATH_MAX + 64];
+
+	progress_end(r->progress_shown);
+	r->progress_shown = false;
+	run_kept(r, k, sizeof(k));
+	if (code == EXIT_REFUSED) {
+		logmsg(LOG_ERR,
+		       "refresh refused: %s; %s; --force publishes "
+		       "anyway",
+		       r->err, k);
+		record(r, "refused", r->err);
+	} else {
+		logmsg(LOG_ERR, "refresh failed: %s; %s", r->err, k);
+		record(r, "failure", r->err);
+	}
+	return code;
+}
+
+/* ---- refresh ---------------------------------------------------------- */
+
+static int fetch(struct run *r)
+{
+	bool show = logs.tty && !logs.quiet;
+	int rc;
+
+	rc = http_open(&r->cfg, &r->http, r->err, sizeof(r->err));
+	if (rc == 0) {
+		rc = client_read_directory(r->http, &r->cfg,
+		                           show ? progress : NULL, NULL,
+		                           &r->dir, r->err, sizeof(r->err));
+		r->progress_shown = show;
+	}
+	progress_end(r->progress_shown);
+	r->progress_shown = false;
+	return rc;
+}
+
+/* map_build's release_users: the directory's people, once mapped. */
+static void release_people(void *ud)
+{
+	struct directory *d = ud;
+
+	people_free(&d->people);
+	malloc_trim(0);
+}
+
+/* map_build's release_groups. */
+static void release_groups(void *ud)
+{
+	directory_free_groups(ud);
+	malloc_trim(0);
+}
+
+/* The directory, mapped into r->next.  A source host (bundle_file) maps it
+ * for every host, without its own local files and locks, into r->bundle,
+ * and then applies its own as a fleet host would. */
+static int build(struct run *r)
+{
+	bool source_host = r->cfg.mode == MODE_SOURCE;
+	struct localdb none = {0};
+	struct strmap locked = {0};
+	struct fleet_rules rules = {.local = &r->local,
+	                            .locks = &r->locks,
+	                            .id_min = r->cfg.uid_min,
+	                            .id_max = r->cfg.uid_max,
+	                            .reserved = r->cfg.reserved_names,
+	                            .nreserved = r->cfg.nreserved_names};
+	size_t adopted = 0;
+	struct map_notes notes = {0};
+	struct map_input in = {
+	        .cfg = &r->cfg,
+	        .people = &r->dir.people,
+	        .groups = r->dir.groups,
+	        .ngroups = r->dir.ngroups,
+	        .local = source_host ? &none : &r->local,
+	        .locked = &locked,
+	        .seed = r->live_full ? &r->live : NULL,
+	        .adopted = &adopted,
+	        .notes = &notes,
+	        .release_users = release_people,
+	        .release_groups = release_groups,
+	        .release_ud = &r->dir,
+	};
+	int rc = localdb_load(&r->local, r->cfg.local_passwd,
+	                      r->cfg.local_group, r->err, sizeof(r->err));
+
+	for (size_t i = 0; rc == 0 && !source_host && i < r->locks.n; i++)
+		rc = strmap_put(&locked, r->locks.ids[i], 0);
+	if (rc == 0)
+		rc = map_build(&in, &r->ids,
+		               source_host ? &r->bundle : &r->next, &r->skipped,
+		               r->err, sizeof(r->err));
+	/* The model holds all that is needed from here on.  glibc keeps
+	 * freed heap unless asked: give it back before the writer runs. */
+	directory_free(&r->dir);
+	strmap_free(&locked);
+	malloc_trim(0);
+	if (rc == 0 && source_host &&
+	    fleet_apply_local(&r->bundle, &rules, false, &r->next,
+	                      &r->skipped) < 0)
+		rc = set_error(r->err, sizeof(r->err), -ENOMEM,
+		               "out of memory");
+	if (rc == 0 && notes.unclear_active > 0)
+		logmsg(LOG_WARNING,
+		       "%zu people published suspended: their \"active\" is "
+		       "not true or false, or missing while others have it "
+		       "(the first: SCIM id %s)",
+		       notes.unclear_active, notes.unclear_id);
+	if (rc == 0 && adopted > 0)
+		logmsg(LOG_WARNING,
+		       "the id map lacked %zu numbers; adopted them from the "
+		       "live snapshot (generation %" PRIu64 ") so that nobody "
+		       "is renumbered",
+		       adopted, r->live_meta.generation);
+	return rc;
+}
+
+static void report_skipped(struct run *r)
+{
+	const struct skiplist *l = &r->skipped;
+	struct buf b = {0};
+	json_object *arr = json_object_new_array();
+	json_object *by = json_object_new_object();
+	size_t users = 0;
+
+	for (size_t i = 0; i < l->n; i++) {
+		const struct skip *s = &l->s[i];
+		json_object *o = json_object_new_object();
+
+		users += s->kind == SCIM_USERS;
+		if (i < SKIP_SHOW)
+			logmsg(LOG_WARNING, "skipped %s %s: %s (%s)",
+			       s->kind == SCIM_USERS ? "person" : "group",
+			       s->scim_id, s->detail,
+			       skip_reason_name(s->reason));
+		json_object_object_add(
+		        o, "kind",
+		        json_object_new_string(
+		                s->kind == SCIM_USERS ? "person" : "group"));
+		json_object_object_add(
+		        o, "reason",
+		        json_object_new_string(skip_reason_name(s->reason)));
+		json_object_object_add(o, "scim_id",
+		                       json_object_new_string(s->scim_id));
+		json_object_object_add(o, "detail",
+		                       json_object_new_string(s->detail));
+		json_object_array_add(arr, o);
+	}
+	for (int i = 0; i < SKIP_NREASONS; i++) {
+		json_object_object_add(
+		        by, skip_reason_name(i),
+		        json_object_new_int64((int64_t)l->count[i]));
+		if (l->count[i])
+			buf_printf(&b, "%s%s %zu", b.len ? ", " : "",
+			           skip_reason_name(i), l->count[i]);
+	}
+	if (l->n > SKIP_SHOW)
+		logmsg(LOG_WARNING,
+		       "... and %zu more skipped; see scim-cache "
+		       "status",
+		       l->n - SKIP_SHOW);
+	if (l->n)
+		logmsg(LOG_WARNING, "skipped %zu people and %zu groups (%s)",
+		       users, l->n - users, b.data ? b.data : "");
+	status_set_json(r->st, ST_SKIPPED, arr);
+	status_set_json(r->st, ST_SKIPPED_BY_REASON, by);
+	buf_free(&b, false);
+}
+
+/* The mass-removal and empty-directory guards. */
+static int guards(struct run *r, bool force)
+{
+	size_t before = live_people(r);
+	size_t gone = r->diff.removed_uids;
+	uint32_t pct = r->cfg.max_removed_percent;
+
+	if (force)
+		return 0;
+	if (r->next.nusers == 0) {
+		snprintf(r->err, sizeof(r->err),
+		         "the %s lists no usable person%s",
+		         r->cfg.mode == MODE_FLEET ? "bundle" : "bridge",
+		         before ? ", which would remove everyone" : "");
+		return -1;
+	}
+	if (before > 0 && gone * 100 > (size_t)pct * before) {
+		snprintf(r->err, sizeof(r->err),
+		         "it would remove %zu of %zu people (%zu%%), more than "
+		         "max_removed_percent %u%%",
+		         gone, before, gone * 100 / before, pct);
+		return -1;
+	}
+	return 0;
+}
+
+/* What the snapshot says it came from: the bridge, or a fleet host's
+ * bundle URL. */
+static const char *run_source(const struct run *r)
+{
+	return r->cfg.mode == MODE_FLEET ? r->cfg.source : r->cfg.url;
+}
+
+/* Whether the live snapshot needs republishing although nothing in it
+ * changed: its creation time must say when the directory was last
+ * confirmed (RECONFIRM_AGE). */
+static bool live_unconfirmed(const struct run *r)
+{
+	if (r->cfg.mode == MODE_FLEET)
+		return r->dl.info.created > r->live_meta.created;
+	return now_wall() - (double)r->live_meta.created >= RECONFIRM_AGE;
+}
+
+static bool unchanged(const struct run *r)
+{
+	return r->have_live && model_diff_empty(&r->diff) &&
+	       r->live_meta.id_min == r->cfg.uid_min &&
+	       r->live_meta.id_max == r->cfg.uid_max &&
+	       strcmp(r->live_meta.source, run_source(r)) == 0 &&
+	       !live_unconfirmed(r);
+}
+
+static void summary(struct run *r, const char *what, uint64_t gen)
+{
+	const struct model_diff *d = &r->diff;
+	size_t active = 0;
+
+	for (size_t i = 0; i < r->next.nusers; i++)
+		active += r->next.users[i].active;
+	logmsg(LOG_INFO,
+	       "refresh %s: generation %" PRIu64 " in %.1fs: %zu people (%zu "
+	       "active, %zu suspended), %zu groups; people +%zu -%zu ~%zu, "
+	       "groups +%zu -%zu ~%zu; %zu skipped",
+	       what, gen, now_mono() - r->t0, r->next.nusers, active,
+	       r->next.nusers - active, r->next.ngroups, d->users_added,
+	       d->users_removed, d->users_changed, d->groups_added,
+	       d->groups_removed, d->groups_changed, r->skipped.n);
+}
+
+static int print_dry_run(struct run *r)
+{
+	printf("dry run: %zu people, %zu groups would be published\n",
+	       r->next.nusers, r->next.ngroups);
+	model_diff(&r->live, &r->next, &r->diff, stdout);
+	printf("people: +%zu -%zu ~%zu (renamed %zu, uid changes %zu); "
+	       "groups: +%zu -%zu ~%zu\n",
+	       r->diff.users_added, r->diff.users_removed,
+	       r->diff.users_changed, r->diff.renames, r->diff.uid_changes,
+	       r->diff.groups_added, r->diff.groups_removed,
+	       r->diff.groups_changed);
+	if (guards(r, false) < 0)
+		printf("a real refresh would be refused: %s\n", r->err);
+	return EXIT_OK;
+}
+
+/* A string of the status file, "" when it has none. */
+static const char *status_str(const struct run *r, enum status_key key)
+{
+	const char *v = status_get_str(r->st, key);
+
+	return v ? v : "";
+}
+
+static const char *digest_hex(uint64_t d, char out[17])
+{
+	snprintf(out, 17, "%016" PRIx64, d);
+	return out;
+}
+
+/* A fleet host: what the next run compares against, once the bundle is
+ * accepted. */
+static void remember_bundle(struct run *r)
+{
+	const struct bundle_info *b = &r->dl.info;
+	char hex[17];
+
+	status_set_int(r->st, ST_BUNDLE_GENERATION, (int64_t)b->generation);
+	status_set_num(r->st, ST_BUNDLE_CREATED, (double)b->created);
+	status_set_num(r->st, ST_BUNDLE_VALID_UNTIL, (double)b->valid_until);
+	status_set_str(r->st, ST_BUNDLE_DIGEST, digest_hex(b->digest, hex));
+	status_set_str(r->st, ST_BUNDLE_ORIGIN, b->origin);
+	status_set_str(r->st, ST_BUNDLE_BRIDGE, b->source);
+	status_set_str(r->st, ST_BUNDLE_KEY, b->keyid);
+	status_set_int(r->st, ST_BUNDLE_BYTES, (int64_t)r->dl.bytes);
+	status_set_str(r->st, ST_BUNDLE_ETAG, r->dl.got.etag);
+	status_set_str(r->st, ST_BUNDLE_LAST_MODIFIED, r->dl.got.last_modified);
+	status_set_str(r->st, ST_LOCAL_DIGEST,
+	               digest_hex(r->local.digest, hex));
+}
+
+/* Once the id map is saved, the writer needs only r->next: what else the
+ * run holds would only add to its peak memory. */
+static void drop_all_but_next(struct run *r)
+{
+	idmap_free(&r->ids);
+	model_free(&r->live);
+	model_sum_free(&r->live_sum);
+	model_free(&r->bundle);
+	model_free(&r->dl.model);
+	malloc_trim(0);
+}
+
+/* ---- fleet mode ------------------------------------------------------- */
+
+/* A source host: signs r->bundle and replaces bundle_file, unless the
+ * directory is the one already there and that bundle is recent. */
+static int write_bundle(struct run *r)
+{
+	struct bundle_info info = {.id_min = r->cfg.uid_min,
+	                           .id_max = r->cfg.uid_max};
+	uint64_t prev = (uint64_t)status_get_int(r->st, ST_BUNDLE_GENERATION);
+	double now = now_wall();
+	struct buf b = {0};
+	char hex[17], host[BUNDLE_TEXT_MAX] = "";
+	struct stat st;
+	int rc;
+
+	info.generation = (uint64_t)now > prev ? (uint64_t)now : prev + 1;
+	info.created = (int64_t)now;
+	info.valid_until = info.created + (int64_t)r->cfg.bundle_valid;
+	snprintf(info.source, sizeof(info.source), "%s", r->cfg.url);
+	if (gethostname(host, sizeof(host) - 1) < 0)
+		snprintf(host, sizeof(host), "unknown");
+	for (char *p = host; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	snprintf(info.origin, sizeof(info.origin), "%s", host);
+	rc = fleet_sign(&r->bundle, &r->cfg, &info, &b, r->err, sizeof(r->err));
+	if (rc == 0 && lstat(r->cfg.bundle_file, &st) == 0 &&
+	    strcmp(status_str(r, ST_BUNDLE_DIGEST),
+	           digest_hex(info.digest, hex)) == 0 &&
+	    now - status_get_num(r->st, ST_BUNDLE_CREATED) < RECONFIRM_AGE) {
+		buf_free(&b, false);
+		return 0;
+	}
+	if (rc == 0)
+		rc = parent_dirs(r->cfg.bundle_file, r->err, sizeof(r->err));
+	if (rc == 0) {
+		rc = write_file_atomic(r->cfg.bundle_file, b.data, b.len, 0644);
+		if (rc < 0)
+			snprintf(r->err, sizeof(r->err),
+			         "cannot write bundle_file %.300s: %s",
+			         r->cfg.bundle_file, strerror(-rc));
+	}
+	buf_free(&b, false);
+	if (rc < 0)
+		return rc;
+	status_set_int(r->st, ST_BUNDLE_GENERATION, (int64_t)info.generation);
+	status_set_num(r->st, ST_BUNDLE_CREATED, (double)info.created);
+	status_set_num(r->st, ST_BUNDLE_VALID_UNTIL, (double)info.valid_until);
+	status_set_str(r->st, ST_BUNDLE_DIGEST, digest_hex(info.digest, hex));
+	status_set_str(r->st, ST_BUNDLE_ORIGIN, info.origin);
+	status_set_str(r->st, ST_BUNDLE_KEY, info.keyid);
+	logmsg(LOG_INFO,
+	       "bundle written: generation %" PRIu64 ", %zu people, %zu "
+	       "groups, valid for %us, to %s",
+	       info.generation, info.npeople, info.ngroups, r->cfg.bundle_valid,
+	       r->cfg.bundle_file);
+	return 0;
+}
+
+/* The newest bundle generation this host has applied (0: none). */
+static uint64_t held_generation(const struct run *r)
+{
+	int64_t g = status_get_int(r->st, ST_BUNDLE_GENERATION);
+
+	if (g <= 0 && r->have_live &&
+	    strcmp(r->live_meta.source, r->cfg.source) == 0)
+		return r->live_meta.generation;
+	return g > 0 ? (uint64_t)g : 0;
+}
+
+/* A fleet host: downloads and checks the bundle.  Returns 0 to go on with
+ * r->dl, 1 when the bundle did not change (304; recorded), or -1 with the
+ * reason in r->err. */
+static int fleet_fetch(struct run *r, bool dry_run)
+{
+	struct http_validators cond = {0};
+	const struct bundle_info *b = &r->dl.info;
+	uint64_t held;
+	char t[64], hex[17];
+	double now;
+
+	/* The meta record is enough to ask; the whole live snapshot is read
+	 * only for a new bundle, so that a 304 costs next to nothing. */
+	r->live_err =
+	        model_read_meta(r->cfg.cache_path, geteuid(), &r->live_meta);
+	r->have_live = r->live_err == 0;
+	held = held_generation(r);
+	if (localdb_load(&r->local, r->cfg.local_passwd, r->cfg.local_group,
+	                 r->err, sizeof(r->err)) < 0)
+		return -1;
+	/* Asked conditionally only while the local files and the range are
+	 * the ones the snapshot was built with: a new local user must win
+	 * now, not when the bundle next changes. */
+	if (held > 0 && r->have_live &&
+	    strcmp(r->live_meta.source, r->cfg.source) == 0 &&
+	    r->live_meta.id_min == r->cfg.uid_min &&
+	    r->live_meta.id_max == r->cfg.uid_max &&
+	    strcmp(digest_hex(r->local.digest, hex),
+	           status_str(r, ST_LOCAL_DIGEST)) == 0) {
+		snprintf(cond.etag, sizeof(cond.etag), "%s",
+		         status_str(r, ST_BUNDLE_ETAG));
+		snprintf(cond.last_modified, sizeof(cond.last_modified), "%s",
+		         status_str(r, ST_BUNDLE_LAST_MODIFIED));
+	}
+	if (http_open_public(&r->cfg, &r->http, r->err, sizeof(r->err)) < 0 ||
+	    fleet_download(r->http, &r->cfg, &cond, &r->dl, r->err,
+	                   sizeof(r->err)) < 0)
+		return -1;
+	now = now_wall();
+	if (r->dl.status == 304) {
+		double until = status_get_num(r->st, ST_BUNDLE_VALID_UNTIL);
+
+		if (until > 0 && now >= until) {
+			snprintf(r->err, sizeof(r->err),
+			         "the source's bundle (generation %" PRIu64
+			         ") expired at %s and was not renewed; is the "
+			         "source host refreshing?",
+			         held, fmt_time(until, t, sizeof(t)));
+			return -1;
+		}
+		if (dry_run) {
+			printf("dry run: bundle generation %" PRIu64 " is not "
+			       "modified at the source; nothing would "
+			       "change\n",
+			       held);
+			return 1;
+		}
+		logmsg(LOG_INFO,
+		       "refresh unchanged: bundle generation %" PRIu64
+		       " not modified at the source",
+		       held);
+		record(r, "unchanged", NULL);
+		return 1;
+	}
+	if ((double)b->valid_until <= now) {
+		snprintf(r->err, sizeof(r->err),
+		         "bundle generation %" PRIu64 " expired at %s (the "
+		         "source host has not re-signed it)",
+		         b->generation,
+		         fmt_time((double)b->valid_until, t, sizeof(t)));
+		return -1;
+	}
+	if (b->generation < held) {
+		snprintf(r->err, sizeof(r->err),
+		         "bundle generation %" PRIu64 " is older than "
+		         "generation %" PRIu64 ", already applied (a replayed "
+		         "or rolled-back bundle)",
+		         b->generation, held);
+		return -1;
+	}
+	if (b->generation == held && held > 0) {
+		const char *had = status_str(r, ST_BUNDLE_DIGEST);
+
+		if (had[0] && strcmp(had, digest_hex(b->digest, hex)) != 0) {
+			snprintf(r->err, sizeof(r->err),
+			         "bundle generation %" PRIu64 " repeats with "
+			         "other content; refusing it",
+			         b->generation);
+			return -1;
+		}
+	}
+	load_live(r);
+	return 0;
+}
+
+/* A fleet host: this host's rules over the bundle's directory. */
+static int fleet_build(struct run *r)
+{
+	struct fleet_rules rules = {.local = &r->local,
+	                            .locks = &r->locks,
+	                            .id_min = r->cfg.uid_min,
+	                            .id_max = r->cfg.uid_max,
+	                            .reserved = r->cfg.reserved_names,
+	                            .nreserved = r->cfg.nreserved_names};
+	/* The local files were read by fleet_fetch(). */
+	if (fleet_apply_local(&r->dl.model, &rules, true, &r->next,
+	                      &r->skipped) < 0) {
+		snprintf(r->err, sizeof(r->err), "out of memory");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int publish(struct run *r)
+{
+	struct snap_meta m = {.generation = run_next_generation(r),
+	                      .created = (int64_t)now_wall()};
+	int rc;
+
+	/* A fleet host's snapshot is the bundle's: same generation, and
+	 * created when the source last listed the bridge. */
+	if (r->cfg.mode == MODE_FLEET) {
+		/* Only a local lock can have put the live one ahead. */
+		if (r->dl.info.generation >= r->live_meta.generation ||
+		    !r->have_live)
+			m.generation = r->dl.info.generation;
+		m.created = r->dl.info.created;
+	}
+	snprintf(m.source, sizeof(m.source), "%s", run_source(r));
+	rc = save_ids(r, r->err, sizeof(r->err));
+	if (rc == 0) {
+		drop_all_but_next(r);
+		rc = parent_dirs(r->cfg.cache_path, r->err, sizeof(r->err));
+	}
+	if (rc == 0)
+		rc = model_publish(&r->next, r->cfg.uid_min, r->cfg.uid_max,
+		                   r->cfg.cache_path, &m, r->err,
+		                   sizeof(r->err));
+	if (rc < 0)
+		return rc;
+	if (r->cfg.mode == MODE_FLEET)
+		remember_bundle(r);
+	status_set_int(r->st, ST_LAST_GENERATION, (int64_t)m.generation);
+	run_nscd_invalidate();
+	summary(r, "published", m.generation);
+	record(r, "success", NULL);
+	return 0;
+}
+
+int refresh_run(struct run *r, bool dry_run, bool force)
+{
+	int rc;
+
+	TESTPOINT("refresh-start");
+	r->want_full = dry_run || (logs.tty && !logs.quiet);
+	if (r->cfg.mode == MODE_FLEET) {
+		rc = fleet_fetch(r, dry_run);
+		if (rc != 0)
+			return rc < 0 ? failed(r, EXIT_FAIL) : EXIT_OK;
+	} else {
+		if (fetch(r) < 0)
+			return failed(r, EXIT_FAIL);
+		load_live(r);
+	}
+	if (!r->have_live && r->live_err != -ENOENT)
+		logmsg(LOG_WARNING,
+		       "the live snapshot %s is unusable (%s); "
+		       "a new one replaces it",
+		       r->cfg.cache_path, snap_strerror(r->live_err));
+	rc = r->cfg.mode == MODE_FLEET ? fleet_build(r) : build(r);
+	if (rc < 0)
+		return failed(r, EXIT_FAIL);
+	report_skipped(r);
+	if (dry_run)
+		return print_dry_run(r);
+	if (r->live_full)
+		model_diff(&r->live, &r->next, &r->diff,
+		           r->want_full ? stderr : NULL);
+	else if (model_sum_diff(&r->live_sum, &r->next, &r->diff) < 0) {
+		snprintf(r->err, sizeof(r->err), "out of memory");
+		return failed(r, EXIT_FAIL);
+	}
+	if (guards(r, force) < 0)
+		return failed(r, EXIT_REFUSED);
+	if (r->cfg.mode == MODE_SOURCE && write_bundle(r) < 0)
+		return failed(r, EXIT_FAIL);
+	if (unchanged(r)) {
+		/* Accepted, so the next run compares against it. */
+		if (r->cfg.mode == MODE_FLEET)
+			remember_bundle(r);
+		if (save_ids(r, r->err, sizeof(r->err)) < 0)
+			return failed(r, EXIT_FAIL);
+		summary(r, "unchanged", r->live_meta.generation);
+		record(r, "unchanged", NULL);
+		return EXIT_OK;
+	}
+	rc = publish(r);
+	return rc < 0 ? failed(r, EXIT_FAIL) : EXIT_OK;
+}
