@@ -62,12 +62,15 @@ while [ $i -le "$HOSTS" ]; do
 done
 echo "ok: $HOSTS fleet hosts, identical snapshots"
 
+# Each host read the manifest, then the bundle it names.
 n200=$(grep -c '^GET /nss-scim.bundle 200 ' "$NGINX_LOG" || true)
 [ "$n200" = "$HOSTS" ] || fail "nginx: $n200 answers 200, want $HOSTS"
-[ "$(wc -l <"$NGINX_LOG")" = "$HOSTS" ] || fail "nginx saw other requests: $(sort "$NGINX_LOG" | uniq -c)"
+n200=$(grep -c '^GET /nss-scim.bundle.manifest 200 ' "$NGINX_LOG" || true)
+[ "$n200" = "$HOSTS" ] || fail "nginx: $n200 manifests, want $HOSTS"
+[ "$(wc -l <"$NGINX_LOG")" = $((HOSTS * 2)) ] || fail "nginx saw other requests: $(sort "$NGINX_LOG" | uniq -c)"
 
-# A second round: nothing changed, so every host's conditional GET is a
-# 304, and no snapshot is rewritten.
+# A second round: nothing changed, so every host's conditional GET of the
+# manifest is a 304, and no snapshot is rewritten.
 cp "$TMPD/host.1/cache.mdb" "$TMPD/snap.host1"
 ino=$(stat -c %i "$TMPD/host.1/cache.mdb")
 i=1
@@ -75,9 +78,9 @@ while [ $i -le "$HOSTS" ]; do
 	host $i --quiet refresh || fail "fleet host $i: second refresh failed"
 	i=$((i + 1))
 done
-n304=$(grep -c '^GET /nss-scim.bundle 304 ' "$NGINX_LOG" || true)
+n304=$(grep -c '^GET /nss-scim.bundle.manifest 304 ' "$NGINX_LOG" || true)
 [ "$n304" = "$HOSTS" ] || fail "nginx: $n304 answers 304 in round two, want $HOSTS"
-[ "$(wc -l <"$NGINX_LOG")" = $((HOSTS * 2)) ] || fail "nginx saw other requests in round two"
+[ "$(wc -l <"$NGINX_LOG")" = $((HOSTS * 3)) ] || fail "nginx saw other requests in round two"
 [ "$(stat -c %i "$TMPD/host.1/cache.mdb")" = "$ino" ] || fail "a 304 republished the snapshot"
 echo "ok: round two, $HOSTS answers 304"
 

@@ -18,6 +18,8 @@ tools_libscim_la_SOURCES = \
 	tools/state.h tools/state.c \
 	tools/metrics.h tools/metrics.c \
 	tools/bundle.h tools/bundle.c \
+	tools/delta.h tools/delta.c \
+	tools/manifest.h tools/manifest.c \
 	tools/fleet.h tools/fleet.c \
 	tools/verify.h tools/verify.c
 tools_libscim_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(CURL_CFLAGS) \
