@@ -7,6 +7,13 @@ tests_fleet_bundle_CFLAGS = $(TOOLS_TEST_CFLAGS) $(CRYPTO_CFLAGS)
 tests_fleet_bundle_LDADD = $(TOOLS_TEST_LIBS) $(CRYPTO_LIBS)
 TESTS += tests/fleet-bundle
 
+# Unit test: the acceptance rules, deltas and the manifest's format.
+check_PROGRAMS += tests/test-fleet-accept
+tests_test_fleet_accept_SOURCES = tests/test-fleet-accept.c tests/test.h
+tests_test_fleet_accept_CFLAGS = $(TOOLS_TEST_CFLAGS) $(CRYPTO_CFLAGS)
+tests_test_fleet_accept_LDADD = $(TOOLS_TEST_LIBS) $(CRYPTO_LIBS)
+TESTS += tests/test-fleet-accept
+
 # Integration tests (root: private mount namespace, nginx on 127.0.0.1).
 FLEET_SH_TESTS = tests/fleet-refresh.sh tests/fleet-faults.sh \
 	tests/fleet-lock.sh tests/fleet-boundaries.sh tests/fleet-expiry.sh
