@@ -16,7 +16,8 @@ TESTS += tests/test-fleet-accept
 
 # Integration tests (root: private mount namespace, nginx on 127.0.0.1).
 FLEET_SH_TESTS = tests/fleet-refresh.sh tests/fleet-faults.sh \
-	tests/fleet-lock.sh tests/fleet-boundaries.sh tests/fleet-expiry.sh
+	tests/fleet-lock.sh tests/fleet-boundaries.sh tests/fleet-expiry.sh \
+	tests/fleet-delta.sh tests/fleet-manifest.sh
 TESTS += $(FLEET_SH_TESTS)
 EXTRA_DIST += $(FLEET_SH_TESTS) tests/fleet-lib.sh
 
