@@ -25,7 +25,7 @@ void sha256_hex(const void *data, size_t len, char out[SHA256_HEX])
 		return;
 	}
 	for (unsigned i = 0; i < n; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
+		snprintf(out + 2 * (size_t)i, 3, "%02x", md[i]);
 }
 
 /* ---- lines ------------------------------------------------------------ */
