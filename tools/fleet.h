@@ -77,11 +77,12 @@ struct fleet_offer {
 int fleet_accept(const struct fleet_held *held, const struct fleet_offer *o,
                  double now, char *err, size_t errlen);
 
-/* Fleet mode's files in the state directory, and its status keys. */
-#define FLEET_BASE      "fleet-base"      /* a fleet host's last bundle */
-#define FLEET_BASE_NEXT "fleet-base.next" /* the one being applied */
-#define FLEET_HISTORY   "fleet-history"   /* a source's recent bundles */
-#define FLEET_ST_SHA256 "bundle_sha256"   /* of the bundle applied */
+/* Fleet mode's files in the state directory (state.h), and the status
+ * key it adds. */
+#define FLEET_BASE      STATE_FLEET_BASE
+#define FLEET_BASE_NEXT STATE_FLEET_NEXT
+#define FLEET_HISTORY   STATE_FLEET_HIST
+#define FLEET_ST_SHA256 "bundle_sha256" /* of the bundle applied */
 
 /* What a fleet host downloaded. */
 struct fleet_download {

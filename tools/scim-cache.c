@@ -999,9 +999,12 @@ static int write_bundle(struct run *r)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = '?';
 	snprintf(info.origin, sizeof(info.origin), "%s", host);
-	rc = fleet_publish(&r->bundle, &r->cfg, &info,
-	                   status_str(r, "bundle_digest"), RECONFIRM_AGE, &what,
-	                   &ndeltas, r->err, sizeof(r->err));
+	rc = parent_dirs(r->cfg.bundle_file, r->err, sizeof(r->err));
+	if (rc == 0)
+		rc = fleet_publish(&r->bundle, &r->cfg, &info,
+		                   status_str(r, "bundle_digest"),
+		                   RECONFIRM_AGE, &what, &ndeltas, r->err,
+		                   sizeof(r->err));
 	if (rc < 0 || what == FLEET_KEPT)
 		return rc;
 	status_set_int(r->st, "bundle_generation", (int64_t)info.generation);
