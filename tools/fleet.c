@@ -496,6 +496,9 @@ int fleet_download(struct http *h, const struct scim_config *cfg,
 		mine = *held;
 		mine.keyid = id;
 		held = &mine;
+		/* What a run that did not publish left is no base. */
+		if (state_path(cfg->state_dir, FLEET_BASE_NEXT, path) == 0)
+			unlink(path);
 	}
 	rc = http_get_cond(h, murl, cond, &body, &d->status, &d->got, why,
 	                   sizeof(why));
@@ -554,8 +557,9 @@ int fleet_download(struct http *h, const struct scim_config *cfg,
 	/* Kept until the snapshot is published (fleet_remember()); no copy
 	 * for a check, nor when it is the one already kept. */
 	if (rc == 0 && held != NULL && strcmp(d->how, "held") != 0 &&
-	    state_path(cfg->state_dir, FLEET_BASE_NEXT, path) == 0)
-		write_file_atomic(path, body.data, body.len, 0600);
+	    state_path(cfg->state_dir, FLEET_BASE_NEXT, path) == 0 &&
+	    write_file_atomic(path, body.data, body.len, 0600) < 0)
+		unlink(path); /* the next change downloads more; no harm */
 out:
 	EVP_PKEY_free(pub);
 	buf_free(&body, false);
