@@ -1,9 +1,10 @@
 #!/bin/sh
 # Fleet mode end to end.  A source host lists the bridge emulator once and
-# writes a signed bundle; nginx serves it; 200 fleet hosts (each its own
-# config, snapshot and state directory) refresh from nginx.  Their snapshots
-# are identical, and glibc's getent through any of them agrees with a direct
-# bridge refresh.  nginx saw one 200 per host, then only 304s; the emulator
+# writes a signed bundle and its manifest; nginx serves them; 200 fleet
+# hosts (each its own config, snapshot and state directory) refresh from
+# nginx.  Their snapshots are identical, and glibc's getent through any of
+# them agrees with a direct bridge refresh.  nginx saw one manifest and one
+# bundle per host, then only 304s of the manifest; the emulator
 # saw exactly one listing.  A host whose local files hold a bundle person's
 # name keeps its own and reports the skip.
 . "$top_srcdir/tests/lib.sh"
