@@ -21,7 +21,8 @@ FLEET_SH_TESTS = tests/fleet-refresh.sh tests/fleet-faults.sh \
 TESTS += $(FLEET_SH_TESTS)
 EXTRA_DIST += $(FLEET_SH_TESTS) tests/fleet-lib.sh
 
-# The fleet benchmark (root; about 5 minutes at 100,000 people): writes
+# The fleet benchmark (root; about 10 minutes at 100,000 people and 10
+# hosts, 20 at 20 hosts: FLEET_BENCH_ARGS="--hosts 20"): writes
 # BENCHMARKS-fleet.md.  FLEET_BENCH_ARGS='--people 10000' for less.
 EXTRA_DIST += tests/fleet-bench.sh BENCHMARKS-fleet.md
 # Absolute: the configs it writes name the fixtures, and scim-cache takes
