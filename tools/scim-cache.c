@@ -984,8 +984,8 @@ static int write_bundle(struct run *r)
 	                           .id_max = r->cfg.uid_max};
 	uint64_t prev = (uint64_t)status_get_int(r->st, "bundle_generation");
 	double now = now_wall();
-	enum fleet_published what;
-	size_t ndeltas;
+	enum fleet_published what = FLEET_KEPT;
+	size_t ndeltas = 0;
 	char hex[17], host[BUNDLE_TEXT_MAX] = "";
 	int rc;
 
