@@ -195,6 +195,10 @@ static void test_manifest(void)
 	CHECK_INT(got.ndeltas, 1);
 	CHECK_STR(got.hash, m.hash);
 	CHECK_STR(got.deltas[0].base, m.deltas[0].base);
+	/* Truncated at any length: refused. */
+	for (size_t n = 0; n < out.len; n++)
+		CHECK(manifest_read(out.data, n, pk, &got, err, sizeof(err)) <
+		      0);
 	/* Altered: the signature refuses it. */
 	out.data[strlen("nss-scim-manifest 1\ngeneration ")] = '6';
 	CHECK_INT(manifest_read(out.data, out.len, pk, &got, err, sizeof(err)),
