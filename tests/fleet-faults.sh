@@ -1,5 +1,7 @@
 #!/bin/sh
-# Fleet mode's refusals.  A fleet host holds a good snapshot from a signed
+# Fleet mode's refusals, for storage that holds the bundle alone (as a
+# source of an older version writes it; fleet-manifest.sh holds each rule
+# for a manifest).  A fleet host holds a good snapshot from a signed
 # bundle served by nginx; then the bundle is tampered with, signed by
 # another key, replayed from an older generation, expired, truncated,
 # missing (404), failing (500), or served over TLS by a CA the host does
@@ -36,6 +38,7 @@ cp -p "$B" "$TMPD/gen2.bundle"
 host 1 --quiet refresh || fail "second fleet refresh"
 SNAP1="$TMPD/host.1/cache.mdb"
 cp "$SNAP1" "$TMPD/snap.good"
+old_source
 GEN2=$(sed -n 's/^generation \([0-9]*\)$/\1/p' "$TMPD/gen2.bundle")
 MTIME=$(date +%s)
 
@@ -161,16 +164,20 @@ echo "ok: unsafe keys and mixed modes refused"
 can_fake_time || {
 	skip "expiry and re-confirmation not checked in a sanitized build (libfaketime deadlocks with ASan); the other refusals passed"
 }
-# An hour later, with nothing changed, the source re-signs its bundle and
-# republishes its snapshot, so that the fleet's snapshots are not older
-# than the bridge's last listing (what pam_scim's max_age reads).
+# An hour later, with nothing changed, the source re-signs its manifest
+# (the bundle stays byte for byte) and republishes its snapshot, so that
+# the fleet's snapshots are not older than the bridge's last listing (what
+# pam_scim's max_age reads).
 fleet_config 1 "$NGINX_URL/nss-scim.bundle" "$TMPD/fleet.pub" "ca_file = $TMPD/ca.pem"
 sc --quiet refresh || fail "source refresh"
+host 1 --quiet refresh || fail "fleet refresh from the manifest"
 cp -p "$B" "$TMPD/before.bundle"
+cp -p "$B.manifest" "$TMPD/before.manifest"
 src_gen=$(snap_field generation)
 in_future +2h sc --quiet refresh || fail "source refresh two hours on"
 [ "$(snap_field generation)" -gt "$src_gen" ] || fail "the source did not republish an hour-old snapshot"
-cmp -s "$B" "$TMPD/before.bundle" && fail "the source did not re-sign an hour-old bundle"
+cmp -s "$B.manifest" "$TMPD/before.manifest" && fail "the source did not re-sign an hour-old manifest"
+cmp -s "$B" "$TMPD/before.bundle" || fail "re-confirmation rewrote the bundle"
 created1=$(host 1 status --json | "$PY" -c 'import json, sys; print(json.load(sys.stdin)["snapshot"]["created"])')
 in_future +2h host 1 --quiet refresh || fail "fleet refresh two hours on"
 created2=$(host 1 status --json | "$PY" -c 'import json, sys; print(json.load(sys.stdin)["snapshot"]["created"])')

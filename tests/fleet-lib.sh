@@ -128,3 +128,28 @@ in_future() {
 	LD_PRELOAD="${SAN_PRELOAD:+$SAN_PRELOAD }$LIBFAKETIME" \
 		FAKETIME="$off" DONT_FAKE_MONOTONIC=1 "$@"
 }
+
+# old_source: storage as a source of an older version leaves it, the
+# bundle alone: its manifest and deltas go.
+old_source() {
+	rm -f "$WWW"/*.manifest "$WWW"/*.delta
+}
+
+# sign_text BODY OUT KEYNAME: BODY with the signature line of
+# $TMPD/KEYNAME.key appended, into OUT, as the source signs a bundle or a
+# manifest (openssl, so that a test can sign what no source would).
+sign_text() {
+	local keyid
+	openssl pkeyutl -sign -inkey "$TMPD/$3.key" -rawin -in "$1" \
+		-out "$TMPD/sig" 2>"$TMPD/openssl.err" ||
+		fail "openssl: $(cat "$TMPD/openssl.err")"
+	keyid=$("$PY" -c '
+import hashlib, subprocess, sys
+der = subprocess.run(["openssl", "pkey", "-in", sys.argv[1], "-pubout", "-outform", "DER"],
+                     capture_output=True, check=True).stdout
+print(hashlib.sha256(der[-32:]).hexdigest()[:16])' "$TMPD/$3.key")
+	{
+		cat "$1"
+		printf 'signature ed25519 %s %s\n' "$keyid" "$(base64 -w0 "$TMPD/sig")"
+	} >"$2"
+}

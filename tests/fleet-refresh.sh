@@ -1,9 +1,10 @@
 #!/bin/sh
 # Fleet mode end to end.  A source host lists the bridge emulator once and
-# writes a signed bundle; nginx serves it; 200 fleet hosts (each its own
-# config, snapshot and state directory) refresh from nginx.  Their snapshots
-# are identical, and glibc's getent through any of them agrees with a direct
-# bridge refresh.  nginx saw one 200 per host, then only 304s; the emulator
+# writes a signed bundle and its manifest; nginx serves them; 200 fleet
+# hosts (each its own config, snapshot and state directory) refresh from
+# nginx.  Their snapshots are identical, and glibc's getent through any of
+# them agrees with a direct bridge refresh.  nginx saw one manifest and one
+# bundle per host, then only 304s of the manifest; the emulator
 # saw exactly one listing.  A host whose local files hold a bundle person's
 # name keeps its own and reports the skip.
 . "$top_srcdir/tests/lib.sh"
@@ -62,12 +63,15 @@ while [ $i -le "$HOSTS" ]; do
 done
 echo "ok: $HOSTS fleet hosts, identical snapshots"
 
+# Each host read the manifest, then the bundle it names.
 n200=$(grep -c '^GET /nss-scim.bundle 200 ' "$NGINX_LOG" || true)
 [ "$n200" = "$HOSTS" ] || fail "nginx: $n200 answers 200, want $HOSTS"
-[ "$(wc -l <"$NGINX_LOG")" = "$HOSTS" ] || fail "nginx saw other requests: $(sort "$NGINX_LOG" | uniq -c)"
+n200=$(grep -c '^GET /nss-scim.bundle.manifest 200 ' "$NGINX_LOG" || true)
+[ "$n200" = "$HOSTS" ] || fail "nginx: $n200 manifests, want $HOSTS"
+[ "$(wc -l <"$NGINX_LOG")" = $((HOSTS * 2)) ] || fail "nginx saw other requests: $(sort "$NGINX_LOG" | uniq -c)"
 
-# A second round: nothing changed, so every host's conditional GET is a
-# 304, and no snapshot is rewritten.
+# A second round: nothing changed, so every host's conditional GET of the
+# manifest is a 304, and no snapshot is rewritten.
 cp "$TMPD/host.1/cache.mdb" "$TMPD/snap.host1"
 ino=$(stat -c %i "$TMPD/host.1/cache.mdb")
 i=1
@@ -75,9 +79,9 @@ while [ $i -le "$HOSTS" ]; do
 	host $i --quiet refresh || fail "fleet host $i: second refresh failed"
 	i=$((i + 1))
 done
-n304=$(grep -c '^GET /nss-scim.bundle 304 ' "$NGINX_LOG" || true)
+n304=$(grep -c '^GET /nss-scim.bundle.manifest 304 ' "$NGINX_LOG" || true)
 [ "$n304" = "$HOSTS" ] || fail "nginx: $n304 answers 304 in round two, want $HOSTS"
-[ "$(wc -l <"$NGINX_LOG")" = $((HOSTS * 2)) ] || fail "nginx saw other requests in round two"
+[ "$(wc -l <"$NGINX_LOG")" = $((HOSTS * 3)) ] || fail "nginx saw other requests in round two"
 [ "$(stat -c %i "$TMPD/host.1/cache.mdb")" = "$ino" ] || fail "a 304 republished the snapshot"
 echo "ok: round two, $HOSTS answers 304"
 

@@ -310,6 +310,21 @@ int bundle_write(const struct model *m, struct bundle_info *info, EVP_PKEY *key,
 	return out->err ? set_error(err, errlen, out->err, "out of memory") : 0;
 }
 
+int bundle_sign_text(EVP_PKEY *key, struct buf *out, char *err, size_t errlen)
+{
+	unsigned char sig[SIG_LEN], b64[SIG_B64_LEN + 1];
+	char id[BUNDLE_KEYID];
+
+	if (out->err)
+		return set_error(err, errlen, out->err, "out of memory");
+	if (bundle_keyid(key, id) < 0 ||
+	    sign(key, out->data, out->len, sig) < 0)
+		return set_error(err, errlen, -EINVAL, "signing failed");
+	EVP_EncodeBlock(b64, sig, SIG_LEN);
+	buf_printf(out, SIG_PREFIX "%s %s\n", id, (const char *)b64);
+	return out->err ? set_error(err, errlen, out->err, "out of memory") : 0;
+}
+
 /* ---- verifying -------------------------------------------------------- */
 
 static bool is_hex(const char *s, size_t n)

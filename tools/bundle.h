@@ -64,6 +64,11 @@ struct bundle_info {
 int bundle_write(const struct model *m, struct bundle_info *info, EVP_PKEY *key,
                  struct buf *out, char *err, size_t errlen);
 
+/* Appends to OUT the signature line over all of OUT's bytes, as a bundle's
+ * (the manifest of manifest.h is signed so).  Returns 0 or a negative
+ * errno with the reason in ERR. */
+int bundle_sign_text(EVP_PKEY *key, struct buf *out, char *err, size_t errlen);
+
 /* Checks the signature of the LEN bytes at DATA with PUB.  Returns 0 and
  * *SIGNED_LEN, the length of the signed part, or -EBADMSG (no well-formed
  * signature line: truncated or not a bundle), -EKEYREJECTED (signed by

@@ -59,8 +59,8 @@ static int check_bundle(struct run *r)
 
 	rc = http_open_public(&r->cfg, &r->http, r->err, sizeof(r->err));
 	if (rc == 0)
-		rc = fleet_download(r->http, &r->cfg, NULL, &r->dl, r->err,
-		                    sizeof(r->err));
+		rc = fleet_download(r->http, &r->cfg, NULL, NULL, &r->dl,
+		                    r->err, sizeof(r->err));
 	if (rc == 0 && (double)b->valid_until <= now_wall()) {
 		snprintf(r->err, sizeof(r->err),
 		         "bundle generation %" PRIu64 " expired at %s",

@@ -428,6 +428,7 @@ static void remember_bundle(struct run *r)
 	status_set_str(r->st, ST_BUNDLE_LAST_MODIFIED, r->dl.got.last_modified);
 	status_set_str(r->st, ST_LOCAL_DIGEST,
 	               digest_hex(r->local.digest, hex));
+	fleet_remember(r->st, r->cfg.state_dir, &r->dl);
 }
 
 /* Once the id map is saved, the writer needs only r->next: what else the
@@ -452,9 +453,9 @@ static int write_bundle(struct run *r)
 	                           .id_max = r->cfg.uid_max};
 	uint64_t prev = (uint64_t)status_get_int(r->st, ST_BUNDLE_GENERATION);
 	double now = now_wall();
-	struct buf b = {0};
+	enum fleet_published what = FLEET_KEPT;
+	size_t ndeltas = 0;
 	char hex[17], host[BUNDLE_TEXT_MAX] = "";
-	struct stat st;
 	int rc;
 
 	info.generation = (uint64_t)now > prev ? (uint64_t)now : prev + 1;
@@ -467,25 +468,13 @@ static int write_bundle(struct run *r)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = '?';
 	snprintf(info.origin, sizeof(info.origin), "%s", host);
-	rc = fleet_sign(&r->bundle, &r->cfg, &info, &b, r->err, sizeof(r->err));
-	if (rc == 0 && lstat(r->cfg.bundle_file, &st) == 0 &&
-	    strcmp(status_str(r, ST_BUNDLE_DIGEST),
-	           digest_hex(info.digest, hex)) == 0 &&
-	    now - status_get_num(r->st, ST_BUNDLE_CREATED) < RECONFIRM_AGE) {
-		buf_free(&b, false);
-		return 0;
-	}
+	rc = parent_dirs(r->cfg.bundle_file, r->err, sizeof(r->err));
 	if (rc == 0)
-		rc = parent_dirs(r->cfg.bundle_file, r->err, sizeof(r->err));
-	if (rc == 0) {
-		rc = write_file_atomic(r->cfg.bundle_file, b.data, b.len, 0644);
-		if (rc < 0)
-			snprintf(r->err, sizeof(r->err),
-			         "cannot write bundle_file %.300s: %s",
-			         r->cfg.bundle_file, strerror(-rc));
-	}
-	buf_free(&b, false);
-	if (rc < 0)
+		rc = fleet_publish(&r->bundle, &r->cfg, &info,
+		                   status_str(r, ST_BUNDLE_DIGEST),
+		                   RECONFIRM_AGE, &what, &ndeltas, r->err,
+		                   sizeof(r->err));
+	if (rc < 0 || what == FLEET_KEPT)
 		return rc;
 	status_set_int(r->st, ST_BUNDLE_GENERATION, (int64_t)info.generation);
 	status_set_num(r->st, ST_BUNDLE_CREATED, (double)info.created);
@@ -494,10 +483,11 @@ static int write_bundle(struct run *r)
 	status_set_str(r->st, ST_BUNDLE_ORIGIN, info.origin);
 	status_set_str(r->st, ST_BUNDLE_KEY, info.keyid);
 	logmsg(LOG_INFO,
-	       "bundle written: generation %" PRIu64 ", %zu people, %zu "
-	       "groups, valid for %us, to %s",
-	       info.generation, info.npeople, info.ngroups, r->cfg.bundle_valid,
-	       r->cfg.bundle_file);
+	       "%s: generation %" PRIu64 ", %zu people, %zu "
+	       "groups, %zu deltas, valid for %us, to %s",
+	       what == FLEET_WRITTEN ? "bundle written" : "manifest re-signed",
+	       info.generation, info.npeople, info.ngroups, ndeltas,
+	       r->cfg.bundle_valid, r->cfg.bundle_file);
 	return 0;
 }
 
@@ -518,10 +508,9 @@ static uint64_t held_generation(const struct run *r)
 static int fleet_fetch(struct run *r, bool dry_run)
 {
 	struct http_validators cond = {0};
-	const struct bundle_info *b = &r->dl.info;
+	struct fleet_held mine;
 	uint64_t held;
-	char t[64], hex[17];
-	double now;
+	char hex[17];
 
 	/* The meta record is enough to ask; the whole live snapshot is read
 	 * only for a new bundle, so that a 304 costs next to nothing. */
@@ -529,6 +518,11 @@ static int fleet_fetch(struct run *r, bool dry_run)
 	        model_read_meta(r->cfg.cache_path, geteuid(), &r->live_meta);
 	r->have_live = r->live_err == 0;
 	held = held_generation(r);
+	mine = (struct fleet_held){
+	        .generation = held,
+	        .valid_until = status_get_num(r->st, ST_BUNDLE_VALID_UNTIL),
+	        .digest = status_str(r, ST_BUNDLE_DIGEST),
+	        .sha256 = status_str(r, ST_BUNDLE_SHA256)};
 	if (localdb_load(&r->local, r->cfg.local_passwd, r->cfg.local_group,
 	                 r->err, sizeof(r->err)) < 0)
 		return -1;
@@ -547,21 +541,10 @@ static int fleet_fetch(struct run *r, bool dry_run)
 		         status_str(r, ST_BUNDLE_LAST_MODIFIED));
 	}
 	if (http_open_public(&r->cfg, &r->http, r->err, sizeof(r->err)) < 0 ||
-	    fleet_download(r->http, &r->cfg, &cond, &r->dl, r->err,
+	    fleet_download(r->http, &r->cfg, &cond, &mine, &r->dl, r->err,
 	                   sizeof(r->err)) < 0)
 		return -1;
-	now = now_wall();
 	if (r->dl.status == 304) {
-		double until = status_get_num(r->st, ST_BUNDLE_VALID_UNTIL);
-
-		if (until > 0 && now >= until) {
-			snprintf(r->err, sizeof(r->err),
-			         "the source's bundle (generation %" PRIu64
-			         ") expired at %s and was not renewed; is the "
-			         "source host refreshing?",
-			         held, fmt_time(until, t, sizeof(t)));
-			return -1;
-		}
 		if (dry_run) {
 			printf("dry run: bundle generation %" PRIu64 " is not "
 			       "modified at the source; nothing would "
@@ -575,33 +558,6 @@ static int fleet_fetch(struct run *r, bool dry_run)
 		       held);
 		record(r, "unchanged", NULL);
 		return 1;
-	}
-	if ((double)b->valid_until <= now) {
-		snprintf(r->err, sizeof(r->err),
-		         "bundle generation %" PRIu64 " expired at %s (the "
-		         "source host has not re-signed it)",
-		         b->generation,
-		         fmt_time((double)b->valid_until, t, sizeof(t)));
-		return -1;
-	}
-	if (b->generation < held) {
-		snprintf(r->err, sizeof(r->err),
-		         "bundle generation %" PRIu64 " is older than "
-		         "generation %" PRIu64 ", already applied (a replayed "
-		         "or rolled-back bundle)",
-		         b->generation, held);
-		return -1;
-	}
-	if (b->generation == held && held > 0) {
-		const char *had = status_str(r, ST_BUNDLE_DIGEST);
-
-		if (had[0] && strcmp(had, digest_hex(b->digest, hex)) != 0) {
-			snprintf(r->err, sizeof(r->err),
-			         "bundle generation %" PRIu64 " repeats with "
-			         "other content; refusing it",
-			         b->generation);
-			return -1;
-		}
 	}
 	load_live(r);
 	return 0;

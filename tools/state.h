@@ -11,6 +11,10 @@
  *                carries no SCIM ids, and its numbers never change);
  *                NAME is the name when the lock was taken
  *   lock         flock(2)ed by the one refresh (or lock/unlock) running
+ *   fleet-base   a fleet host: the bundle it applied last, the base for
+ *                the next delta (fleet.h); fleet-base.next the one being
+ *                applied, renamed over it once published
+ *   fleet-history/  a source host: its recent bundles, to make deltas from
  *
  * Every file is replaced atomically (write_file_atomic).
  */
@@ -24,6 +28,9 @@
 #define STATE_STATUS     "status.json"
 #define STATE_LOCKOUTS   "locks" /* people locked out (lock, unlock) */
 #define STATE_FLOCK      "lock"  /* flock(2)ed: one run at a time */
+#define STATE_FLEET_BASE "fleet-base"
+#define STATE_FLEET_NEXT "fleet-base.next"
+#define STATE_FLEET_HIST "fleet-history"
 #define STATE_STATUS_MAX (64u << 20)
 
 /* Joins DIR and NAME into OUT (PATH_MAX bytes). */
@@ -70,6 +77,7 @@ void state_sweep(const char *dir);
 	X(BUNDLE_BYTES, "bundle_bytes")                                        \
 	X(BUNDLE_ETAG, "bundle_etag")                                          \
 	X(BUNDLE_LAST_MODIFIED, "bundle_last_modified")                        \
+	X(BUNDLE_SHA256, "bundle_sha256")                                      \
 	X(LOCAL_DIGEST, "local_digest")
 
 enum status_key {
