@@ -172,6 +172,11 @@ for set in "$EMU_DIR"/*-directory.json; do
 	start_emulator "emu-$name" "$DATA"
 	for step in 1 2; do
 		if [ $step = 2 ]; then
+			# A file server's validators (mtime in seconds and
+			# size) cannot tell two manifests of one size written
+			# in the same second apart; a real source writes one
+			# per refresh.
+			sleep 1
 			# A removed person (a tombstone in the id map) and
 			# a rename (the same number under a new name).
 			edit_data "$DATA" '
@@ -194,6 +199,13 @@ normalise
 n=0
 for f in "$TMPD"/out/ref.*; do
 	case $f in *.status) continue ;; esac
+	# The fleet transfer (a signed manifest beside the bundle, and
+	# deltas), which landed after REFACTOR_REF, changes by design what a
+	# fleet host records and reports and the source's line about the
+	# bundle.  Their snapshots, bundles and id maps must still match.
+	case ${f#"$TMPD/out/ref."} in
+	fleet-*.state | fleet-*.log | source-*.log) continue ;;
+	esac
 	g="$TMPD/out/new.${f#"$TMPD/out/ref."}"
 	[ -f "$g" ] || fail "new build made no $(basename "$g")"
 	cmp -s "$f" "$g" || {
