@@ -69,7 +69,8 @@ struct snap_handle {
 
 struct snap_reader {
 	pthread_mutex_t lock; /* guards cur */
-	char path[PATH_MAX];
+	const char *path;     /* NULL when it could not be copied */
+	char *path_copy;      /* what path points to, unless a literal */
 	uid_t owner;
 	bool copy; /* reads the file in chunks (view()); else maps it */
 	unsigned long serial; /* tells readers apart in the threads' caches */
@@ -147,17 +148,12 @@ static int file_trusted(const struct stat *st, uid_t owner)
 
 /* The directory holding the snapshot must be like the file; its ancestors
  * may also be sticky and world-writable (/tmp), since then nobody else can
- * rename our entries in them. */
-static int dirs_trusted(const char *path, uid_t owner)
+ * rename our entries in them.  DIR is the path, a copy that is cut up. */
+static int dirs_walk(char *dir, uid_t owner)
 {
-	char dir[PATH_MAX];
 	struct stat st;
-	size_t len = strlen(path);
 	bool immediate = true;
 
-	if (path[0] != '/' || len >= sizeof(dir))
-		return -EINVAL;
-	memcpy(dir, path, len + 1);
 	for (;;) {
 		char *slash = strrchr(dir, '/');
 
@@ -176,6 +172,28 @@ static int dirs_trusted(const char *path, uid_t owner)
 			return 0;
 		immediate = false;
 	}
+}
+
+static int dirs_trusted(const char *path, uid_t owner)
+{
+	/* A buffer of the path's size, not PATH_MAX: 4 kB more of stack
+	 * would be a page fault of its own in many first lookups. */
+	char local[128], *dir = local;
+	size_t len = strlen(path);
+	int rc;
+
+	if (path[0] != '/' || len >= PATH_MAX)
+		return -EINVAL;
+	if (len >= sizeof(local)) {
+		dir = malloc(len + 1);
+		if (dir == NULL)
+			return -ENOMEM;
+	}
+	memcpy(dir, path, len + 1);
+	rc = dirs_walk(dir, owner);
+	if (dir != local)
+		free(dir);
+	return rc;
 }
 
 /* ---- the file, read in chunks ------------------------------------------ */
@@ -211,13 +229,20 @@ enum { CHUNK_EMPTY = 0, CHUNK_FULL = 0xff };
  * bounce lasts until the next view into the same bounce, or
  * bounce_free(). */
 struct bounce {
+	uint8_t *local; /* the caller's, on its stack */
+	size_t local_cap;
 	uint8_t *heap; /* when the bytes do not fit in local */
 	size_t cap;
-	uint8_t local[512];
 };
 
-static void bounce_init(struct bounce *b)
+/* Room for a record of the usual size on a lookup's stack: larger ones go
+ * to the heap. */
+#define RECORD_LOCAL 256
+
+static void bounce_init(struct bounce *b, uint8_t *local, size_t local_cap)
 {
+	b->local = local;
+	b->local_cap = local_cap;
 	b->heap = NULL;
 	b->cap = 0;
 }
@@ -364,7 +389,7 @@ static int view_slow(struct snap_handle *h, size_t off, size_t len,
 			*out = h->base + off;
 		goto out;
 	}
-	if (len > sizeof(b->local)) {
+	if (len > b->local_cap) {
 		if (len > b->cap) {
 			uint8_t *p = realloc(b->heap, len);
 
@@ -404,7 +429,9 @@ static inline __attribute__((always_inline)) int view(struct snap_handle *h,
 		return 0;
 	}
 	if (len == 0) {
-		*out = b->local;
+		static const uint8_t none[1];
+
+		*out = none;
 		return 0;
 	}
 	first = off >> CHUNK_SHIFT;
@@ -420,11 +447,12 @@ static inline __attribute__((always_inline)) int view(struct snap_handle *h,
 static inline __attribute__((always_inline)) int get_le32s(
         struct snap_handle *h, size_t off, uint32_t *v, unsigned n)
 {
+	uint8_t local[8];
 	struct bounce b;
 	const uint8_t *p;
 	int rc;
 
-	bounce_init(&b); /* 8 bytes never leave b.local */
+	bounce_init(&b, local, sizeof(local)); /* never uses the heap */
 	rc = view(h, off, 4 * (size_t)n, &b, &p);
 	if (rc < 0)
 		return rc;
@@ -780,7 +808,7 @@ static int load_tables(struct snap_handle *h)
 	size_t off, len;
 	int rc;
 
-	bounce_init(&db.page);
+	bounce_init(&db.page, NULL, 0);
 	rc = lmdb_open(h, &db);
 	if (rc == 0)
 		rc = lmdb_get(h, &db, TABLE_META, &off, &len);
@@ -936,7 +964,9 @@ static int current(struct snap_reader *r, struct snap_handle *stale,
 	     handle_check(r->cur, r->owner) != 0))
 		detach_locked(r);
 	if (r->cur == NULL)
-		rc = handle_open(r->path, r->owner, r->copy, &r->cur);
+		rc = r->path == NULL
+		             ? -ENOMEM
+		             : handle_open(r->path, r->owner, r->copy, &r->cur);
 	if (rc < 0 || r->cur == NULL) {
 		rc = rc < 0 ? rc : -EIO;
 		goto out;
@@ -1058,9 +1088,13 @@ static void default_init(void)
 	const char *env = secure_getenv(SNAP_PATH_ENV);
 	const char *path = SNAP_DEFAULT_PATH;
 
-	if (env != NULL && env[0] == '/' && strlen(env) < PATH_MAX)
-		path = env;
-	memcpy(default_reader.path, path, strlen(path) + 1);
+	/* A copy: the program may change its environment later.  Without
+	 * one, lookups fail rather than read another file. */
+	if (env != NULL && env[0] == '/' && strlen(env) < PATH_MAX) {
+		default_reader.path_copy = strdup(env);
+		path = default_reader.path_copy;
+	}
+	default_reader.path = path;
 	default_reader.owner = 0;
 	default_reader.copy = true;
 	default_reader.serial =
@@ -1104,6 +1138,10 @@ __attribute__((destructor)) static void default_unload(void)
 		default_reader.cur = NULL;
 		handle_close(h);
 	}
+	/* The constructor copies it again if the module is loaded again. */
+	default_reader.path = NULL;
+	free(default_reader.path_copy);
+	default_reader.path_copy = NULL;
 	pthread_mutex_unlock(&default_reader.lock);
 	registry_remove(&default_reader);
 }
@@ -1118,8 +1156,13 @@ static int reader_new(const char *path, uid_t owner, bool copy,
 	r = calloc(1, sizeof(*r));
 	if (r == NULL)
 		return -ENOMEM;
+	r->path_copy = strdup(path);
+	if (r->path_copy == NULL) {
+		free(r);
+		return -ENOMEM;
+	}
+	r->path = r->path_copy;
 	pthread_mutex_init(&r->lock, NULL);
-	memcpy(r->path, path, strlen(path) + 1);
 	r->owner = owner;
 	r->copy = copy;
 	r->serial = __atomic_fetch_add(&next_serial, 1, __ATOMIC_RELAXED);
@@ -1152,6 +1195,7 @@ void snap_reader_free(struct snap_reader *r)
 	detach_locked(r);
 	pthread_mutex_unlock(&r->lock);
 	pthread_mutex_destroy(&r->lock);
+	free(r->path_copy);
 	free(r);
 }
 
@@ -1340,10 +1384,11 @@ static int q_user(struct snap_handle *h, void *arg)
 {
 	struct point_query *a = arg;
 	struct rec_user u = {0};
+	uint8_t local[RECORD_LOCAL];
 	struct bounce b;
 	int rc;
 
-	bounce_init(&b);
+	bounce_init(&b, local, sizeof(local));
 	rc = a->name ? user_by_name(h, a->name, &b, &u)
 	             : user_by_id(h, a->id, &b, &u);
 	if (rc == 0)
@@ -1356,10 +1401,11 @@ static int q_group(struct snap_handle *h, void *arg)
 {
 	struct point_query *a = arg;
 	struct rec_group g = {0};
+	uint8_t local[RECORD_LOCAL];
 	struct bounce b;
 	int rc;
 
-	bounce_init(&b);
+	bounce_init(&b, local, sizeof(local));
 	rc = a->name ? group_by_name(h, a->name, &b, &g)
 	             : group_by_id(h, a->id, &b, &g);
 	if (rc == 0)
@@ -1470,12 +1516,13 @@ static int q_getpwent(struct snap_handle *h, void *arg)
 {
 	struct ent_query *a = arg;
 	struct rec_user u = {0};
+	uint8_t local[RECORD_LOCAL];
 	struct bounce b;
 	uint32_t idx;
 	bool hinted = false;
 	int rc;
 
-	bounce_init(&b);
+	bounce_init(&b, local, sizeof(local));
 	rc = seek(h, &h->users, a->c, &idx, &hinted);
 	if (rc == 0)
 		rc = user_at(h, idx, &b, &u);
@@ -1496,12 +1543,13 @@ static int q_getgrent(struct snap_handle *h, void *arg)
 {
 	struct ent_query *a = arg;
 	struct rec_group g = {0};
+	uint8_t local[RECORD_LOCAL];
 	struct bounce b;
 	uint32_t idx;
 	bool hinted = false;
 	int rc;
 
-	bounce_init(&b);
+	bounce_init(&b, local, sizeof(local));
 	rc = seek(h, &h->groups, a->c, &idx, &hinted);
 	if (rc == 0)
 		rc = group_at(h, idx, &b, &g);
@@ -1604,10 +1652,11 @@ static int q_initgroups(struct snap_handle *h, void *arg)
 {
 	struct ig_query *a = arg;
 	struct rec_user u = {0};
+	uint8_t local[RECORD_LOCAL];
 	struct bounce b;
 	int rc;
 
-	bounce_init(&b);
+	bounce_init(&b, local, sizeof(local));
 	rc = user_by_name(h, a->user, &b, &u);
 	if (rc == 0)
 		rc = ig_append(&h->meta, a, &u);
@@ -1636,10 +1685,11 @@ static int q_account(struct snap_handle *h, void *arg)
 {
 	struct acct_query *a = arg;
 	struct rec_user u = {0};
+	uint8_t local[RECORD_LOCAL];
 	struct bounce b;
 	int rc;
 
-	bounce_init(&b);
+	bounce_init(&b, local, sizeof(local));
 	rc = user_by_name(h, a->user, &b, &u);
 	bounce_free(&b); /* what is used below is copied out of the record */
 	if (rc != 0)
@@ -1665,10 +1715,11 @@ static int q_in_group(struct snap_handle *h, void *arg)
 	struct acct_query *a = arg;
 	struct rec_user u = {0};
 	struct rec_group g = {0};
+	uint8_t local[RECORD_LOCAL];
 	struct bounce b;
 	int rc;
 
-	bounce_init(&b);
+	bounce_init(&b, local, sizeof(local));
 	/* Only the group's gid is used, a copy: one bounce serves both. */
 	rc = group_by_name(h, a->group, &b, &g);
 	if (rc == 0)
