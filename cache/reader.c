@@ -443,9 +443,10 @@ static inline __attribute__((always_inline)) int view(struct snap_handle *h,
 	return view_slow(h, off, len, b, out);
 }
 
-/* The little-endian 32-bit numbers at OFF (N of them, at most 2). */
-static inline __attribute__((always_inline)) int get_le32s(
-        struct snap_handle *h, size_t off, uint32_t *v, unsigned n)
+/* get_le32s() when the numbers are not in the copy. */
+static __attribute__((noinline)) int get_le32s_slow(struct snap_handle *h,
+                                                    size_t off, uint32_t *v,
+                                                    unsigned n)
 {
 	uint8_t local[8];
 	struct bounce b;
@@ -459,6 +460,25 @@ static inline __attribute__((always_inline)) int get_le32s(
 	for (unsigned i = 0; i < n; i++)
 		v[i] = rec_get_le32(p + 4 * (size_t)i);
 	return 0;
+}
+
+/* The little-endian 32-bit numbers at OFF (N of them, at most 2): a
+ * slot, a pair of offsets or an id, read on every lookup, so the case of
+ * a copied chunk is inline and sets up no bounce. */
+static inline __attribute__((always_inline)) int get_le32s(
+        struct snap_handle *h, size_t off, uint32_t *v, unsigned n)
+{
+	size_t len = 4 * (size_t)n;
+
+	if (h->state != NULL && off < h->size && len <= h->size - off &&
+	    off >> CHUNK_SHIFT == (off + len - 1) >> CHUNK_SHIFT &&
+	    __atomic_load_n(&h->state[off >> CHUNK_SHIFT], __ATOMIC_ACQUIRE) ==
+	            CHUNK_FULL) {
+		for (unsigned i = 0; i < n; i++)
+			v[i] = rec_get_le32(h->base + off + 4 * (size_t)i);
+		return 0;
+	}
+	return get_le32s_slow(h, off, v, n);
 }
 
 /* Sets up reading a file of H->size bytes: the chunk states (the copy
