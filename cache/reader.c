@@ -176,8 +176,8 @@ static int dirs_walk(char *dir, uid_t owner)
 
 static int dirs_trusted(const char *path, uid_t owner)
 {
-	/* A buffer of the path's size, not PATH_MAX: 4 kB more of stack
-	 * would be a page fault of its own in many first lookups. */
+	/* A buffer of about the path's size, not PATH_MAX: paths are short,
+	 * and the lookup's stack may be a small thread's. */
 	char local[128], *dir = local;
 	size_t len = strlen(path);
 	int rc;
