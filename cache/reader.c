@@ -41,6 +41,11 @@
 #include "snap.h"
 
 /* One kind of entry (users or groups): see record.h. */
+/* Chunks whose reads are counted in the handle itself, before it has an
+ * array of states: about ten lookups' worth, so that a short-lived
+ * process allocates (and faults in) neither the states nor the copy. */
+#define SEEN_MAX 32
+
 struct table {
 	size_t records; /* where each table lies in the file */
 	size_t records_len;
@@ -57,8 +62,17 @@ struct snap_handle {
 	unsigned fork_epoch;   /* the process generation that opened it */
 	size_t size;           /* the file's size when it was opened */
 	struct timespec ctime; /* and its ctime */
-	uint8_t *base;  /* the copy of the file (see view()), or the map */
-	uint8_t *state; /* one CHUNK_* per chunk; NULL when mapped */
+	uint8_t *base; /* the copy of the file (see view()), or the map */
+	bool mapped;
+	/* One CHUNK_* or count per chunk (atomic pointer, set once under
+	 * fill_lock): NULL when mapped, and until a chunk is copied or more
+	 * than SEEN_MAX chunks were read, the counts being in seen. */
+	uint8_t *state;
+	struct seen {
+		size_t chunk;
+		unsigned count;
+	} seen[SEEN_MAX]; /* under fill_lock */
+	unsigned nseen;
 	size_t nchunks, maplen;
 	size_t last_filled; /* under fill_lock: the last chunk read in */
 	unsigned streak;    /* under fill_lock: reads that followed on */
@@ -355,6 +369,61 @@ static int fill_locked(struct snap_handle *h, size_t first, size_t last)
 	return rc;
 }
 
+/* Makes H's array of states, from the counts in H->seen: 0, or -ENOMEM.
+ * Called with fill_lock held. */
+static int state_alloc(struct snap_handle *h)
+{
+	uint8_t *st;
+
+	if (h->state != NULL)
+		return 0;
+	st = calloc(h->nchunks, 1);
+	if (st == NULL)
+		return -ENOMEM;
+	for (unsigned i = 0; i < h->nseen; i++)
+		st[h->seen[i].chunk] = (uint8_t)h->seen[i].count;
+	__atomic_store_n(&h->state, st, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/* How many times chunk I was read straight (CHUNK_FULL once copied).
+ * Called with fill_lock held. */
+static unsigned reads_of(const struct snap_handle *h, size_t i)
+{
+	if (h->state != NULL)
+		return h->state[i];
+	for (unsigned k = 0; k < h->nseen; k++)
+		if (h->seen[k].chunk == i)
+			return h->seen[k].count;
+	return 0;
+}
+
+/* Counts one more straight read of chunk I, up to COPY_AFTER.  Without
+ * memory for the states the count is lost, which only delays the copy.
+ * Called with fill_lock held. */
+static void count_read(struct snap_handle *h, size_t i)
+{
+	if (h->state == NULL) {
+		for (unsigned k = 0; k < h->nseen; k++) {
+			if (h->seen[k].chunk == i) {
+				if (h->seen[k].count < COPY_AFTER)
+					h->seen[k].count++;
+				return;
+			}
+		}
+		if (h->nseen < SEEN_MAX) {
+			h->seen[h->nseen].chunk = i;
+			h->seen[h->nseen++].count = 1;
+			return;
+		}
+		if (state_alloc(h) < 0)
+			return;
+	}
+	if (h->state[i] < COPY_AFTER)
+		__atomic_store_n(&h->state[i], (uint8_t)(h->state[i] + 1),
+		                 __ATOMIC_RELAXED);
+}
+
 /* view() when the bytes are not all in the copy: they are copied in (a
  * chunk needed before, or a file read in order) or read into B. */
 static int view_slow(struct snap_handle *h, size_t off, size_t len,
@@ -370,18 +439,17 @@ static int view_slow(struct snap_handle *h, size_t off, size_t len,
 	 * B's memory behind. */
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
 	pthread_mutex_lock(&h->fill_lock);
-	for (size_t i = first; i <= last; i++)
-		copy = copy && h->state[i] >= COPY_AFTER;
+	for (size_t i = first; copy && i <= last; i++)
+		copy = reads_of(h, i) >= COPY_AFTER;
 	if (first == h->last_filled + 1 && h->streak >= 1)
 		copy = true; /* in order: fill_locked() reads ahead */
 	if (copy) {
-		rc = fill_locked(h, first, last);
+		rc = state_alloc(h);
+		if (rc == 0)
+			rc = fill_locked(h, first, last);
 	} else {
 		for (size_t i = first; i <= last; i++)
-			if (h->state[i] < COPY_AFTER)
-				__atomic_store_n(&h->state[i],
-				                 (uint8_t)(h->state[i] + 1),
-				                 __ATOMIC_RELAXED);
+			count_read(h, i);
 	}
 	pthread_mutex_unlock(&h->fill_lock);
 	if (copy) {
@@ -420,11 +488,12 @@ static inline __attribute__((always_inline)) int view(struct snap_handle *h,
                                                       struct bounce *b,
                                                       const uint8_t **out)
 {
+	const uint8_t *st;
 	size_t first;
 
 	if (off > h->size || len > h->size - off)
 		return -EBADMSG;
-	if (h->state == NULL) { /* mapped */
+	if (h->mapped) {
 		*out = h->base + off;
 		return 0;
 	}
@@ -435,8 +504,9 @@ static inline __attribute__((always_inline)) int view(struct snap_handle *h,
 		return 0;
 	}
 	first = off >> CHUNK_SHIFT;
-	if (first == (off + len - 1) >> CHUNK_SHIFT &&
-	    __atomic_load_n(&h->state[first], __ATOMIC_ACQUIRE) == CHUNK_FULL) {
+	st = __atomic_load_n(&h->state, __ATOMIC_ACQUIRE);
+	if (st != NULL && first == (off + len - 1) >> CHUNK_SHIFT &&
+	    __atomic_load_n(&st[first], __ATOMIC_ACQUIRE) == CHUNK_FULL) {
 		*out = h->base + off;
 		return 0;
 	}
@@ -469,10 +539,11 @@ static inline __attribute__((always_inline)) int get_le32s(
         struct snap_handle *h, size_t off, uint32_t *v, unsigned n)
 {
 	size_t len = 4 * (size_t)n;
+	const uint8_t *st = __atomic_load_n(&h->state, __ATOMIC_ACQUIRE);
 
-	if (h->state != NULL && off < h->size && len <= h->size - off &&
+	if (st != NULL && off < h->size && len <= h->size - off &&
 	    off >> CHUNK_SHIFT == (off + len - 1) >> CHUNK_SHIFT &&
-	    __atomic_load_n(&h->state[off >> CHUNK_SHIFT], __ATOMIC_ACQUIRE) ==
+	    __atomic_load_n(&st[off >> CHUNK_SHIFT], __ATOMIC_ACQUIRE) ==
 	            CHUNK_FULL) {
 		for (unsigned i = 0; i < n; i++)
 			v[i] = rec_get_le32(h->base + off + 4 * (size_t)i);
@@ -481,8 +552,8 @@ static inline __attribute__((always_inline)) int get_le32s(
 	return get_le32s_slow(h, off, v, n);
 }
 
-/* Sets up reading a file of H->size bytes: the chunk states (the copy
- * itself is reserved at the first chunk copied), or, for a reader that
+/* Sets up reading a file of H->size bytes: nothing is allocated until
+ * chunks are counted or copied (see count_read()), or, for a reader that
  * maps, the map. */
 static int cache_init(struct snap_handle *h, bool copy)
 {
@@ -499,12 +570,10 @@ static int cache_init(struct snap_handle *h, bool copy)
 			h->base = NULL;
 			return errno > 0 ? -errno : -ENOMEM;
 		}
+		h->mapped = true;
 		return 0;
 	}
 	h->nchunks = (h->size + CHUNK - 1) >> CHUNK_SHIFT;
-	h->state = calloc(h->nchunks, 1);
-	if (h->state == NULL)
-		return -ENOMEM;
 	h->last_filled = SIZE_MAX - 1; /* nothing read in order yet */
 	return 0;
 }
