@@ -920,7 +920,7 @@ static int load_tables(struct snap_handle *h)
  * double a first lookup's reads of the file. */
 static int table_ready(struct snap_handle *h, struct table *t)
 {
-	uint32_t first, last;
+	uint32_t first = UINT32_MAX, last = 0; /* refused unless read */
 	int rc;
 
 	if (__atomic_load_n(&t->ready, __ATOMIC_ACQUIRE))
