@@ -8,9 +8,9 @@
  * system call once the chunks of the file it reads have been read in.  That
  * is sound because a published file never changes.
  *
- * The file is not mapped but read into private memory a chunk at a time
- * (see need()), so that a snapshot truncated in place gives an error,
- * never SIGBUS.
+ * The file is not mapped but read with pread(), into private memory a
+ * chunk at a time once a chunk is needed again (see view()), so that a snapshot
+ * truncated in place gives an error, never SIGBUS.
  *
  * Each thread keeps a reference to the handle it last used.  At most every
  * SNAP_RECHECK_MS it checks with one fstat() that the file is still the
@@ -41,12 +41,17 @@
 #include "snap.h"
 
 /* One kind of entry (users or groups): see record.h. */
+/* Chunks whose reads are counted in the handle itself, before it has an
+ * array of states: about ten lookups' worth, so that a short-lived
+ * process allocates (and faults in) neither the states nor the copy. */
+#define SEEN_MAX 32
+
 struct table {
-	const uint8_t *records; /* places in the handle's copy of the file */
+	size_t records; /* where each table lies in the file */
 	size_t records_len;
-	const uint8_t *offsets; /* n + 1 entries */
+	size_t offsets; /* n + 1 entries */
 	uint32_t n;
-	const uint8_t *byname, *byid; /* mask + 1 entries each */
+	size_t byname, byid; /* mask + 1 entries each */
 	uint32_t mask;
 	bool ready; /* atomic; see table_ready() */
 };
@@ -57,8 +62,17 @@ struct snap_handle {
 	unsigned fork_epoch;   /* the process generation that opened it */
 	size_t size;           /* the file's size when it was opened */
 	struct timespec ctime; /* and its ctime */
-	uint8_t *base;         /* the copy of the file: see need() */
-	uint8_t *state;        /* one CHUNK_EMPTY or CHUNK_FULL per chunk */
+	uint8_t *base; /* the copy of the file (see view()), or the map */
+	bool mapped;
+	/* One CHUNK_* or count per chunk (atomic pointer, set once under
+	 * fill_lock): NULL when mapped, and until a chunk is copied or more
+	 * than SEEN_MAX chunks were read, the counts being in seen. */
+	uint8_t *state;
+	struct seen {
+		size_t chunk;
+		unsigned count;
+	} seen[SEEN_MAX]; /* under fill_lock */
+	unsigned nseen;
 	size_t nchunks, maplen;
 	size_t last_filled; /* under fill_lock: the last chunk read in */
 	unsigned streak;    /* under fill_lock: reads that followed on */
@@ -69,9 +83,10 @@ struct snap_handle {
 
 struct snap_reader {
 	pthread_mutex_t lock; /* guards cur */
-	char path[PATH_MAX];
+	const char *path;     /* NULL when it could not be copied */
+	char *path_copy;      /* what path points to, unless a literal */
 	uid_t owner;
-	bool copy; /* copies the file in chunks (need()); else maps it */
+	bool copy; /* reads the file in chunks (view()); else maps it */
 	unsigned long serial; /* tells readers apart in the threads' caches */
 	struct snap_handle *cur;
 	struct snap_reader *next; /* in the fork registry */
@@ -147,17 +162,12 @@ static int file_trusted(const struct stat *st, uid_t owner)
 
 /* The directory holding the snapshot must be like the file; its ancestors
  * may also be sticky and world-writable (/tmp), since then nobody else can
- * rename our entries in them. */
-static int dirs_trusted(const char *path, uid_t owner)
+ * rename our entries in them.  DIR is the path, a copy that is cut up. */
+static int dirs_walk(char *dir, uid_t owner)
 {
-	char dir[PATH_MAX];
 	struct stat st;
-	size_t len = strlen(path);
 	bool immediate = true;
 
-	if (path[0] != '/' || len >= sizeof(dir))
-		return -EINVAL;
-	memcpy(dir, path, len + 1);
 	for (;;) {
 		char *slash = strrchr(dir, '/');
 
@@ -178,21 +188,83 @@ static int dirs_trusted(const char *path, uid_t owner)
 	}
 }
 
+static int dirs_trusted(const char *path, uid_t owner)
+{
+	/* A buffer of about the path's size, not PATH_MAX: paths are short,
+	 * and the lookup's stack may be a small thread's. */
+	char local[128], *dir = local;
+	size_t len = strlen(path);
+	int rc;
+
+	if (path[0] != '/' || len >= PATH_MAX)
+		return -EINVAL;
+	if (len >= sizeof(local)) {
+		dir = malloc(len + 1);
+		if (dir == NULL)
+			return -ENOMEM;
+	}
+	memcpy(dir, path, len + 1);
+	rc = dirs_walk(dir, owner);
+	if (dir != local)
+		free(dir);
+	return rc;
+}
+
 /* ---- the file, read in chunks ------------------------------------------ */
 
 /* The snapshot is never mapped.  Truncating a mapped file makes the next
  * read of a page past its new end raise SIGBUS in the reading process (sshd,
- * PID 1), and a library may not catch signals.  Each chunk of the file is
- * instead copied with pread() into private memory the first time a lookup
- * needs it, and a read that comes up short is an error, never a signal:
+ * PID 1), and a library may not catch signals.  Bytes are read with pread()
+ * instead, and a read that comes up short is an error, never a signal:
  * that holds whenever the file shrinks, even in the middle of a lookup.
- * Chunks go from EMPTY to FULL once, under fill_lock; a lookup that finds
- * its chunks FULL reads them with no lock and no system call. */
+ *
+ * Where the bytes go depends on how often they are needed.  The first
+ * COPY_AFTER times a lookup needs bytes of a 4 kB chunk of the file, they
+ * are read straight into a buffer of that lookup (struct bounce), and the
+ * chunk's state counts the reads.  The next time, the whole chunk is
+ * copied into the handle's private copy of the file (FULL), where every
+ * later lookup reads it with no lock and no system call.  A file read in
+ * order (an enumeration) is copied at once, several chunks a read.  The
+ * copy is reserved at the first chunk copied.  So a short-lived process
+ * (id, ls -l, sshd's child) makes one small read per slot, offset and
+ * record and touches no fresh memory: a fault on a fresh page, with the
+ * page tables it needs, costs several times a small read, and a chunk is
+ * worth copying only once it is needed again and again
+ * (tests/bench/findings.md).  A state only grows, under fill_lock.
+ */
 #define CHUNK_SHIFT 12
 #define CHUNK       ((size_t)1 << CHUNK_SHIFT)
 #define READAHEAD   16 /* chunks read at once by a reader going in order */
+#define COPY_AFTER  2  /* direct reads of a chunk before it is copied */
 
-enum { CHUNK_EMPTY, CHUNK_FULL };
+enum { CHUNK_EMPTY = 0, CHUNK_FULL = 0xff };
+
+/* Bytes a lookup read straight from the file (see above).  A view into a
+ * bounce lasts until the next view into the same bounce, or
+ * bounce_free(). */
+struct bounce {
+	uint8_t *local; /* the caller's, on its stack */
+	size_t local_cap;
+	uint8_t *heap; /* when the bytes do not fit in local */
+	size_t cap;
+};
+
+/* Room for a record of the usual size on a lookup's stack: larger ones go
+ * to the heap. */
+#define RECORD_LOCAL 256
+
+static void bounce_init(struct bounce *b, uint8_t *local, size_t local_cap)
+{
+	b->local = local;
+	b->local_cap = local_cap;
+	b->heap = NULL;
+	b->cap = 0;
+}
+
+static void bounce_free(struct bounce *b)
+{
+	free(b->heap);
+}
 
 static void handle_close(struct snap_handle *h)
 {
@@ -200,21 +272,22 @@ static void handle_close(struct snap_handle *h)
 		return;
 	if (h->base != NULL)
 		munmap(h->base, h->maplen);
+	free(h->state);
 	if (h->fd >= 0)
 		close(h->fd);
 	pthread_mutex_destroy(&h->fill_lock);
 	free(h);
 }
 
-/* Copies chunks FIRST..LAST from the file.  Called with fill_lock held. */
-static int read_chunks(struct snap_handle *h, size_t first, size_t last)
+/* Reads LEN bytes at OFF of the file into DST: 0, -EBADMSG when the file
+ * is now shorter, or another negative errno. */
+static int read_at(int fd, uint8_t *dst, size_t len, size_t off)
 {
-	size_t off = first << CHUNK_SHIFT, end = (last + 1) << CHUNK_SHIFT;
+	size_t done = 0;
 
-	if (end > h->size)
-		end = h->size;
-	while (off < end) {
-		ssize_t n = pread(h->fd, h->base + off, end - off, (off_t)off);
+	while (done < len) {
+		ssize_t n =
+		        pread(fd, dst + done, len - done, (off_t)(off + done));
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -222,8 +295,44 @@ static int read_chunks(struct snap_handle *h, size_t first, size_t last)
 			return errno > 0 ? -errno : -EIO;
 		if (n == 0)
 			return -EBADMSG; /* the file is shorter than it was */
-		off += (size_t)n;
+		done += (size_t)n;
 	}
+	return 0;
+}
+
+/* Reserves the copy of the file, nothing of it read yet: the memory is
+ * taken only as chunks are read in.  Called with fill_lock held. */
+static int cache_reserve(struct snap_handle *h)
+{
+	uint8_t *base;
+
+	h->maplen = h->nchunks << CHUNK_SHIFT;
+	base = mmap(NULL, h->maplen, PROT_READ | PROT_WRITE,
+	            MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (base == MAP_FAILED)
+		return -ENOMEM;
+	/* Where transparent huge pages are "always", the first chunk read
+	 * into each 2 MB of the copy would take (and zero) a whole huge page:
+	 * megabytes and a long lookup.  Failure only means the kernel has no
+	 * huge pages to give. */
+	madvise(base, h->maplen, MADV_NOHUGEPAGE);
+	/* Read only after a FULL state seen with acquire, which this store
+	 * precedes. */
+	h->base = base;
+	return 0;
+}
+
+/* Copies chunks FIRST..LAST from the file.  Called with fill_lock held. */
+static int read_chunks(struct snap_handle *h, size_t first, size_t last)
+{
+	size_t off = first << CHUNK_SHIFT, end = (last + 1) << CHUNK_SHIFT;
+	int rc;
+
+	if (end > h->size)
+		end = h->size;
+	rc = read_at(h->fd, h->base + off, end - off, off);
+	if (rc < 0)
+		return rc;
 	for (size_t i = first; i <= last; i++)
 		__atomic_store_n(&h->state[i], CHUNK_FULL, __ATOMIC_RELEASE);
 	h->streak = first == h->last_filled + 1 ? h->streak + 1 : 0;
@@ -231,16 +340,16 @@ static int read_chunks(struct snap_handle *h, size_t first, size_t last)
 	return 0;
 }
 
-/* Reads in whatever is still EMPTY of chunks FIRST..LAST, and the chunks
+/* Copies in whatever is not FULL of chunks FIRST..LAST, and the chunks
  * after them when the file is being read in order (an enumeration): at
- * least the third read in a row that follows on the one before. */
-static int fill(struct snap_handle *h, size_t first, size_t last)
+ * least the third copy in a row that follows on the one before.  Called
+ * with fill_lock held. */
+static int fill_locked(struct snap_handle *h, size_t first, size_t last)
 {
-	int rc = 0, cancel_state;
+	int rc = 0;
 
-	/* pread() is a cancellation point: never leave fill_lock held. */
-	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
-	pthread_mutex_lock(&h->fill_lock);
+	if (h->base == NULL)
+		rc = cache_reserve(h);
 	if (first == h->last_filled + 1 && h->streak >= 1 &&
 	    last - first < READAHEAD) {
 		last = first + READAHEAD - 1;
@@ -257,51 +366,197 @@ static int fill(struct snap_handle *h, size_t first, size_t last)
 		rc = read_chunks(h, i, j);
 		i = j;
 	}
+	return rc;
+}
+
+/* Makes H's array of states, from the counts in H->seen: 0, or -ENOMEM.
+ * Called with fill_lock held. */
+static int state_alloc(struct snap_handle *h)
+{
+	uint8_t *st;
+
+	if (h->state != NULL)
+		return 0;
+	st = calloc(h->nchunks, 1);
+	if (st == NULL)
+		return -ENOMEM;
+	for (unsigned i = 0; i < h->nseen; i++)
+		st[h->seen[i].chunk] = (uint8_t)h->seen[i].count;
+	__atomic_store_n(&h->state, st, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/* How many times chunk I was read straight (CHUNK_FULL once copied).
+ * Called with fill_lock held. */
+static unsigned reads_of(const struct snap_handle *h, size_t i)
+{
+	if (h->state != NULL)
+		return h->state[i];
+	for (unsigned k = 0; k < h->nseen; k++)
+		if (h->seen[k].chunk == i)
+			return h->seen[k].count;
+	return 0;
+}
+
+/* Counts one more straight read of chunk I, up to COPY_AFTER.  Without
+ * memory for the states the count is lost, which only delays the copy.
+ * Called with fill_lock held. */
+static void count_read(struct snap_handle *h, size_t i)
+{
+	if (h->state == NULL) {
+		for (unsigned k = 0; k < h->nseen; k++) {
+			if (h->seen[k].chunk == i) {
+				if (h->seen[k].count < COPY_AFTER)
+					h->seen[k].count++;
+				return;
+			}
+		}
+		if (h->nseen < SEEN_MAX) {
+			h->seen[h->nseen].chunk = i;
+			h->seen[h->nseen++].count = 1;
+			return;
+		}
+		if (state_alloc(h) < 0)
+			return;
+	}
+	if (h->state[i] < COPY_AFTER)
+		__atomic_store_n(&h->state[i], (uint8_t)(h->state[i] + 1),
+		                 __ATOMIC_RELAXED);
+}
+
+/* view() when the bytes are not all in the copy: they are copied in (a
+ * chunk needed before, or a file read in order) or read into B. */
+static int view_slow(struct snap_handle *h, size_t off, size_t len,
+                     struct bounce *b, const uint8_t **out)
+{
+	size_t first = off >> CHUNK_SHIFT,
+	       last = (off + len - 1) >> CHUNK_SHIFT;
+	uint8_t *dst = b->local;
+	bool copy = true;
+	int rc = 0, cancel_state;
+
+	/* pread() is a cancellation point: never leave fill_lock held nor
+	 * B's memory behind. */
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
+	pthread_mutex_lock(&h->fill_lock);
+	for (size_t i = first; copy && i <= last; i++)
+		copy = reads_of(h, i) >= COPY_AFTER;
+	if (first == h->last_filled + 1 && h->streak >= 1)
+		copy = true; /* in order: fill_locked() reads ahead */
+	if (copy) {
+		rc = state_alloc(h);
+		if (rc == 0)
+			rc = fill_locked(h, first, last);
+	} else {
+		for (size_t i = first; i <= last; i++)
+			count_read(h, i);
+	}
 	pthread_mutex_unlock(&h->fill_lock);
+	if (copy) {
+		if (rc == 0)
+			*out = h->base + off;
+		goto out;
+	}
+	if (len > b->local_cap) {
+		if (len > b->cap) {
+			uint8_t *p = realloc(b->heap, len);
+
+			if (p == NULL) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			b->heap = p;
+			b->cap = len;
+		}
+		dst = b->heap;
+	}
+	rc = read_at(h->fd, dst, len, off);
+	if (rc == 0)
+		*out = dst;
+out:
 	pthread_setcancelstate(cancel_state, NULL);
 	return rc;
 }
 
-/* The chunks FIRST..LAST: 0 when they are all read in, else read them. */
-static int need_chunks(struct snap_handle *h, size_t first, size_t last)
+/* The LEN bytes at OFF in the file: *OUT points to them in the copy (or
+ * the map), or in B.  -EBADMSG for bytes past the end of the file as it
+ * was opened, or past its end now.  Inline: a lookup calls it for every
+ * slot, offset and record it reads, and nearly always finds a single chunk
+ * already copied. */
+static inline __attribute__((always_inline)) int view(struct snap_handle *h,
+                                                      size_t off, size_t len,
+                                                      struct bounce *b,
+                                                      const uint8_t **out)
 {
-	for (size_t i = first; i <= last; i++)
-		if (__atomic_load_n(&h->state[i], __ATOMIC_ACQUIRE) !=
-		    CHUNK_FULL)
-			return fill(h, i, last);
-	return 0;
-}
-
-/* 0 when the LEN bytes at P, a place in the file's copy, may be read:
- * they are read in first if need be.  -EBADMSG for bytes past the end of
- * the file as it was opened, or past its end now.  Inline: a lookup calls
- * it for every slot, offset and record it reads, and nearly always finds a
- * single chunk already read in. */
-static inline __attribute__((always_inline)) int need(struct snap_handle *h,
-                                                      const uint8_t *p,
-                                                      size_t len)
-{
-	size_t off = (size_t)(p - h->base), first, last;
+	const uint8_t *st;
+	size_t first;
 
 	if (off > h->size || len > h->size - off)
 		return -EBADMSG;
-	if (len == 0 || h->state == NULL) /* nothing to read in when mapped */
+	if (h->mapped) {
+		*out = h->base + off;
 		return 0;
+	}
+	if (len == 0) {
+		static const uint8_t none[1];
+
+		*out = none;
+		return 0;
+	}
 	first = off >> CHUNK_SHIFT;
-	last = (off + len - 1) >> CHUNK_SHIFT;
-	if (first == last &&
-	    __atomic_load_n(&h->state[first], __ATOMIC_ACQUIRE) == CHUNK_FULL)
+	st = __atomic_load_n(&h->state, __ATOMIC_ACQUIRE);
+	if (st != NULL && first == (off + len - 1) >> CHUNK_SHIFT &&
+	    __atomic_load_n(&st[first], __ATOMIC_ACQUIRE) == CHUNK_FULL) {
+		*out = h->base + off;
 		return 0;
-	return need_chunks(h, first, last);
+	}
+	return view_slow(h, off, len, b, out);
 }
 
-/* Reserves the copy of a file of H->size bytes, nothing of it read yet:
- * the memory is taken only as chunks are read in.  The chunk states follow
- * the data in the same mapping. */
+/* get_le32s() when the numbers are not in the copy. */
+static __attribute__((noinline)) int get_le32s_slow(struct snap_handle *h,
+                                                    size_t off, uint32_t *v,
+                                                    unsigned n)
+{
+	uint8_t local[8];
+	struct bounce b;
+	const uint8_t *p;
+	int rc;
+
+	bounce_init(&b, local, sizeof(local)); /* never uses the heap */
+	rc = view(h, off, 4 * (size_t)n, &b, &p);
+	if (rc < 0)
+		return rc;
+	for (unsigned i = 0; i < n; i++)
+		v[i] = rec_get_le32(p + 4 * (size_t)i);
+	return 0;
+}
+
+/* The little-endian 32-bit numbers at OFF (N of them, at most 2): a
+ * slot, a pair of offsets or an id, read on every lookup, so the case of
+ * a copied chunk is inline and sets up no bounce. */
+static inline __attribute__((always_inline)) int get_le32s(
+        struct snap_handle *h, size_t off, uint32_t *v, unsigned n)
+{
+	size_t len = 4 * (size_t)n;
+	const uint8_t *st = __atomic_load_n(&h->state, __ATOMIC_ACQUIRE);
+
+	if (st != NULL && off < h->size && len <= h->size - off &&
+	    off >> CHUNK_SHIFT == (off + len - 1) >> CHUNK_SHIFT &&
+	    __atomic_load_n(&st[off >> CHUNK_SHIFT], __ATOMIC_ACQUIRE) ==
+	            CHUNK_FULL) {
+		for (unsigned i = 0; i < n; i++)
+			v[i] = rec_get_le32(h->base + off + 4 * (size_t)i);
+		return 0;
+	}
+	return get_le32s_slow(h, off, v, n);
+}
+
+/* Sets up reading a file of H->size bytes: nothing is allocated until
+ * chunks are counted or copied (see count_read()), or, for a reader that
+ * maps, the map. */
 static int cache_init(struct snap_handle *h, bool copy)
 {
-	size_t data;
-
 	if (!copy) {
 		/* A private reader in scim-cache (its read-back, its summary of
 		 * the live file) maps the file as before: its windows of
@@ -315,24 +570,10 @@ static int cache_init(struct snap_handle *h, bool copy)
 			h->base = NULL;
 			return errno > 0 ? -errno : -ENOMEM;
 		}
+		h->mapped = true;
 		return 0;
 	}
-
 	h->nchunks = (h->size + CHUNK - 1) >> CHUNK_SHIFT;
-	data = h->nchunks << CHUNK_SHIFT;
-	h->maplen = data + h->nchunks;
-	h->base = mmap(NULL, h->maplen, PROT_READ | PROT_WRITE,
-	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (h->base == MAP_FAILED) {
-		h->base = NULL;
-		return -ENOMEM;
-	}
-	/* Where transparent huge pages are "always", the first chunk read
-	 * into each 2 MB of the copy would take (and zero) a whole huge page:
-	 * megabytes and a long first lookup in every process.  Failure only
-	 * means the kernel has no huge pages to give. */
-	madvise(h->base, h->maplen, MADV_NOHUGEPAGE);
-	h->state = h->base + data;
 	h->last_filled = SIZE_MAX - 1; /* nothing read in order yet */
 	return 0;
 }
@@ -376,6 +617,11 @@ static int cache_init(struct snap_handle *h, bool copy)
 struct lmdb_db {
 	size_t psize;
 	uint64_t root, last_pgno;
+	uint8_t head[META_SIZE]; /* the first meta page's record */
+	size_t head_len;
+	struct bounce page;  /* anything else of the file read meanwhile */
+	const uint8_t *last; /* the last range db_view() read, kept: */
+	size_t last_off, last_len; /* the root page, for each key */
 };
 
 static uint16_t ld16(const uint8_t *p)
@@ -411,27 +657,56 @@ static int meta_check(const uint8_t *m)
 	return 0;
 }
 
-/* The live meta page, and with it the page size and the main database.
- * A file whose committed pages run past its end is refused. */
-static int lmdb_open(struct snap_handle *h, struct lmdb_db *db)
+/* The LEN bytes at OFF: in DB's head, or read in (into DB's bounce,
+ * which holds one such view at a time). */
+static int db_view(struct snap_handle *h, struct lmdb_db *db, size_t off,
+                   size_t len, const uint8_t **out)
 {
-	const uint8_t *m0 = h->base, *m1, *m;
 	int rc;
 
-	/* Both meta pages in one read when pages are of the usual size, and
-	 * the page after them, where liblmdb puts the root leaf of a snapshot
-	 * written in one transaction: one system call instead of two. */
-	rc = need(h, m0, h->size < 3 * CHUNK ? META_SIZE : 3 * CHUNK);
-	if (rc == 0)
-		rc = meta_check(m0);
+	if (off <= db->head_len && len <= db->head_len - off) {
+		*out = db->head + off;
+		return 0;
+	}
+	if (db->last != NULL && off >= db->last_off &&
+	    off - db->last_off <= db->last_len &&
+	    len <= db->last_len - (off - db->last_off)) {
+		*out = db->last + (off - db->last_off);
+		return 0;
+	}
+	rc = view(h, off, len, &db->page, out);
+	if (rc == 0) {
+		db->last = *out;
+		db->last_off = off;
+		db->last_len = len;
+	}
+	return rc;
+}
+
+/* The live meta page, and with it the page size and the main database.
+ * A file whose committed pages run past its end is refused.  Only what is
+ * used is read, a few small reads into memory already in use: reading the
+ * first pages at once into fresh memory costs more, in page faults, than
+ * the reads it saves (tests/bench/findings.md). */
+static int lmdb_open(struct snap_handle *h, struct lmdb_db *db)
+{
+	const uint8_t *m0, *m1, *m;
+	int rc;
+
+	/* The file has at least MDB_PSIZE_MIN > META_SIZE bytes. */
+	rc = read_at(h->fd, db->head, META_SIZE, 0);
+	if (rc < 0)
+		return rc;
+	db->head_len = META_SIZE;
+	m0 = db->head;
+	rc = meta_check(m0);
 	if (rc < 0)
 		return rc;
 	db->psize = ld32(m0 + META_PSIZE);
 	if (db->psize < MDB_PSIZE_MIN || db->psize > MDB_PSIZE_MAX ||
 	    (db->psize & (db->psize - 1)) != 0 || db->psize > h->size)
 		return -EBADMSG;
-	m1 = h->base + db->psize;
-	rc = need(h, m1, META_SIZE);
+	rc = db_view(h, db, db->psize, META_SIZE, &m1);
 	if (rc == 0)
 		rc = meta_check(m1);
 	if (rc < 0)
@@ -494,11 +769,12 @@ static int branch_child(const struct lmdb_db *db, const uint8_t *pg, unsigned n,
 	return 0;
 }
 
-/* The value of leaf node NODE (key KSIZE bytes) of page PG: in the node,
- * or on the overflow pages it names. */
+/* Where the value of leaf node NODE (key KSIZE bytes) of page PG, page
+ * PGNO of the file, lies: in the node, or on the overflow pages it
+ * names. */
 static int leaf_value(struct snap_handle *h, const struct lmdb_db *db,
-                      const uint8_t *pg, const uint8_t *node, size_t ksize,
-                      const uint8_t **val, size_t *len)
+                      uint64_t pg_no, const uint8_t *pg, const uint8_t *node,
+                      size_t ksize, size_t *val, size_t *len)
 {
 	const uint8_t *data = node + MDB_NODESZ + ksize;
 	size_t room = db->psize - (size_t)(data - pg);
@@ -511,7 +787,7 @@ static int leaf_value(struct snap_handle *h, const struct lmdb_db *db,
 	if (!(flags & MDB_F_BIGDATA)) {
 		if (*len > room)
 			return -EBADMSG;
-		*val = data;
+		*val = pg_no * db->psize + (size_t)(data - pg);
 		return 0;
 	}
 	if (room < sizeof(pgno))
@@ -522,14 +798,14 @@ static int leaf_value(struct snap_handle *h, const struct lmdb_db *db,
 	off = pgno * db->psize + MDB_PAGEHDRSZ;
 	if (off > h->size || *len > h->size - off)
 		return -EBADMSG;
-	*val = h->base + off;
+	*val = (size_t)off;
 	return 0;
 }
 
 /* Where the value of KEY lies in the file; a missing key means a damaged
  * snapshot.  The value itself is not read here. */
-static int lmdb_get(struct snap_handle *h, const struct lmdb_db *db,
-                    const char *key, const uint8_t **val, size_t *len)
+static int lmdb_get(struct snap_handle *h, struct lmdb_db *db, const char *key,
+                    size_t *val, size_t *len)
 {
 	size_t klen = strlen(key), ksize;
 	uint64_t pgno = db->root;
@@ -542,8 +818,7 @@ static int lmdb_get(struct snap_handle *h, const struct lmdb_db *db,
 
 		if (pgno > db->last_pgno)
 			return -EBADMSG; /* P_INVALID too: an empty database */
-		pg = h->base + pgno * db->psize;
-		rc = need(h, pg, db->psize);
+		rc = db_view(h, db, pgno * db->psize, db->psize, &pg);
 		if (rc < 0)
 			return rc;
 		flags = ld16(pg + 10);
@@ -565,8 +840,8 @@ static int lmdb_get(struct snap_handle *h, const struct lmdb_db *db,
 			if (rc < 0)
 				return rc;
 			if (key_cmp(node + MDB_NODESZ, ksize, key, klen) == 0)
-				return leaf_value(h, db, pg, node, ksize, val,
-				                  len);
+				return leaf_value(h, db, pgno, pg, node, ksize,
+				                  val, len);
 		}
 		return -EBADMSG;
 	}
@@ -578,10 +853,10 @@ static int lmdb_get(struct snap_handle *h, const struct lmdb_db *db,
 /* Locates one kind's four tables and checks what keeps every index in
  * bounds; the offsets themselves are checked at each use, and their first
  * and last entries when the table is first enumerated (table_ready). */
-static int load_table(struct snap_handle *h, const struct lmdb_db *db,
+static int load_table(struct snap_handle *h, struct lmdb_db *db,
                       const char *const keys[4], uint32_t n, struct table *t)
 {
-	const uint8_t *recs, *offs, *byname, *byid;
+	size_t recs, offs, byname, byid;
 	size_t recs_len, offs_len, byname_len, byid_len, cap;
 	int rc;
 
@@ -617,22 +892,24 @@ static int load_tables(struct snap_handle *h)
 	static const char *const gkeys[4] = {
 	        TABLE_GROUP_RECORDS, TABLE_GROUP_OFFSETS, TABLE_GROUP_BYNAME,
 	        TABLE_GROUP_BYID};
-	struct lmdb_db db;
+	struct lmdb_db db = {0};
 	const uint8_t *val;
-	size_t len;
+	size_t off, len;
 	int rc;
 
+	bounce_init(&db.page, NULL, 0);
 	rc = lmdb_open(h, &db);
 	if (rc == 0)
-		rc = lmdb_get(h, &db, TABLE_META, &val, &len);
+		rc = lmdb_get(h, &db, TABLE_META, &off, &len);
 	if (rc == 0)
-		rc = need(h, val, len);
+		rc = db_view(h, &db, off, len, &val);
 	if (rc == 0)
 		rc = rec_decode_meta(val, len, &h->meta);
 	if (rc == 0)
 		rc = load_table(h, &db, ukeys, h->meta.nusers, &h->users);
 	if (rc == 0)
 		rc = load_table(h, &db, gkeys, h->meta.ngroups, &h->groups);
+	bounce_free(&db.page);
 	return rc;
 }
 
@@ -643,18 +920,17 @@ static int load_tables(struct snap_handle *h)
  * double a first lookup's reads of the file. */
 static int table_ready(struct snap_handle *h, struct table *t)
 {
-	const uint8_t *last = t->offsets + 4 * (size_t)t->n;
+	uint32_t first = UINT32_MAX, last = 0; /* refused unless read */
 	int rc;
 
 	if (__atomic_load_n(&t->ready, __ATOMIC_ACQUIRE))
 		return 0;
-	rc = need(h, t->offsets, 4);
+	rc = get_le32s(h, t->offsets, &first, 1);
 	if (rc == 0)
-		rc = need(h, last, 4);
+		rc = get_le32s(h, t->offsets + 4 * (size_t)t->n, &last, 1);
 	if (rc < 0)
 		return rc;
-	if (rec_get_le32(t->offsets) != 0 ||
-	    rec_get_le32(last) != t->records_len)
+	if (first != 0 || last != t->records_len)
 		return -EBADMSG;
 	__atomic_store_n(&t->ready, true, __ATOMIC_RELEASE);
 	return 0;
@@ -777,7 +1053,9 @@ static int current(struct snap_reader *r, struct snap_handle *stale,
 	     handle_check(r->cur, r->owner) != 0))
 		detach_locked(r);
 	if (r->cur == NULL)
-		rc = handle_open(r->path, r->owner, r->copy, &r->cur);
+		rc = r->path == NULL
+		             ? -ENOMEM
+		             : handle_open(r->path, r->owner, r->copy, &r->cur);
 	if (rc < 0 || r->cur == NULL) {
 		rc = rc < 0 ? rc : -EIO;
 		goto out;
@@ -899,9 +1177,13 @@ static void default_init(void)
 	const char *env = secure_getenv(SNAP_PATH_ENV);
 	const char *path = SNAP_DEFAULT_PATH;
 
-	if (env != NULL && env[0] == '/' && strlen(env) < PATH_MAX)
-		path = env;
-	memcpy(default_reader.path, path, strlen(path) + 1);
+	/* A copy: the program may change its environment later.  Without
+	 * one, lookups fail rather than read another file. */
+	if (env != NULL && env[0] == '/' && strlen(env) < PATH_MAX) {
+		default_reader.path_copy = strdup(env);
+		path = default_reader.path_copy;
+	}
+	default_reader.path = path;
 	default_reader.owner = 0;
 	default_reader.copy = true;
 	default_reader.serial =
@@ -945,6 +1227,10 @@ __attribute__((destructor)) static void default_unload(void)
 		default_reader.cur = NULL;
 		handle_close(h);
 	}
+	/* The constructor copies it again if the module is loaded again. */
+	default_reader.path = NULL;
+	free(default_reader.path_copy);
+	default_reader.path_copy = NULL;
 	pthread_mutex_unlock(&default_reader.lock);
 	registry_remove(&default_reader);
 }
@@ -959,8 +1245,13 @@ static int reader_new(const char *path, uid_t owner, bool copy,
 	r = calloc(1, sizeof(*r));
 	if (r == NULL)
 		return -ENOMEM;
+	r->path_copy = strdup(path);
+	if (r->path_copy == NULL) {
+		free(r);
+		return -ENOMEM;
+	}
+	r->path = r->path_copy;
 	pthread_mutex_init(&r->lock, NULL);
-	memcpy(r->path, path, strlen(path) + 1);
 	r->owner = owner;
 	r->copy = copy;
 	r->serial = __atomic_fetch_add(&next_serial, 1, __ATOMIC_RELAXED);
@@ -993,48 +1284,47 @@ void snap_reader_free(struct snap_reader *r)
 	detach_locked(r);
 	pthread_mutex_unlock(&r->lock);
 	pthread_mutex_destroy(&r->lock);
+	free(r->path_copy);
 	free(r);
 }
 
 /* ---- records ---------------------------------------------------------- */
 
-/* Record I of table T, bounds-checked and read in. */
+/* Record I of table T, bounds-checked and read in (into B if need be). */
 static int record_at(struct snap_handle *h, struct table *t, uint32_t i,
-                     const uint8_t **p, size_t *len)
+                     struct bounce *b, const uint8_t **p, size_t *len)
 {
-	const uint8_t *off = t->offsets + 4 * (size_t)i;
-	uint32_t a, b;
+	uint32_t ab[2];
 	int rc;
 
 	if (i >= t->n)
 		return -EBADMSG;
-	rc = need(h, off, 8);
+	rc = get_le32s(h, t->offsets + 4 * (size_t)i, ab, 2);
 	if (rc < 0)
 		return rc;
-	a = rec_get_le32(off);
-	b = rec_get_le32(off + 4);
-	if (a > b || b > t->records_len)
+	if (ab[0] > ab[1] || ab[1] > t->records_len)
 		return -EBADMSG;
-	*p = t->records + a;
-	*len = b - a;
-	return need(h, *p, *len);
+	*len = ab[1] - ab[0];
+	return view(h, t->records + ab[0], *len, b, p);
 }
 
-static int user_at(struct snap_handle *h, uint32_t i, struct rec_user *u)
+static int user_at(struct snap_handle *h, uint32_t i, struct bounce *b,
+                   struct rec_user *u)
 {
 	const uint8_t *p;
 	size_t len;
-	int rc = record_at(h, &h->users, i, &p, &len);
+	int rc = record_at(h, &h->users, i, b, &p, &len);
 
 	return rc ? rc
 	          : rec_decode_user(p, len, h->meta.id_min, h->meta.id_max, u);
 }
 
-static int group_at(struct snap_handle *h, uint32_t i, struct rec_group *g)
+static int group_at(struct snap_handle *h, uint32_t i, struct bounce *b,
+                    struct rec_group *g)
 {
 	const uint8_t *p;
 	size_t len;
-	int rc = record_at(h, &h->groups, i, &p, &len);
+	int rc = record_at(h, &h->groups, i, b, &p, &len);
 
 	return rc ? rc
 	          : rec_decode_group(p, len, h->meta.id_min, h->meta.id_max, g);
@@ -1045,41 +1335,32 @@ static int group_at(struct snap_handle *h, uint32_t i, struct rec_group *g)
 static int id_at(struct snap_handle *h, struct table *t, uint32_t i,
                  uint32_t *id)
 {
-	const uint8_t *off = t->offsets + 4 * (size_t)i;
 	uint32_t a;
 	int rc;
 
 	if (i >= t->n)
 		return -EBADMSG;
-	rc = need(h, off, 4);
+	rc = get_le32s(h, t->offsets + 4 * (size_t)i, &a, 1);
 	if (rc < 0)
 		return rc;
-	a = rec_get_le32(off);
 	if (t->records_len < 4 || a > t->records_len - 4)
 		return -EBADMSG;
-	rc = need(h, t->records + a, 4);
-	if (rc == 0)
-		*id = rec_get_le32(t->records + a);
-	return rc;
+	return get_le32s(h, t->records + a, id, 1);
 }
 
 /* The next candidate of a probe sequence: 0 with *IDX set, SNAP_NONE at an
  * empty slot or after every slot, -EBADMSG for an index out of range. */
-static int probe(struct snap_handle *h, const struct table *t,
-                 const uint8_t *slots, uint32_t hash, uint32_t *k,
-                 uint32_t *idx)
+static int probe(struct snap_handle *h, const struct table *t, size_t slots,
+                 uint32_t hash, uint32_t *k, uint32_t *idx)
 {
-	const uint8_t *slot;
 	uint32_t v;
 	int rc;
 
 	if (*k > t->mask)
 		return SNAP_NONE;
-	slot = slots + 4 * (size_t)((hash + *k) & t->mask);
-	rc = need(h, slot, 4);
+	rc = get_le32s(h, slots + 4 * (size_t)((hash + *k) & t->mask), &v, 1);
 	if (rc < 0)
 		return rc;
-	v = rec_get_le32(slot);
 	(*k)++;
 	if (v == 0)
 		return SNAP_NONE;
@@ -1095,7 +1376,7 @@ static bool same_name(const struct rec_str *s, const char *name, size_t len)
 }
 
 static int user_by_name(struct snap_handle *h, const char *name,
-                        struct rec_user *u)
+                        struct bounce *b, struct rec_user *u)
 {
 	size_t len = strnlen(name, SNAP_NAME_MAX + 1);
 	uint32_t hash, k = 0, idx;
@@ -1106,14 +1387,15 @@ static int user_by_name(struct snap_handle *h, const char *name,
 	hash = rec_hash_name(name, len);
 	while ((rc = probe(h, &h->users, h->users.byname, hash, &k, &idx)) ==
 	       0) {
-		rc = user_at(h, idx, u);
+		rc = user_at(h, idx, b, u);
 		if (rc < 0 || same_name(&u->name, name, len))
 			return rc;
 	}
 	return rc;
 }
 
-static int user_by_id(struct snap_handle *h, uint32_t uid, struct rec_user *u)
+static int user_by_id(struct snap_handle *h, uint32_t uid, struct bounce *b,
+                      struct rec_user *u)
 {
 	uint32_t hash = rec_hash_id(uid), k = 0, idx;
 	int rc;
@@ -1121,7 +1403,7 @@ static int user_by_id(struct snap_handle *h, uint32_t uid, struct rec_user *u)
 	if (!snap_id_valid(uid, h->meta.id_min, h->meta.id_max))
 		return SNAP_NONE;
 	while ((rc = probe(h, &h->users, h->users.byid, hash, &k, &idx)) == 0) {
-		rc = user_at(h, idx, u);
+		rc = user_at(h, idx, b, u);
 		if (rc < 0 || u->uid == uid)
 			return rc;
 	}
@@ -1129,7 +1411,7 @@ static int user_by_id(struct snap_handle *h, uint32_t uid, struct rec_user *u)
 }
 
 static int group_by_name(struct snap_handle *h, const char *name,
-                         struct rec_group *g)
+                         struct bounce *b, struct rec_group *g)
 {
 	size_t len = strnlen(name, SNAP_NAME_MAX + 1);
 	uint32_t hash, k = 0, idx;
@@ -1140,14 +1422,15 @@ static int group_by_name(struct snap_handle *h, const char *name,
 	hash = rec_hash_name(name, len);
 	while ((rc = probe(h, &h->groups, h->groups.byname, hash, &k, &idx)) ==
 	       0) {
-		rc = group_at(h, idx, g);
+		rc = group_at(h, idx, b, g);
 		if (rc < 0 || same_name(&g->name, name, len))
 			return rc;
 	}
 	return rc;
 }
 
-static int group_by_id(struct snap_handle *h, uint32_t gid, struct rec_group *g)
+static int group_by_id(struct snap_handle *h, uint32_t gid, struct bounce *b,
+                       struct rec_group *g)
 {
 	uint32_t hash = rec_hash_id(gid), k = 0, idx;
 	int rc;
@@ -1156,7 +1439,7 @@ static int group_by_id(struct snap_handle *h, uint32_t gid, struct rec_group *g)
 		return SNAP_NONE;
 	while ((rc = probe(h, &h->groups, h->groups.byid, hash, &k, &idx)) ==
 	       0) {
-		rc = group_at(h, idx, g);
+		rc = group_at(h, idx, b, g);
 		if (rc < 0 || g->gid == gid)
 			return rc;
 	}
@@ -1190,20 +1473,34 @@ static int q_user(struct snap_handle *h, void *arg)
 {
 	struct point_query *a = arg;
 	struct rec_user u = {0};
-	int rc = a->name ? user_by_name(h, a->name, &u)
-	                 : user_by_id(h, a->id, &u);
+	uint8_t local[RECORD_LOCAL];
+	struct bounce b;
+	int rc;
 
-	return rc == 0 ? pack_passwd(&u, a->ent, a->buf, a->buflen) : rc;
+	bounce_init(&b, local, sizeof(local));
+	rc = a->name ? user_by_name(h, a->name, &b, &u)
+	             : user_by_id(h, a->id, &b, &u);
+	if (rc == 0)
+		rc = pack_passwd(&u, a->ent, a->buf, a->buflen);
+	bounce_free(&b);
+	return rc;
 }
 
 static int q_group(struct snap_handle *h, void *arg)
 {
 	struct point_query *a = arg;
 	struct rec_group g = {0};
-	int rc = a->name ? group_by_name(h, a->name, &g)
-	                 : group_by_id(h, a->id, &g);
+	uint8_t local[RECORD_LOCAL];
+	struct bounce b;
+	int rc;
 
-	return rc == 0 ? pack_group(&g, a->ent, a->buf, a->buflen) : rc;
+	bounce_init(&b, local, sizeof(local));
+	rc = a->name ? group_by_name(h, a->name, &b, &g)
+	             : group_by_id(h, a->id, &b, &g);
+	if (rc == 0)
+		rc = pack_group(&g, a->ent, a->buf, a->buflen);
+	bounce_free(&b);
+	return rc;
 }
 
 int snap_getpwnam(struct snap_reader *r, const char *name, struct passwd *pw,
@@ -1308,22 +1605,26 @@ static int q_getpwent(struct snap_handle *h, void *arg)
 {
 	struct ent_query *a = arg;
 	struct rec_user u = {0};
+	uint8_t local[RECORD_LOCAL];
+	struct bounce b;
 	uint32_t idx;
 	bool hinted = false;
 	int rc;
 
+	bounce_init(&b, local, sizeof(local));
 	rc = seek(h, &h->users, a->c, &idx, &hinted);
 	if (rc == 0)
-		rc = user_at(h, idx, &u);
+		rc = user_at(h, idx, &b, &u);
 	if (rc == 0 && hinted && u.uid < a->c->next) {
 		rc = search(h, &h->users, a->c->next, &idx);
 		if (rc == 0)
-			rc = user_at(h, idx, &u);
+			rc = user_at(h, idx, &b, &u);
 	}
 	if (rc == 0)
 		rc = pack_passwd(&u, a->ent, a->buf, a->buflen);
 	if (rc == 0)
 		advance(a->c, idx, u.uid);
+	bounce_free(&b);
 	return rc;
 }
 
@@ -1331,22 +1632,26 @@ static int q_getgrent(struct snap_handle *h, void *arg)
 {
 	struct ent_query *a = arg;
 	struct rec_group g = {0};
+	uint8_t local[RECORD_LOCAL];
+	struct bounce b;
 	uint32_t idx;
 	bool hinted = false;
 	int rc;
 
+	bounce_init(&b, local, sizeof(local));
 	rc = seek(h, &h->groups, a->c, &idx, &hinted);
 	if (rc == 0)
-		rc = group_at(h, idx, &g);
+		rc = group_at(h, idx, &b, &g);
 	if (rc == 0 && hinted && g.gid < a->c->next) {
 		rc = search(h, &h->groups, a->c->next, &idx);
 		if (rc == 0)
-			rc = group_at(h, idx, &g);
+			rc = group_at(h, idx, &b, &g);
 	}
 	if (rc == 0)
 		rc = pack_group(&g, a->ent, a->buf, a->buflen);
 	if (rc == 0)
 		advance(a->c, idx, g.gid);
+	bounce_free(&b);
 	return rc;
 }
 
@@ -1406,22 +1711,17 @@ static int ig_grow(struct ig_query *a)
 	return 0;
 }
 
-static int q_initgroups(struct snap_handle *h, void *arg)
+/* Appends U's groups. */
+static int ig_append(const struct snap_meta *m, struct ig_query *a,
+                     const struct rec_user *u)
 {
-	const struct snap_meta *m = &h->meta;
-	struct ig_query *a = arg;
-	struct rec_user u = {0};
-	int rc;
-
 	/* The stored gids are unique: only what the caller had listed
 	 * before needs looking at, not what we append. */
 	long int listed = *a->start;
+	int rc = u->ngroups == 0 ? SNAP_NONE : 0;
 
-	rc = user_by_name(h, a->user, &u);
-	if (rc == 0 && u.ngroups == 0)
-		rc = SNAP_NONE;
-	for (uint32_t i = 0; rc == 0 && i < u.ngroups; i++) {
-		gid_t gid = rec_get_le32(u.gids + 4 * (size_t)i);
+	for (uint32_t i = 0; rc == 0 && i < u->ngroups; i++) {
+		gid_t gid = rec_get_le32(u->gids + 4 * (size_t)i);
 
 		if (!snap_id_valid(gid, m->id_min, m->id_max))
 			return -EBADMSG;
@@ -1434,6 +1734,22 @@ static int q_initgroups(struct snap_handle *h, void *arg)
 		if (rc == 0)
 			(*a->groupsp)[(*a->start)++] = gid;
 	}
+	return rc;
+}
+
+static int q_initgroups(struct snap_handle *h, void *arg)
+{
+	struct ig_query *a = arg;
+	struct rec_user u = {0};
+	uint8_t local[RECORD_LOCAL];
+	struct bounce b;
+	int rc;
+
+	bounce_init(&b, local, sizeof(local));
+	rc = user_by_name(h, a->user, &b, &u);
+	if (rc == 0)
+		rc = ig_append(&h->meta, a, &u);
+	bounce_free(&b);
 	return rc;
 }
 
@@ -1458,9 +1774,13 @@ static int q_account(struct snap_handle *h, void *arg)
 {
 	struct acct_query *a = arg;
 	struct rec_user u = {0};
+	uint8_t local[RECORD_LOCAL];
+	struct bounce b;
 	int rc;
 
-	rc = user_by_name(h, a->user, &u);
+	bounce_init(&b, local, sizeof(local));
+	rc = user_by_name(h, a->user, &b, &u);
+	bounce_free(&b); /* what is used below is copied out of the record */
 	if (rc != 0)
 		return rc;
 	a->out->uid = u.uid;
@@ -1484,19 +1804,23 @@ static int q_in_group(struct snap_handle *h, void *arg)
 	struct acct_query *a = arg;
 	struct rec_user u = {0};
 	struct rec_group g = {0};
+	uint8_t local[RECORD_LOCAL];
+	struct bounce b;
 	int rc;
 
-	rc = group_by_name(h, a->group, &g);
+	bounce_init(&b, local, sizeof(local));
+	/* Only the group's gid is used, a copy: one bounce serves both. */
+	rc = group_by_name(h, a->group, &b, &g);
 	if (rc == 0)
-		rc = user_by_name(h, a->user, &u);
-	if (rc != 0)
-		return rc;
-	if (u.gid == g.gid)
-		return 0;
-	for (uint32_t i = 0; i < u.ngroups; i++)
-		if (rec_get_le32(u.gids + 4 * (size_t)i) == g.gid)
-			return 0;
-	return SNAP_NONE;
+		rc = user_by_name(h, a->user, &b, &u);
+	if (rc == 0 && u.gid != g.gid) {
+		rc = SNAP_NONE;
+		for (uint32_t i = 0; i < u.ngroups; i++)
+			if (rec_get_le32(u.gids + 4 * (size_t)i) == g.gid)
+				rc = 0;
+	}
+	bounce_free(&b);
+	return rc;
 }
 
 int snap_user_in_group(struct snap_reader *r, const char *user,

@@ -10,12 +10,14 @@ FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
 FUZZ_SNAP_FILES = $(top_srcdir)/cache/record.c $(top_srcdir)/cache/validate.c \
 	$(top_srcdir)/cache/pack.c
 FUZZ_TARGETS = tests/fuzz/fuzz-record tests/fuzz/fuzz-pam-args \
-	tests/fuzz/fuzz-scim tests/fuzz/fuzz-config tests/fuzz/fuzz-bundle
+	tests/fuzz/fuzz-scim tests/fuzz/fuzz-config tests/fuzz/fuzz-bundle \
+	tests/fuzz/fuzz-reader
 FUZZ_SEEDERS = tests/fuzz/seed-record
 EXTRA_DIST += tests/fuzz/fuzz-record.c tests/fuzz/seed-record.c \
 	tests/fuzz/run-fuzz.sh tests/fuzz/fuzz-pam-args.c tests/fuzz/seeds \
 	tests/fuzz/seed-scim.sh tests/fuzz/seed-config.sh \
-	tests/fuzz/fuzz-bundle.c tests/fuzz/seed-bundle.sh
+	tests/fuzz/fuzz-bundle.c tests/fuzz/seed-bundle.sh \
+	tests/fuzz/fuzz-reader.c tests/fuzz/seed-reader.sh
 
 noinst_PROGRAMS += $(FUZZ_SEEDERS)
 tests_fuzz_seed_record_SOURCES = tests/fuzz/seed-record.c
@@ -29,6 +31,11 @@ tests/fuzz/fuzz-pam-args: $(top_srcdir)/tests/fuzz/fuzz-pam-args.c \
 		$(top_srcdir)/pam/options.c $(top_srcdir)/pam/decide.c $(FUZZ_READER_FILES)
 	$(AM_V_CC)$(MKDIR_P) tests/fuzz && $(FUZZ_CC) $(FUZZ_CFLAGS) \
 		-I$(top_srcdir)/pam -o $@ $^ $(LMDB_LIBS)
+
+# The reader on arbitrary bytes as a snapshot file; its seeds are real
+# snapshots made by tests/mksnap (seed-reader.sh).
+tests/fuzz/fuzz-reader: $(top_srcdir)/tests/fuzz/fuzz-reader.c $(FUZZ_READER_FILES)
+	$(AM_V_CC)$(MKDIR_P) tests/fuzz && $(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^
 
 # The refresh tool's targets (tests/tools-fuzz-*.c, also replayed by make
 # check): its library's sources (TOOLS_LIB_C, tools/local.mk), rebuilt
@@ -61,7 +68,7 @@ clean-fuzz:
 
 if FUZZING
 all-local: $(FUZZ_TARGETS)
-fuzz: $(FUZZ_TARGETS) $(FUZZ_SEEDERS)
+fuzz: $(FUZZ_TARGETS) $(FUZZ_SEEDERS) tests/mksnap
 	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_SEEDS=$(top_srcdir)/tests/fuzz/seeds \
 		$(SHELL) $(top_srcdir)/tests/fuzz/run-fuzz.sh $(FUZZ_TARGETS)
 else
@@ -70,3 +77,14 @@ fuzz:
 endif
 
 .PHONY: fuzz clean-fuzz
+
+# make check replays fuzz-reader's seeds and deterministic mutants of them
+# through the plain driver (no clang needed), sanitized in the sanitized
+# build.
+check_PROGRAMS += tests/fuzz/reader-replay
+tests_fuzz_reader_replay_SOURCES = tests/fuzz/fuzz-reader.c \
+	tests/tools-fuzz-main.c
+tests_fuzz_reader_replay_CFLAGS = $(TOOLS_TEST_CFLAGS) -I$(top_srcdir)/cache
+tests_fuzz_reader_replay_LDADD = $(TOOLS_TEST_LIBS)
+TESTS += tests/fuzz/reader-replay.sh
+EXTRA_DIST += tests/fuzz/reader-replay.sh
