@@ -46,10 +46,16 @@ host 1 --quiet refresh || fail "first fleet refresh"
 if can_fake_time && [ -n "$LIBFAKETIME" ]; then
 	cp -p "$B" "$TMPD/before.bundle"
 	cp "$M" "$TMPD/before.manifest"
+	m1=$(stat -c %Y "$M")
 	c1=$(created)
 	in_future +2h sc --quiet refresh || fail "source refresh two hours on"
 	cmp -s "$B" "$TMPD/before.bundle" || fail "re-confirmation rewrote the bundle"
 	cmp -s "$M" "$TMPD/before.manifest" && fail "re-confirmation did not re-sign the manifest"
+	# nginx's validators are the mtime in seconds and the size: a
+	# manifest of the same size re-signed within the same second must
+	# still differ in them, or the hosts' conditional GET stays a 304.
+	[ "$(stat -c %Y "$M")" -gt "$m1" ] ||
+		fail "the re-signed manifest's mtime ($(stat -c %Y "$M")) is not past its predecessor's ($m1)"
 	[ "$(field generation "$M")" -gt "$(field generation "$TMPD/before.manifest")" ] ||
 		fail "the re-signed manifest kept its generation"
 	n=$(wc -l <"$NGINX_LOG")

@@ -4,6 +4,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -250,6 +251,25 @@ int fleet_apply_local(struct model *in, const struct fleet_rules *rules,
 	}
 	model_sort(out);
 	return 0;
+}
+
+/* A file server's validators must change with every manifest: nginx's
+ * are the mtime in whole seconds and the size, and a manifest that a lock
+ * or a second refresh replaces within the same second is often the same
+ * size, so hosts asking conditionally would keep getting a 304 for the
+ * one it replaced.  Each manifest's mtime is therefore set at least a
+ * second past its predecessor's (PREV_SEC; 0 when there was none). */
+static void manifest_mtime_after(const char *path, time_t prev_sec)
+{
+	struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT}, {0}};
+	struct stat st;
+
+	if (prev_sec == 0 || lstat(path, &st) < 0 ||
+	    st.st_mtim.tv_sec > prev_sec)
+		return;
+	ts[1].tv_sec = prev_sec + 1;
+	/* Best effort: a failure leaves only a conditional GET less sure. */
+	(void)utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW);
 }
 
 /* ---- acceptance ------------------------------------------------------- */
@@ -859,11 +879,17 @@ int fleet_publish(const struct model *m, const struct scim_config *cfg,
 	if (rc == 0)
 		rc = manifest_write(&mf, key, &mb, err, errlen);
 	if (rc == 0) {
+		struct stat prev;
+		time_t prev_sec =
+		        lstat(mpath, &prev) == 0 ? prev.st_mtim.tv_sec : 0;
+
 		rc = write_file_atomic(mpath, mb.data, mb.len, 0644);
 		if (rc < 0)
 			rc = set_error(err, errlen, rc,
 			               "cannot write %.300s: %s", mpath,
 			               strerror(-rc));
+		else
+			manifest_mtime_after(mpath, prev_sec);
 	}
 	if (rc == 0)
 		prune_deltas(cfg->bundle_file, &mf);
