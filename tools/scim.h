@@ -100,8 +100,8 @@ void scim_parse_error_detail(const char *bytes, size_t len, char *detail,
 int scim_parse_health(const char *bytes, size_t len, char *version,
                       size_t versionlen, char *build, size_t buildlen);
 
-/* Switches for the differential tests only (tests/tools-fuzz-scim.c,
- * tests/tools-parse.c); nothing in the tool, its configuration or its
+/* Switches for the differential tests only (tests/fuzz/fuzz-scim.c,
+ * tests/unit/test-scim.c); nothing in the tool, its configuration or its
  * command line sets them.  Without SCIM_PARSE_NO_FALLBACK, every
  * combination gives the same results and errors by design. */
 enum {
