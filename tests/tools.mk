@@ -1,6 +1,6 @@
 # Tests of scim-cache: unit tests on the convenience library, and
 # integration tests through the bridge emulator, the real tool and glibc.
-TOOLS_TEST_CFLAGS = $(AM_CFLAGS) -I$(top_srcdir)/tools $(JSONC_CFLAGS)
+TOOLS_TEST_CFLAGS = $(AM_CFLAGS) $(TOOLS_INCLUDES) $(JSONC_CFLAGS)
 TOOLS_TEST_LIBS = tools/libscim.la cache/libsnap.la $(JSONC_LIBS) \
 	$(CURL_LIBS) $(LMDB_LIBS)
 

@@ -41,7 +41,7 @@ tests/fuzz/fuzz-reader: $(top_srcdir)/tests/fuzz/fuzz-reader.c $(FUZZ_READER_FIL
 # check): its library's sources (TOOLS_LIB_C, tools/local.mk), rebuilt
 # whenever the library is.
 FUZZ_TOOL_FILES = `for f in $(TOOLS_LIB_C); do echo $(top_srcdir)/$$f; done`
-FUZZ_TOOL_BUILD = $(FUZZ_CC) $(FUZZ_CFLAGS) -I$(top_srcdir)/tools \
+FUZZ_TOOL_BUILD = $(FUZZ_CC) $(FUZZ_CFLAGS) $(TOOLS_INCLUDES) \
 	$(JSONC_CFLAGS) $(CURL_CFLAGS) $(CRYPTO_CFLAGS)
 FUZZ_TOOL_LIBS = $(JSONC_LIBS) $(CURL_LIBS) $(CRYPTO_LIBS) $(LMDB_LIBS)
 FUZZ_WRITER_FILES = $(top_srcdir)/cache/writer.c $(top_srcdir)/cache/arena.c \

@@ -19,12 +19,12 @@ expect_rc() {
 expect_rc 0 sc refresh
 
 # ---- the response size cap ---------------------------------------------
-# SCIM_BODY_MAX (tools/scim.h) is 256 MiB.  A server sends an empty
+# SCIM_BODY_MAX (tools/scim/scim.h) is 256 MiB.  A server sends an empty
 # listing padded with white space to exactly that size: it is read (and
 # the empty directory refused by its own guard, exit 2); one byte more is
 # refused as too large (exit 1).  Both keep the snapshot.
-cap=$(sed -n 's/^#define SCIM_BODY_MAX *(\([0-9]*\)u << 20)$/\1/p' "$top_srcdir/tools/scim.h")
-[ -n "$cap" ] || fail "SCIM_BODY_MAX not found in tools/scim.h"
+cap=$(sed -n 's/^#define SCIM_BODY_MAX *(\([0-9]*\)u << 20)$/\1/p' "$top_srcdir/tools/scim/scim.h")
+[ -n "$cap" ] || fail "SCIM_BODY_MAX not found in tools/scim/scim.h"
 cap=$((cap << 20))
 cat >"$TMPD/big.py" <<'PYEOF'
 import http.server, sys

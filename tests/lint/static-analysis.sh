@@ -9,13 +9,15 @@
 command -v cppcheck >/dev/null || skip_missing cppcheck
 command -v clang-tidy >/dev/null || skip_missing clang-tidy
 cd "$top_srcdir"
-sources=$(ls cache/*.c nss/*.c pam/*.c tools/*.c)
-flags="-include $top_builddir/config.h -I$top_builddir -Icache -Ipam -Itools -D_GNU_SOURCE $(pkg-config --cflags json-c libcurl lmdb)"
+tools_inc="-Itools -Itools/transport -Itools/scim -Itools/mapping -Itools/fleet -Itools/ops"
+sources=$(ls cache/*.c nss/*.c pam/*.c tools/*.c tools/*/*.c)
+flags="-include $top_builddir/config.h -I$top_builddir -Icache -Ipam $tools_inc -D_GNU_SOURCE $(pkg-config --cflags json-c libcurl lmdb)"
 
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
+# shellcheck disable=SC2086
 cppcheck -q --enable=warning,performance,portability --std=c11 \
-	--inline-suppr --suppress=ctuuninitvar --error-exitcode=1 -Icache -Ipam -Itools \
+	--inline-suppr --suppress=ctuuninitvar --error-exitcode=1 -Icache -Ipam $tools_inc \
 	-D_GNU_SOURCE $sources >"$out" 2>&1 || { cat "$out"; fail "cppcheck"; }
 [ ! -s "$out" ] || { cat "$out"; fail "cppcheck reported"; }
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test-bundle.c: signed bundles (tools/bundle.c) and a host's local rules
- * over them (tools/fleet.c).  Every byte of a signed bundle is flipped and
- * every truncation tried: each must be refused before parsing.
+ * test-bundle.c: signed bundles (tools/fleet/bundle.c) and a host's local rules
+ * over them (tools/fleet/fleet.c).  Every byte of a signed bundle is flipped
+ * and every truncation tried: each must be refused before parsing.
  */
 #include <errno.h>
 #include <stdio.h>
