@@ -8,7 +8,7 @@ TOOLS_LIB_C = \
 	tools/transport/pager.c \
 	tools/scim/scim.c tools/scim/people.c \
 	tools/mapping/local.c tools/mapping/names.c tools/mapping/idmap.c \
-	tools/mapping/model.c tools/mapping/map.c \
+	tools/mapping/model.c tools/mapping/skiplist.c tools/mapping/map.c \
 	tools/fleet/bundle.c tools/fleet/delta.c tools/fleet/manifest.c \
 	tools/fleet/fleet.c \
 	tools/ops/conf.c tools/ops/state.c tools/ops/metrics.c \
@@ -21,7 +21,7 @@ TOOLS_LIB_H = \
 	tools/scim/scim.h tools/scim/people.h \
 	tools/mapping/local.h tools/mapping/names.h \
 	tools/mapping/latin-fold.h tools/mapping/idmap.h \
-	tools/mapping/model.h tools/mapping/map.h \
+	tools/mapping/model.h tools/mapping/skiplist.h tools/mapping/map.h \
 	tools/fleet/bundle.h tools/fleet/delta.h tools/fleet/manifest.h \
 	tools/fleet/fleet.h \
 	tools/ops/conf.h tools/ops/state.h tools/ops/metrics.h \

@@ -275,14 +275,15 @@ static void report_skipped(struct run *r)
 			logmsg(LOG_WARNING, "skipped %s %s: %s (%s)",
 			       s->kind == SCIM_USERS ? "person" : "group",
 			       s->scim_id, s->detail,
-			       skip_reason_name(s->reason));
+			       skiplist_reason_name(s->reason));
 		json_object_object_add(
 		        o, "kind",
 		        json_object_new_string(
 		                s->kind == SCIM_USERS ? "person" : "group"));
 		json_object_object_add(
 		        o, "reason",
-		        json_object_new_string(skip_reason_name(s->reason)));
+		        json_object_new_string(
+		                skiplist_reason_name(s->reason)));
 		json_object_object_add(o, "scim_id",
 		                       json_object_new_string(s->scim_id));
 		json_object_object_add(o, "detail",
@@ -291,11 +292,11 @@ static void report_skipped(struct run *r)
 	}
 	for (int i = 0; i < SKIP_NREASONS; i++) {
 		json_object_object_add(
-		        by, skip_reason_name(i),
+		        by, skiplist_reason_name(i),
 		        json_object_new_int64((int64_t)l->count[i]));
 		if (l->count[i])
 			buf_printf(&b, "%s%s %zu", b.len ? ", " : "",
-			           skip_reason_name(i), l->count[i]);
+			           skiplist_reason_name(i), l->count[i]);
 	}
 	if (l->n > SKIP_SHOW)
 		logmsg(LOG_WARNING,

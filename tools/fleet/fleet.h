@@ -16,8 +16,8 @@
 #include "http.h"
 #include "local.h"
 #include "manifest.h"
-#include "map.h"
 #include "model.h"
+#include "skiplist.h"
 #include "state.h"
 
 struct fleet_rules {

@@ -2,7 +2,7 @@
 /*
  * map.h: SCIM Users and Groups to POSIX users and groups, under the
  * config's rules, the local files and the sticky id map.  Everything that
- * is left out and why goes into a skip list.
+ * is left out and why goes into a skip list (skiplist.h).
  */
 #ifndef SCIM_MAP_H
 #define SCIM_MAP_H
@@ -15,48 +15,9 @@
 #include "model.h"
 #include "people.h"
 #include "scim.h"
+#include "skiplist.h"
 #include "table.h"
 #include "util.h"
-
-/* Why an entry was left out.  The names are used in messages, status and
- * metrics labels. */
-enum skip_reason {
-	SKIP_INVALID_ID,     /* SCIM id unusable */
-	SKIP_NO_NAME,        /* no userName / displayName */
-	SKIP_DOMAIN,         /* email domain not in `domains` */
-	SKIP_INVALID_NAME,   /* name fails the validator */
-	SKIP_NAME_COLLISION, /* two entries map to one name */
-	SKIP_LOCAL_NAME,     /* name in the local passwd or group file */
-	SKIP_LOCAL_ID,       /* sticky number now in the local files */
-	SKIP_ID_RANGE,       /* sticky number outside uid_min-uid_max */
-	SKIP_INVALID_FIELD,  /* gecos, home or shell unusable */
-	SKIP_NAME_TAKEN,     /* group name is a person's private group */
-	SKIP_RESERVED_NAME,  /* a privileged or system name (names.h) */
-	SKIP_NREASONS
-};
-
-const char *skip_reason_name(enum skip_reason r);
-
-struct skip {
-	enum scim_kind kind;
-	enum skip_reason reason;
-	char *scim_id; /* printable */
-	char *detail;  /* printable: the offending value */
-};
-
-struct skiplist {
-	struct skip *s;
-	size_t n, cap;
-	size_t count[SKIP_NREASONS];
-};
-
-void skiplist_free(struct skiplist *l);
-
-/* Adds an entry (SCIM_ID shown printable, NULL for none;
- * the detail from FMT).  Returns 0 or -ENOMEM. */
-int skiplist_add(struct skiplist *l, enum scim_kind kind, enum skip_reason why,
-                 const char *scim_id, const char *fmt, ...)
-        __attribute__((format(printf, 5, 6)));
 
 /* What a mapping tells besides what it skipped: the people published
  * suspended because their "active" was neither true nor false, or was
