@@ -126,7 +126,7 @@ static void test_delta(void)
 	CHECK_INT(delta_apply(a.data, a.len, d.data, d.len, &out, target, err,
 	                      sizeof(err)),
 	          0);
-	sha256_hex(b.data, b.len, want);
+	delta_sha256_hex(b.data, b.len, want);
 	CHECK_STR(target, want);
 	CHECK(out.len == b.len && memcmp(out.data, b.data, b.len) == 0);
 

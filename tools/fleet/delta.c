@@ -14,7 +14,7 @@
 
 #define MAGIC "nss-scim-delta"
 
-void sha256_hex(const void *data, size_t len, char out[SHA256_HEX])
+void delta_sha256_hex(const void *data, size_t len, char out[SHA256_HEX])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned n = 0;
@@ -256,8 +256,8 @@ int delta_make(const char *base, size_t blen, const char *target, size_t tlen,
 	}
 	keys_of(&a, ka);
 	keys_of(&b, kb);
-	sha256_hex(base, blen, ha);
-	sha256_hex(target, tlen, hb);
+	delta_sha256_hex(base, blen, ha);
+	delta_sha256_hex(target, tlen, hb);
 	buf_reset(out);
 	buf_printf(out, MAGIC " %d\nbase %s %zu\ntarget %s %zu\n",
 	           DELTA_VERSION, ha, blen, hb, tlen);
@@ -466,7 +466,7 @@ int delta_apply(const char *base, size_t blen, const char *delta, size_t dlen,
 		free(d.v);
 		return damaged(err, errlen, 1, "not an nss-scim delta");
 	}
-	sha256_hex(base, blen, got);
+	delta_sha256_hex(base, blen, got);
 	if (bsize != blen || strcmp(got, want_base) != 0) {
 		free(d.v);
 		return set_error(err, errlen, -EBADE,
@@ -485,7 +485,7 @@ int delta_apply(const char *base, size_t blen, const char *delta, size_t dlen,
 	free(b.v);
 	if (rc < 0)
 		return rc;
-	sha256_hex(out->data ? out->data : "", out->len, got);
+	delta_sha256_hex(out->data ? out->data : "", out->len, got);
 	if (out->len != tsize || strcmp(got, target_hex) != 0)
 		return set_error(err, errlen, -EBADE,
 		                 "the delta's result is %.16s, not its target "

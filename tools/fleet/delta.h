@@ -40,7 +40,7 @@
 #define SHA256_HEX    65 /* 64 hex digits and a NUL */
 
 /* The SHA-256 of LEN bytes at DATA, in lowercase hex. */
-void sha256_hex(const void *data, size_t len, char out[SHA256_HEX]);
+void delta_sha256_hex(const void *data, size_t len, char out[SHA256_HEX]);
 
 /* Writes into OUT the delta from BASE (BLEN bytes) to TARGET (TLEN
  * bytes).  Both should be bundles, but any text of whole lines works; the

@@ -394,7 +394,7 @@ static int get_bound(struct http *h, const char *url, const char *what,
 		                 http_req_path(url));
 	if (rc < 0)
 		return rc;
-	sha256_hex(body->data ? body->data : "", body->len, got);
+	delta_sha256_hex(body->data ? body->data : "", body->len, got);
 	if (body->len != size || strcmp(got, hash) != 0)
 		return set_error(
 		        err, errlen, -EBADE,
@@ -421,7 +421,7 @@ static int content(struct http *h, const struct scim_config *cfg,
 	if (cfg->state_dir != NULL &&
 	    state_path(cfg->state_dir, FLEET_BASE, path) == 0 &&
 	    read_file(path, BUNDLE_MAX, &base, &blen) == 0)
-		sha256_hex(base, blen, have);
+		delta_sha256_hex(base, blen, have);
 	if (have[0] && strcmp(have, m->hash) == 0 && blen == m->size) {
 		buf_reset(out);
 		buf_add(out, base, blen);
@@ -745,7 +745,7 @@ static int write_deltas(const struct scim_config *cfg, const struct history *hs,
 		if (d.len >= bundle->len / 2)
 			continue;
 		memcpy(md->base, hs->hash[i], SHA256_HEX);
-		sha256_hex(d.data, d.len, md->hash);
+		delta_sha256_hex(d.data, d.len, md->hash);
 		md->size = d.len;
 		rc = manifest_sibling(cfg->bundle_file, md->base, m->hash, path,
 		                      sizeof(path));
@@ -774,7 +774,7 @@ static bool current_manifest(const struct scim_config *cfg, EVP_PKEY *key,
 	if (read_file(mpath, MANIFEST_MAX, &text, &len) == 0 &&
 	    manifest_read(text, len, key, m, why, sizeof(why)) == 0 &&
 	    read_file(cfg->bundle_file, BUNDLE_MAX, &bundle, &blen) == 0) {
-		sha256_hex(bundle, blen, hash);
+		delta_sha256_hex(bundle, blen, hash);
 		ok = blen == m->size && strcmp(hash, m->hash) == 0;
 	}
 	free(text);
@@ -818,7 +818,7 @@ int fleet_publish(const struct model *m, const struct scim_config *cfg,
 		mf = old;
 		*what = FLEET_RESIGNED;
 	} else {
-		sha256_hex(b.data, b.len, mf.hash);
+		delta_sha256_hex(b.data, b.len, mf.hash);
 		mf.size = b.len;
 		rc = history_load(cfg, &hs, err, errlen);
 		if (rc == 0)

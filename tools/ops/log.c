@@ -14,7 +14,7 @@ struct log_settings logs;
 /* Whether stderr is the journal's stream (systemd sets JOURNAL_STREAM to
  * its device:inode): then each line starts with its sd-daemon priority,
  * "<3>" and so on, which journald strips and files the line under. */
-bool stderr_is_journal(void)
+bool log_stderr_is_journal(void)
 {
 	const char *js = getenv("JOURNAL_STREAM");
 	unsigned long long dev, ino;
@@ -54,15 +54,15 @@ void logmsg(int prio, const char *fmt, ...)
 	}
 }
 
-void progress(enum scim_kind kind, unsigned pages, size_t got, long long total,
-              void *ud)
+void log_progress(enum scim_kind kind, unsigned pages, size_t got,
+                  long long total, void *ud)
 {
 	fprintf(stderr, "\rscim-cache: %s: page %u, %zu of %lld   ",
 	        kind == SCIM_USERS ? "people" : "groups", pages, got, total);
 	fflush(stderr);
 }
 
-void progress_end(bool shown)
+void log_progress_end(bool shown)
 {
 	if (shown)
 		fprintf(stderr, "\r%60s\r", "");

@@ -24,7 +24,7 @@ extern struct log_settings logs;
 
 /* Whether stderr is the journal's stream: then each line starts with its
  * sd-daemon priority. */
-bool stderr_is_journal(void);
+bool log_stderr_is_journal(void);
 
 /* One line at priority PRIO (LOG_ERR and so on); --quiet keeps only
  * LOG_ERR and worse. */
@@ -33,8 +33,8 @@ void logmsg(int prio, const char *fmt, ...)
 
 /* client_read_directory's progress callback, and the line that clears it
  * when SHOWN. */
-void progress(enum scim_kind kind, unsigned pages, size_t got, long long total,
-              void *ud);
-void progress_end(bool shown);
+void log_progress(enum scim_kind kind, unsigned pages, size_t got,
+                  long long total, void *ud);
+void log_progress_end(bool shown);
 
 #endif

@@ -246,13 +246,13 @@ static void print_fleet(json_object *o)
 	printf("bundle:        generation %s, signed %s (%ss ago) by %s, "
 	       "valid until %s\n",
 	       jstr(f, "generation"),
-	       fmt_time(json_object_get_double(
-	                        json_object_object_get(f, "created")),
-	                t1, sizeof(t1)),
+	       run_fmt_time(json_object_get_double(
+	                            json_object_object_get(f, "created")),
+	                    t1, sizeof(t1)),
 	       jstr(f, "age_seconds"), jstr(f, "origin"),
-	       fmt_time(json_object_get_double(
-	                        json_object_object_get(f, "valid_until")),
-	                t2, sizeof(t2)));
+	       run_fmt_time(json_object_get_double(
+	                            json_object_object_get(f, "valid_until")),
+	                    t2, sizeof(t2)));
 }
 
 static void print_status(struct run *r, json_object *o)
@@ -267,9 +267,10 @@ static void print_status(struct run *r, json_object *o)
 	else {
 		printf("generation:    %s (built %s, %ss ago)\n",
 		       jstr(s, "generation"),
-		       fmt_time(json_object_get_double(
-		                        json_object_object_get(s, "created")),
-		                t1, sizeof(t1)),
+		       run_fmt_time(
+		               json_object_get_double(
+		                       json_object_object_get(s, "created")),
+		               t1, sizeof(t1)),
 		       jstr(s, "age_seconds"));
 		printf("people:        %s (%s active, %s suspended or "
 		       "locked)\n",
@@ -280,11 +281,12 @@ static void print_status(struct run *r, json_object *o)
 	}
 	print_fleet(o);
 	printf("last attempt:  %s (%s)\n",
-	       fmt_time(status_get_num(r->st, ST_LAST_ATTEMPT), t1, sizeof(t1)),
+	       run_fmt_time(status_get_num(r->st, ST_LAST_ATTEMPT), t1,
+	                    sizeof(t1)),
 	       st_text(r->st, ST_LAST_RESULT));
 	printf("last success:  %s\n",
-	       fmt_time(status_get_num(r->st, ST_LAST_SUCCESS), t2,
-	                sizeof(t2)));
+	       run_fmt_time(status_get_num(r->st, ST_LAST_SUCCESS), t2,
+	                    sizeof(t2)));
 	printf("last error:    %s\n", st_text(r->st, ST_LAST_ERROR));
 	print_skipped(r->st);
 	printf("locks:         %zu\n", r->locks.n);

@@ -184,14 +184,14 @@ int client_read_directory(struct http *h, const struct scim_config *cfg,
 			                  errlen);
 	strmap_free(&users);
 	if (r < 0) {
-		directory_free(&d);
+		client_directory_free(&d);
 		return r;
 	}
 	*dir = d;
 	return 0;
 }
 
-void directory_free_groups(struct directory *dir)
+void client_directory_free_groups(struct directory *dir)
 {
 	for (size_t i = 0; i < dir->ngroups; i++)
 		scim_res_clear(&dir->groups[i]);
@@ -200,9 +200,9 @@ void directory_free_groups(struct directory *dir)
 	dir->ngroups = 0;
 }
 
-void directory_free(struct directory *dir)
+void client_directory_free(struct directory *dir)
 {
 	people_free(&dir->people);
-	directory_free_groups(dir);
+	client_directory_free_groups(dir);
 	*dir = (struct directory){0};
 }

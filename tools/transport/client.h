@@ -34,7 +34,7 @@ int client_read_directory(struct http *h, const struct scim_config *cfg,
                           struct directory *dir, char *err, size_t errlen);
 
 /* The groups alone, once the mapping has read them. */
-void directory_free_groups(struct directory *dir);
-void directory_free(struct directory *dir);
+void client_directory_free_groups(struct directory *dir);
+void client_directory_free(struct directory *dir);
 
 #endif
