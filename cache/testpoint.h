@@ -6,8 +6,8 @@
  * file just created, half a snapshot written, a rename done but not yet
  * made durable).  Only a build configured with --enable-testpoints
  * (SCIM_TESTPOINTS) has them; there the process stops itself with SIGSTOP
- * at the point named by SCIM_TESTPOINT, so that tests/fault-kill.sh can
- * kill -9 it exactly there, and appends every point it passes to the file
+ * at the point named by SCIM_TESTPOINT, so that tests/integration/fault-kill.sh
+ * can kill -9 it exactly there, and appends every point it passes to the file
  * named by SCIM_TESTPOINT_LOG, so that the test knows each was reached.
  * In any other build the macro is empty: no environment variable can
  * stop a production refresh.

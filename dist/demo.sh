@@ -11,7 +11,7 @@
 # /etc, /var/lib and /dev are untouched, and the exit trap stops the
 # emulator, undoes the mounts and removes the directory.
 #
-# The mount helpers mirror those of the shell tests (tests/lib.sh) but are
+# The mount helpers mirror those of the shell tests (tests/helpers/lib.sh) but are
 # kept here: the demo is part of what ships, the tests' helpers are not.
 set -eu
 

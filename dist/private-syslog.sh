@@ -1,4 +1,4 @@
-# private-syslog.sh: sourced by dist/demo.sh and tests/pam-lib.sh, which
+# private-syslog.sh: sourced by dist/demo.sh and tests/helpers/pam-lib.sh, which
 # run pam_scim in a private mount namespace on machines that may have no
 # syslog daemon.
 #

@@ -3,24 +3,24 @@
 # takes longest), the version kept in one place, verify's parsers, the
 # journal priorities, status --json's schema and the command line's
 # hints.
-PKG_TESTS = tests/pkg-debian.sh tests/pkg-version.sh tests/tools-journal.sh \
-	tests/tools-hints.sh tests/tools-status-schema.sh
+PKG_TESTS = tests/integration/pkg-debian.sh tests/integration/pkg-version.sh tests/integration/tools-journal.sh \
+	tests/integration/tools-hints.sh tests/integration/tools-status-schema.sh
 TESTS += $(PKG_TESTS)
 EXTRA_DIST += $(PKG_TESTS)
 
-TESTS += tests/tools-verify
-check_PROGRAMS += tests/tools-verify
-tests_tools_verify_SOURCES = tests/tools-verify.c tests/test.h
-tests_tools_verify_CFLAGS = $(TOOLS_TEST_CFLAGS)
-tests_tools_verify_LDADD = $(TOOLS_TEST_LIBS)
+TESTS += tests/unit/test-verify
+check_PROGRAMS += tests/unit/test-verify
+tests_unit_test_verify_SOURCES = tests/unit/test-verify.c tests/unit/test.h
+tests_unit_test_verify_CFLAGS = $(TOOLS_TEST_CFLAGS)
+tests_unit_test_verify_LDADD = $(TOOLS_TEST_LIBS)
 
 # The example alerting rules, proved with promtool test rules.
-TESTS += tests/ops-alerts.sh
-EXTRA_DIST += tests/ops-alerts.sh tests/ops-alerts.yml dist/nss-scim.rules.yml
+TESTS += tests/integration/ops-alerts.sh
+EXTRA_DIST += tests/integration/ops-alerts.sh tests/fixtures/ops-alerts.yml dist/nss-scim.rules.yml
 
 # The metrics added for operations: build info and a bundle's expiry.
-TESTS += tests/tools-metrics
-check_PROGRAMS += tests/tools-metrics
-tests_tools_metrics_SOURCES = tests/tools-metrics.c tests/test.h
-tests_tools_metrics_CFLAGS = $(TOOLS_TEST_CFLAGS)
-tests_tools_metrics_LDADD = $(TOOLS_TEST_LIBS)
+TESTS += tests/unit/test-metrics
+check_PROGRAMS += tests/unit/test-metrics
+tests_unit_test_metrics_SOURCES = tests/unit/test-metrics.c tests/unit/test.h
+tests_unit_test_metrics_CFLAGS = $(TOOLS_TEST_CFLAGS)
+tests_unit_test_metrics_LDADD = $(TOOLS_TEST_LIBS)

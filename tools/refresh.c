@@ -143,7 +143,7 @@ static int failed(struct run *r, int code)
 {
 	char k[PATH_MAX + 64];
 
-	progress_end(r->progress_shown);
+	log_progress_end(r->progress_shown);
 	r->progress_shown = false;
 	run_kept(r, k, sizeof(k));
 	if (code == EXIT_REFUSED) {
@@ -169,11 +169,11 @@ static int fetch(struct run *r)
 	rc = http_open(&r->cfg, &r->http, r->err, sizeof(r->err));
 	if (rc == 0) {
 		rc = client_read_directory(r->http, &r->cfg,
-		                           show ? progress : NULL, NULL,
+		                           show ? log_progress : NULL, NULL,
 		                           &r->dir, r->err, sizeof(r->err));
 		r->progress_shown = show;
 	}
-	progress_end(r->progress_shown);
+	log_progress_end(r->progress_shown);
 	r->progress_shown = false;
 	return rc;
 }
@@ -190,7 +190,7 @@ static void release_people(void *ud)
 /* map_build's release_groups. */
 static void release_groups(void *ud)
 {
-	directory_free_groups(ud);
+	client_directory_free_groups(ud);
 	malloc_trim(0);
 }
 
@@ -235,7 +235,7 @@ static int build(struct run *r)
 		               r->err, sizeof(r->err));
 	/* The model holds all that is needed from here on.  glibc keeps
 	 * freed heap unless asked: give it back before the writer runs. */
-	directory_free(&r->dir);
+	client_directory_free(&r->dir);
 	strmap_free(&locked);
 	malloc_trim(0);
 	if (rc == 0 && source_host &&
@@ -275,14 +275,15 @@ static void report_skipped(struct run *r)
 			logmsg(LOG_WARNING, "skipped %s %s: %s (%s)",
 			       s->kind == SCIM_USERS ? "person" : "group",
 			       s->scim_id, s->detail,
-			       skip_reason_name(s->reason));
+			       skiplist_reason_name(s->reason));
 		json_object_object_add(
 		        o, "kind",
 		        json_object_new_string(
 		                s->kind == SCIM_USERS ? "person" : "group"));
 		json_object_object_add(
 		        o, "reason",
-		        json_object_new_string(skip_reason_name(s->reason)));
+		        json_object_new_string(
+		                skiplist_reason_name(s->reason)));
 		json_object_object_add(o, "scim_id",
 		                       json_object_new_string(s->scim_id));
 		json_object_object_add(o, "detail",
@@ -291,11 +292,11 @@ static void report_skipped(struct run *r)
 	}
 	for (int i = 0; i < SKIP_NREASONS; i++) {
 		json_object_object_add(
-		        by, skip_reason_name(i),
+		        by, skiplist_reason_name(i),
 		        json_object_new_int64((int64_t)l->count[i]));
 		if (l->count[i])
 			buf_printf(&b, "%s%s %zu", b.len ? ", " : "",
-			           skip_reason_name(i), l->count[i]);
+			           skiplist_reason_name(i), l->count[i]);
 	}
 	if (l->n > SKIP_SHOW)
 		logmsg(LOG_WARNING,
@@ -468,7 +469,7 @@ static int write_bundle(struct run *r)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = '?';
 	snprintf(info.origin, sizeof(info.origin), "%s", host);
-	rc = parent_dirs(r->cfg.bundle_file, r->err, sizeof(r->err));
+	rc = run_parent_dirs(r->cfg.bundle_file, r->err, sizeof(r->err));
 	if (rc == 0)
 		rc = fleet_publish(&r->bundle, &r->cfg, &info,
 		                   status_str(r, ST_BUNDLE_DIGEST),
@@ -600,7 +601,7 @@ static int publish(struct run *r)
 	rc = save_ids(r, r->err, sizeof(r->err));
 	if (rc == 0) {
 		drop_all_but_next(r);
-		rc = parent_dirs(r->cfg.cache_path, r->err, sizeof(r->err));
+		rc = run_parent_dirs(r->cfg.cache_path, r->err, sizeof(r->err));
 	}
 	if (rc == 0)
 		rc = model_publish(&r->next, r->cfg.uid_min, r->cfg.uid_max,

@@ -19,7 +19,7 @@
 void run_free(struct run *r)
 {
 	http_close(r->http);
-	directory_free(&r->dir);
+	client_directory_free(&r->dir);
 	model_free(&r->live);
 	model_sum_free(&r->live_sum);
 	model_free(&r->next);
@@ -37,7 +37,7 @@ void run_free(struct run *r)
 
 /* The snapshot's ancestors must be readable by everyone; install usually
  * made them already. */
-int parent_dirs(const char *path, char *err, size_t errlen)
+int run_parent_dirs(const char *path, char *err, size_t errlen)
 {
 	char dir[PATH_MAX];
 	char *slash;
@@ -57,7 +57,7 @@ int run_open_state(struct run *r)
 	bool damaged;
 	int rc;
 
-	if (parent_dirs(r->cfg.state_dir, err, sizeof(err)) < 0 ||
+	if (run_parent_dirs(r->cfg.state_dir, err, sizeof(err)) < 0 ||
 	    state_prepare(r->cfg.state_dir, err, sizeof(err)) < 0) {
 		logmsg(LOG_ERR, "%s", err);
 		return EXIT_FAIL;
@@ -111,7 +111,7 @@ void run_load_live_model(struct run *r)
 	r->have_live = r->live_full = r->live_err == 0;
 }
 
-const char *fmt_time(double t, char *buf, size_t len)
+const char *run_fmt_time(double t, char *buf, size_t len)
 {
 	time_t s = (time_t)t;
 	struct tm tm;

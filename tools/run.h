@@ -62,7 +62,7 @@ void run_free(struct run *r);
 
 /* Creates the missing ancestors of PATH, mode 0755.  Returns 0 or a
  * negative errno with the reason in ERR. */
-int parent_dirs(const char *path, char *err, size_t errlen);
+int run_parent_dirs(const char *path, char *err, size_t errlen);
 
 /* Prepares the state directory, takes its lock and loads the status, the
  * id map and the lockouts.  Returns EXIT_OK, or the exit code after saying
@@ -74,7 +74,7 @@ int run_open_state(struct run *r);
 void run_load_live_model(struct run *r);
 
 /* T (seconds since the epoch) in UTC into BUF, or "never" when T <= 0. */
-const char *fmt_time(double t, char *buf, size_t len);
+const char *run_fmt_time(double t, char *buf, size_t len);
 
 /* "kept snapshot generation N (PATH)" for failure lines. */
 void run_kept(const struct run *r, char *out, size_t len);

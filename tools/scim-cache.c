@@ -410,7 +410,7 @@ int main(int argc, char **argv)
 	 * closes a TLS connection must not kill us. */
 	signal(SIGPIPE, SIG_IGN);
 	logs.tty = isatty(STDERR_FILENO) == 1;
-	logs.journal = stderr_is_journal();
+	logs.journal = log_stderr_is_journal();
 	rc = parse_opts(argc, argv, &o, &done);
 	if (rc == EXIT_OK && !done)
 		rc = check_opts(&o);

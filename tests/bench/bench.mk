@@ -16,7 +16,7 @@ tests_bench_bench_nss_SOURCES = tests/bench/bench-nss.c
 tests_bench_bench_nss_CFLAGS = $(AM_CFLAGS) -pthread
 tests_bench_bench_nss_LDADD = -lpthread -lm
 
-BENCH_DEPS = all tests/bench/libnss_floor.la tests/bench/bench-nss tests/mksnap
+BENCH_DEPS = all tests/bench/libnss_floor.la tests/bench/bench-nss tests/helpers/mksnap
 
 TESTS += tests/bench/smoke.sh
 EXTRA_DIST += tests/bench/run-bench.sh tests/bench/smoke.sh \

@@ -7,7 +7,7 @@
 Writes OUT_PREFIX.passwd and OUT_PREFIX.group: the shape scim-cache gives a
 1Password directory (names from the email local part, gecos from the full
 name, /home/NAME, /bin/bash, a private group per person with gid = uid),
-for tests/mksnap when the real pipeline (emulator and scim-cache) is not
+for tests/helpers/mksnap when the real pipeline (emulator and scim-cache) is not
 built.  The same arguments always give the same bytes.
 
 --per-user K puts every person in K of the G groups (the 1k/10k/100k sets);

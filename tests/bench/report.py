@@ -160,7 +160,7 @@ def set_table(d, label, out):
     out.append(f"### {label}\n")
     big = sizes.get("biggroup", "? ?").split()
     how = ("emulator -> `scim-cache refresh`" if pipeline == "scim-cache"
-           else "`tests/mksnap` (the project's writer) on generated text")
+           else "`tests/helpers/mksnap` (the project's writer) on generated text")
     out.append(f"Snapshot built by {how}; the largest group is "
                f"`{big[0]}` with {int(big[1]):,} members.\n")
     out.append("| operation | unit | floor | scim | files | cache "

@@ -7,7 +7,7 @@
 #                [--keep DIR]
 #
 # For each data set: a snapshot (through the emulator and `scim-cache
-# refresh` when both are built, else tests/mksnap on gen-data.py's text),
+# refresh` when both are built, else tests/helpers/mksnap on gen-data.py's text),
 # exported through the scim module to nss_files' and libnss-cache's formats,
 # then every operation through glibc against floor, scim, files and cache.
 # The "refresh" set (100,000 people, 10,000 groups) only times the refresh.
@@ -15,7 +15,7 @@
 # --smoke: small time budgets (the CI check).  --keep DIR: keep the raw
 # results there.  Exit 77 when not root, 1 when a backend gives a wrong
 # answer; timings never fail.
-. "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/helpers/lib.sh" || exit 99
 require_root
 enter_namespace "$@"
 make_tmpdir

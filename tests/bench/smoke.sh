@@ -2,7 +2,7 @@
 # The benchmark harness works: a short run at 1,000 people measures every
 # operation on every backend and writes a report.  Timings never fail it;
 # a wrong answer from a backend does.
-. "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/helpers/lib.sh" || exit 99
 require_root
 # Timings mean nothing under the sanitizers, and bench-nss runs system
 # programs (id) that cannot load sanitized modules.

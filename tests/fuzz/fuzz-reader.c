@@ -7,7 +7,7 @@
  * every point lookup, enumeration with short buffers, initgroups and the
  * PAM queries; once by a copying reader (the one inside every process)
  * and once by a mapping one (scim-cache's).  Seeds are real snapshots
- * made by tests/mksnap (seed-reader.sh).
+ * made by tests/helpers/mksnap (seed-reader.sh).
  *
  * Beyond "no crash, no sanitizer report" it checks what the reader
  * promises its callers (snap.h): no uid or gid 0 and no empty name is

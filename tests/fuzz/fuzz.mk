@@ -33,27 +33,27 @@ tests/fuzz/fuzz-pam-args: $(top_srcdir)/tests/fuzz/fuzz-pam-args.c \
 		-I$(top_srcdir)/pam -o $@ $^ $(LMDB_LIBS)
 
 # The reader on arbitrary bytes as a snapshot file; its seeds are real
-# snapshots made by tests/mksnap (seed-reader.sh).
+# snapshots made by tests/helpers/mksnap (seed-reader.sh).
 tests/fuzz/fuzz-reader: $(top_srcdir)/tests/fuzz/fuzz-reader.c $(FUZZ_READER_FILES)
 	$(AM_V_CC)$(MKDIR_P) tests/fuzz && $(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^
 
-# The refresh tool's targets (tests/tools-fuzz-*.c, also replayed by make
+# The refresh tool's targets (tests/fuzz/fuzz-{scim,config}.c, also replayed by make
 # check): its library's sources (TOOLS_LIB_C, tools/local.mk), rebuilt
 # whenever the library is.
 FUZZ_TOOL_FILES = `for f in $(TOOLS_LIB_C); do echo $(top_srcdir)/$$f; done`
-FUZZ_TOOL_BUILD = $(FUZZ_CC) $(FUZZ_CFLAGS) -I$(top_srcdir)/tools \
+FUZZ_TOOL_BUILD = $(FUZZ_CC) $(FUZZ_CFLAGS) $(TOOLS_INCLUDES) \
 	$(JSONC_CFLAGS) $(CURL_CFLAGS) $(CRYPTO_CFLAGS)
 FUZZ_TOOL_LIBS = $(JSONC_LIBS) $(CURL_LIBS) $(CRYPTO_LIBS) $(LMDB_LIBS)
 FUZZ_WRITER_FILES = $(top_srcdir)/cache/writer.c $(top_srcdir)/cache/arena.c \
 	$(top_srcdir)/cache/testpoint.c $(top_srcdir)/cache/safedir.c \
 	$(top_srcdir)/cache/helpers.c
-tests/fuzz/fuzz-scim: $(top_srcdir)/tests/tools-fuzz-scim.c tools/libscim.la
+tests/fuzz/fuzz-scim: $(top_srcdir)/tests/fuzz/fuzz-scim.c tools/libscim.la
 	$(AM_V_CC)$(MKDIR_P) tests/fuzz && $(FUZZ_TOOL_BUILD) -o $@ \
-		$(top_srcdir)/tests/tools-fuzz-scim.c $(FUZZ_TOOL_FILES) \
+		$(top_srcdir)/tests/fuzz/fuzz-scim.c $(FUZZ_TOOL_FILES) \
 		$(FUZZ_READER_FILES) $(FUZZ_WRITER_FILES) $(FUZZ_TOOL_LIBS)
-tests/fuzz/fuzz-config: $(top_srcdir)/tests/tools-fuzz-config.c tools/libscim.la
+tests/fuzz/fuzz-config: $(top_srcdir)/tests/fuzz/fuzz-config.c tools/libscim.la
 	$(AM_V_CC)$(MKDIR_P) tests/fuzz && $(FUZZ_TOOL_BUILD) -o $@ \
-		$(top_srcdir)/tests/tools-fuzz-config.c $(FUZZ_TOOL_FILES) \
+		$(top_srcdir)/tests/fuzz/fuzz-config.c $(FUZZ_TOOL_FILES) \
 		$(FUZZ_READER_FILES) $(FUZZ_WRITER_FILES) $(FUZZ_TOOL_LIBS)
 
 tests/fuzz/fuzz-bundle: $(top_srcdir)/tests/fuzz/fuzz-bundle.c tools/libscim.la
@@ -68,7 +68,7 @@ clean-fuzz:
 
 if FUZZING
 all-local: $(FUZZ_TARGETS)
-fuzz: $(FUZZ_TARGETS) $(FUZZ_SEEDERS) tests/mksnap
+fuzz: $(FUZZ_TARGETS) $(FUZZ_SEEDERS) tests/helpers/mksnap
 	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_SEEDS=$(top_srcdir)/tests/fuzz/seeds \
 		$(SHELL) $(top_srcdir)/tests/fuzz/run-fuzz.sh $(FUZZ_TARGETS)
 else
@@ -83,7 +83,7 @@ endif
 # build.
 check_PROGRAMS += tests/fuzz/reader-replay
 tests_fuzz_reader_replay_SOURCES = tests/fuzz/fuzz-reader.c \
-	tests/tools-fuzz-main.c
+	tests/fuzz/replay-main.c
 tests_fuzz_reader_replay_CFLAGS = $(TOOLS_TEST_CFLAGS) -I$(top_srcdir)/cache
 tests_fuzz_reader_replay_LDADD = $(TOOLS_TEST_LIBS)
 TESTS += tests/fuzz/reader-replay.sh

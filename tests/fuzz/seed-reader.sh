@@ -1,9 +1,9 @@
 #!/bin/sh
 # seed-reader.sh DIR: fuzz-reader's seed corpus: real snapshots written by
-# tests/mksnap (the writer scim-cache uses), small enough for libFuzzer to
+# tests/helpers/mksnap (the writer scim-cache uses), small enough for libFuzzer to
 # mutate: a few people, an inactive one, a group large enough for LMDB's
 # overflow pages, and an empty snapshot.  MKSNAP names the tool (default:
-# tests/mksnap under the current directory, the build tree).
+# tests/helpers/mksnap under the current directory, the build tree).
 set -eu
 out=$1
 mksnap=${MKSNAP:-tests/mksnap}
