@@ -197,17 +197,25 @@ static void release_groups(void *ud)
 /* The directory, mapped into r->next.  A source host (bundle_file) maps it
  * for every host, without its own local files and locks, into r->bundle,
  * and then applies its own as a fleet host would. */
-static int build(struct run *r)
+/* This host's own rules over a directory: its local names and numbers,
+ * its locks, its range and its reserved names (a source host's bundle
+ * carries them to fleet hosts, which apply their own). */
+static struct fleet_rules host_rules(struct run *r)
 {
-	bool source_host = r->cfg.mode == MODE_SOURCE;
-	struct localdb none = {0};
-	struct strmap locked = {0};
-	struct fleet_rules rules = {.local = &r->local,
+	return (struct fleet_rules){.local = &r->local,
 	                            .locks = &r->locks,
 	                            .id_min = r->cfg.uid_min,
 	                            .id_max = r->cfg.uid_max,
 	                            .reserved = r->cfg.reserved_names,
 	                            .nreserved = r->cfg.nreserved_names};
+}
+
+static int build(struct run *r)
+{
+	bool source_host = r->cfg.mode == MODE_SOURCE;
+	struct localdb none = {0};
+	struct strmap locked = {0};
+	struct fleet_rules rules = host_rules(r);
 	size_t adopted = 0;
 	struct map_notes notes = {0};
 	struct map_input in = {
@@ -567,12 +575,7 @@ static int fleet_fetch(struct run *r, bool dry_run)
 /* A fleet host: this host's rules over the bundle's directory. */
 static int fleet_build(struct run *r)
 {
-	struct fleet_rules rules = {.local = &r->local,
-	                            .locks = &r->locks,
-	                            .id_min = r->cfg.uid_min,
-	                            .id_max = r->cfg.uid_max,
-	                            .reserved = r->cfg.reserved_names,
-	                            .nreserved = r->cfg.nreserved_names};
+	struct fleet_rules rules = host_rules(r);
 	/* The local files were read by fleet_fetch(). */
 	if (fleet_apply_local(&r->dl.model, &rules, true, &r->next,
 	                      &r->skipped) < 0) {

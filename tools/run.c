@@ -111,17 +111,6 @@ void run_load_live_model(struct run *r)
 	r->have_live = r->live_full = r->live_err == 0;
 }
 
-const char *run_fmt_time(double t, char *buf, size_t len)
-{
-	time_t s = (time_t)t;
-	struct tm tm;
-
-	if (t <= 0 || gmtime_r(&s, &tm) == NULL)
-		return "never";
-	strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm);
-	return buf;
-}
-
 void run_kept(const struct run *r, char *out, size_t len)
 {
 	struct snap_meta m;

@@ -73,9 +73,6 @@ int run_open_state(struct run *r);
  * why not). */
 void run_load_live_model(struct run *r);
 
-/* T (seconds since the epoch) in UTC into BUF, or "never" when T <= 0. */
-const char *run_fmt_time(double t, char *buf, size_t len);
-
 /* "kept snapshot generation N (PATH)" for failure lines. */
 void run_kept(const struct run *r, char *out, size_t len);
 

@@ -355,3 +355,14 @@ uint32_t random_upto(uint32_t n)
 		v = (uint64_t)now_mono() * 2654435761u ^ (uint64_t)getpid();
 	return (uint32_t)(v % ((uint64_t)n + 1));
 }
+
+const char *fmt_utc(double t, char *buf, size_t len)
+{
+	time_t s = (time_t)t;
+	struct tm tm;
+
+	if (t <= 0 || gmtime_r(&s, &tm) == NULL)
+		return "never";
+	strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm);
+	return buf;
+}

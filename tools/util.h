@@ -89,6 +89,9 @@ bool scim_id_valid(const char *s, size_t len);
 
 /* Seconds since the epoch as a double, monotonic clock seconds. */
 double now_wall(void);
+
+/* T (seconds since the epoch) in UTC into BUF, or "never" when T <= 0. */
+const char *fmt_utc(double t, char *buf, size_t len);
 double now_mono(void);
 
 /* A uniformly random number in [0, n]; n < 2^32. */

@@ -274,17 +274,6 @@ static void manifest_mtime_after(const char *path, time_t prev_sec)
 
 /* ---- acceptance ------------------------------------------------------- */
 
-static const char *utc(double t, char *buf, size_t len)
-{
-	time_t s = (time_t)t;
-	struct tm tm;
-
-	if (t <= 0 || gmtime_r(&s, &tm) == NULL)
-		return "never";
-	strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm);
-	return buf;
-}
-
 int fleet_accept(const struct fleet_held *held, const struct fleet_offer *o,
                  double now, char *err, size_t errlen)
 {
@@ -298,7 +287,7 @@ int fleet_accept(const struct fleet_held *held, const struct fleet_offer *o,
 			        ") expired at %s and was not renewed; is the "
 			        "source host refreshing?",
 			        held->generation,
-			        utc(held->valid_until, t, sizeof(t)));
+			        fmt_utc(held->valid_until, t, sizeof(t)));
 		return 0;
 	}
 	if (held->keyid != NULL && o->keyid != NULL &&
@@ -311,7 +300,7 @@ int fleet_accept(const struct fleet_held *held, const struct fleet_offer *o,
 		                 "bundle generation %" PRIu64 " expired at %s "
 		                 "(the source host has not re-signed it)",
 		                 o->generation,
-		                 utc((double)o->valid_until, t, sizeof(t)));
+		                 fmt_utc((double)o->valid_until, t, sizeof(t)));
 	if (o->generation < held->generation)
 		return set_error(err, errlen, -ESTALE,
 		                 "bundle generation %" PRIu64 " is older than "

@@ -65,7 +65,7 @@ static int check_bundle(struct run *r)
 		snprintf(r->err, sizeof(r->err),
 		         "bundle generation %" PRIu64 " expired at %s",
 		         b->generation,
-		         run_fmt_time((double)b->valid_until, t, sizeof(t)));
+		         fmt_utc((double)b->valid_until, t, sizeof(t)));
 		rc = -1;
 	}
 	if (rc < 0) {
@@ -77,7 +77,7 @@ static int check_bundle(struct run *r)
 	       "%s\n",
 	       b->generation, b->npeople, b->ngroups, r->dl.bytes, b->keyid,
 	       b->origin, b->source,
-	       run_fmt_time((double)b->valid_until, t, sizeof(t)));
+	       fmt_utc((double)b->valid_until, t, sizeof(t)));
 	return EXIT_OK;
 }
 

@@ -246,13 +246,13 @@ static void print_fleet(json_object *o)
 	printf("bundle:        generation %s, signed %s (%ss ago) by %s, "
 	       "valid until %s\n",
 	       jstr(f, "generation"),
-	       run_fmt_time(json_object_get_double(
-	                            json_object_object_get(f, "created")),
-	                    t1, sizeof(t1)),
+	       fmt_utc(json_object_get_double(
+	                       json_object_object_get(f, "created")),
+	               t1, sizeof(t1)),
 	       jstr(f, "age_seconds"), jstr(f, "origin"),
-	       run_fmt_time(json_object_get_double(
-	                            json_object_object_get(f, "valid_until")),
-	                    t2, sizeof(t2)));
+	       fmt_utc(json_object_get_double(
+	                       json_object_object_get(f, "valid_until")),
+	               t2, sizeof(t2)));
 }
 
 static void print_status(struct run *r, json_object *o)
@@ -267,8 +267,7 @@ static void print_status(struct run *r, json_object *o)
 	else {
 		printf("generation:    %s (built %s, %ss ago)\n",
 		       jstr(s, "generation"),
-		       run_fmt_time(
-		               json_object_get_double(
+		       fmt_utc(json_object_get_double(
 		                       json_object_object_get(s, "created")),
 		               t1, sizeof(t1)),
 		       jstr(s, "age_seconds"));
@@ -281,12 +280,10 @@ static void print_status(struct run *r, json_object *o)
 	}
 	print_fleet(o);
 	printf("last attempt:  %s (%s)\n",
-	       run_fmt_time(status_get_num(r->st, ST_LAST_ATTEMPT), t1,
-	                    sizeof(t1)),
+	       fmt_utc(status_get_num(r->st, ST_LAST_ATTEMPT), t1, sizeof(t1)),
 	       st_text(r->st, ST_LAST_RESULT));
 	printf("last success:  %s\n",
-	       run_fmt_time(status_get_num(r->st, ST_LAST_SUCCESS), t2,
-	                    sizeof(t2)));
+	       fmt_utc(status_get_num(r->st, ST_LAST_SUCCESS), t2, sizeof(t2)));
 	printf("last error:    %s\n", st_text(r->st, ST_LAST_ERROR));
 	print_skipped(r->st);
 	printf("locks:         %zu\n", r->locks.n);
