@@ -13,9 +13,17 @@ for target in "$@"; do
 	corpus="$dir/corpus/$name"
 	mkdir -p "$corpus" "$dir/findings/$name"
 	seeder="$dir/seed-$name"
-	if [ -x "$seeder" ]; then "$seeder" "$corpus"; fi
+	# A target that loses its seeds still runs, from nothing: that must
+	# fail here, not pass with a corpus of 0.
+	seeded=0
+	if [ -x "$seeder" ]; then "$seeder" "$corpus" || seeded=1; fi
 	if [ -f "${FUZZ_SEEDS:-}/../seed-$name.sh" ]; then
-		sh "$FUZZ_SEEDS/../seed-$name.sh" "$corpus"
+		sh "$FUZZ_SEEDS/../seed-$name.sh" "$corpus" || seeded=1
+	fi
+	if [ $seeded != 0 ]; then
+		echo "fuzz $name: FAILED: its seeds could not be made"
+		status=1
+		continue
 	fi
 	if [ -d "${FUZZ_SEEDS:-}/$name" ]; then cp "$FUZZ_SEEDS/$name"/* "$corpus/"; fi
 	log="$dir/$name.fuzz.log"

@@ -6,7 +6,7 @@
 # tests/helpers/mksnap under the current directory, the build tree).
 set -eu
 out=$1
-mksnap=${MKSNAP:-tests/mksnap}
+mksnap=${MKSNAP:-tests/helpers/mksnap}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
