@@ -42,6 +42,9 @@ host 1 --quiet refresh || fail "first fleet refresh"
 if can_fake_time && [ -n "$LIBFAKETIME" ]; then
 	cp -p "$B" "$TMPD/before.bundle"
 	cp "$M" "$TMPD/before.manifest"
+	# Its predecessor's mtime a day ahead: whatever the clock says, the
+	# next manifest must still land past it.
+	touch -d "@$(($(date +%s) + 86400))" "$M"
 	m1=$(stat -c %Y "$M")
 	c1=$(created)
 	in_future +2h sc --quiet refresh || fail "source refresh two hours on"
