@@ -4,7 +4,7 @@ check_PROGRAMS += tests/unit/test-options tests/unit/test-decide
 tests_unit_test_options_SOURCES = tests/unit/test-options.c
 tests_unit_test_options_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pam -I$(top_srcdir)/tests/unit
 tests_unit_test_options_LDADD = pam/libpamscim.la
-tests_unit_test_decide_SOURCES = tests/unit/test-decide.c
+tests_unit_test_decide_SOURCES = tests/unit/test-decide.c tests/unit/pam-fixture.h
 tests_unit_test_decide_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pam -I$(top_srcdir)/tests/unit
 tests_unit_test_decide_LDADD = pam/libpamscim.la cache/libsnap.la
 
@@ -13,7 +13,7 @@ EXTRA_DIST += tests/integration/pam-exports.sh
 
 # Through the real libpam (pam_start_confdir); root only.
 check_PROGRAMS += tests/integration/pam-libpam
-tests_integration_pam_libpam_SOURCES = tests/integration/pam-libpam.c
+tests_integration_pam_libpam_SOURCES = tests/integration/pam-libpam.c tests/unit/pam-fixture.h
 tests_integration_pam_libpam_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/unit
 tests_integration_pam_libpam_LDADD = cache/libsnap.la $(PAM_LIBS)
 TESTS += tests/integration/pam-libpam

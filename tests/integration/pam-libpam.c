@@ -26,6 +26,7 @@
 
 #include <security/pam_appl.h>
 
+#include "pam-fixture.h"
 #include "snap.h"
 #include "test.h"
 
@@ -68,42 +69,9 @@ static void write_file(const char *path, const char *text)
 	REQUIRE(fclose(fp) == 0);
 }
 
-/* Publishes the test directory: alice and bob active, carol suspended
- * (when SUSPEND_CAROL), groups engineering {alice,bob} and ops {bob,carol}.
- */
-static void build(int64_t created, bool suspend_carol)
-{
-	static const char *const eng[] = {"alice", "bob"};
-	static const char *const ops[] = {"bob", "carol"};
-	static const char *const names[] = {"alice", "bob", "carol"};
-	struct snap_meta meta = {.generation = 1, .created = created};
-	struct snap_writer *w = NULL;
-	char err[256];
-
-	REQUIRE(snap_writer_new(200000, 299999, &w) == 0);
-	for (uint32_t i = 0; i < 3; i++) {
-		struct snap_user u = {names[i],  200001 + i, 200001 + i, "",
-		                      "/home/x", "/bin/sh",  true};
-		struct snap_group g = {names[i], 200001 + i, 0, NULL};
-
-		u.active = !(suspend_carol && strcmp(names[i], "carol") == 0);
-		REQUIRE(snap_writer_add_user(w, &u, err, sizeof(err)) == 0);
-		REQUIRE(snap_writer_add_group(w, &g, err, sizeof(err)) == 0);
-	}
-	struct snap_group g1 = {"engineering", 210001, 2, eng};
-	struct snap_group g2 = {"ops", 210002, 2, ops};
-	REQUIRE(snap_writer_add_group(w, &g1, err, sizeof(err)) == 0);
-	REQUIRE(snap_writer_add_group(w, &g2, err, sizeof(err)) == 0);
-	if (snap_writer_publish(w, snap_path, &meta, err, sizeof(err)) != 0) {
-		fprintf(stderr, "publish: %s\n", err);
-		exit(1);
-	}
-	snap_writer_free(w);
-}
-
 static void fresh(void)
 {
-	build(time(NULL), true);
+	pam_fixture_publish(snap_path, time(NULL), "carol");
 }
 
 /* Runs the account stack STACK ("{M}" stands for the module's path)
@@ -230,7 +198,7 @@ static void test_unavailable(void)
 
 static void test_max_age(void)
 {
-	build(time(NULL) - 1000, true);
+	pam_fixture_publish(snap_path, time(NULL) - 1000, "carol");
 	CHECK_INT(account("", "alice"), PAM_SUCCESS);
 	CHECK_INT(account("max_age=0", "alice"), PAM_SUCCESS);
 	CHECK_INT(account("max_age=600", "alice"), PAM_AUTHINFO_UNAVAIL);

@@ -12,6 +12,7 @@
 
 #include <security/_pam_types.h>
 
+#include "pam-fixture.h"
 #include "pamscim.h"
 #include "test.h"
 
@@ -19,32 +20,7 @@ static char dir[64], snap_path[128], passwd_path[128];
 
 static void build(int64_t created, const char *inactive)
 {
-	static const char *const eng[] = {"alice", "bob"};
-	static const char *const ops[] = {"bob", "carol"};
-	const char *names[] = {"alice", "bob", "carol", "daemon"};
-	struct snap_meta meta = {.generation = 7, .created = created};
-	struct snap_writer *w = NULL;
-	char err[256];
-
-	REQUIRE(snap_writer_new(200000, 299999, &w) == 0);
-	for (uint32_t i = 0; i < 4; i++) {
-		struct snap_user u = {names[i],  200001 + i, 200001 + i, "",
-		                      "/home/x", "/bin/sh",  true};
-		struct snap_group g = {names[i], 200001 + i, 0, NULL};
-
-		u.active = inactive == NULL || strcmp(inactive, names[i]) != 0;
-		REQUIRE(snap_writer_add_user(w, &u, err, sizeof(err)) == 0);
-		REQUIRE(snap_writer_add_group(w, &g, err, sizeof(err)) == 0);
-	}
-	struct snap_group g1 = {"engineering", 210001, 2, eng};
-	struct snap_group g2 = {"ops", 210002, 2, ops};
-	REQUIRE(snap_writer_add_group(w, &g1, err, sizeof(err)) == 0);
-	REQUIRE(snap_writer_add_group(w, &g2, err, sizeof(err)) == 0);
-	if (snap_writer_publish(w, snap_path, &meta, err, sizeof(err)) != 0) {
-		fprintf(stderr, "publish: %s\n", err);
-		exit(1);
-	}
-	snap_writer_free(w);
+	pam_fixture_publish(snap_path, created, inactive);
 }
 
 static void write_passwd(const char *text)
@@ -93,7 +69,7 @@ static void test_rows(void)
 	build(now, "carol");
 	CHECK_INT(decide_at(&o, "alice", now, &v), PAMSCIM_ACTIVE);
 	CHECK_INT(v.account.uid, 200001);
-	CHECK_INT(v.account.snapshot_generation, 7);
+	CHECK_INT(v.account.snapshot_generation, PAM_FIXTURE_GENERATION);
 	CHECK_INT(v.age, 0);
 	CHECK_INT(decide(&o, "bob"), PAMSCIM_ACTIVE);
 	CHECK_INT(decide(&o, "carol"), PAMSCIM_SUSPENDED);
