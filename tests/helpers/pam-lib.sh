@@ -129,6 +129,21 @@ ns_bind_file() {
 # The line that the man page recommends.
 PAM_SCIM_LINE='account [success=ok new_authtok_reqd=ok user_unknown=ignore default=bad] pam_scim.so'
 
+# In the namespace: the modules, an nsswitch.conf that asks files then
+# scim, our own syslog, and an su stack whose account phase is
+# $PAM_SCIM_LINE then pam_unix (root needs no password).
+ns_su_setup() {
+	ns_install_modules
+	ns_nsswitch "passwd: files scim" "group: files scim" "shadow: files"
+	ns_syslog
+	ns_bind_file /etc/pam.d/su \
+		"auth     sufficient pam_rootok.so" \
+		"auth     required   pam_deny.so" \
+		"$PAM_SCIM_LINE" \
+		"account  required   pam_unix.so" \
+		"session  required   pam_unix.so"
+}
+
 # ---- sshd ---------------------------------------------------------------
 
 SSHD=/usr/sbin/sshd

@@ -25,15 +25,7 @@ pam_tmpdir
 
 pam_bridge_setup
 
-ns_install_modules
-ns_nsswitch "passwd: files scim" "group: files scim" "shadow: files"
-ns_syslog
-ns_bind_file /etc/pam.d/su \
-	"auth     sufficient pam_rootok.so" \
-	"auth     required   pam_deny.so" \
-	"$PAM_SCIM_LINE" \
-	"account  required   pam_unix.so" \
-	"session  required   pam_unix.so"
+ns_su_setup
 cd /
 
 refresh() {

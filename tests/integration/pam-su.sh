@@ -21,15 +21,7 @@ pam_tmpdir
 
 SNAP=$(default_snapshot_path)
 ns_private_dir "$(dirname "$SNAP")"
-ns_install_modules
-ns_nsswitch "passwd: files scim" "group: files scim" "shadow: files"
-ns_syslog
-ns_bind_file /etc/pam.d/su \
-	"auth     sufficient pam_rootok.so" \
-	"auth     required   pam_deny.so" \
-	"$PAM_SCIM_LINE" \
-	"account  required   pam_unix.so" \
-	"session  required   pam_unix.so"
+ns_su_setup
 
 pam_passwd "$TMPD/passwd"
 pam_snapshot "$SNAP" "$TMPD/passwd" --inactive carol
