@@ -76,6 +76,7 @@ struct snap_handle {
 	size_t nchunks, maplen;
 	size_t last_filled; /* under fill_lock: the last chunk read in */
 	unsigned streak;    /* under fill_lock: reads that followed on */
+	unsigned straight;  /* under fill_lock: reads made past the copy */
 	pthread_mutex_t fill_lock;
 	struct snap_meta meta;
 	struct table users, groups;
@@ -230,12 +231,21 @@ static int dirs_trusted(const char *path, uid_t owner)
  * record and touches no fresh memory: a fault on a fresh page, with the
  * page tables it needs, costs several times a small read, and a chunk is
  * worth copying only once it is needed again and again
- * (tests/bench/findings.md).  A state only grows, under fill_lock.
+ * (tests/bench/findings.md).  A handle that has made BUSY_AFTER straight
+ * reads belongs to a process that looks up a lot, and copies from then on.
+ * A state only grows, under fill_lock.
  */
 #define CHUNK_SHIFT 12
 #define CHUNK       ((size_t)1 << CHUNK_SHIFT)
 #define READAHEAD   16 /* chunks read at once by a reader going in order */
 #define COPY_AFTER  2  /* direct reads of a chunk before it is copied */
+/* Straight reads a handle makes before it copies at the first use, the
+ * READAHEAD-aligned block around what a lookup needs: a process that has
+ * looked up this much (a file server, a daemon that names many owners, a
+ * loop over everyone) will come back, a chunk read straight costs it a
+ * system call every time, and one read of 64 kB costs about what a read of
+ * 4 kB does (tests/bench/findings.md). */
+#define BUSY_AFTER 256
 
 enum { CHUNK_EMPTY = 0, CHUNK_FULL = 0xff };
 
@@ -439,15 +449,25 @@ static int view_slow(struct snap_handle *h, size_t off, size_t len,
 	 * B's memory behind. */
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
 	pthread_mutex_lock(&h->fill_lock);
-	for (size_t i = first; copy && i <= last; i++)
-		copy = reads_of(h, i) >= COPY_AFTER;
+	if (h->straight < BUSY_AFTER)
+		for (size_t i = first; copy && i <= last; i++)
+			copy = reads_of(h, i) >= COPY_AFTER;
 	if (first == h->last_filled + 1 && h->streak >= 1)
 		copy = true; /* in order: fill_locked() reads ahead */
 	if (copy) {
+		size_t from = first, to = last;
+
+		if (h->straight >= BUSY_AFTER) {
+			from = first & ~(size_t)(READAHEAD - 1);
+			to = last | (READAHEAD - 1);
+			if (to >= h->nchunks)
+				to = h->nchunks - 1;
+		}
 		rc = state_alloc(h);
 		if (rc == 0)
-			rc = fill_locked(h, first, last);
+			rc = fill_locked(h, from, to);
 	} else {
+		h->straight++;
 		for (size_t i = first; i <= last; i++)
 			count_read(h, i);
 	}
