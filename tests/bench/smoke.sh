@@ -16,7 +16,8 @@ out=$(mktemp "${TMPDIR:-/tmp}/nss-scim-bench.XXXXXX")
 trap 'rm -f "$out"' EXIT
 "${SHELL:-/bin/sh}" "$top_srcdir/tests/bench/run-bench.sh" --smoke --sets 1k --out "$out"
 for row in "getpwnam hit" "getpwnam miss" "getpwuid" "getgrouplist" \
-	"getpwnam, uniformly random" "enumerate all people" \
+	"getpwnam, uniformly random over" "getpwnam, uniformly random, after" \
+	"enumerate all people" \
 	"first lookup in a fresh process |" "getpwnam, 2 threads"; do
 	# The results row, not a goal that starts the same.
 	line=$(grep -F "| $row" "$out" | head -n 1)
