@@ -51,8 +51,7 @@ struct table {
 	size_t records_len;
 	size_t offsets; /* n + 1 entries */
 	uint32_t n;
-	size_t byname, byid;           /* mask + 1 entries each */
-	size_t byname_span, byid_span; /* the same, or 0 when absent */
+	size_t byname, byid; /* mask + 1 entries each */
 	uint32_t mask;
 	bool ready; /* atomic; see table_ready() */
 };
@@ -803,10 +802,10 @@ static int leaf_value(struct snap_handle *h, const struct lmdb_db *db,
 	return 0;
 }
 
-/* Where the value of KEY lies in the file, or SNAP_NONE when there is no
- * such key.  The value itself is not read here. */
-static int lmdb_find(struct snap_handle *h, struct lmdb_db *db, const char *key,
-                     size_t *val, size_t *len)
+/* Where the value of KEY lies in the file; a missing key means a damaged
+ * snapshot.  The value itself is not read here. */
+static int lmdb_get(struct snap_handle *h, struct lmdb_db *db, const char *key,
+                    size_t *val, size_t *len)
 {
 	size_t klen = strlen(key), ksize;
 	uint64_t pgno = db->root;
@@ -844,32 +843,21 @@ static int lmdb_find(struct snap_handle *h, struct lmdb_db *db, const char *key,
 				return leaf_value(h, db, pgno, pg, node, ksize,
 				                  val, len);
 		}
-		return SNAP_NONE;
+		return -EBADMSG;
 	}
 	return -EBADMSG;
 }
 
-/* lmdb_find() for a key every snapshot has: missing, it is damaged. */
-static int lmdb_get(struct snap_handle *h, struct lmdb_db *db, const char *key,
-                    size_t *val, size_t *len)
-{
-	int rc = lmdb_find(h, db, key, val, len);
-
-	return rc == SNAP_NONE ? -EBADMSG : rc;
-}
-
 /* ---- handles ---------------------------------------------------------- */
 
-/* Locates one kind's tables and checks what keeps every index in bounds;
- * the offsets and spans themselves are checked at each use, and the
- * offsets' first and last entries when the table is first enumerated
- * (table_ready).  The two span tables (keys[4], keys[5]) may be missing,
- * in a snapshot from an older writer. */
+/* Locates one kind's four tables and checks what keeps every index in
+ * bounds; the offsets themselves are checked at each use, and their first
+ * and last entries when the table is first enumerated (table_ready). */
 static int load_table(struct snap_handle *h, struct lmdb_db *db,
-                      const char *const keys[6], uint32_t n, struct table *t)
+                      const char *const keys[4], uint32_t n, struct table *t)
 {
-	size_t recs, offs, byname, byid, span[2];
-	size_t recs_len, offs_len, byname_len, byid_len, span_len, cap;
+	size_t recs, offs, byname, byid;
+	size_t recs_len, offs_len, byname_len, byid_len, cap;
 	int rc;
 
 	rc = lmdb_get(h, db, keys[0], &recs, &recs_len);
@@ -886,39 +874,24 @@ static int load_table(struct snap_handle *h, struct lmdb_db *db,
 	    byname_len != byid_len || byname_len % 4 != 0 || cap > UINT32_MAX ||
 	    (cap & (cap - 1)) != 0 || cap <= n || recs_len > UINT32_MAX)
 		return -EBADMSG;
-	for (int i = 0; i < 2; i++) {
-		rc = lmdb_find(h, db, keys[4 + i], &span[i], &span_len);
-		if (rc == SNAP_NONE) {
-			span[i] = 0; /* no value lies at 0, the meta page */
-			continue;
-		}
-		if (rc < 0)
-			return rc;
-		if (span_len != REC_SPAN_SLOT * cap)
-			return -EBADMSG;
-	}
 	t->records = recs;
 	t->records_len = recs_len;
 	t->offsets = offs;
 	t->n = n;
 	t->byname = byname;
 	t->byid = byid;
-	t->byname_span = span[0];
-	t->byid_span = span[1];
 	t->mask = (uint32_t)(cap - 1);
 	return 0;
 }
 
 static int load_tables(struct snap_handle *h)
 {
-	static const char *const ukeys[6] = {
-	        TABLE_USER_RECORDS,     TABLE_USER_OFFSETS,
-	        TABLE_USER_BYNAME,      TABLE_USER_BYID,
-	        TABLE_USER_BYNAME_SPAN, TABLE_USER_BYID_SPAN};
-	static const char *const gkeys[6] = {
-	        TABLE_GROUP_RECORDS,     TABLE_GROUP_OFFSETS,
-	        TABLE_GROUP_BYNAME,      TABLE_GROUP_BYID,
-	        TABLE_GROUP_BYNAME_SPAN, TABLE_GROUP_BYID_SPAN};
+	static const char *const ukeys[4] = {
+	        TABLE_USER_RECORDS, TABLE_USER_OFFSETS, TABLE_USER_BYNAME,
+	        TABLE_USER_BYID};
+	static const char *const gkeys[4] = {
+	        TABLE_GROUP_RECORDS, TABLE_GROUP_OFFSETS, TABLE_GROUP_BYNAME,
+	        TABLE_GROUP_BYID};
 	struct lmdb_db db = {0};
 	const uint8_t *val;
 	size_t off, len;
@@ -1402,69 +1375,6 @@ static bool same_name(const struct rec_str *s, const char *name, size_t len)
 	return s->len == len && (len == 0 || memcmp(s->p, name, len) == 0);
 }
 
-/* The next record of span table SLOTS of T whose slot holds KEY, read into
- * *P (bounds-checked against T's records, not yet decoded): 0, SNAP_NONE
- * at an empty slot or after every slot, or an error.  A slot of another
- * key is passed over unread, so a collision costs no record. */
-static int span_probe(struct snap_handle *h, const struct table *t,
-                      size_t slots, uint32_t hash, uint32_t key, uint32_t *k,
-                      struct bounce *b, const uint8_t **p, size_t *len)
-{
-	uint8_t local[REC_SPAN_SLOT];
-	struct bounce sb;
-	const uint8_t *s;
-	uint32_t off, n;
-	int rc;
-
-	bounce_init(&sb, local, sizeof(local)); /* never uses the heap */
-	while (*k <= t->mask) {
-		rc = view(h,
-		          slots + REC_SPAN_SLOT *
-		                          (size_t)((hash + *k) & t->mask),
-		          REC_SPAN_SLOT, &sb, &s);
-		if (rc < 0)
-			return rc;
-		(*k)++;
-		n = rec_get_le32(s + 4);
-		if (n == 0)
-			return SNAP_NONE;
-		if (rec_get_le32(s + 8) != key)
-			continue;
-		off = rec_get_le32(s);
-		if (off > t->records_len || n > t->records_len - off)
-			return -EBADMSG;
-		*len = n;
-		return view(h, t->records + off, n, b, p);
-	}
-	return SNAP_NONE;
-}
-
-/* span_probe() for users and groups, the record decoded (and so
- * validated) into *U or *G. */
-static int span_user(struct snap_handle *h, size_t slots, uint32_t hash,
-                     uint32_t key, uint32_t *k, struct bounce *b,
-                     struct rec_user *u)
-{
-	const uint8_t *p;
-	size_t len;
-	int rc = span_probe(h, &h->users, slots, hash, key, k, b, &p, &len);
-
-	return rc ? rc
-	          : rec_decode_user(p, len, h->meta.id_min, h->meta.id_max, u);
-}
-
-static int span_group(struct snap_handle *h, size_t slots, uint32_t hash,
-                      uint32_t key, uint32_t *k, struct bounce *b,
-                      struct rec_group *g)
-{
-	const uint8_t *p;
-	size_t len;
-	int rc = span_probe(h, &h->groups, slots, hash, key, k, b, &p, &len);
-
-	return rc ? rc
-	          : rec_decode_group(p, len, h->meta.id_min, h->meta.id_max, g);
-}
-
 static int user_by_name(struct snap_handle *h, const char *name,
                         struct bounce *b, struct rec_user *u)
 {
@@ -1475,13 +1385,6 @@ static int user_by_name(struct snap_handle *h, const char *name,
 	if (!snap_name_valid(name, len))
 		return SNAP_NONE;
 	hash = rec_hash_name(name, len);
-	if (h->users.byname_span != 0) {
-		while ((rc = span_user(h, h->users.byname_span, hash, hash, &k,
-		                       b, u)) == 0)
-			if (same_name(&u->name, name, len))
-				return 0;
-		return rc;
-	}
 	while ((rc = probe(h, &h->users, h->users.byname, hash, &k, &idx)) ==
 	       0) {
 		rc = user_at(h, idx, b, u);
@@ -1499,13 +1402,6 @@ static int user_by_id(struct snap_handle *h, uint32_t uid, struct bounce *b,
 
 	if (!snap_id_valid(uid, h->meta.id_min, h->meta.id_max))
 		return SNAP_NONE;
-	if (h->users.byid_span != 0) {
-		while ((rc = span_user(h, h->users.byid_span, hash, uid, &k, b,
-		                       u)) == 0)
-			if (u->uid == uid)
-				return 0;
-		return rc;
-	}
 	while ((rc = probe(h, &h->users, h->users.byid, hash, &k, &idx)) == 0) {
 		rc = user_at(h, idx, b, u);
 		if (rc < 0 || u->uid == uid)
@@ -1524,13 +1420,6 @@ static int group_by_name(struct snap_handle *h, const char *name,
 	if (!snap_name_valid(name, len))
 		return SNAP_NONE;
 	hash = rec_hash_name(name, len);
-	if (h->groups.byname_span != 0) {
-		while ((rc = span_group(h, h->groups.byname_span, hash, hash,
-		                        &k, b, g)) == 0)
-			if (same_name(&g->name, name, len))
-				return 0;
-		return rc;
-	}
 	while ((rc = probe(h, &h->groups, h->groups.byname, hash, &k, &idx)) ==
 	       0) {
 		rc = group_at(h, idx, b, g);
@@ -1548,13 +1437,6 @@ static int group_by_id(struct snap_handle *h, uint32_t gid, struct bounce *b,
 
 	if (!snap_id_valid(gid, h->meta.id_min, h->meta.id_max))
 		return SNAP_NONE;
-	if (h->groups.byid_span != 0) {
-		while ((rc = span_group(h, h->groups.byid_span, hash, gid, &k,
-		                        b, g)) == 0)
-			if (g->gid == gid)
-				return 0;
-		return rc;
-	}
 	while ((rc = probe(h, &h->groups, h->groups.byid, hash, &k, &idx)) ==
 	       0) {
 		rc = group_at(h, idx, b, g);

@@ -9,25 +9,11 @@
  *   "user.byname"    le32[cap]: open-addressing hash of names; a slot holds
  *                    record index + 1, or 0 for empty
  *   "user.byid"      le32[cap]: the same, hashed by uid
- *   "user.byname.span"  REC_SPAN_SLOT * cap bytes: the same probe sequences
- *                    as user.byname, a slot holding le32 offset, le32
- *                    length and le32 key of its record (the offset in
- *                    user.records; the key is the name's hash), length 0
- *                    when empty
- *   "user.byid.span" the same as user.byid, the key being the uid
- *   "group.*"        the same six tables for groups, in gid order
+ *   "group.*"        the same four tables for groups, in gid order
  * cap is a power of two larger than n, so every probe sequence meets an
  * empty slot.  A lookup is a hash, a probe or two, and a record: no B-tree
  * descent and no LMDB call, because the tables are located once when the
  * snapshot is opened and the file never changes afterwards.
- *
- * The span tables take a lookup from its slot straight to the record,
- * without the dependent read of the offsets (one cache miss fewer on a
- * cold lookup), and their key lets a probe pass over another entry's slot
- * without reading its record.  A reader uses them when present and falls
- * back to byname/byid and the offsets otherwise (a snapshot from an older
- * writer); the older tables stay, since readers in long-running processes
- * may be older than the writer and know only those.
  *
  * All integers are little-endian.  A string is a 16-bit length followed by
  * that many bytes, without a NUL.  The decoders check every length against
@@ -52,20 +38,15 @@
 #define SNAP_MAGIC     "NSS-SCIM"
 #define SNAP_MAGIC_LEN 8
 
-#define TABLE_META              "meta"
-#define TABLE_USER_RECORDS      "user.records"
-#define TABLE_USER_OFFSETS      "user.offsets"
-#define TABLE_USER_BYNAME       "user.byname"
-#define TABLE_USER_BYID         "user.byid"
-#define TABLE_GROUP_RECORDS     "group.records"
-#define TABLE_GROUP_OFFSETS     "group.offsets"
-#define TABLE_GROUP_BYNAME      "group.byname"
-#define TABLE_GROUP_BYID        "group.byid"
-#define TABLE_USER_BYNAME_SPAN  "user.byname.span"
-#define TABLE_USER_BYID_SPAN    "user.byid.span"
-#define TABLE_GROUP_BYNAME_SPAN "group.byname.span"
-#define TABLE_GROUP_BYID_SPAN   "group.byid.span"
-#define REC_SPAN_SLOT           12 /* bytes in a slot of a span table */
+#define TABLE_META          "meta"
+#define TABLE_USER_RECORDS  "user.records"
+#define TABLE_USER_OFFSETS  "user.offsets"
+#define TABLE_USER_BYNAME   "user.byname"
+#define TABLE_USER_BYID     "user.byid"
+#define TABLE_GROUP_RECORDS "group.records"
+#define TABLE_GROUP_OFFSETS "group.offsets"
+#define TABLE_GROUP_BYNAME  "group.byname"
+#define TABLE_GROUP_BYID    "group.byid"
 
 #define REC_USER_ACTIVE 0x01u
 #define REC_GROUPS_MAX  65536 /* groups of one user */

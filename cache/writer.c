@@ -842,7 +842,7 @@ static void put_le32_at(uint8_t *p, uint32_t x)
  * (positions in w->users or w->groups), with their offsets OFF and the
  * name hashes HASH (by position). */
 struct kind {
-	const char *records, *offsets, *byname, *byid, *byname_span, *byid_span;
+	const char *records, *offsets, *byname, *byid;
 	bool group;
 	size_t n;
 	const uint32_t *order, *off, *hash;
@@ -939,48 +939,6 @@ static int put_hash(struct wctx *c, const struct snap_writer *w,
 	return 0;
 }
 
-static void span_put(uint8_t *slots, size_t cap, uint32_t hash,
-                     const uint32_t span[3])
-{
-	size_t mask = cap - 1;
-
-	for (size_t k = 0;; k++) {
-		uint8_t *s = slots + REC_SPAN_SLOT * ((hash + k) & mask);
-
-		if (rec_get_le32(s + 4) == 0) { /* no record is empty */
-			for (int i = 0; i < 3; i++)
-				put_le32_at(s + 4 * i, span[i]);
-			return;
-		}
-	}
-}
-
-/* One span table of K, by name or by id: the same probe sequences as
- * put_hash()'s, each slot holding the record's offset, length and key. */
-static int put_span(struct wctx *c, const struct snap_writer *w,
-                    const struct kind *k, bool byname)
-{
-	size_t cap = table_cap(k->n);
-	struct value v = {0};
-	int r;
-
-	r = reserve(c, byname ? k->byname_span : k->byid_span,
-	            REC_SPAN_SLOT * cap, &v);
-	if (r < 0)
-		return r;
-	memset(v.p, 0, v.len);
-	for (size_t i = 0; i < k->n; i++) {
-		uint32_t p = k->order[i], id = entry_id(w, k->group, p);
-		uint32_t span[3] = {k->off[i], k->off[i + 1] - k->off[i],
-		                    byname ? k->hash[p] : id};
-
-		span_put(v.p, cap, byname ? k->hash[p] : rec_hash_id(id), span);
-	}
-	v.done = v.len;
-	release(c, &v, true);
-	return 0;
-}
-
 static int put_kind(struct wctx *c, const struct snap_writer *w,
                     const struct index *x, const struct kind *k)
 {
@@ -992,10 +950,6 @@ static int put_kind(struct wctx *c, const struct snap_writer *w,
 		r = put_hash(c, w, k, true);
 	if (r == 0)
 		r = put_hash(c, w, k, false);
-	if (r == 0)
-		r = put_span(c, w, k, true);
-	if (r == 0)
-		r = put_span(c, w, k, false);
 	return r;
 }
 
@@ -1021,8 +975,6 @@ static struct kind user_kind(const struct snap_writer *w, const struct index *x)
 	                     TABLE_USER_OFFSETS,
 	                     TABLE_USER_BYNAME,
 	                     TABLE_USER_BYID,
-	                     TABLE_USER_BYNAME_SPAN,
-	                     TABLE_USER_BYID_SPAN,
 	                     false,
 	                     w->nusers,
 	                     x->by_uid,
@@ -1037,8 +989,6 @@ static struct kind group_kind(const struct snap_writer *w,
 	                     TABLE_GROUP_OFFSETS,
 	                     TABLE_GROUP_BYNAME,
 	                     TABLE_GROUP_BYID,
-	                     TABLE_GROUP_BYNAME_SPAN,
-	                     TABLE_GROUP_BYID_SPAN,
 	                     true,
 	                     w->ngroups,
 	                     x->by_gid,
@@ -1083,8 +1033,6 @@ static size_t map_size(const struct snap_writer *w, const struct index *x,
 	         value_pages(4 * (w->ngroups + 1), page);
 	pages += 2 * value_pages(4 * table_cap(w->nusers), page) +
 	         2 * value_pages(4 * table_cap(w->ngroups), page);
-	pages += 2 * value_pages(REC_SPAN_SLOT * table_cap(w->nusers), page) +
-	         2 * value_pages(REC_SPAN_SLOT * table_cap(w->ngroups), page);
 	return (pages + pages / 64) * page;
 }
 

@@ -24,12 +24,6 @@ tests_unit_test_reader_SOURCES = tests/unit/test-reader.c tests/unit/test.h
 tests_unit_test_reader_CFLAGS = $(AM_CFLAGS) $(LMDB_CFLAGS) -pthread
 tests_unit_test_reader_LDADD = cache/libsnap.la $(LMDB_LIBS) -lpthread
 
-TESTS += tests/unit/test-reader-span
-check_PROGRAMS += tests/unit/test-reader-span
-tests_unit_test_reader_span_SOURCES = tests/unit/test-reader-span.c tests/unit/test.h
-tests_unit_test_reader_span_CFLAGS = $(AM_CFLAGS) $(LMDB_CFLAGS)
-tests_unit_test_reader_span_LDADD = cache/libsnap.la $(LMDB_LIBS)
-
 # Integration through glibc's own getpwnam, getent and id (root only: they
 # run in a private mount namespace with a test nsswitch.conf).
 check_PROGRAMS += tests/helpers/nss-client
