@@ -5,7 +5,7 @@
 # and temporary directories, with the emulator and nginx on 127.0.0.1.
 #
 #   fleet-bench.sh [--people N] [--groups G] [--per-user K] [--hosts H]
-#                  [--out FILE] [--keep DIR]
+#                  [--out FILE] [--keep DIR] [--perf DIR]
 #
 # A source host lists the bridge emulator and writes the bundle and its
 # manifest; nginx (gzip on, as a CDN would) serves the directory; H fleet
@@ -18,10 +18,12 @@
 # make without fleet mode), per fleet host and round the wall and CPU
 # time, peak RSS and bytes on the wire, then a day's transfer at 10,000
 # hosts against the goals.  Timings are figures, never a pass or a fail.
+# --perf DIR: the first host of each round runs under `perf record -g`,
+# into DIR/roundR.data, for a profile of where a fleet host's CPU goes.
 . "$top_srcdir/tests/helpers/lib.sh" || exit 99
 require_root
 PEOPLE=100000 GROUPS_N=200 PER_USER=10 HOSTS=10
-OUT="$top_srcdir/BENCHMARKS-fleet.md" KEEP=""
+OUT="$top_srcdir/BENCHMARKS-fleet.md" KEEP="" PERF=""
 while [ $# -gt 0 ]; do
 	case $1 in
 	--people) PEOPLE=$2 ;;
@@ -30,12 +32,14 @@ while [ $# -gt 0 ]; do
 	--hosts) HOSTS=$2 ;;
 	--out) OUT=$2 ;;
 	--keep) KEEP=$2 ;;
+	--perf) PERF=$2 ;;
 	*) fail "unknown argument $1" ;;
 	esac
 	shift 2
 done
 enter_namespace --people "$PEOPLE" --groups "$GROUPS_N" --per-user "$PER_USER" \
-	--hosts "$HOSTS" --out "$OUT" ${KEEP:+--keep "$KEEP"}
+	--hosts "$HOSTS" --out "$OUT" ${KEEP:+--keep "$KEEP"} \
+	${PERF:+--perf "$PERF"}
 make_tmpdir
 . "$top_srcdir/tests/helpers/tools-lib.sh" || exit 99
 tools_setup
@@ -81,13 +85,16 @@ SRC="$NGINX_URL/nss-scim.bundle"
 # round's first line of nginx's log and its hosts.
 MARKS=""
 round() {
-	local r=$1 off=${2:-+0} i=${3:-1} last=${4:-$HOSTS}
+	local r=$1 off=${2:-+0} i=${3:-1} last=${4:-$HOSTS} prof
 	MARKS="$MARKS $r:$(($(wc -l <"$NGINX_LOG") + 1)):$i:$last"
 	while [ $i -le "$last" ]; do
 		[ "$r" = 1 ] && fleet_config $i "$SRC" "$TMPD/fleet.pub" \
 			"max_removed_percent = 100"
 		[ "${5:-}" = nobase ] && rm -f "$TMPD/host.$i/state/fleet-base"
-		measure "$TMPD/host.$i.round$r" env \
+		prof=""
+		[ -n "$PERF" ] && [ $i = "${3:-1}" ] &&
+			prof="perf record -q -g -o $PERF/round$r.data --"
+		measure "$TMPD/host.$i.round$r" $prof env \
 			LD_PRELOAD="$LIBFAKETIME" FAKETIME="$off" \
 			DONT_FAKE_MONOTONIC=1 "$SCIM_CACHE" \
 			--config "$TMPD/host.$i/scim.conf" --quiet refresh ||

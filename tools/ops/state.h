@@ -78,7 +78,9 @@ void state_sweep(const char *dir);
 	X(BUNDLE_ETAG, "bundle_etag")                                          \
 	X(BUNDLE_LAST_MODIFIED, "bundle_last_modified")                        \
 	X(BUNDLE_SHA256, "bundle_sha256")                                      \
-	X(LOCAL_DIGEST, "local_digest")
+	X(LOCAL_DIGEST, "local_digest")                                        \
+	X(SNAPSHOT_BASIS, "snapshot_basis")                                    \
+	X(SNAPSHOT_SHA256, "snapshot_sha256")
 
 enum status_key {
 #define STATUS_KEY_ENUM(id, name) ST_##id,
