@@ -43,12 +43,30 @@ static bool ids_lack_live(const struct run *r)
  * counts, the guards and telling whether anything changed, at a tenth of
  * the model's memory.  The model itself is read when the diff is printed
  * line by line or when the mapping may adopt numbers from it. */
+/* A fleet host's summary of the snapshot it published, when the live
+ * snapshot is still, byte for byte, that file: read instead of the
+ * snapshot, which would be decoded whole for it. */
+static bool load_kept_sum(struct run *r)
+{
+	const char *want = status_get_str(r->st, ST_SNAPSHOT_SHA256);
+	char path[PATH_MAX], got[SHA256_HEX];
+
+	if (r->cfg.mode != MODE_FLEET || !r->have_live || want == NULL ||
+	    state_path(r->cfg.state_dir, STATE_SNAP_SUM, path) < 0 ||
+	    delta_sha256_file(r->cfg.cache_path, got) < 0 ||
+	    strcmp(got, want) != 0)
+		return false;
+	return model_sum_load(path, want, &r->live_sum) == 0;
+}
+
 static void load_live(struct run *r)
 {
 	if (r->want_full) {
 		run_load_live_model(r);
 		return;
 	}
+	if (load_kept_sum(r))
+		return;
 	r->live_err = model_sum_snapshot(r->cfg.cache_path, geteuid(),
 	                                 &r->live_sum, &r->live_meta);
 	r->have_live = r->live_err == 0;
@@ -634,24 +652,40 @@ static bool live_reusable(void *ud)
 }
 
 /* A fleet host, once its snapshot is published from the bundle
- * r->dl.sha256: what live_reusable() checks next time.  DATA, when not
- * NULL, holds the LEN bytes published; else they are read back. */
-static void remember_snapshot(struct run *r, const char *data, size_t len)
+ * r->dl.sha256: what live_reusable() and load_kept_sum() check next time,
+ * and the snapshot's summary, from M (its model), or when NULL from the
+ * summary kept of the snapshot it republished.  DATA, when not NULL, holds
+ * the LEN bytes published; else the file is read. */
+static void remember_snapshot(struct run *r, const struct model *m,
+                              const char *data, size_t len)
 {
-	char basis[SHA256_HEX] = "", sha[SHA256_HEX] = "";
-	char *read = NULL;
+	char basis[SHA256_HEX] = "", sha[SHA256_HEX] = "", was[SHA256_HEX],
+	     path[PATH_MAX];
+	struct model_sum sum = {0};
+	bool ok = r->dl.manifest;
 
-	if (r->dl.manifest && data == NULL &&
-	    read_file(r->cfg.cache_path, SNAP_READ_MAX, &read, &len) == 0)
-		data = read;
-	if (r->dl.manifest && data != NULL) {
-		fleet_basis(r, r->dl.sha256, basis);
+	snprintf(was, sizeof(was), "%s", status_str(r, ST_SNAPSHOT_SHA256));
+	status_set_str(r->st, ST_SNAPSHOT_BASIS, NULL);
+	status_set_str(r->st, ST_SNAPSHOT_SHA256, NULL);
+	if (ok && data != NULL)
 		delta_sha256_hex(data, len, sha);
+	else if (ok)
+		ok = delta_sha256_file(r->cfg.cache_path, sha) == 0;
+	if (ok)
+		fleet_basis(r, r->dl.sha256, basis);
+	ok = ok && basis[0] &&
+	     state_path(r->cfg.state_dir, STATE_SNAP_SUM, path) == 0;
+	if (ok)
+		ok = (m ? model_sum_of(m, &sum)
+		        : model_sum_load(path, was, &sum)) == 0 &&
+		     model_sum_save(path, sha, &sum) == 0;
+	model_sum_free(&sum);
+	/* Without its summary the snapshot is read whole next time, and
+	 * rebuilt rather than republished: slower, never wrong. */
+	if (ok) {
+		status_set_str(r->st, ST_SNAPSHOT_BASIS, basis);
+		status_set_str(r->st, ST_SNAPSHOT_SHA256, sha);
 	}
-	status_set_str(r->st, ST_SNAPSHOT_BASIS, basis[0] ? basis : NULL);
-	status_set_str(r->st, ST_SNAPSHOT_SHA256,
-	               basis[0] && sha[0] ? sha : NULL);
-	free(read);
 }
 
 /* The newest bundle generation this host has applied (0: none). */
@@ -770,7 +804,7 @@ static int fleet_republish(struct run *r)
 		return -1;
 	}
 	remember_bundle(r);
-	remember_snapshot(r, r->live_bytes, r->live_len);
+	remember_snapshot(r, NULL, r->live_bytes, r->live_len);
 	status_set_int(r->st, ST_LAST_GENERATION, (int64_t)m.generation);
 	run_nscd_invalidate();
 	summary_of(r, "published", m.generation, live->nusers, live->nactive,
@@ -821,7 +855,7 @@ static int publish(struct run *r)
 		return rc;
 	if (r->cfg.mode == MODE_FLEET) {
 		remember_bundle(r);
-		remember_snapshot(r, NULL, 0);
+		remember_snapshot(r, &r->next, NULL, 0);
 	}
 	status_set_int(r->st, ST_LAST_GENERATION, (int64_t)m.generation);
 	run_nscd_invalidate();
