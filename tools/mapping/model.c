@@ -705,11 +705,15 @@ int model_sum_load(const char *path, const char *tag, struct model_sum *s)
 	if (rc < 0)
 		return rc;
 	p = (const uint8_t *)text + head;
-	if (len < head + 16 || memcmp(text, SUM_MAGIC, strlen(SUM_MAGIC)) ||
+	if (len < head || memcmp(text, SUM_MAGIC, strlen(SUM_MAGIC)) ||
 	    memcmp(text + strlen(SUM_MAGIC), tag, strlen(tag)) ||
 	    text[head - 1] != '\n') {
 		free(text);
 		return -ESTALE;
+	}
+	if (len < head + 16) {
+		free(text);
+		return -EBADMSG;
 	}
 	nu = (size_t)get64(p);
 	ng = (size_t)get64(p + 8);
