@@ -39,10 +39,6 @@ static bool ids_lack_live(const struct run *r)
 	return false;
 }
 
-/* What a refresh reads of the live snapshot: a summary, enough for the
- * counts, the guards and telling whether anything changed, at a tenth of
- * the model's memory.  The model itself is read when the diff is printed
- * line by line or when the mapping may adopt numbers from it. */
 /* A fleet host's summary of the snapshot it published, when the live
  * snapshot is still, byte for byte, that file: read instead of the
  * snapshot, which would be decoded whole for it. */
@@ -59,6 +55,10 @@ static bool load_kept_sum(struct run *r)
 	return model_sum_load(path, want, &r->live_sum) == 0;
 }
 
+/* What a refresh reads of the live snapshot: a summary, enough for the
+ * counts, the guards and telling whether anything changed, at a tenth of
+ * the model's memory.  The model itself is read when the diff is printed
+ * line by line or when the mapping may adopt numbers from it. */
 static void load_live(struct run *r)
 {
 	if (r->want_full) {
