@@ -1679,7 +1679,7 @@ int snap_writer_republish(void *live, size_t len, const struct snap_meta *was,
 			rc = verify_meta(t.path, &now, err, errlen);
 		if (rc == 0)
 			rc = finish(&t, path, err, errlen);
-		if (rc != 0)
+		if (rc != 0 && t.base != NULL)
 			unlinkat(t.dirfd, t.base, 0);
 	}
 	temp_close(&t);

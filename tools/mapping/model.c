@@ -705,8 +705,8 @@ int model_sum_load(const char *path, const char *tag, struct model_sum *s)
 	if (rc < 0)
 		return rc;
 	p = (const uint8_t *)text + head;
-	if (len < head || memcmp(text, SUM_MAGIC, strlen(SUM_MAGIC)) ||
-	    memcmp(text + strlen(SUM_MAGIC), tag, strlen(tag)) ||
+	if (len < head || memcmp(text, SUM_MAGIC, strlen(SUM_MAGIC)) != 0 ||
+	    memcmp(text + strlen(SUM_MAGIC), tag, strlen(tag)) != 0 ||
 	    text[head - 1] != '\n') {
 		free(text);
 		return -ESTALE;
