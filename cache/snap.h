@@ -245,4 +245,20 @@ int snap_get_meta(struct snap_reader *r, struct snap_meta *out);
  * snapshot ("snapshot is not owned by root", ...).  Never NULL. */
 const char *snap_strerror(int err);
 
+/* ---- republishing (writer.c) ------------------------------------------ */
+
+/* Publishes at PATH the snapshot whose LEN bytes are at LIVE, a file the
+ * writer made whose meta record is WAS, with only that record's generation
+ * and created taken from META (whose source must be WAS's): the very bytes
+ * a publish of the same entries with those would write, for a fraction of
+ * its work.  The caller vouches for LIVE's entries (it checked that they
+ * are the ones it published); the meta record found must be WAS, byte for
+ * byte, and is read back.  Publishing is atomic as in
+ * snap_writer_publish(): on any failure PATH is untouched, ERR says why and
+ * a negative errno is returned.  On success LIVE holds the bytes
+ * published; on failure, what it holds is of no use. */
+int snap_writer_republish(void *live, size_t len, const struct snap_meta *was,
+                          const struct snap_meta *meta, const char *path,
+                          char *err, size_t errlen);
+
 #endif

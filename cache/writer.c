@@ -1532,3 +1532,156 @@ int snap_writer_publish(struct snap_writer *w, const char *relpath,
 	index_free(&x);
 	return rc;
 }
+
+/* ---- republishing an unchanged snapshot -------------------------------- */
+
+/* Whether the meta record of the LMDB file T is the LEN bytes at WANT.
+ * LMDB keeps a value this small inside a leaf page, as it is: those bytes
+ * of the file are the record, and nothing else in the file (no checksum,
+ * no other page) depends on them. */
+static int meta_is(const struct temp *t, const uint8_t *want, size_t len,
+                   char *err, size_t errlen)
+{
+	MDB_val k = {strlen(TABLE_META), (void *)TABLE_META}, d = {0};
+	MDB_env *env = NULL;
+	MDB_txn *txn = NULL;
+	MDB_dbi dbi;
+	int rc = mdb_env_create(&env);
+
+	if (rc == 0)
+		rc = mdb_env_open(env, t->path,
+		                  MDB_NOSUBDIR | MDB_NOLOCK | MDB_RDONLY, 0600);
+	if (rc == 0)
+		rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
+	if (rc == 0)
+		rc = mdb_dbi_open(txn, NULL, 0, &dbi);
+	if (rc == 0)
+		rc = mdb_get(txn, dbi, &k, &d);
+	if (rc != 0) {
+		rc = set_error(err, errlen, -EBADMSG,
+		               "reading the meta record of %s: %s", t->path,
+		               mdb_strerror(rc));
+		goto out;
+	}
+	rc = same_file(env, t, err, errlen);
+	if (rc == 0 && (d.mv_size != len || memcmp(d.mv_data, want, len) != 0))
+		rc = set_error(err, errlen, -ESTALE,
+		               "the snapshot's meta record is not the one "
+		               "expected");
+out:
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return rc;
+}
+
+/* Writes all LEN bytes at DATA to FD. */
+static int write_whole(int fd, const uint8_t *data, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, data, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* LIVE's bytes into T with the meta record WAS replaced by NOW; LIVE then
+ * holds what T does. */
+static int patch_copy(const struct temp *t, uint8_t *live, size_t len,
+                      const struct snap_meta *was, const struct snap_meta *now,
+                      char *err, size_t errlen)
+{
+	struct rec_buf old = {0}, new = {0};
+	const uint8_t *at = NULL;
+	size_t off = 0;
+	int rc = write_whole(t->fd, live, len);
+
+	if (rc < 0)
+		return set_error(err, errlen, rc, "writing %s: %s", t->path,
+		                 strerror(-rc));
+	if (rec_encode_meta(&old, was) < 0 || rec_encode_meta(&new, now) < 0) {
+		rc = oom(err, errlen);
+		goto out;
+	}
+	rc = meta_is(t, old.data, old.len, err, errlen);
+	if (rc < 0)
+		goto out;
+	/* The record is in the file, and where: its bytes, found once. */
+	at = memmem(live, len, old.data, old.len);
+	off = at ? (size_t)(at - live) : 0;
+	if (at == NULL || new.len != old.len ||
+	    memmem(at + 1, len - off - 1, old.data, old.len) != NULL)
+		rc = set_error(err, errlen, -ESTALE,
+		               "the snapshot's meta record is not found once");
+	else if (pwrite(t->fd, new.data, new.len, (off_t)off) !=
+	         (ssize_t) new.len)
+		rc = set_error(err, errlen, errno ? -errno : -EIO,
+		               "writing %s: %s", t->path, strerror(errno));
+	else
+		memcpy(live + off, new.data, new.len);
+out:
+	rec_buf_free(&old);
+	rec_buf_free(&new);
+	return rc;
+}
+
+/* The new file's meta record, read through the reader NSS uses. */
+static int verify_meta(const char *tmp, const struct snap_meta *m, char *err,
+                       size_t errlen)
+{
+	struct snap_reader *r = NULL;
+	struct snap_meta got;
+	int rc = snap_reader_new(tmp, geteuid(), &r);
+
+	if (rc == 0)
+		rc = snap_get_meta(r, &got);
+	if (rc == 0 && !meta_same(&got, m))
+		rc = -EBADMSG;
+	snap_reader_free(r);
+	if (rc != 0)
+		return set_error(err, errlen, rc < 0 ? rc : -EBADMSG,
+		                 "verifying the new snapshot: %s",
+		                 snap_strerror(rc < 0 ? rc : -EBADMSG));
+	return 0;
+}
+
+int snap_writer_republish(void *live, size_t len, const struct snap_meta *was,
+                          const struct snap_meta *meta, const char *relpath,
+                          char *err, size_t errlen)
+{
+	struct temp t = {.dirfd = -1, .fd = -1};
+	struct snap_meta now = *was;
+	char path[PATH_MAX];
+	int rc;
+
+	if (err && errlen)
+		err[0] = '\0';
+	rc = absolute(relpath, path, sizeof(path));
+	if (rc < 0)
+		return set_error(err, errlen, rc, "snapshot path too long: %s",
+		                 relpath);
+	if (strcmp(meta->source, was->source) != 0)
+		return set_error(err, errlen, -EINVAL,
+		                 "republishing under another source");
+	now.generation = meta->generation;
+	now.created = meta->created;
+	rc = make_temp(path, &t, err, errlen);
+	if (rc == 0) {
+		TESTPOINT("snap-temp-created");
+		rc = patch_copy(&t, live, len, was, &now, err, errlen);
+		if (rc == 0)
+			rc = verify_meta(t.path, &now, err, errlen);
+		if (rc == 0)
+			rc = finish(&t, path, err, errlen);
+		if (rc != 0 && t.base != NULL)
+			unlinkat(t.dirfd, t.base, 0);
+	}
+	temp_close(&t);
+	return rc;
+}

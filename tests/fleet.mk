@@ -17,7 +17,8 @@ TESTS += tests/unit/test-fleet-accept
 # Integration tests (root: private mount namespace, nginx on 127.0.0.1).
 FLEET_SH_TESTS = tests/integration/fleet-refresh.sh tests/integration/fleet-faults.sh \
 	tests/integration/fleet-lock.sh tests/integration/fleet-boundaries.sh tests/integration/fleet-expiry.sh \
-	tests/integration/fleet-delta.sh tests/integration/fleet-manifest.sh
+	tests/integration/fleet-delta.sh tests/integration/fleet-manifest.sh \
+	tests/integration/fleet-reconfirm.sh
 TESTS += $(FLEET_SH_TESTS)
 EXTRA_DIST += $(FLEET_SH_TESTS) tests/helpers/fleet-lib.sh
 

@@ -21,7 +21,8 @@
  * their creation time says when the directory was last confirmed: what
  * pam_scim's max_age and the staleness alerts read. */
 #define RECONFIRM_AGE 3600
-#define SKIP_SHOW     5 /* skipped entries named one by one */
+#define SKIP_SHOW     5              /* skipped entries named one by one */
+#define SNAP_READ_MAX (SIZE_MAX / 2) /* a live snapshot read whole */
 
 /* True when the id map lacks a number the live snapshot uses: only then
  * can the mapping adopt one from it (a lost or reset id map). */
@@ -38,6 +39,22 @@ static bool ids_lack_live(const struct run *r)
 	return false;
 }
 
+/* A fleet host's summary of the snapshot it published, when the live
+ * snapshot is still, byte for byte, that file: read instead of the
+ * snapshot, which would be decoded whole for it. */
+static bool load_kept_sum(struct run *r)
+{
+	const char *want = status_get_str(r->st, ST_SNAPSHOT_SHA256);
+	char path[PATH_MAX], got[SHA256_HEX];
+
+	if (r->cfg.mode != MODE_FLEET || !r->have_live || want == NULL ||
+	    state_path(r->cfg.state_dir, STATE_SNAP_SUM, path) < 0 ||
+	    delta_sha256_file(r->cfg.cache_path, got) < 0 ||
+	    strcmp(got, want) != 0)
+		return false;
+	return model_sum_load(path, want, &r->live_sum) == 0;
+}
+
 /* What a refresh reads of the live snapshot: a summary, enough for the
  * counts, the guards and telling whether anything changed, at a tenth of
  * the model's memory.  The model itself is read when the diff is printed
@@ -48,6 +65,8 @@ static void load_live(struct run *r)
 		run_load_live_model(r);
 		return;
 	}
+	if (load_kept_sum(r))
+		return;
 	r->live_err = model_sum_snapshot(r->cfg.cache_path, geteuid(),
 	                                 &r->live_sum, &r->live_meta);
 	r->have_live = r->live_err == 0;
@@ -319,6 +338,56 @@ static void report_skipped(struct run *r)
 	buf_free(&b, false);
 }
 
+/* The skipped entries of the status file, said again as report_skipped()
+ * said them when they were found: the same bundle under the same rules
+ * skips the same.  Returns how many there are. */
+static size_t relog_skipped(struct run *r)
+{
+	json_object *arr = NULL, *by = NULL;
+	struct buf b = {0};
+	size_t n, users = 0;
+
+	if (!status_get_json(r->st, ST_SKIPPED, &arr) || arr == NULL ||
+	    !json_object_is_type(arr, json_type_array))
+		return 0;
+	n = json_object_array_length(arr);
+	for (size_t i = 0; i < n; i++) {
+		json_object *o = json_object_array_get_idx(arr, i), *v;
+		const char *f[4] = {"", "", "", ""};
+		static const char *const keys[4] = {"kind", "scim_id", "detail",
+		                                    "reason"};
+
+		for (size_t k = 0; k < 4; k++)
+			if (json_object_object_get_ex(o, keys[k], &v))
+				f[k] = json_object_get_string(v);
+		users += strcmp(f[0], "person") == 0;
+		if (i < SKIP_SHOW)
+			logmsg(LOG_WARNING, "skipped %s %s: %s (%s)", f[0],
+			       f[1], f[2], f[3]);
+	}
+	if (status_get_json(r->st, ST_SKIPPED_BY_REASON, &by) && by != NULL &&
+	    json_object_is_type(by, json_type_object)) {
+		json_object_object_foreach(by, key, val)
+		{
+			int64_t c = json_object_get_int64(val);
+
+			if (c > 0)
+				buf_printf(&b, "%s%s %" PRId64,
+				           b.len ? ", " : "", key, c);
+		}
+	}
+	if (n > SKIP_SHOW)
+		logmsg(LOG_WARNING,
+		       "... and %zu more skipped; see scim-cache "
+		       "status",
+		       n - SKIP_SHOW);
+	if (n)
+		logmsg(LOG_WARNING, "skipped %zu people and %zu groups (%s)",
+		       users, n - users, b.data ? b.data : "");
+	buf_free(&b, false);
+	return n;
+}
+
 /* The mass-removal and empty-directory guards. */
 static int guards(struct run *r, bool force)
 {
@@ -371,21 +440,29 @@ static bool unchanged(const struct run *r)
 	       !live_unconfirmed(r);
 }
 
-static void summary(struct run *r, const char *what, uint64_t gen)
+static void summary_of(struct run *r, const char *what, uint64_t gen,
+                       size_t people, size_t active, size_t groups,
+                       size_t skipped)
 {
 	const struct model_diff *d = &r->diff;
-	size_t active = 0;
 
-	for (size_t i = 0; i < r->next.nusers; i++)
-		active += r->next.users[i].active;
 	logmsg(LOG_INFO,
 	       "refresh %s: generation %" PRIu64 " in %.1fs: %zu people (%zu "
 	       "active, %zu suspended), %zu groups; people +%zu -%zu ~%zu, "
 	       "groups +%zu -%zu ~%zu; %zu skipped",
-	       what, gen, now_mono() - r->t0, r->next.nusers, active,
-	       r->next.nusers - active, r->next.ngroups, d->users_added,
-	       d->users_removed, d->users_changed, d->groups_added,
-	       d->groups_removed, d->groups_changed, r->skipped.n);
+	       what, gen, now_mono() - r->t0, people, active, people - active,
+	       groups, d->users_added, d->users_removed, d->users_changed,
+	       d->groups_added, d->groups_removed, d->groups_changed, skipped);
+}
+
+static void summary(struct run *r, const char *what, uint64_t gen)
+{
+	size_t active = 0;
+
+	for (size_t i = 0; i < r->next.nusers; i++)
+		active += r->next.users[i].active;
+	summary_of(r, what, gen, r->next.nusers, active, r->next.ngroups,
+	           r->skipped.n);
 }
 
 static int print_dry_run(struct run *r)
@@ -418,6 +495,13 @@ static const char *digest_hex(uint64_t d, char out[17])
 	return out;
 }
 
+/* A fleet host whose manifest names the bundle it applied, and whose
+ * snapshot stands (live_reusable): nothing of the bundle was read. */
+static bool dl_same(const struct run *r)
+{
+	return r->dl.how != NULL && strcmp(r->dl.how, "same") == 0;
+}
+
 /* A fleet host: what the next run compares against, once the bundle is
  * accepted. */
 static void remember_bundle(struct run *r)
@@ -428,9 +512,14 @@ static void remember_bundle(struct run *r)
 	status_set_int(r->st, ST_BUNDLE_GENERATION, (int64_t)b->generation);
 	status_set_num(r->st, ST_BUNDLE_CREATED, (double)b->created);
 	status_set_num(r->st, ST_BUNDLE_VALID_UNTIL, (double)b->valid_until);
-	status_set_str(r->st, ST_BUNDLE_DIGEST, digest_hex(b->digest, hex));
-	status_set_str(r->st, ST_BUNDLE_ORIGIN, b->origin);
-	status_set_str(r->st, ST_BUNDLE_BRIDGE, b->source);
+	/* The same bundle: its digest, origin and bridge are the ones
+	 * recorded when it was applied. */
+	if (!dl_same(r)) {
+		status_set_str(r->st, ST_BUNDLE_DIGEST,
+		               digest_hex(b->digest, hex));
+		status_set_str(r->st, ST_BUNDLE_ORIGIN, b->origin);
+		status_set_str(r->st, ST_BUNDLE_BRIDGE, b->source);
+	}
 	status_set_str(r->st, ST_BUNDLE_KEY, b->keyid);
 	status_set_int(r->st, ST_BUNDLE_BYTES, (int64_t)r->dl.bytes);
 	status_set_str(r->st, ST_BUNDLE_ETAG, r->dl.got.etag);
@@ -500,6 +589,105 @@ static int write_bundle(struct run *r)
 	return 0;
 }
 
+/* What a fleet host's snapshot is made from besides the bundle BUNDLE_SHA
+ * (the SHA-256 the manifest names): the host's rules (its local files,
+ * locks, range and reserved names), its source and the writer's version.
+ * Their hash, recorded when a snapshot is published, tells a later run
+ * whether the same bundle would make the same snapshot.  "" when out of
+ * memory: it then matches nothing. */
+static void fleet_basis(const struct run *r, const char *bundle_sha,
+                        char out[SHA256_HEX])
+{
+	struct buf b = {0};
+
+	buf_printf(&b,
+	           "nss-scim %s\nbundle %s\nsource %s\nrange %" PRIu32
+	           " %" PRIu32 "\nlocal %016" PRIx64 "\n",
+	           PACKAGE_VERSION, bundle_sha, r->cfg.source, r->cfg.uid_min,
+	           r->cfg.uid_max, r->local.digest);
+	for (size_t i = 0; i < r->locks.n; i++)
+		buf_printf(&b, "lock %s %s\n", r->locks.ids[i],
+		           r->locks.names[i]);
+	for (size_t i = 0; i < r->cfg.nreserved_names; i++)
+		buf_printf(&b, "reserved %s\n", r->cfg.reserved_names[i]);
+	if (b.err)
+		out[0] = '\0';
+	else
+		delta_sha256_hex(b.data, b.len, out);
+	buf_free(&b, false);
+}
+
+/* fleet_download's question when the manifest names the bundle this host
+ * applied: can the live snapshot stand as it is?  Yes when it was made
+ * from that bundle under the rules of now (the recorded basis) and is
+ * still, byte for byte, the file then published (its recorded SHA-256).
+ * It is then kept in r->live_bytes for fleet_republish(). */
+static bool live_reusable(void *ud)
+{
+	struct run *r = ud;
+	const char *want = status_str(r, ST_SNAPSHOT_SHA256);
+	char basis[SHA256_HEX], got[SHA256_HEX];
+
+	if (!r->have_live || r->live_meta.nusers == 0 || want[0] == '\0' ||
+	    strcmp(r->live_meta.source, r->cfg.source) != 0 ||
+	    r->live_meta.id_min != r->cfg.uid_min ||
+	    r->live_meta.id_max != r->cfg.uid_max)
+		return false;
+	fleet_basis(r, status_str(r, ST_BUNDLE_SHA256), basis);
+	if (basis[0] == '\0' ||
+	    strcmp(basis, status_str(r, ST_SNAPSHOT_BASIS)) != 0)
+		return false;
+	free(r->live_bytes);
+	r->live_bytes = NULL;
+	if (read_file(r->cfg.cache_path, SNAP_READ_MAX, &r->live_bytes,
+	              &r->live_len) < 0)
+		return false;
+	delta_sha256_hex(r->live_bytes, r->live_len, got);
+	if (strcmp(got, want) != 0) {
+		free(r->live_bytes);
+		r->live_bytes = NULL;
+		return false;
+	}
+	return true;
+}
+
+/* A fleet host, once its snapshot is published from the bundle
+ * r->dl.sha256: what live_reusable() and load_kept_sum() check next time,
+ * and the snapshot's summary, from M (its model), or when NULL from the
+ * summary kept of the snapshot it republished.  DATA, when not NULL, holds
+ * the LEN bytes published; else the file is read. */
+static void remember_snapshot(struct run *r, const struct model *m,
+                              const char *data, size_t len)
+{
+	char basis[SHA256_HEX] = "", sha[SHA256_HEX] = "", was[SHA256_HEX],
+	     path[PATH_MAX];
+	struct model_sum sum = {0};
+	bool ok = r->dl.manifest;
+
+	snprintf(was, sizeof(was), "%s", status_str(r, ST_SNAPSHOT_SHA256));
+	status_set_str(r->st, ST_SNAPSHOT_BASIS, NULL);
+	status_set_str(r->st, ST_SNAPSHOT_SHA256, NULL);
+	if (ok && data != NULL)
+		delta_sha256_hex(data, len, sha);
+	else if (ok)
+		ok = delta_sha256_file(r->cfg.cache_path, sha) == 0;
+	if (ok)
+		fleet_basis(r, r->dl.sha256, basis);
+	ok = ok && basis[0] &&
+	     state_path(r->cfg.state_dir, STATE_SNAP_SUM, path) == 0;
+	if (ok)
+		ok = (m ? model_sum_of(m, &sum)
+		        : model_sum_load(path, was, &sum)) == 0 &&
+		     model_sum_save(path, sha, &sum) == 0;
+	model_sum_free(&sum);
+	/* Without its summary the snapshot is read whole next time, and
+	 * rebuilt rather than republished: slower, never wrong. */
+	if (ok) {
+		status_set_str(r->st, ST_SNAPSHOT_BASIS, basis);
+		status_set_str(r->st, ST_SNAPSHOT_SHA256, sha);
+	}
+}
+
 /* The newest bundle generation this host has applied (0: none). */
 static uint64_t held_generation(const struct run *r)
 {
@@ -531,7 +719,10 @@ static int fleet_fetch(struct run *r, bool dry_run)
 	        .generation = held,
 	        .valid_until = status_get_num(r->st, ST_BUNDLE_VALID_UNTIL),
 	        .digest = status_str(r, ST_BUNDLE_DIGEST),
-	        .sha256 = status_str(r, ST_BUNDLE_SHA256)};
+	        .sha256 = status_str(r, ST_BUNDLE_SHA256),
+	        /* A dry run prints what the bundle's directory makes. */
+	        .reusable = dry_run ? NULL : live_reusable,
+	        .ud = r};
 	if (localdb_load(&r->local, r->cfg.local_passwd, r->cfg.local_group,
 	                 r->err, sizeof(r->err)) < 0)
 		return -1;
@@ -568,7 +759,57 @@ static int fleet_fetch(struct run *r, bool dry_run)
 		record(r, "unchanged", NULL);
 		return 1;
 	}
-	load_live(r);
+	if (!dl_same(r))
+		load_live(r);
+	return 0;
+}
+
+/* A fleet host whose manifest names the bundle its snapshot was made from,
+ * under the same rules (dl_same): what a rebuild would publish is that
+ * snapshot with the manifest's generation and time in its meta record,
+ * so that is what is published, from the snapshot's own bytes; or nothing,
+ * as a rebuild would find, when the manifest is not newer.  Messages and
+ * status are a rebuild's.  Returns 0, or -1 with the reason in r->err. */
+static int fleet_republish(struct run *r)
+{
+	const struct snap_meta *live = &r->live_meta;
+	struct snap_meta m = *live;
+	size_t skipped = relog_skipped(r);
+	int rc;
+
+	r->diff = (struct model_diff){0};
+	if (r->dl.info.created <= live->created) {
+		remember_bundle(r);
+		if (save_ids(r, r->err, sizeof(r->err)) < 0)
+			return -1;
+		summary_of(r, "unchanged", live->generation, live->nusers,
+		           live->nactive, live->ngroups, skipped);
+		record(r, "unchanged", NULL);
+		return 0;
+	}
+	/* As publish() numbers it. */
+	m.generation = r->dl.info.generation >= live->generation
+	                       ? r->dl.info.generation
+	                       : run_next_generation(r);
+	m.created = r->dl.info.created;
+	snprintf(m.source, sizeof(m.source), "%s", run_source(r));
+	rc = save_ids(r, r->err, sizeof(r->err));
+	if (rc == 0)
+		rc = snap_writer_republish(r->live_bytes, r->live_len, live, &m,
+		                           r->cfg.cache_path, r->err,
+		                           sizeof(r->err));
+	/* Whatever stood in the way, the next run rebuilds. */
+	if (rc < 0) {
+		status_set_str(r->st, ST_SNAPSHOT_SHA256, NULL);
+		return -1;
+	}
+	remember_bundle(r);
+	remember_snapshot(r, NULL, r->live_bytes, r->live_len);
+	status_set_int(r->st, ST_LAST_GENERATION, (int64_t)m.generation);
+	run_nscd_invalidate();
+	summary_of(r, "published", m.generation, live->nusers, live->nactive,
+	           live->ngroups, skipped);
+	record(r, "success", NULL);
 	return 0;
 }
 
@@ -612,8 +853,10 @@ static int publish(struct run *r)
 		                   sizeof(r->err));
 	if (rc < 0)
 		return rc;
-	if (r->cfg.mode == MODE_FLEET)
+	if (r->cfg.mode == MODE_FLEET) {
 		remember_bundle(r);
+		remember_snapshot(r, &r->next, NULL, 0);
+	}
 	status_set_int(r->st, ST_LAST_GENERATION, (int64_t)m.generation);
 	run_nscd_invalidate();
 	summary(r, "published", m.generation);
@@ -631,6 +874,9 @@ int refresh_run(struct run *r, bool dry_run, bool force)
 		rc = fleet_fetch(r, dry_run);
 		if (rc != 0)
 			return rc < 0 ? failed(r, EXIT_FAIL) : EXIT_OK;
+		if (dl_same(r))
+			return fleet_republish(r) < 0 ? failed(r, EXIT_FAIL)
+			                              : EXIT_OK;
 	} else {
 		if (fetch(r) < 0)
 			return failed(r, EXIT_FAIL);

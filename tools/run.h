@@ -43,6 +43,10 @@ struct run {
 	struct model bundle;      /* a source host's directory for its bundle */
 	struct fleet_download dl; /* a fleet host's download */
 	struct snap_meta live_meta;
+	/* A fleet host's live snapshot, read whole when it can be
+	 * republished as it is (refresh.c: live_reusable). */
+	char *live_bytes;
+	size_t live_len;
 	bool have_live; /* the live snapshot was read: live_sum, or live */
 	bool live_full; /* live holds its model (see load_live) */
 	bool want_full; /* the diff is printed line by line */

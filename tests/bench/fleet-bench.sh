@@ -5,7 +5,7 @@
 # and temporary directories, with the emulator and nginx on 127.0.0.1.
 #
 #   fleet-bench.sh [--people N] [--groups G] [--per-user K] [--hosts H]
-#                  [--out FILE] [--keep DIR]
+#                  [--out FILE] [--keep DIR] [--perf DIR]
 #
 # A source host lists the bridge emulator and writes the bundle and its
 # manifest; nginx (gzip on, as a CDN would) serves the directory; H fleet
@@ -18,10 +18,15 @@
 # make without fleet mode), per fleet host and round the wall and CPU
 # time, peak RSS and bytes on the wire, then a day's transfer at 10,000
 # hosts against the goals.  Timings are figures, never a pass or a fail.
+# --perf DIR: the first host of each round runs under `perf record -g`,
+# into DIR/roundR.data (its times in DIR/roundR.time), and the report
+# gains a table of where its CPU went, by stage.  Whole call graphs need
+# a build with frame pointers (configure CFLAGS='-O2 -g
+# -fno-omit-frame-pointer'); without, most samples land in "other".
 . "$top_srcdir/tests/helpers/lib.sh" || exit 99
 require_root
 PEOPLE=100000 GROUPS_N=200 PER_USER=10 HOSTS=10
-OUT="$top_srcdir/BENCHMARKS-fleet.md" KEEP=""
+OUT="$top_srcdir/BENCHMARKS-fleet.md" KEEP="" PERF=""
 while [ $# -gt 0 ]; do
 	case $1 in
 	--people) PEOPLE=$2 ;;
@@ -30,12 +35,14 @@ while [ $# -gt 0 ]; do
 	--hosts) HOSTS=$2 ;;
 	--out) OUT=$2 ;;
 	--keep) KEEP=$2 ;;
+	--perf) PERF=$2 ;;
 	*) fail "unknown argument $1" ;;
 	esac
 	shift 2
 done
 enter_namespace --people "$PEOPLE" --groups "$GROUPS_N" --per-user "$PER_USER" \
-	--hosts "$HOSTS" --out "$OUT" ${KEEP:+--keep "$KEEP"}
+	--hosts "$HOSTS" --out "$OUT" ${KEEP:+--keep "$KEEP"} \
+	${PERF:+--perf "$PERF"}
 make_tmpdir
 . "$top_srcdir/tests/helpers/tools-lib.sh" || exit 99
 tools_setup
@@ -81,17 +88,21 @@ SRC="$NGINX_URL/nss-scim.bundle"
 # round's first line of nginx's log and its hosts.
 MARKS=""
 round() {
-	local r=$1 off=${2:-+0} i=${3:-1} last=${4:-$HOSTS}
+	local r=$1 off=${2:-+0} i=${3:-1} last=${4:-$HOSTS} prof
 	MARKS="$MARKS $r:$(($(wc -l <"$NGINX_LOG") + 1)):$i:$last"
 	while [ $i -le "$last" ]; do
 		[ "$r" = 1 ] && fleet_config $i "$SRC" "$TMPD/fleet.pub" \
 			"max_removed_percent = 100"
 		[ "${5:-}" = nobase ] && rm -f "$TMPD/host.$i/state/fleet-base"
-		measure "$TMPD/host.$i.round$r" env \
+		prof=""
+		[ -n "$PERF" ] && [ $i = "${3:-1}" ] &&
+			prof="perf record -q -g -o $PERF/round$r.data --"
+		measure "$TMPD/host.$i.round$r" $prof env \
 			LD_PRELOAD="$LIBFAKETIME" FAKETIME="$off" \
 			DONT_FAKE_MONOTONIC=1 "$SCIM_CACHE" \
 			--config "$TMPD/host.$i/scim.conf" --quiet refresh ||
 			fail "fleet host $i, round $r"
+		[ -z "$prof" ] || cp "$TMPD/host.$i.round$r" "$PERF/round$r.time"
 		i=$((i + 1))
 	done
 }
@@ -269,4 +280,83 @@ md.append("Before manifests the source re-signed the whole bundle hourly, "
           "nothing changed.\n")
 open(out, "w").write("\n".join(md))
 print("\n".join(md))
+EOF
+# --perf: where the profiled hosts' CPU went in each round, by stage.
+[ -z "$PERF" ] || "$PY" - "$PERF" "$OUT" <<'EOF'
+import collections, os, subprocess, sys
+perf, out = sys.argv[1:3]
+STAGES = [
+    ("SHA-256 (bundle, delta, snapshot)", ("sha256_block_data_order_shaext",
+      "sha256_block_data_order", "delta_sha256_hex", "delta_sha256_file")),
+    ("signature, key", ("EVP_DigestVerify", "bundle_verify", "manifest_read",
+      "bundle_load_public")),
+    ("delta application", ("delta_apply",)),
+    ("download, gunzip", ("curl_easy_perform", "http_get_cond", "http_get")),
+    ("bundle parse (model)", ("bundle_parse",)),
+    ("local rules", ("fleet_apply_local",)),
+    ("live snapshot summary", ("model_sum_snapshot", "load_kept_sum")),
+    ("diff, summary kept", ("model_sum_diff", "model_sum_of",
+      "remember_snapshot")),
+    ("republish (copy, meta record)", ("snap_writer_republish",)),
+]
+READER = ("snap_get_account", "snap_getgrnam", "snap_getgrent",
+          "snap_getpwent", "snap_reader_new", "snap_reader_free")
+
+def stage(frames):
+    s = set(frames)
+    for name, keys in STAGES:
+        if s.intersection(keys):
+            return name
+    if "snap_writer_publish" in s or "model_publish" in s:
+        if s.intersection(READER):
+            return "writer: read-back verification"
+        if s.intersection(("fsync", "__fsync", "vfs_fsync_range")):
+            return "writer: fsync"
+        return "writer: index, encode, LMDB"
+    if s.intersection(("read_file", "write_file_atomic",
+                       "write_file_atomic_with")):
+        return "state files (base, id map)"
+    if s.intersection(("record", "status_save", "report_skipped",
+                       "relog_skipped", "logmsg")):
+        return "status, messages"
+    return "other (start-up, libc, kernel, unwound)"
+
+rounds = {1: "new host, full bundle", 3: "re-confirmation",
+          4: "one person added, delta", 5: "1% changed, delta",
+          6: "1% changed, full bundle"}
+cols, names = {}, []
+for r in rounds:
+    data = os.path.join(perf, f"round{r}.data")
+    if not os.path.exists(data):
+        continue
+    text = subprocess.run(["perf", "script", "-i", data, "-F", "ip,sym"],
+                          capture_output=True, text=True).stdout
+    c, n, frames = collections.Counter(), 0, []
+    for line in text.split("\n") + [""]:
+        if len(line.split()) >= 2:
+            frames.append(line.split()[1].split("+")[0])
+        elif frames:
+            c[stage(frames)] += 1
+            n += 1
+            frames = []
+    e, u, sy, m = open(os.path.join(perf, f"round{r}.time")).read().split()[-4:]
+    cols[r] = (c, n, float(u) + float(sy))
+    names += [k for k in c if k not in names]
+if cols:
+    md = ["", "## Where a fleet host's CPU goes", "",
+          "`perf record -g` of the first host of each round (`--perf`), its "
+          "samples by the stage they were in; seconds are its CPU time "
+          "(user+sys, under perf) shared out by those counts.", "",
+          "| stage | " + " | ".join(rounds[r] for r in cols) + " |",
+          "|---|" + "---|" * len(cols)]
+    first = sorted(names, key=lambda k: -cols[min(cols)][0][k])
+    for k in first:
+        md.append(f"| {k} | " + " | ".join(
+            f"{cols[r][2] * cols[r][0][k] / cols[r][1]:.2f}"
+            for r in cols) + " |")
+    md.append("| all | " + " | ".join(f"{cols[r][2]:.2f}" for r in cols)
+              + " |")
+    md.append("")
+    open(out, "a").write("\n".join(md))
+    print("\n".join(md))
 EOF

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "bundle.h"
+#include "delta.h"
 #include "fleet.h"
 #include "local.h"
 #include "test.h"
@@ -264,6 +265,87 @@ static void test_parse(void)
 	            "id-range must be");
 }
 
+/* What a fleet host keeps of a snapshot it published: the summary made
+ * from the model is the one read from the snapshot, and comes back only
+ * under its tag; a file hashed a piece at a time hashes as it does whole;
+ * and a snapshot republished with a new generation and time is, byte for
+ * byte, the one a publish of the same model with them writes. */
+static void test_kept(void)
+{
+	struct model m, back;
+	struct model_sum a, b, c;
+	struct snap_meta meta = {.generation = 5, .created = 10}, got;
+	char snap[256], other[256], sum[256], err[256], h1[SHA256_HEX],
+	        h2[SHA256_HEX], *bytes = NULL, *ref = NULL;
+	size_t len = 0, rlen = 0;
+
+	sample(&m);
+	snprintf(meta.source, sizeof(meta.source), "https://storage/b");
+	path(snap, "cache.mdb");
+	path(other, "other.mdb");
+	path(sum, "snapshot-sum");
+	REQUIRE(chmod(dir, 0755) == 0);
+	REQUIRE(model_publish(&m, LO, HI, snap, &meta, err, sizeof(err)) == 0);
+	REQUIRE(model_sum_snapshot(snap, geteuid(), &a, &got) == 0);
+	REQUIRE(model_sum_of(&m, &b) == 0);
+	CHECK(a.nusers == b.nusers && a.ngroups == b.ngroups);
+	for (size_t i = 0; i < a.nusers && i < b.nusers; i++)
+		CHECK(a.users[i].name == b.users[i].name &&
+		      a.users[i].entry == b.users[i].entry &&
+		      a.users[i].id == b.users[i].id);
+	for (size_t i = 0; i < a.ngroups && i < b.ngroups; i++)
+		CHECK(a.groups[i].name == b.groups[i].name &&
+		      a.groups[i].entry == b.groups[i].entry &&
+		      a.groups[i].id == b.groups[i].id);
+	CHECK(model_sum_save(sum, "tag-1", &b) == 0);
+	CHECK(model_sum_load(sum, "tag-2", &c) == -ESTALE);
+	REQUIRE(model_sum_load(sum, "tag-1", &c) == 0);
+	CHECK(c.nusers == b.nusers && c.ngroups == b.ngroups &&
+	      c.users[0].entry == b.users[0].entry &&
+	      c.groups[c.ngroups - 1].name == b.groups[b.ngroups - 1].name);
+	model_sum_free(&c);
+	CHECK(truncate(sum, 27) == 0);
+	CHECK(model_sum_load(sum, "tag-1", &c) == -EBADMSG);
+
+	REQUIRE(read_file(snap, 1u << 30, &bytes, &len) == 0);
+	CHECK(delta_sha256_file(snap, h1) == 0);
+	delta_sha256_hex(bytes, len, h2);
+	CHECK(strcmp(h1, h2) == 0);
+	CHECK(delta_sha256_file(sum + 1, h1) < 0);
+
+	/* Republished as generation 6 of time 99 ... */
+	meta.generation = 6;
+	meta.created = 99;
+	CHECK(snap_writer_republish(bytes, len, &got, &meta, snap, err,
+	                            sizeof(err)) == 0);
+	/* ... and published so from the model. */
+	REQUIRE(model_publish(&m, LO, HI, other, &meta, err, sizeof(err)) == 0);
+	REQUIRE(read_file(other, 1u << 30, &ref, &rlen) == 0);
+	free(bytes);
+	REQUIRE(read_file(snap, 1u << 30, &bytes, &len) == 0);
+	CHECK(len == rlen && memcmp(bytes, ref, len) == 0);
+	REQUIRE(model_load_snapshot(snap, geteuid(), &back, &got) == 0);
+	CHECK(got.generation == 6 && got.created == 99 && back.nusers == 3);
+	model_free(&back);
+	/* A meta record that is not the one said: refused, file kept. */
+	got.generation = 7;
+	meta.generation = 8;
+	CHECK(snap_writer_republish(bytes, len, &got, &meta, snap, err,
+	                            sizeof(err)) == -ESTALE);
+	free(ref);
+	REQUIRE(read_file(snap, 1u << 30, &ref, &rlen) == 0);
+	CHECK(rlen == len && memcmp(bytes, ref, len) == 0);
+
+	free(bytes);
+	free(ref);
+	model_sum_free(&a);
+	model_sum_free(&b);
+	model_free(&m);
+	unlink(snap);
+	unlink(other);
+	unlink(sum);
+}
+
 static void test_local_rules(void)
 {
 	static const char passwd[] = "root:x:0:0::/root:/bin/sh\n"
@@ -368,6 +450,7 @@ int main(void)
 	test_parse();
 	test_local_rules();
 	test_reserved_rules();
+	test_kept();
 	buf_free(&b, false);
 	EVP_PKEY_free(priv);
 	EVP_PKEY_free(pub);

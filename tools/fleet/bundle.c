@@ -597,18 +597,26 @@ static int parse_person(struct parser *ps, const struct bundle_info *info,
 	    !snap_field_valid(u.home, strlen(u.home)) || u.shell[0] != '/' ||
 	    !snap_field_valid(u.shell, strlen(u.shell)))
 		return bad(ps, "gecos, home or shell unusable");
-	if (numset_add(uids, u.uid) < 0 || strmap_put(names, u.name, 0) < 0 ||
+	/* NAMES gives each person's position in M, whose copy of the name
+	 * the groups then take as their members' (parse_members). */
+	if (numset_add(uids, u.uid) < 0 ||
+	    strmap_put(names, u.name, m->nusers) < 0 ||
 	    model_add_user(m, &u) < 0)
 		return set_error(ps->err, ps->errlen, -ENOMEM, "out of memory");
 	return 0;
 }
 
-/* Splits the comma-separated MEMBERS in place into *V (grown as needed);
- * each must be one of the people's NAMES, in strictly increasing order. */
+/* Splits the comma-separated MEMBERS into *V (grown as needed): each must
+ * be one of the people's NAMES, in strictly increasing order, and goes
+ * into *V as M holds that person's name, so that M's groups take their
+ * members without looking each one up again. */
 static int parse_members(struct parser *ps, char *members,
-                         const struct strmap *names, char ***v, size_t *cap,
-                         size_t *n)
+                         const struct strmap *names, const struct model *m,
+                         char ***v, size_t *cap, size_t *n)
 {
+	uint32_t *at;
+	int r = 0;
+
 	*n = 0;
 	if (*members == '\0')
 		return 0;
@@ -621,10 +629,6 @@ static int parse_members(struct parser *ps, char *members,
 			return bad(ps, "invalid member name");
 		if (*n > 0 && strcmp((*v)[*n - 1], s) >= 0)
 			return bad(ps, "members are not sorted or repeat");
-		if (!strmap_get(names, s, NULL))
-			return bad(ps,
-			           "member %s is not a person of the bundle",
-			           s);
 		if (*n == *cap) {
 			size_t nc = *cap ? *cap * 2 : 64;
 			char **a = realloc(*v, nc * sizeof(*a));
@@ -638,17 +642,31 @@ static int parse_members(struct parser *ps, char *members,
 		(*v)[(*n)++] = s;
 		s = c;
 	}
-	return 0;
+	/* Looked up together: a group's thousands of members cost the
+	 * table's cache misses side by side, not one after another. */
+	at = malloc(*n * sizeof(*at));
+	if (at == NULL)
+		return set_error(ps->err, ps->errlen, -ENOMEM, "out of memory");
+	strmap_get_many(names, (const char *const *)*v, *n, at);
+	for (size_t i = 0; r == 0 && i < *n; i++)
+		if (at[i] == UINT32_MAX)
+			r = bad(ps, "member %s is not a person of the bundle",
+			        (*v)[i]);
+		else
+			(*v)[i] = m->users[at[i]].name;
+	free(at);
+	return r;
 }
 
 static int parse_group(struct parser *ps, const struct bundle_info *info,
-                       char *line, char **prev, struct numset *gids,
+                       char *line, const char **prev, struct numset *gids,
                        const struct strmap *names, struct model *m, char ***v,
                        size_t *cap)
 {
+	const char *name;
 	char *f[4];
 	uint32_t gid;
-	size_t n = 0;
+	size_t n = 0, at = 0;
 	int r;
 
 	if (!split(line, f, 4) || strcmp(f[0], "G") != 0)
@@ -662,12 +680,16 @@ static int parse_group(struct parser *ps, const struct bundle_info *info,
 		return r;
 	if (numset_has(gids, gid))
 		return bad(ps, "gid %" PRIu32 " repeats", gid);
-	if ((r = parse_members(ps, f[3], names, v, cap, &n)) < 0)
+	if ((r = parse_members(ps, f[3], names, m, v, cap, &n)) < 0)
 		return r;
-	free(*prev);
-	*prev = strdup(f[1]);
-	if (*prev == NULL || numset_add(gids, gid) < 0 ||
-	    model_add_group(m, f[1], gid, (const char *const *)*v, n, NULL) < 0)
+	/* A private group's name is its person's, which M holds already. */
+	name = strmap_get(names, f[1], &at)
+	               ? m->users[at].name
+	               : model_keep(m, f[1], strlen(f[1]) + 1);
+	*prev = name;
+	if (name == NULL || numset_add(gids, gid) < 0 ||
+	    model_add_group_of_users(m, name, gid, (const char *const *)*v, n,
+	                             NULL) < 0)
 		return set_error(ps->err, ps->errlen, -ENOMEM, "out of memory");
 	return 0;
 }
@@ -677,7 +699,8 @@ static int parse_body(struct parser *ps, struct bundle_info *info,
 {
 	struct numset uids = {0}, gids = {0};
 	struct strmap names = {0};
-	char **v = NULL, *prev = NULL, *line = NULL;
+	char **v = NULL, *line = NULL;
+	const char *prev = NULL;
 	const char *records = ps->p;
 	size_t cap = 0;
 	int r = 0;
@@ -707,7 +730,6 @@ static int parse_body(struct parser *ps, struct bundle_info *info,
 	if (r == 0 && ps->p != ps->end)
 		r = bad(ps, "text after \"end\"");
 	free(v);
-	free(prev);
 	numset_free(&uids);
 	numset_free(&gids);
 	strmap_free(&names);

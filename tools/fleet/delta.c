@@ -3,12 +3,14 @@
  * delta.c: make and apply bundle deltas; see delta.h.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <openssl/evp.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "delta.h"
 
@@ -26,6 +28,39 @@ void delta_sha256_hex(const void *data, size_t len, char out[SHA256_HEX])
 	}
 	for (unsigned i = 0; i < n; i++)
 		snprintf(out + 2 * (size_t)i, 3, "%02x", md[i]);
+}
+
+int delta_sha256_file(const char *path, char out[SHA256_HEX])
+{
+	unsigned char md[EVP_MAX_MD_SIZE], *piece = malloc(1u << 20);
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned n = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	int rc = fd < 0 ? -errno : 0;
+	ssize_t got;
+
+	if (rc == 0 && (piece == NULL || ctx == NULL ||
+	                EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1))
+		rc = -ENOMEM;
+	while (rc == 0 && (got = read(fd, piece, 1u << 20)) != 0) {
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			rc = -errno;
+		else if (EVP_DigestUpdate(ctx, piece, (size_t)got) != 1)
+			rc = -EIO;
+	}
+	if (rc == 0 && (EVP_DigestFinal_ex(ctx, md, &n) != 1 || n != 32))
+		rc = -EIO;
+	for (unsigned i = 0; rc == 0 && i < n; i++)
+		snprintf(out + 2 * (size_t)i, 3, "%02x", md[i]);
+	if (rc < 0)
+		snprintf(out, SHA256_HEX, "%s", "unavailable");
+	if (fd >= 0)
+		close(fd);
+	EVP_MD_CTX_free(ctx);
+	free(piece);
+	return rc;
 }
 
 /* ---- lines ------------------------------------------------------------ */

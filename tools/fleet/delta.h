@@ -42,6 +42,10 @@
 /* The SHA-256 of LEN bytes at DATA, in lowercase hex. */
 void delta_sha256_hex(const void *data, size_t len, char out[SHA256_HEX]);
 
+/* The same of the file at PATH, read a piece at a time (no copy of it is
+ * held whole).  Returns 0 or a negative errno. */
+int delta_sha256_file(const char *path, char out[SHA256_HEX]);
+
 /* Writes into OUT the delta from BASE (BLEN bytes) to TARGET (TLEN
  * bytes).  Both should be bundles, but any text of whole lines works; the
  * delta is only smaller when they are.  Returns 0 or -ENOMEM. */

@@ -54,6 +54,12 @@ struct fleet_held {
 	const char *keyid;   /* verify_key's id */
 	const char *digest;  /* hex of bundle_info.digest applied, or "" */
 	const char *sha256;  /* of the bundle applied from a manifest, or "" */
+	/* When a manifest names the very bundle SHA256 again: whether the
+	 * host can do without its content (its snapshot stands as it is).
+	 * True ends the download with HOW "same" and no model; NULL or
+	 * false reads the content as for any manifest. */
+	bool (*reusable)(void *ud);
+	void *ud;
 };
 
 /* What storage offers: a new manifest or bundle, or, with NOT_MODIFIED,
@@ -91,8 +97,9 @@ struct fleet_download {
 	struct model model;         /* sorted */
 	size_t bytes;               /* on the wire, all files */
 	bool manifest;              /* found through a manifest */
-	const char *how;            /* "held", "delta" or "full" */
-	char sha256[SHA256_HEX];    /* of the bundle, with a manifest */
+	const char *how;         /* "same" (no content read), "held", "delta" or
+	                          * "full"; NULL without a manifest */
+	char sha256[SHA256_HEX]; /* of the bundle, with a manifest */
 };
 
 /* GETs the manifest beside cfg->source (conditional on COND, which may be
@@ -101,7 +108,11 @@ struct fleet_download {
  * comes from the host's own copy when the manifest names it, else
  * through a delta from it, else from the full bundle; each is checked
  * against the manifest's hash before it is parsed, and kept in the state
- * directory as FLEET_BASE_NEXT until fleet_remember().  Storage without a
+ * directory as FLEET_BASE_NEXT until fleet_remember(); but when the
+ * manifest names the bundle HELD applied and HELD->reusable() says so,
+ * nothing of it is read (HOW "same": only D's status, validators, bytes,
+ * manifest, sha256 and the manifest's generation, times and key are
+ * set).  Storage without a
  * manifest (a source of an older version) is read as before: the bundle,
  * its signature, then its acceptance.  Returns 0, or a negative errno
  * with one line in ERR; on failure D holds nothing to free. */

@@ -7,6 +7,7 @@
 #include <pwd.h>
 #include <stdalign.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -615,6 +616,139 @@ int model_sum_snapshot(const char *path, uid_t owner, struct model_sum *s,
 	}
 	sort(s->users, s->nusers, sizeof(*s->users), cmp_sum);
 	sort(s->groups, s->ngroups, sizeof(*s->groups), cmp_sum);
+	return 0;
+}
+
+int model_sum_of(const struct model *m, struct model_sum *s)
+{
+	*s = (struct model_sum){0};
+	s->users = calloc(m->nusers ? m->nusers : 1, sizeof(*s->users));
+	s->groups = calloc(m->ngroups ? m->ngroups : 1, sizeof(*s->groups));
+	if (s->users == NULL || s->groups == NULL) {
+		model_sum_free(s);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < m->nusers; i++)
+		sum_user(&m->users[i], &s->users[i]);
+	for (size_t i = 0; i < m->ngroups; i++) {
+		const struct model_group *g = &m->groups[i];
+
+		sum_group(g->name, g->gid, (const char *const *)g->members,
+		          g->nmembers, &s->groups[i]);
+	}
+	s->nusers = m->nusers;
+	s->ngroups = m->ngroups;
+	sort(s->users, s->nusers, sizeof(*s->users), cmp_sum);
+	sort(s->groups, s->ngroups, sizeof(*s->groups), cmp_sum);
+	return 0;
+}
+
+/* The file: "nss-scim-sum 1 TAG\n", then le64 nusers and ngroups, then
+ * the entries (name, entry: le64; id: le32), users first.  Local state of
+ * one host, but written portably all the same. */
+#define SUM_MAGIC      "nss-scim-sum 1 "
+#define SUM_ENTRY_SIZE 20
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+int model_sum_save(const char *path, const char *tag, const struct model_sum *s)
+{
+	size_t head = strlen(SUM_MAGIC) + strlen(tag) + 1 + 16;
+	size_t n = s->nusers + s->ngroups, len = head + n * SUM_ENTRY_SIZE;
+	uint8_t *b = malloc(len), *p;
+	int rc;
+
+	if (b == NULL)
+		return -ENOMEM;
+	p = b + sprintf((char *)b, SUM_MAGIC "%s\n", tag);
+	put64(p, s->nusers);
+	put64(p + 8, s->ngroups);
+	p += 16;
+	for (size_t i = 0; i < n; i++, p += SUM_ENTRY_SIZE) {
+		const struct model_sum_entry *e =
+		        i < s->nusers ? &s->users[i]
+		                      : &s->groups[i - s->nusers];
+
+		put64(p, e->name);
+		put64(p + 8, e->entry);
+		p[16] = (uint8_t)e->id;
+		p[17] = (uint8_t)(e->id >> 8);
+		p[18] = (uint8_t)(e->id >> 16);
+		p[19] = (uint8_t)(e->id >> 24);
+	}
+	rc = write_file_atomic(path, b, len, 0600);
+	free(b);
+	return rc;
+}
+
+int model_sum_load(const char *path, const char *tag, struct model_sum *s)
+{
+	size_t head = strlen(SUM_MAGIC) + strlen(tag) + 1, len = 0, nu, ng;
+	char *text = NULL;
+	const uint8_t *p;
+	int rc = read_file(path, SIZE_MAX / 2, &text, &len);
+
+	*s = (struct model_sum){0};
+	if (rc < 0)
+		return rc;
+	p = (const uint8_t *)text + head;
+	if (len < head || memcmp(text, SUM_MAGIC, strlen(SUM_MAGIC)) != 0 ||
+	    memcmp(text + strlen(SUM_MAGIC), tag, strlen(tag)) != 0 ||
+	    text[head - 1] != '\n') {
+		free(text);
+		return -ESTALE;
+	}
+	if (len < head + 16) {
+		free(text);
+		return -EBADMSG;
+	}
+	nu = (size_t)get64(p);
+	ng = (size_t)get64(p + 8);
+	p += 16;
+	if (nu > (len - head - 16) / SUM_ENTRY_SIZE ||
+	    ng != (len - head - 16) / SUM_ENTRY_SIZE - nu ||
+	    (len - head - 16) % SUM_ENTRY_SIZE != 0) {
+		free(text);
+		return -EBADMSG;
+	}
+	s->users = calloc(nu ? nu : 1, sizeof(*s->users));
+	s->groups = calloc(ng ? ng : 1, sizeof(*s->groups));
+	if (s->users == NULL || s->groups == NULL) {
+		free(text);
+		model_sum_free(s);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < nu + ng; i++, p += SUM_ENTRY_SIZE) {
+		struct model_sum_entry *e =
+		        i < nu ? &s->users[i] : &s->groups[i - nu];
+
+		e->name = get64(p);
+		e->entry = get64(p + 8);
+		e->id = (uint32_t)p[16] | (uint32_t)p[17] << 8 |
+		        (uint32_t)p[18] << 16 | (uint32_t)p[19] << 24;
+	}
+	s->nusers = nu;
+	s->ngroups = ng;
+	free(text);
+	/* Sorted as saved; a file that is not was not ours. */
+	if (!in_order(s->users, nu, sizeof(*s->users), cmp_sum) ||
+	    !in_order(s->groups, ng, sizeof(*s->groups), cmp_sum)) {
+		model_sum_free(s);
+		return -EBADMSG;
+	}
 	return 0;
 }
 

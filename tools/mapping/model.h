@@ -127,6 +127,20 @@ int model_sum_diff(const struct model_sum *old, const struct model *new,
 
 void model_sum_free(struct model_sum *s);
 
+/* The summary of M itself: what model_sum_snapshot() gives for the
+ * snapshot model_publish() makes of M.  Returns 0 or -ENOMEM. */
+int model_sum_of(const struct model *m, struct model_sum *s);
+
+/* S saved at PATH (atomically, mode 0600) under TAG, a line of text that
+ * names what it summarises (a fleet host: the snapshot file's SHA-256);
+ * model_sum_load() gives it back only under the same TAG, so that a
+ * summary is never taken for another snapshot's.  Return 0 or a negative
+ * errno; a load that finds another TAG, or a damaged file, gives
+ * -ESTALE or -EBADMSG. */
+int model_sum_save(const char *path, const char *tag,
+                   const struct model_sum *s);
+int model_sum_load(const char *path, const char *tag, struct model_sum *s);
+
 /* True when the diff shows no change at all. */
 bool model_diff_empty(const struct model_diff *d);
 

@@ -78,9 +78,9 @@ int state_lock(const char *dir, unsigned wait)
 
 static bool leftover(const char *name)
 {
-	static const char *const files[] = {STATE_IDS, STATE_STATUS,
-	                                    STATE_LOCKOUTS, STATE_FLEET_BASE,
-	                                    STATE_FLEET_NEXT};
+	static const char *const files[] = {STATE_IDS,        STATE_STATUS,
+	                                    STATE_LOCKOUTS,   STATE_FLEET_BASE,
+	                                    STATE_FLEET_NEXT, STATE_SNAP_SUM};
 
 	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
 		size_t n = strlen(files[i]);

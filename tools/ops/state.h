@@ -15,6 +15,11 @@
  *                the next delta (fleet.h); fleet-base.next the one being
  *                applied, renamed over it once published
  *   fleet-history/  a source host: its recent bundles, to make deltas from
+ *   snapshot-sum a fleet host: the summary of the snapshot it published
+ *                (model_sum_save), what the next refresh compares with
+ *                instead of reading the snapshot whole; status.json's
+ *                snapshot_sha256 names that snapshot, and
+ *                snapshot_basis what it was made from (refresh.c)
  *
  * Every file is replaced atomically (write_file_atomic).
  */
@@ -31,6 +36,7 @@
 #define STATE_FLEET_BASE "fleet-base"
 #define STATE_FLEET_NEXT "fleet-base.next"
 #define STATE_FLEET_HIST "fleet-history"
+#define STATE_SNAP_SUM   "snapshot-sum"
 #define STATE_STATUS_MAX (64u << 20)
 
 /* Joins DIR and NAME into OUT (PATH_MAX bytes). */
@@ -78,7 +84,9 @@ void state_sweep(const char *dir);
 	X(BUNDLE_ETAG, "bundle_etag")                                          \
 	X(BUNDLE_LAST_MODIFIED, "bundle_last_modified")                        \
 	X(BUNDLE_SHA256, "bundle_sha256")                                      \
-	X(LOCAL_DIGEST, "local_digest")
+	X(LOCAL_DIGEST, "local_digest")                                        \
+	X(SNAPSHOT_BASIS, "snapshot_basis")                                    \
+	X(SNAPSHOT_SHA256, "snapshot_sha256")
 
 enum status_key {
 #define STATUS_KEY_ENUM(id, name) ST_##id,
