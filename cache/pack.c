@@ -226,9 +226,9 @@ static inline bool id_ok(uint32_t id, uint32_t id_min, uint32_t id_max)
 
 /* What rec_decode_user() and pack_passwd() would say: for the cases the
  * fast path leaves to them. */
-static int pack_passwd_slow(const uint8_t *p, size_t len, uint32_t id_min,
-                            uint32_t id_max, struct passwd *pw, char *buf,
-                            size_t buflen)
+static __attribute__((noinline)) int pack_passwd_slow(
+        const uint8_t *p, size_t len, uint32_t id_min, uint32_t id_max,
+        struct passwd *pw, char *buf, size_t buflen)
 {
 	struct rec_user u;
 
