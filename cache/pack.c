@@ -53,63 +53,7 @@ int pack_passwd(const struct rec_user *u, struct passwd *pw, char *buf,
 	return 0;
 }
 
-/* Points MEM[0..n) at the n names of the member block copied to BLOCK
- * (LEN bytes), checking each as it goes: -EBADMSG unless the block holds
- * exactly N valid names. */
-static int point_members(char *block, size_t len, uint32_t n, char **mem)
-{
-	size_t pos = 0;
-	uint32_t i;
-
-	for (i = 0; i < n && pos < len; i++) {
-		size_t l = strnlen(block + pos, len - pos);
-
-		if (l == len - pos || !snap_name_valid(block + pos, l))
-			return -EBADMSG;
-		mem[i] = block + pos;
-		pos += l + 1;
-	}
-	if (i != n || pos != len)
-		return -EBADMSG;
-	mem[n] = NULL;
-	return 0;
-}
-
-int pack_group(const struct rec_group *g, struct group *gr, char *buf,
-               size_t buflen)
-{
-	/* The member pointer array goes first, aligned; strings follow. */
-	size_t pad =
-	        buf ? (alignof(char *) - (uintptr_t)buf % alignof(char *)) %
-	                        alignof(char *)
-	            : 0;
-	size_t ptrs = ((size_t)g->nmembers + 1) * sizeof(char *);
-	/* nmembers <= SNAP_MEMBERS_MAX and the block is inside one record:
-	 * the sum cannot overflow. */
-	size_t need = pad + ptrs + g->members_len + g->name.len + 1 +
-	              sizeof(NO_PASSWORD);
-	char **mem;
-	char *out;
-	int r;
-
-	if (buf == NULL || buflen < need)
-		return -ERANGE;
-	mem = (char **)(void *)(buf + pad);
-	out = buf + pad + ptrs;
-	if (g->members_len > 0)
-		memcpy(out, g->members, g->members_len);
-	r = point_members(out, g->members_len, g->nmembers, mem);
-	if (r < 0)
-		return r;
-	out += g->members_len;
-	gr->gr_mem = mem;
-	gr->gr_name = put_str(&out, &g->name);
-	gr->gr_passwd = put_lit(&out, NO_PASSWORD);
-	gr->gr_gid = g->gid;
-	return 0;
-}
-
-/* ---- a user record straight into the caller's buffer ------------------ */
+/* ---- sixteen bytes at a time ------------------------------------------- */
 
 /* Sixteen bytes of a record, loaded and stored at any alignment. */
 typedef unsigned char v16 __attribute__((vector_size(16)));
@@ -162,6 +106,126 @@ static inline m16 name_bad16(v16 c, m16 *nondigit)
 	*nondigit = ~digit;
 	return ~((m16)((v16)((c | 0x20) - 'a') < 26) | digit | (m16)(c == '.') |
 	         (m16)(c == '_') | (m16)(c == '-'));
+}
+
+/* Points MEM[0..n) at the n names of the member block copied to BLOCK
+ * (LEN bytes), checking each as it goes: -EBADMSG unless the block holds
+ * exactly N valid names.  A byte at a time: for blocks under sixteen
+ * bytes, and where there is no SSE2. */
+static int point_members_bytes(char *block, size_t len, uint32_t n, char **mem)
+{
+	size_t pos = 0;
+	uint32_t i;
+
+	for (i = 0; i < n && pos < len; i++) {
+		size_t l = strnlen(block + pos, len - pos);
+
+		if (l == len - pos || !snap_name_valid(block + pos, l))
+			return -EBADMSG;
+		mem[i] = block + pos;
+		pos += l + 1;
+	}
+	if (i != n || pos != len)
+		return -EBADMSG;
+	mem[n] = NULL;
+	return 0;
+}
+
+#ifdef __SSE2__
+static inline unsigned lane_bits(m16 m)
+{
+	return (unsigned)__builtin_ia32_pmovmskb128(
+	        (__attribute__((vector_size(16))) char)m);
+}
+
+/* point_members_bytes() sixteen bytes at a time: a bit per byte says
+ * which are NULs, which no name byte and which no digit, and the
+ * members are found from the NULs; only each member's length, its first
+ * bytes and whether it is all digits are looked at one by one.  The last
+ * sixteen bytes are read from LEN - 16, never past the block, and the
+ * bits of bytes seen before are shifted out.  The names of a group's
+ * members are most of what a large group costs. */
+static int point_members(char *block, size_t len, uint32_t n, char **mem)
+{
+	size_t pos = 0;        /* where the current member starts */
+	bool nondigit = false; /* in the current member, before this step */
+	uint32_t i = 0;
+
+	if (len < 16)
+		return point_members_bytes(block, len, n, mem);
+	for (size_t at = 0; at < len; at += 16) {
+		size_t from = at + 16 <= len ? at : len - 16;
+		unsigned skip = (unsigned)(at - from), nul, bad, nd;
+		v16 c = *(const v16u *)(block + from);
+		m16 nd16, isnul = (m16)(c == 0);
+
+		bad = lane_bits(name_bad16(c, &nd16) & ~isnul) >> skip;
+		nul = lane_bits(isnul) >> skip;
+		nd = lane_bits(nd16 & ~isnul) >> skip;
+		if (bad != 0)
+			return -EBADMSG;
+		while (nul != 0) {
+			unsigned k = (unsigned)__builtin_ctz(nul);
+			size_t l = at + k - pos;
+			const char *s = block + pos;
+
+			/* 1 to SNAP_NAME_MAX bytes, not "-...", "." or "..",
+			 * not all digits. */
+			if (l == 0 || l > SNAP_NAME_MAX || s[0] == '-' ||
+			    (s[0] == '.' &&
+			     (l == 1 || (l == 2 && s[1] == '.'))) ||
+			    !(nondigit || (nd & ((1u << k) - 1)) != 0) ||
+			    i == n)
+				return -EBADMSG;
+			mem[i++] = block + pos;
+			pos = at + k + 1;
+			nondigit = false;
+			nul &= nul - 1;
+			nd &= ~((2u << k) - 1);
+		}
+		nondigit |= nd != 0;
+	}
+	if (i != n || pos != len)
+		return -EBADMSG;
+	mem[n] = NULL;
+	return 0;
+}
+#else
+#define point_members point_members_bytes
+#endif
+
+int pack_group(const struct rec_group *g, struct group *gr, char *buf,
+               size_t buflen)
+{
+	/* The member pointer array goes first, aligned; strings follow. */
+	size_t pad =
+	        buf ? (alignof(char *) - (uintptr_t)buf % alignof(char *)) %
+	                        alignof(char *)
+	            : 0;
+	size_t ptrs = ((size_t)g->nmembers + 1) * sizeof(char *);
+	/* nmembers <= SNAP_MEMBERS_MAX and the block is inside one record:
+	 * the sum cannot overflow. */
+	size_t need = pad + ptrs + g->members_len + g->name.len + 1 +
+	              sizeof(NO_PASSWORD);
+	char **mem;
+	char *out;
+	int r;
+
+	if (buf == NULL || buflen < need)
+		return -ERANGE;
+	mem = (char **)(void *)(buf + pad);
+	out = buf + pad + ptrs;
+	if (g->members_len > 0)
+		memcpy(out, g->members, g->members_len);
+	r = point_members(out, g->members_len, g->nmembers, mem);
+	if (r < 0)
+		return r;
+	out += g->members_len;
+	gr->gr_mem = mem;
+	gr->gr_name = put_str(&out, &g->name);
+	gr->gr_passwd = put_lit(&out, NO_PASSWORD);
+	gr->gr_gid = g->gid;
+	return 0;
 }
 
 /* Copies the N bytes at SRC to DST, sixteen at a time, NUL-terminates

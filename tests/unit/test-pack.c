@@ -338,6 +338,162 @@ static void test_record_random(void)
 	rec_buf_free(&b);
 }
 
+/* ---- member blocks ----------------------------------------------------- */
+
+static uint64_t rnd_state = 0x2545f4914f6cdd1du;
+
+static unsigned rnd(unsigned n)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 7;
+	rnd_state ^= rnd_state << 17;
+	return (unsigned)(rnd_state >> 11) % n;
+}
+
+/* What pack_group() must make of BLOCK (LEN bytes, N members): 0 when it
+ * is exactly N valid names, each NUL-terminated. */
+static int members_ref(const char *block, size_t len, uint32_t n)
+{
+	size_t pos = 0;
+	uint32_t i = 0;
+
+	while (pos < len) {
+		const char *nul = memchr(block + pos, '\0', len - pos);
+
+		if (nul == NULL || i == n ||
+		    !snap_name_valid(block + pos, (size_t)(nul - block - pos)))
+			return -EBADMSG;
+		pos = (size_t)(nul - block) + 1;
+		i++;
+	}
+	return i == n ? 0 : -EBADMSG;
+}
+
+/* Random member blocks, mostly valid names of every length around the
+ * sixteen-byte steps, some with a byte no name may hold, a leading '-'
+ * or '.', all digits, empty, or too long; pack_group() must accept
+ * exactly the blocks the byte-at-a-time rules accept, and point at the
+ * same names. */
+static void test_members_random(void)
+{
+	static const char good[] =
+	        "abcdefghijklmnopqrstuvwxyzABCXYZ0123456789._-";
+	static const char odd[] = ":@[`{/ \x01\x1f\x7f\x80\xff";
+	static char buf[1 << 16];
+	unsigned ok = 0, refused = 0;
+
+	for (int round = 0; round < 20000; round++) {
+		struct rec_buf b = {0};
+		uint32_t n = rnd(40), claimed;
+		struct rec_group g;
+		struct group gr;
+		size_t start;
+		int want, got;
+
+		rec_put_le32(&b, 200001);
+		rec_put_le32(&b, 0); /* the count, set below */
+		rec_put_str(&b, "staff", 5);
+		start = b.len;
+		for (uint32_t k = 0; k < n; k++) {
+			unsigned l = rnd(8) == 0 ? rnd(36) : 1 + rnd(20);
+			bool digits = rnd(20) == 0;
+
+			for (unsigned j = 0; j < l; j++) {
+				char c = digits ? (char)('0' + rnd(10))
+				                : good[rnd(sizeof(good) - 1)];
+
+				if (rnd(400) == 0)
+					c = odd[rnd(sizeof(odd) - 1)];
+				rec_put_u8(&b, (uint8_t)c);
+			}
+			rec_put_u8(&b, 0);
+		}
+		claimed = rnd(10) == 0 ? n + rnd(3) - 1 : n;
+		REQUIRE(b.err == 0);
+		b.data[4] = (uint8_t)claimed;
+		b.data[5] = (uint8_t)(claimed >> 8);
+		b.data[6] = (uint8_t)(claimed >> 16);
+		b.data[7] = (uint8_t)(claimed >> 24);
+		if (rec_decode_group(b.data, b.len, ID_MIN, ID_MAX, &g) < 0) {
+			rec_buf_free(&b);
+			continue;
+		}
+		want = members_ref((const char *)b.data + start, b.len - start,
+		                   claimed);
+		got = pack_group(&g, &gr, buf, sizeof(buf));
+		CHECK_INT(got, want);
+		if (got == 0 && want == 0) {
+			const char *p = (const char *)b.data + start;
+
+			ok++;
+			for (uint32_t k = 0; k < claimed; k++) {
+				CHECK_STR(gr.gr_mem[k], p);
+				p += strlen(p) + 1;
+			}
+			CHECK(gr.gr_mem[claimed] == NULL);
+			CHECK_STR(gr.gr_name, "staff");
+		} else if (want < 0) {
+			refused++;
+		}
+		rec_buf_free(&b);
+	}
+	CHECK(ok > 1000 && refused > 1000);
+}
+
+/* Each name the rules single out, at every place in blocks longer than
+ * sixteen bytes, so that it falls on every lane of a step. */
+static void test_members_rules(void)
+{
+	static const char *names[] = {
+	        ".",
+	        "..",
+	        "...",
+	        ".a",
+	        "-a",
+	        "a-",
+	        "123",
+	        "12a",
+	        "0",
+	        "a",
+	        "_",
+	        "a:b",
+	        "a@",
+	        "Z",
+	        "abcdefghijklmnopqrstuvwxyz012345",  /* 32 bytes */
+	        "abcdefghijklmnopqrstuvwxyz0123456", /* 33 */
+	        "01234567890123456789012345678901",  /* 32 digits */
+	};
+	static char buf[4096];
+
+	for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
+		for (unsigned before = 0; before < 20; before++) {
+			struct rec_buf b = {0};
+			struct rec_group g;
+			struct group gr;
+			size_t start;
+
+			rec_put_le32(&b, 200001);
+			rec_put_le32(&b, before + 2);
+			rec_put_str(&b, "staff", 5);
+			start = b.len;
+			/* BEFORE bytes of one-letter members first. */
+			for (unsigned j = 0; j < before / 2; j++)
+				rec_put_bytes(&b, "x", 2);
+			if (before % 2)
+				rec_put_bytes(&b, "yy", 3);
+			rec_put_bytes(&b, names[k], strlen(names[k]) + 1);
+			rec_put_bytes(&b, "zzzzzzzzzzzzzzzzzz", 19);
+			b.data[4] = (uint8_t)(before / 2 + before % 2 + 2);
+			REQUIRE(rec_decode_group(b.data, b.len, ID_MIN, ID_MAX,
+			                         &g) == 0);
+			CHECK_INT(pack_group(&g, &gr, buf, sizeof(buf)),
+			          members_ref((const char *)b.data + start,
+			                      b.len - start, g.nmembers));
+			rec_buf_free(&b);
+		}
+	}
+}
+
 int main(void)
 {
 	test_passwd();
@@ -349,6 +505,8 @@ int main(void)
 	test_record_rules();
 	test_record_damage();
 	test_record_random();
+	test_members_random();
+	test_members_rules();
 	/* The comparisons above must have met both answers. */
 	CHECK(accepted > 100 && accepted < compared);
 	return test_result();
