@@ -525,7 +525,7 @@ static __attribute__((noinline)) int get_le32s_slow(struct snap_handle *h,
 
 	bounce_init(&b, local, sizeof(local)); /* never uses the heap */
 	rc = view(h, off, 4 * (size_t)n, &b, &p);
-	if (rc < 0)
+	if (rc != 0)
 		return rc;
 	for (unsigned i = 0; i < n; i++)
 		v[i] = rec_get_le32(p + 4 * (size_t)i);
@@ -1335,7 +1335,7 @@ static int group_at(struct snap_handle *h, uint32_t i, struct bounce *b,
 static int id_at(struct snap_handle *h, struct table *t, uint32_t i,
                  uint32_t *id)
 {
-	uint32_t a;
+	uint32_t a = UINT32_MAX; /* refused unless read */
 	int rc;
 
 	if (i >= t->n)
