@@ -21,4 +21,14 @@ int pack_passwd(const struct rec_user *u, struct passwd *pw, char *buf,
 int pack_group(const struct rec_group *g, struct group *gr, char *buf,
                size_t buflen);
 
+/* rec_decode_user() and pack_passwd() in one pass over the user record P
+ * of LEN bytes: the same answer, the same checks (every name, field and id
+ * is validated as it is copied) and the same errors, -EBADMSG before
+ * -ERANGE.  SLACK says how many bytes past P + LEN may be read (their
+ * values do not matter): with 16 or more, and room in BUF for 16 bytes
+ * past the answer, the bytes are checked and copied sixteen at a time. */
+int pack_passwd_record(const uint8_t *p, size_t len, size_t slack,
+                       uint32_t id_min, uint32_t id_max, struct passwd *pw,
+                       char *buf, size_t buflen);
+
 #endif

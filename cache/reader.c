@@ -545,7 +545,7 @@ static __attribute__((noinline)) int get_le32s_slow(struct snap_handle *h,
 
 	bounce_init(&b, local, sizeof(local)); /* never uses the heap */
 	rc = view(h, off, 4 * (size_t)n, &b, &p);
-	if (rc < 0)
+	if (rc != 0)
 		return rc;
 	for (unsigned i = 0; i < n; i++)
 		v[i] = rec_get_le32(p + 4 * (size_t)i);
@@ -1355,7 +1355,7 @@ static int group_at(struct snap_handle *h, uint32_t i, struct bounce *b,
 static int id_at(struct snap_handle *h, struct table *t, uint32_t i,
                  uint32_t *id)
 {
-	uint32_t a;
+	uint32_t a = UINT32_MAX; /* refused unless read */
 	int rc;
 
 	if (i >= t->n)
@@ -1621,30 +1621,174 @@ static void advance(struct snap_cursor *c, uint32_t idx, uint32_t id)
 	c->index = idx + 1;
 }
 
+/* Chunks an enumeration copies in past the one it needs.  It reads the
+ * offsets and the records in order, each table its own stream, so every
+ * chunk of both is needed and worth copying at once: one read brings in
+ * the next few thousand entries, and no entry goes through a bounce (the
+ * read-ahead of view_slow() follows one stream only). */
+#define WALK_AHEAD 64
+
+/* Copies in chunks FIRST..LAST and the WALK_AHEAD after FIRST, up to
+ * chunk LIMIT (the end of the table being walked). */
+static __attribute__((noinline)) int walk_fill(struct snap_handle *h,
+                                               size_t first, size_t last,
+                                               size_t limit)
+{
+	size_t ahead = first + WALK_AHEAD - 1;
+	int rc, cancel_state;
+
+	if (ahead > limit)
+		ahead = limit;
+	if (last < ahead)
+		last = ahead;
+	if (last >= h->nchunks)
+		last = h->nchunks - 1;
+	/* pread() is a cancellation point: never leave fill_lock held. */
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
+	pthread_mutex_lock(&h->fill_lock);
+	rc = state_alloc(h);
+	if (rc == 0)
+		rc = fill_locked(h, first, last);
+	pthread_mutex_unlock(&h->fill_lock);
+	pthread_setcancelstate(cancel_state, NULL);
+	return rc;
+}
+
+/* view() for an enumeration: the LEN (> 0) bytes at OFF always in the
+ * copy (or the map), so that the bytes after them can be read too (see
+ * walk_record()).  LIMIT is the last chunk of the table. */
+static inline __attribute__((always_inline)) int walk_view(
+        struct snap_handle *h, size_t off, size_t len, size_t limit,
+        const uint8_t **out)
+{
+	if (off > h->size || len > h->size - off || len == 0)
+		return -EBADMSG;
+	if (!h->mapped) {
+		const uint8_t *st =
+		        __atomic_load_n(&h->state, __ATOMIC_ACQUIRE);
+		size_t first = off >> CHUNK_SHIFT,
+		       last = (off + len - 1) >> CHUNK_SHIFT;
+
+		for (size_t i = first; i <= last; i++) {
+			if (st == NULL ||
+			    __atomic_load_n(&st[i], __ATOMIC_ACQUIRE) !=
+			            CHUNK_FULL) {
+				int rc = walk_fill(h, i, last, limit);
+
+				if (rc < 0)
+					return rc;
+				break;
+			}
+		}
+	}
+	*out = h->base + off;
+	return 0;
+}
+
+/* Record I of T for an enumeration: record_at() through walk_view(), and
+ * *SLACK the bytes of the copy (or the map) readable after it, for
+ * pack_passwd_record(). */
+static int walk_record(struct snap_handle *h, struct table *t, uint32_t i,
+                       const uint8_t **p, size_t *len, size_t *slack)
+{
+	const uint8_t *o;
+	uint32_t a, b;
+	int rc;
+
+	if (i >= t->n)
+		return -EBADMSG;
+	rc = walk_view(h, t->offsets + 4 * (size_t)i, 8,
+	               (t->offsets + 4 * (size_t)t->n + 3) >> CHUNK_SHIFT, &o);
+	if (rc < 0)
+		return rc;
+	a = rec_get_le32(o);
+	b = rec_get_le32(o + 4);
+	if (a >= b || b > t->records_len)
+		return -EBADMSG; /* an empty record is no record either */
+	*len = b - a;
+	rc = walk_view(h, t->records + a, *len,
+	               (t->records + t->records_len - 1) >> CHUNK_SHIFT, p);
+	if (rc == 0)
+		*slack = h->maplen - (t->records + b);
+	return rc;
+}
+
+/* walk_next() when the cursor's hint is not the record after the one it
+ * last returned in this snapshot: seek(), and search() when the hinted
+ * record's id is below the cursor's next. */
+static __attribute__((noinline)) int walk_seek(struct snap_handle *h,
+                                               struct table *t,
+                                               const struct snap_cursor *c,
+                                               uint32_t *idx, const uint8_t **p,
+                                               size_t *len, size_t *slack)
+{
+	bool hinted = false;
+	int rc = seek(h, t, c, idx, &hinted);
+
+	if (rc == 0)
+		rc = walk_record(h, t, *idx, p, len, slack);
+	if (rc == 0 && hinted && *len >= 4 && rec_get_le32(*p) < c->next) {
+		rc = search(h, t, c->next, idx);
+		if (rc == 0)
+			rc = walk_record(h, t, *idx, p, len, slack);
+	}
+	return rc;
+}
+
+/* The record where an enumeration of T goes on, read in: the first one
+ * with an id >= the cursor's next.  The common case, the cursor's index
+ * right after the record it returned last, takes one view of three
+ * offsets and one of the two records (back to back in the table): the
+ * hint holds when the record before has an id below next and this one
+ * not, as seek() and search() would find.  Anything else goes to
+ * walk_seek(). */
+static inline __attribute__((always_inline)) int walk_next(
+        struct snap_handle *h, struct table *t, const struct snap_cursor *c,
+        uint32_t *idx, const uint8_t **p, size_t *len, size_t *slack)
+{
+	uint32_t i = c->index, a0, a, b;
+	const uint8_t *o, *r;
+	int rc;
+
+	if (i == 0 || i >= t->n || c->next > UINT32_MAX ||
+	    !__atomic_load_n(&t->ready, __ATOMIC_ACQUIRE))
+		return walk_seek(h, t, c, idx, p, len, slack);
+	rc = walk_view(h, t->offsets + 4 * (size_t)(i - 1), 12,
+	               (t->offsets + 4 * (size_t)t->n + 3) >> CHUNK_SHIFT, &o);
+	if (rc < 0)
+		return rc;
+	a0 = rec_get_le32(o);
+	a = rec_get_le32(o + 4);
+	b = rec_get_le32(o + 8);
+	if (a0 > a || a - a0 < 4 || a >= b || b > t->records_len)
+		return walk_seek(h, t, c, idx, p, len, slack);
+	rc = walk_view(h, t->records + a0, b - a0,
+	               (t->records + t->records_len - 1) >> CHUNK_SHIFT, &r);
+	if (rc < 0)
+		return rc;
+	if (rec_get_le32(r) >= c->next || rec_get_le32(r + (a - a0)) < c->next)
+		return walk_seek(h, t, c, idx, p, len, slack);
+	*idx = i;
+	*p = r + (a - a0);
+	*len = b - a;
+	*slack = h->maplen - (t->records + b);
+	return 0;
+}
+
 static int q_getpwent(struct snap_handle *h, void *arg)
 {
 	struct ent_query *a = arg;
-	struct rec_user u = {0};
-	uint8_t local[RECORD_LOCAL];
-	struct bounce b;
+	struct passwd *pw = a->ent;
+	const uint8_t *p;
+	size_t len, slack;
 	uint32_t idx;
-	bool hinted = false;
-	int rc;
+	int rc = walk_next(h, &h->users, a->c, &idx, &p, &len, &slack);
 
-	bounce_init(&b, local, sizeof(local));
-	rc = seek(h, &h->users, a->c, &idx, &hinted);
 	if (rc == 0)
-		rc = user_at(h, idx, &b, &u);
-	if (rc == 0 && hinted && u.uid < a->c->next) {
-		rc = search(h, &h->users, a->c->next, &idx);
-		if (rc == 0)
-			rc = user_at(h, idx, &b, &u);
-	}
+		rc = pack_passwd_record(p, len, slack, h->meta.id_min,
+		                        h->meta.id_max, pw, a->buf, a->buflen);
 	if (rc == 0)
-		rc = pack_passwd(&u, a->ent, a->buf, a->buflen);
-	if (rc == 0)
-		advance(a->c, idx, u.uid);
-	bounce_free(&b);
+		advance(a->c, idx, pw->pw_uid);
 	return rc;
 }
 
@@ -1652,26 +1796,18 @@ static int q_getgrent(struct snap_handle *h, void *arg)
 {
 	struct ent_query *a = arg;
 	struct rec_group g = {0};
-	uint8_t local[RECORD_LOCAL];
-	struct bounce b;
+	const uint8_t *p;
+	size_t len, slack;
 	uint32_t idx;
-	bool hinted = false;
-	int rc;
+	int rc = walk_next(h, &h->groups, a->c, &idx, &p, &len, &slack);
 
-	bounce_init(&b, local, sizeof(local));
-	rc = seek(h, &h->groups, a->c, &idx, &hinted);
 	if (rc == 0)
-		rc = group_at(h, idx, &b, &g);
-	if (rc == 0 && hinted && g.gid < a->c->next) {
-		rc = search(h, &h->groups, a->c->next, &idx);
-		if (rc == 0)
-			rc = group_at(h, idx, &b, &g);
-	}
+		rc = rec_decode_group(p, len, h->meta.id_min, h->meta.id_max,
+		                      &g);
 	if (rc == 0)
 		rc = pack_group(&g, a->ent, a->buf, a->buflen);
 	if (rc == 0)
 		advance(a->c, idx, g.gid);
-	bounce_free(&b);
 	return rc;
 }
 

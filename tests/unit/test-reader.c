@@ -666,6 +666,94 @@ static void test_threads(void)
 	snap_reader_free(shared);
 }
 
+/* Publishes people with the uids IDS (N, ascending), each named after
+ * its uid, GEN in the gecos. */
+static void publish_ids(const char *where, uint64_t gen, const uint32_t *ids,
+                        size_t n)
+{
+	struct snap_meta meta = {.generation = gen, .created = 1700000000};
+	struct snap_writer *w;
+	char err[256], gecos[32], name[32];
+
+	strcpy(meta.source, "https://bridge.test/scim");
+	REQUIRE(snap_writer_new(ID_MIN, ID_MAX, &w) == 0);
+	snprintf(gecos, sizeof(gecos), "gen %llu", (unsigned long long)gen);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "u%u", ids[i]);
+		struct snap_user u = {name,    ids[i],    ids[i], gecos,
+		                      "/home", "/bin/sh", true};
+		struct snap_group g = {name, ids[i], 0, NULL};
+
+		REQUIRE(snap_writer_add_user(w, &u, err, sizeof(err)) == 0);
+		REQUIRE(snap_writer_add_group(w, &g, err, sizeof(err)) == 0);
+	}
+	REQUIRE(snap_writer_publish(w, where, &meta, err, sizeof(err)) == 0);
+	snap_writer_free(w);
+}
+
+/* A cursor goes on in a snapshot published in the middle of an
+ * enumeration at the first uid past the last one it returned, whether
+ * entries were added or removed before it: nothing returned twice,
+ * nothing past it skipped. */
+static int cmp_u32(const void *x, const void *y)
+{
+	uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+static void test_cursor_across_publish(void)
+{
+	static uint32_t a[400], b[400];
+	char p[160], buf[512];
+	struct passwd pw;
+
+	snprintf(p, sizeof(p), "%s/cursor.mdb", dir);
+	for (int shift = -30; shift <= 30; shift += 15) {
+		struct snap_cursor c = {0}, other;
+		struct snap_reader *r;
+		uint32_t last = 0;
+		size_t na = 0, nb = 0, k;
+
+		for (uint32_t id = 201000; id < 201600; id += 2)
+			a[na++] = id;
+		publish_ids(p, 1, a, na);
+		r = copying_reader_for(p);
+		for (int e = 0; e < 100; e++) {
+			REQUIRE(snap_getpwent(r, &c, &pw, buf, sizeof(buf)) ==
+			        0);
+			CHECK(pw.pw_uid > last);
+			last = pw.pw_uid;
+		}
+		/* Odd uids added before the cursor (SHIFT > 0) or even ones
+		 * removed (SHIFT < 0), and the uid right after the cursor's
+		 * last added. */
+		for (k = 0; k < na; k++)
+			if (shift >= 0 || k >= (size_t)-shift)
+				b[nb++] = a[k];
+		for (k = 0; shift > 0 && k < (size_t)shift; k++)
+			b[nb++] = a[k] + 1;
+		b[nb++] = last + 1;
+		qsort(b, nb, sizeof(b[0]), cmp_u32);
+		publish_ids(p, 2, b, nb);
+		recheck_pause();
+		/* Another enumeration has read the new file's tables first. */
+		memset(&other, 0, sizeof(other));
+		CHECK_INT(snap_getpwent(r, &other, &pw, buf, sizeof(buf)), 0);
+		CHECK_INT(pw.pw_uid, b[0]);
+		for (k = 0; k < nb && b[k] <= last; k++)
+			;
+		while (snap_getpwent(r, &c, &pw, buf, sizeof(buf)) == 0) {
+			REQUIRE(k < nb);
+			CHECK_INT(pw.pw_uid, b[k]);
+			CHECK_STR(pw.pw_gecos, "gen 2");
+			k++;
+		}
+		CHECK_INT(k, nb);
+		snap_reader_free(r);
+	}
+}
+
 int main(void)
 {
 	struct snap_reader *r;
@@ -688,6 +776,7 @@ int main(void)
 	snap_reader_free(r);
 	test_untrusted_and_damaged();
 	test_truncated_in_place();
+	test_cursor_across_publish();
 	test_damaged_pages();
 	test_writer_refusals();
 	test_borrowing_writer();
