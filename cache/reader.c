@@ -1328,17 +1328,6 @@ static int record_at(struct snap_handle *h, struct table *t, uint32_t i,
 	return view(h, t->records + ab[0], *len, b, p);
 }
 
-static int user_at(struct snap_handle *h, uint32_t i, struct bounce *b,
-                   struct rec_user *u)
-{
-	const uint8_t *p;
-	size_t len;
-	int rc = record_at(h, &h->users, i, b, &p, &len);
-
-	return rc ? rc
-	          : rec_decode_user(p, len, h->meta.id_min, h->meta.id_max, u);
-}
-
 static int group_at(struct snap_handle *h, uint32_t i, struct bounce *b,
                     struct rec_group *g)
 {
@@ -1395,39 +1384,78 @@ static bool same_name(const struct rec_str *s, const char *name, size_t len)
 	return s->len == len && (len == 0 || memcmp(s->p, name, len) == 0);
 }
 
-static int user_by_name(struct snap_handle *h, const char *name,
-                        struct bounce *b, struct rec_user *u)
+/* Whether the user record P of LEN bytes is named NAME (N bytes), from
+ * its bytes alone: the name follows uid, gid and flags. */
+static bool user_named(const uint8_t *p, size_t len, const char *name, size_t n)
 {
-	size_t len = strnlen(name, SNAP_NAME_MAX + 1);
+	return len >= 11 && ld16(p + 9) == n && n <= len - 11 &&
+	       memcmp(p + 11, name, n) == 0;
+}
+
+/* The record of the user named NAME, or with uid UID when NAME is NULL:
+ * *P and *LEN, in the copy or in B, not yet decoded.  A record met on the
+ * way whose key is another is decoded all the same, so that a damaged one
+ * fails the lookup whichever key it was reached by. */
+static int user_record(struct snap_handle *h, const char *name, uint32_t uid,
+                       struct bounce *b, const uint8_t **p, size_t *len)
+{
+	size_t n = 0, slots;
 	uint32_t hash, k = 0, idx;
 	int rc;
 
-	if (!snap_name_valid(name, len))
-		return SNAP_NONE;
-	hash = rec_hash_name(name, len);
-	while ((rc = probe(h, &h->users, h->users.byname, hash, &k, &idx)) ==
-	       0) {
-		rc = user_at(h, idx, b, u);
-		if (rc < 0 || same_name(&u->name, name, len))
+	if (name != NULL) {
+		n = strnlen(name, SNAP_NAME_MAX + 1);
+		if (!snap_name_valid(name, n))
+			return SNAP_NONE;
+		hash = rec_hash_name(name, n);
+		slots = h->users.byname;
+	} else {
+		if (!snap_id_valid(uid, h->meta.id_min, h->meta.id_max))
+			return SNAP_NONE;
+		hash = rec_hash_id(uid);
+		slots = h->users.byid;
+	}
+	while ((rc = probe(h, &h->users, slots, hash, &k, &idx)) == 0) {
+		struct rec_user other;
+
+		rc = record_at(h, &h->users, idx, b, p, len);
+		if (rc < 0)
+			return rc;
+		if (name != NULL ? user_named(*p, *len, name, n)
+		                 : *len >= 4 && rec_get_le32(*p) == uid)
+			return 0;
+		rc = rec_decode_user(*p, *len, h->meta.id_min, h->meta.id_max,
+		                     &other);
+		if (rc < 0)
 			return rc;
 	}
 	return rc;
 }
 
-static int user_by_id(struct snap_handle *h, uint32_t uid, struct bounce *b,
-                      struct rec_user *u)
+/* The bytes that may be read past the LEN bytes at P, which view() put in
+ * the copy (or the map) or in B: for pack_passwd_record(). */
+static size_t slack_after(const struct snap_handle *h, const struct bounce *b,
+                          const uint8_t *p, size_t len)
 {
-	uint32_t hash = rec_hash_id(uid), k = 0, idx;
-	int rc;
+	if (p == b->local)
+		return b->local_cap - len;
+	if (b->heap != NULL && p == b->heap)
+		return b->cap - len;
+	if (h->base != NULL && p >= h->base && len <= h->maplen &&
+	    (size_t)(p - h->base) <= h->maplen - len)
+		return h->maplen - (size_t)(p - h->base) - len;
+	return 0;
+}
 
-	if (!snap_id_valid(uid, h->meta.id_min, h->meta.id_max))
-		return SNAP_NONE;
-	while ((rc = probe(h, &h->users, h->users.byid, hash, &k, &idx)) == 0) {
-		rc = user_at(h, idx, b, u);
-		if (rc < 0 || u->uid == uid)
-			return rc;
-	}
-	return rc;
+static int user_by_name(struct snap_handle *h, const char *name,
+                        struct bounce *b, struct rec_user *u)
+{
+	const uint8_t *p;
+	size_t len;
+	int rc = user_record(h, name, 0, b, &p, &len);
+
+	return rc ? rc
+	          : rec_decode_user(p, len, h->meta.id_min, h->meta.id_max, u);
 }
 
 static int group_by_name(struct snap_handle *h, const char *name,
@@ -1492,16 +1520,18 @@ struct point_query {
 static int q_user(struct snap_handle *h, void *arg)
 {
 	struct point_query *a = arg;
-	struct rec_user u = {0};
 	uint8_t local[RECORD_LOCAL];
+	const uint8_t *p;
+	size_t len;
 	struct bounce b;
 	int rc;
 
 	bounce_init(&b, local, sizeof(local));
-	rc = a->name ? user_by_name(h, a->name, &b, &u)
-	             : user_by_id(h, a->id, &b, &u);
+	rc = user_record(h, a->name, a->id, &b, &p, &len);
 	if (rc == 0)
-		rc = pack_passwd(&u, a->ent, a->buf, a->buflen);
+		rc = pack_passwd_record(p, len, slack_after(h, &b, p, len),
+		                        h->meta.id_min, h->meta.id_max, a->ent,
+		                        a->buf, a->buflen);
 	bounce_free(&b);
 	return rc;
 }
