@@ -76,7 +76,7 @@ struct snap_handle {
 	size_t nchunks, maplen;
 	size_t last_filled; /* under fill_lock: the last chunk read in */
 	unsigned streak;    /* under fill_lock: reads that followed on */
-	unsigned straight;  /* under fill_lock: reads made past the copy */
+	unsigned rereads; /* under fill_lock: straight reads of a chunk again */
 	pthread_mutex_t fill_lock;
 	struct snap_meta meta;
 	struct table users, groups;
@@ -231,21 +231,28 @@ static int dirs_trusted(const char *path, uid_t owner)
  * record and touches no fresh memory: a fault on a fresh page, with the
  * page tables it needs, costs several times a small read, and a chunk is
  * worth copying only once it is needed again and again
- * (tests/bench/findings.md).  A handle that has made BUSY_AFTER straight
- * reads belongs to a process that looks up a lot, and copies from then on.
- * A state only grows, under fill_lock.
+ * (tests/bench/findings.md).  A handle that has read BUSY_AFTER chunks
+ * straight again belongs to a process that comes back to what it read,
+ * and copies from then on (see BUSY_AFTER).  A state only grows, under
+ * fill_lock.
  */
 #define CHUNK_SHIFT 12
 #define CHUNK       ((size_t)1 << CHUNK_SHIFT)
 #define READAHEAD   16 /* chunks read at once by a reader going in order */
 #define COPY_AFTER  2  /* direct reads of a chunk before it is copied */
-/* Straight reads a handle makes before it copies at the first use, the
- * READAHEAD-aligned block around what a lookup needs: a process that has
- * looked up this much (a file server, a daemon that names many owners, a
- * loop over everyone) will come back, a chunk read straight costs it a
- * system call every time, and one read of 64 kB costs about what a read of
- * 4 kB does (tests/bench/findings.md). */
-#define BUSY_AFTER 256
+/* Straight reads of a chunk already read once that a handle makes before
+ * it copies every chunk at its first use: a process that keeps coming
+ * back to what it read (a loop over everyone, a file server naming
+ * owners) pays a system call for each of those reads.  One that reads
+ * many records once each (id on a user in hundreds of large groups) never
+ * gets there, and keeps reading them straight, which is cheaper than
+ * copying them.  Once copying at first use, a handle copies the whole
+ * READAHEAD-aligned block around a chunk when BLOCK_DENSE of its chunks
+ * were read already: one read of 64 kB costs about what a read of 4 kB
+ * does, and a block that dense will be read whole
+ * (tests/bench/findings.md). */
+#define BUSY_AFTER  256
+#define BLOCK_DENSE 4
 
 enum { CHUNK_EMPTY = 0, CHUNK_FULL = 0xff };
 
@@ -434,6 +441,26 @@ static void count_read(struct snap_handle *h, size_t i)
 		                 __ATOMIC_RELAXED);
 }
 
+/* Widens FIRST..LAST to the READAHEAD-aligned block around them when
+ * BLOCK_DENSE of its chunks were read already.  Called with fill_lock
+ * held, the states made. */
+static void block_around(const struct snap_handle *h, size_t *first,
+                         size_t *last)
+{
+	size_t from = *first & ~(size_t)(READAHEAD - 1),
+	       to = *last | (READAHEAD - 1);
+	unsigned seen = 0;
+
+	if (to >= h->nchunks)
+		to = h->nchunks - 1;
+	for (size_t i = from; i <= to; i++)
+		seen += h->state[i] != CHUNK_EMPTY;
+	if (seen >= BLOCK_DENSE) {
+		*first = from;
+		*last = to;
+	}
+}
+
 /* view() when the bytes are not all in the copy: they are copied in (a
  * chunk needed before, or a file read in order) or read into B. */
 static int view_slow(struct snap_handle *h, size_t off, size_t len,
@@ -449,27 +476,23 @@ static int view_slow(struct snap_handle *h, size_t off, size_t len,
 	 * B's memory behind. */
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
 	pthread_mutex_lock(&h->fill_lock);
-	if (h->straight < BUSY_AFTER)
+	if (h->rereads < BUSY_AFTER)
 		for (size_t i = first; copy && i <= last; i++)
 			copy = reads_of(h, i) >= COPY_AFTER;
 	if (first == h->last_filled + 1 && h->streak >= 1)
 		copy = true; /* in order: fill_locked() reads ahead */
 	if (copy) {
-		size_t from = first, to = last;
-
-		if (h->straight >= BUSY_AFTER) {
-			from = first & ~(size_t)(READAHEAD - 1);
-			to = last | (READAHEAD - 1);
-			if (to >= h->nchunks)
-				to = h->nchunks - 1;
-		}
 		rc = state_alloc(h);
+		if (rc == 0 && h->rereads >= BUSY_AFTER)
+			block_around(h, &first, &last);
 		if (rc == 0)
-			rc = fill_locked(h, from, to);
+			rc = fill_locked(h, first, last);
 	} else {
-		h->straight++;
-		for (size_t i = first; i <= last; i++)
+		for (size_t i = first; i <= last; i++) {
+			if (reads_of(h, i) > 0)
+				h->rereads++;
 			count_read(h, i);
+		}
 	}
 	pthread_mutex_unlock(&h->fill_lock);
 	if (copy) {
