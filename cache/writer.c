@@ -1469,22 +1469,26 @@ static int finish(const struct temp *t, const char *path, char *err,
 	return 0;
 }
 
-/* The reader takes absolute paths only; a relative PATH is taken from the
- * current directory. */
-static int absolute(const char *path, char *out, size_t len)
+/* The start of a publish: ERR emptied, and PATH (the reader takes
+ * absolute paths only; a relative one is taken from the current
+ * directory) made absolute in OUT, of PATH_MAX bytes. */
+static int publish_path(const char *path, char *out, char *err, size_t errlen)
 {
 	char cwd[PATH_MAX];
 
-	if (path[0] == '/') {
-		if (strlen(path) >= len)
-			return -ENAMETOOLONG;
+	if (err && errlen)
+		err[0] = '\0';
+	if (path[0] == '/' && strlen(path) < PATH_MAX) {
 		memcpy(out, path, strlen(path) + 1);
 		return 0;
 	}
-	if (getcwd(cwd, sizeof(cwd)) == NULL)
-		return -errno;
-	if ((size_t)snprintf(out, len, "%s/%s", cwd, path) >= len)
-		return -ENAMETOOLONG;
+	if (path[0] != '/' && getcwd(cwd, sizeof(cwd)) == NULL)
+		return set_error(err, errlen, -errno,
+		                 "the current directory: %s", strerror(errno));
+	if (path[0] == '/' ||
+	    (size_t)snprintf(out, PATH_MAX, "%s/%s", cwd, path) >= PATH_MAX)
+		return set_error(err, errlen, -ENAMETOOLONG,
+		                 "snapshot path too long: %s", path);
 	return 0;
 }
 
@@ -1497,12 +1501,9 @@ int snap_writer_publish(struct snap_writer *w, const char *relpath,
 	char path[PATH_MAX];
 	int rc;
 
-	if (err && errlen)
-		err[0] = '\0';
-	rc = absolute(relpath, path, sizeof(path));
+	rc = publish_path(relpath, path, err, errlen);
 	if (rc < 0)
-		return set_error(err, errlen, rc, "snapshot path too long: %s",
-		                 relpath);
+		return rc;
 	m.version = SNAP_FORMAT_VERSION;
 	m.id_min = w->id_min;
 	m.id_max = w->id_max;
@@ -1660,12 +1661,9 @@ int snap_writer_republish(void *live, size_t len, const struct snap_meta *was,
 	char path[PATH_MAX];
 	int rc;
 
-	if (err && errlen)
-		err[0] = '\0';
-	rc = absolute(relpath, path, sizeof(path));
+	rc = publish_path(relpath, path, err, errlen);
 	if (rc < 0)
-		return set_error(err, errlen, rc, "snapshot path too long: %s",
-		                 relpath);
+		return rc;
 	if (strcmp(meta->source, was->source) != 0)
 		return set_error(err, errlen, -EINVAL,
 		                 "republishing under another source");
