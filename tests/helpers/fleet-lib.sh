@@ -153,3 +153,18 @@ print(hashlib.sha256(der[-32:]).hexdigest()[:16])' "$TMPD/$3.key")
 		printf 'signature ed25519 %s %s\n' "$keyid" "$(base64 -w0 "$TMPD/sig")"
 	} >"$2"
 }
+
+# Runs CMD..., which must refuse: exit 1, one line that names WHAT and says
+# it kept snapshot generation GEN (a basic regex) of SNAP, and SNAP byte for
+# byte what BEFORE holds.  Usage: expect_refused WHAT SNAP BEFORE GEN CMD...
+expect_refused() {
+	local what=$1 snap=$2 before=$3 gen=$4 rc=0
+	shift 4
+	"$@" >"$TMPD/out" 2>&1 || rc=$?
+	[ "$rc" = 1 ] || fail "$what: exit $rc: $(cat "$TMPD/out")"
+	[ "$(wc -l <"$TMPD/out")" = 1 ] || fail "$what: not one line: $(cat "$TMPD/out")"
+	grep -q "refresh failed: .*$what.*; kept snapshot generation $gen ($snap)\$" "$TMPD/out" ||
+		fail "$what: $(cat "$TMPD/out")"
+	cmp -s "$snap" "$before" || fail "$what: the snapshot changed"
+	echo "ok: refused: $(cat "$TMPD/out")"
+}

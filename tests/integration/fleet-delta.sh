@@ -86,15 +86,9 @@ echo "ok: a host without a usable base downloads the full bundle"
 # ---- refusals: each keeps the snapshot byte for byte -------------------
 # refused N WHAT: host N's refresh fails with one line naming WHAT.
 refused() {
-	local n=$1 what=$2 rc=0 snap="$TMPD/host.$1/cache.mdb"
+	local snap="$TMPD/host.$1/cache.mdb"
 	cp "$snap" "$TMPD/snap.before"
-	host "$n" refresh >"$TMPD/out" 2>&1 || rc=$?
-	[ "$rc" = 1 ] || fail "$what: exit $rc: $(cat "$TMPD/out")"
-	[ "$(wc -l <"$TMPD/out")" = 1 ] || fail "$what: not one line: $(cat "$TMPD/out")"
-	grep -q "refresh failed: .*$what.*; kept snapshot generation [0-9]* ($snap)\$" "$TMPD/out" ||
-		fail "$what: $(cat "$TMPD/out")"
-	cmp -s "$snap" "$TMPD/snap.before" || fail "$what: the snapshot changed"
-	echo "ok: refused: $(cat "$TMPD/out")"
+	expect_refused "$2" "$snap" "$TMPD/snap.before" '[0-9]*' host "$1" refresh
 }
 cp "$D13" "$TMPD/d13"
 "$PY" - "$D13" <<'EOF'

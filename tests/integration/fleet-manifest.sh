@@ -94,16 +94,10 @@ serve() {
 	mv "$M.tmp" "$M"
 }
 refused() {
-	local what=$1 rc=0
+	local what=$1
 	shift
 	if [ $# -eq 0 ]; then set -- host 1 refresh; fi
-	"$@" >"$TMPD/out" 2>&1 || rc=$?
-	[ "$rc" = 1 ] || fail "$what: exit $rc: $(cat "$TMPD/out")"
-	[ "$(wc -l <"$TMPD/out")" = 1 ] || fail "$what: not one line: $(cat "$TMPD/out")"
-	grep -q "refresh failed: .*$what.*; kept snapshot generation $GEN2 ($SNAP1)\$" "$TMPD/out" ||
-		fail "$what: $(cat "$TMPD/out")"
-	cmp -s "$SNAP1" "$TMPD/snap.good" || fail "$what: the snapshot changed"
-	echo "ok: refused: $(cat "$TMPD/out")"
+	expect_refused "$what" "$SNAP1" "$TMPD/snap.good" "$GEN2" "$@"
 }
 # body FILE OUT [SED]: FILE's signed part (all but the signature line),
 # edited by SED.
