@@ -64,6 +64,23 @@
  * when the process is not setuid or setgid; see secure_getenv(3)). */
 #ifndef SNAP_DEFAULT_PATH
 #define SNAP_DEFAULT_PATH "/var/lib/nss-scim/cache.mdb"
+/* ---- patching (patch.c) ---- */
+
+struct snap_patch {
+	const char *const *users_removed;
+	size_t nusers_removed;
+	const struct snap_user *users_added;
+	size_t nusers_added;
+	const char *const *groups_removed;
+	size_t ngroups_removed;
+	const struct snap_group *groups_added;
+	size_t ngroups_added;
+};
+
+int snap_writer_patch(const void *live, size_t len, const struct snap_patch *p,
+                      const struct snap_meta *meta, const char *path, char *err,
+                      size_t errlen);
+
 #endif
 #define SNAP_PATH_ENV "NSS_SCIM_CACHE"
 
@@ -260,5 +277,22 @@ const char *snap_strerror(int err);
 int snap_writer_republish(void *live, size_t len, const struct snap_meta *was,
                           const struct snap_meta *meta, const char *path,
                           char *err, size_t errlen);
+
+/* ---- patching (patch.c) ---- */
+
+struct snap_patch {
+	const char *const *users_removed;
+	size_t nusers_removed;
+	const struct snap_user *users_added;
+	size_t nusers_added;
+	const char *const *groups_removed;
+	size_t ngroups_removed;
+	const struct snap_group *groups_added;
+	size_t ngroups_added;
+};
+
+int snap_writer_patch(const void *live, size_t len, const struct snap_patch *p,
+                      const struct snap_meta *meta, const char *path, char *err,
+                      size_t errlen);
 
 #endif

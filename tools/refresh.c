@@ -388,8 +388,8 @@ static size_t relog_skipped(struct run *r)
 	return n;
 }
 
-/* The mass-removal and empty-directory guards. */
-static int guards(struct run *r, bool force)
+/* The mass-removal and empty-directory guards, for a result of PEOPLE. */
+static int guards_of(struct run *r, size_t people, bool force)
 {
 	size_t before = live_people(r);
 	size_t gone = r->diff.removed_uids;
@@ -397,7 +397,7 @@ static int guards(struct run *r, bool force)
 
 	if (force)
 		return 0;
-	if (r->next.nusers == 0) {
+	if (people == 0) {
 		snprintf(r->err, sizeof(r->err),
 		         "the %s lists no usable person%s",
 		         r->cfg.mode == MODE_FLEET ? "bundle" : "bridge",
@@ -412,6 +412,11 @@ static int guards(struct run *r, bool force)
 		return -1;
 	}
 	return 0;
+}
+
+static int guards(struct run *r, bool force)
+{
+	return guards_of(r, r->next.nusers, force);
 }
 
 /* What the snapshot says it came from: the bridge, or a fleet host's
@@ -651,17 +656,37 @@ static bool live_reusable(void *ud)
 	return true;
 }
 
+/* fleet_download's question when a delta from the bundle this host
+ * applied makes the manifest's: can the live snapshot be patched with the
+ * records the delta changed?  Yes when it can stand for that bundle
+ * (live_reusable()) and the host's rules left every entry of it as it
+ * was: no lock and nothing skipped.  A run that prints the diff line by
+ * line reads everything anyway. */
+static bool live_patchable(void *ud)
+{
+	struct run *r = ud;
+	json_object *skipped = NULL;
+
+	if (r->want_full || r->locks.n > 0 ||
+	    !status_get_json(r->st, ST_SKIPPED, &skipped) || skipped == NULL ||
+	    !json_object_is_type(skipped, json_type_array) ||
+	    json_object_array_length(skipped) != 0)
+		return false;
+	return live_reusable(ud);
+}
+
 /* A fleet host, once its snapshot is published from the bundle
  * r->dl.sha256: what live_reusable() and load_kept_sum() check next time,
- * and the snapshot's summary, from M (its model), or when NULL from the
- * summary kept of the snapshot it republished.  DATA, when not NULL, holds
- * the LEN bytes published; else the file is read. */
+ * and the snapshot's summary: SUM when not NULL, else from M (its model),
+ * else the summary kept of the snapshot it republished.  DATA, when not
+ * NULL, holds the LEN bytes published; else the file is read. */
 static void remember_snapshot(struct run *r, const struct model *m,
-                              const char *data, size_t len)
+                              const struct model_sum *sum, const char *data,
+                              size_t len)
 {
 	char basis[SHA256_HEX] = "", sha[SHA256_HEX] = "", was[SHA256_HEX],
 	     path[PATH_MAX];
-	struct model_sum sum = {0};
+	struct model_sum own = {0};
 	bool ok = r->dl.manifest;
 
 	snprintf(was, sizeof(was), "%s", status_str(r, ST_SNAPSHOT_SHA256));
@@ -675,11 +700,13 @@ static void remember_snapshot(struct run *r, const struct model *m,
 		fleet_basis(r, r->dl.sha256, basis);
 	ok = ok && basis[0] &&
 	     state_path(r->cfg.state_dir, STATE_SNAP_SUM, path) == 0;
-	if (ok)
-		ok = (m ? model_sum_of(m, &sum)
-		        : model_sum_load(path, was, &sum)) == 0 &&
-		     model_sum_save(path, sha, &sum) == 0;
-	model_sum_free(&sum);
+	if (ok && sum == NULL) {
+		ok = (m ? model_sum_of(m, &own)
+		        : model_sum_load(path, was, &own)) == 0;
+		sum = &own;
+	}
+	ok = ok && model_sum_save(path, sha, sum) == 0;
+	model_sum_free(&own);
 	/* Without its summary the snapshot is read whole next time, and
 	 * rebuilt rather than republished: slower, never wrong. */
 	if (ok) {
@@ -722,6 +749,7 @@ static int fleet_fetch(struct run *r, bool dry_run)
 	        .sha256 = status_str(r, ST_BUNDLE_SHA256),
 	        /* A dry run prints what the bundle's directory makes. */
 	        .reusable = dry_run ? NULL : live_reusable,
+	        .patchable = dry_run ? NULL : live_patchable,
 	        .ud = r};
 	if (localdb_load(&r->local, r->cfg.local_passwd, r->cfg.local_group,
 	                 r->err, sizeof(r->err)) < 0)
@@ -804,13 +832,130 @@ static int fleet_republish(struct run *r)
 		return -1;
 	}
 	remember_bundle(r);
-	remember_snapshot(r, NULL, r->live_bytes, r->live_len);
+	remember_snapshot(r, NULL, NULL, r->live_bytes, r->live_len);
+	status_set_str(r->st, ST_SNAPSHOT_MADE, "republished");
 	status_set_int(r->st, ST_LAST_GENERATION, (int64_t)m.generation);
 	run_nscd_invalidate();
 	summary_of(r, "published", m.generation, live->nusers, live->nactive,
 	           live->ngroups, skipped);
 	record(r, "success", NULL);
 	return 0;
+}
+
+/* The patch of r->dl, an EDITED download, for the writer: its strings
+ * are the model's and the download's, and live as long as they do. */
+static int patch_of(const struct run *r, struct snap_patch *p,
+                    struct snap_user **users, struct snap_group **groups)
+{
+	const struct model *m = &r->dl.model;
+
+	*users = calloc(m->nusers + 1, sizeof(**users));
+	*groups = calloc(m->ngroups + 1, sizeof(**groups));
+	if (*users == NULL || *groups == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < m->nusers; i++) {
+		const struct model_user *u = &m->users[i];
+
+		(*users)[i] = (struct snap_user){u->name,  u->uid,  u->gid,
+		                                 u->gecos, u->home, u->shell,
+		                                 u->active};
+	}
+	for (size_t i = 0; i < m->ngroups; i++) {
+		const struct model_group *g = &m->groups[i];
+
+		(*groups)[i] =
+		        (struct snap_group){g->name, g->gid, g->nmembers,
+		                            (const char *const *)g->members};
+	}
+	*p = (struct snap_patch){
+	        .users_removed = (const char *const *)r->dl.gone_users,
+	        .nusers_removed = r->dl.ngone_users,
+	        .users_added = *users,
+	        .nusers_added = m->nusers,
+	        .groups_removed = (const char *const *)r->dl.gone_groups,
+	        .ngroups_removed = r->dl.ngone_groups,
+	        .groups_added = *groups,
+	        .ngroups_added = m->ngroups};
+	return 0;
+}
+
+/* A fleet host whose live snapshot was made from the delta's base, under
+ * rules that left it whole (live_patchable): the new snapshot is that one
+ * with the records the delta changed, written by the writer's patch,
+ * which copies every other record as it is.  What it publishes, says and
+ * records is what a rebuild from the whole bundle would.  Returns 0 when
+ * published, 1 when this cannot tell (the caller then rebuilds from the
+ * whole bundle, which says what is wrong, if anything), or minus the exit
+ * code with the reason in r->err (refused by a guard, or the id map not
+ * saved). */
+static int fleet_patch(struct run *r, bool force)
+{
+	const struct bundle_info *b = &r->dl.info;
+	struct fleet_rules rules = host_rules(r);
+	struct snap_meta m = {.generation = b->generation,
+	                      .created = b->created},
+	                 now;
+	struct snap_user *users = NULL;
+	struct snap_group *groups = NULL;
+	struct model_sum sum = {0};
+	struct snap_patch p;
+	char why[512];
+	bool published = false;
+	int rc = 1;
+
+	if (!r->have_live || !fleet_rules_keep(&r->dl.model, &rules) ||
+	    model_sum_patch(
+	            &r->live_sum, (const char *const *)r->dl.gone_users,
+	            r->dl.ngone_users, (const char *const *)r->dl.gone_groups,
+	            r->dl.ngone_groups, &r->dl.model, &sum, &r->diff) < 0 ||
+	    sum.nusers != b->npeople || sum.ngroups != b->ngroups ||
+	    model_diff_empty(&r->diff))
+		goto out;
+	if (guards_of(r, sum.nusers, force) < 0) {
+		rc = -EXIT_REFUSED;
+		goto out;
+	}
+	/* As publish() numbers it: only a local lock can have put the live
+	 * one ahead. */
+	if (b->generation < r->live_meta.generation)
+		m.generation = run_next_generation(r);
+	snprintf(m.source, sizeof(m.source), "%s", run_source(r));
+	if (save_ids(r, r->err, sizeof(r->err)) < 0) {
+		rc = -EXIT_FAIL;
+		goto out;
+	}
+	if (patch_of(r, &p, &users, &groups) < 0)
+		snprintf(why, sizeof(why), "out of memory");
+	else if (snap_writer_patch(r->live_bytes, r->live_len, &p, &m,
+	                           r->cfg.cache_path, why, sizeof(why)) == 0)
+		published = true;
+	/* Published, the meta record says what the writer counted. */
+	if (published &&
+	    model_read_meta(r->cfg.cache_path, geteuid(), &now) < 0)
+		snprintf(why, sizeof(why), "its meta record is unreadable");
+	else if (published)
+		rc = 0;
+	if (rc != 0) {
+		logmsg(LOG_INFO,
+		       "patching the snapshot with the delta's changes failed "
+		       "(%s); rebuilding it from the whole bundle",
+		       why);
+		goto out;
+	}
+	report_skipped(r);
+	remember_bundle(r);
+	remember_snapshot(r, NULL, &sum, NULL, 0);
+	status_set_str(r->st, ST_SNAPSHOT_MADE, "patched");
+	status_set_int(r->st, ST_LAST_GENERATION, (int64_t)now.generation);
+	run_nscd_invalidate();
+	summary_of(r, "published", now.generation, now.nusers, now.nactive,
+	           now.ngroups, 0);
+	record(r, "success", NULL);
+out:
+	free(users);
+	free(groups);
+	model_sum_free(&sum);
+	return rc;
 }
 
 /* A fleet host: this host's rules over the bundle's directory. */
@@ -855,7 +1000,8 @@ static int publish(struct run *r)
 		return rc;
 	if (r->cfg.mode == MODE_FLEET) {
 		remember_bundle(r);
-		remember_snapshot(r, &r->next, NULL, 0);
+		remember_snapshot(r, &r->next, NULL, NULL, 0);
+		status_set_str(r->st, ST_SNAPSHOT_MADE, "rebuilt");
 	}
 	status_set_int(r->st, ST_LAST_GENERATION, (int64_t)m.generation);
 	run_nscd_invalidate();
@@ -877,6 +1023,13 @@ int refresh_run(struct run *r, bool dry_run, bool force)
 		if (dl_same(r))
 			return fleet_republish(r) < 0 ? failed(r, EXIT_FAIL)
 			                              : EXIT_OK;
+		rc = r->dl.edited ? fleet_patch(r, force) : 1;
+		if (rc <= 0)
+			return rc == 0 ? EXIT_OK : failed(r, -rc);
+		r->diff = (struct model_diff){0};
+		if (r->dl.edited &&
+		    fleet_download_parse(&r->dl, r->err, sizeof(r->err)) < 0)
+			return failed(r, EXIT_FAIL);
 	} else {
 		if (fetch(r) < 0)
 			return failed(r, EXIT_FAIL);

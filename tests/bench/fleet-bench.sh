@@ -292,12 +292,14 @@ STAGES = [
       "bundle_load_public")),
     ("delta application", ("delta_apply",)),
     ("download, gunzip", ("curl_easy_perform", "http_get_cond", "http_get")),
+    ("bundle parse, changed lines", ("bundle_parse_edited",)),
     ("bundle parse (model)", ("bundle_parse",)),
     ("local rules", ("fleet_apply_local",)),
     ("live snapshot summary", ("model_sum_snapshot", "load_kept_sum")),
     ("diff, summary kept", ("model_sum_diff", "model_sum_of",
-      "remember_snapshot")),
+      "model_sum_patch", "remember_snapshot")),
     ("republish (copy, meta record)", ("snap_writer_republish",)),
+    ("patch (changed records, copy, LMDB, checks)", ("snap_writer_patch",)),
 ]
 READER = ("snap_get_account", "snap_getgrnam", "snap_getgrent",
           "snap_getpwent", "snap_reader_new", "snap_reader_free")

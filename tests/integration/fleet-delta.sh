@@ -3,7 +3,11 @@
 # the directory.  A host one change behind applies the delta from its
 # bundle, a host two behind the delta from its own, a host without a
 # usable base downloads the full bundle: nginx's log says which files each
-# read.  A delta tampered with, truncated, swapped for another, or made
+# read.  A host whose snapshot was made from the delta's base, under rules
+# that left it whole, patches it with the records the delta changed
+# (status: snapshot_made "patched"), also when people and groups come and
+# go; one whose snapshot was altered rebuilds it.  A delta tampered with,
+# truncated, swapped for another, or made
 # for another base (in a properly signed manifest), and a manifest naming
 # a delta storage does not have, are refused with one line and the
 # snapshot byte for byte.  Every host's snapshot is byte-identical to one
@@ -24,6 +28,10 @@ start_nginx
 SRC="$NGINX_URL/nss-scim.bundle"
 
 sha() { sha256sum "$1" | cut -c1-64; }
+# made N: how host N made its snapshot last (status --json).
+made() {
+	host "$1" status --json | "$PY" -c 'import json, sys; print(json.load(sys.stdin)["fleet"]["snapshot_made"])'
+}
 # log_since N: nginx's lines after the first N.
 log_since() { tail -n +$(($1 + 1)) "$NGINX_LOG"; }
 mark() { wc -l <"$NGINX_LOG"; }
@@ -56,6 +64,7 @@ grep -q "^GET /nss-scim.bundle.manifest 200 " "$TMPD/log" || fail "host 1: no ma
 grep -q "^GET /$(basename "$D12") 200 " "$TMPD/log" || fail "host 1: no delta: $(cat "$TMPD/log")"
 grep -q "^GET /nss-scim.bundle 200 " "$TMPD/log" && fail "host 1 downloaded the full bundle"
 cmp -s "$TMPD/host.1/state/fleet-base" "$B" || fail "host 1's base is not the new bundle"
+[ "$(made 1)" = patched ] || fail "host 1 did not patch its snapshot: $(made 1)"
 echo "ok: a host one change behind applies the delta ($(stat -c %s "$D12") bytes, bundle $(stat -c %s "$B"))"
 
 # ---- a second change: two deltas; a host two behind uses its own ------
@@ -73,6 +82,7 @@ log_since "$n" >"$TMPD/log"
 grep -q "^GET /$(basename "$D23") 200 " "$TMPD/log" || fail "host 1 did not use its delta: $(cat "$TMPD/log")"
 grep -q "^GET /$(basename "$D13") 200 " "$TMPD/log" || fail "host 2 did not use its delta: $(cat "$TMPD/log")"
 grep -q "^GET /nss-scim.bundle 200 " "$TMPD/log" && fail "a host downloaded the full bundle"
+[ "$(made 2)" = patched ] || fail "host 2 did not patch its snapshot: $(made 2)"
 echo "ok: a host two changes behind applies the delta from its own bundle"
 
 # ---- no usable base: the full bundle ----------------------------------
@@ -81,6 +91,7 @@ n=$(mark)
 host 3 --quiet refresh || fail "host 3, no base"
 log_since "$n" | grep -q "^GET /nss-scim.bundle 200 " || fail "host 3 did not fall back to the full bundle"
 cmp -s "$TMPD/host.3/state/fleet-base" "$B" || fail "host 3 kept no base"
+[ "$(made 3)" = rebuilt ] || fail "host 3 did not rebuild its snapshot: $(made 3)"
 echo "ok: a host without a usable base downloads the full bundle"
 
 # ---- refusals: each keeps the snapshot byte for byte -------------------
@@ -132,4 +143,47 @@ for i in 1 2 3 4 5; do
 		fail "host $i's snapshot differs from the full bundle's"
 done
 echo "ok: every host's snapshot is byte-identical to the full bundle's"
+
+# ---- people and groups come and go: the patch follows ------------------
+# A person leaves (and their groups), one joins two groups, one moves from
+# one group to another and one is renamed: every user whose list of groups
+# changes is rewritten, every other record copied.  Host 5's snapshot is
+# altered after it published: it no longer is the file its state vouches
+# for, so it is rebuilt, not patched.
+edit_data "$DATA" '
+import copy
+gone = d["users"].pop(10)["id"]
+new = copy.deepcopy(d["users"][5])
+new["id"] = "NEWPERSON0000000000000001"
+new["userName"] = "zed.newcomer@example.com"
+new["name"]["formatted"] = "Zed Newcomer"
+d["users"].append(new)
+for g in d["groups"]:
+    g["members"] = [m for m in g["members"] if m["value"] != gone]
+moved = d["groups"][0]["members"].pop(0)
+d["groups"][1]["members"].append(moved)
+d["groups"][1]["members"].append({"value": new["id"]})
+d["groups"][2]["members"].append({"value": new["id"]})
+d["users"][3]["userName"] = "renamed.person@example.com"
+'
+sc --quiet refresh || fail "source refresh 4"
+"$PY" -c '
+import sys
+b = bytearray(open(sys.argv[1], "rb").read())
+b[len(b) // 2] ^= 0x40
+open(sys.argv[1], "wb").write(b)
+' "$TMPD/host.5/cache.mdb"
+for i in 1 2 5; do host $i --quiet refresh || fail "host $i, fourth change"; done
+[ "$(made 1)" = patched ] || fail "host 1 did not patch its snapshot: $(made 1)"
+[ "$(made 2)" = patched ] || fail "host 2 did not patch its snapshot: $(made 2)"
+[ "$(made 5)" = rebuilt ] || fail "host 5 patched an altered snapshot: $(made 5)"
+fleet_config ref2 "$SRC" "$TMPD/fleet.pub"
+host ref2 --quiet refresh || fail "second reference host"
+for i in 1 2 5; do
+	cmp -s "$TMPD/host.$i/cache.mdb" "$TMPD/host.ref2/cache.mdb" ||
+		fail "host $i's snapshot differs from the full bundle's"
+done
+cmp -s "$TMPD/host.1/cache.mdb" "$TMPD/host.ref/cache.mdb" &&
+	fail "the fourth change changed nothing"
+echo "ok: a patch that adds, removes, renames and regroups people makes the full bundle's snapshot, byte for byte"
 exit 0

@@ -566,37 +566,50 @@ static int id_field(struct parser *ps, const struct bundle_info *info,
 	return 0;
 }
 
+/* The fields of a person's LINE (split in place) into U, each checked as
+ * the writer would; PREV, the name of the person before, when known. */
+static int person_fields(struct parser *ps, const struct bundle_info *info,
+                         char *line, const char *prev, struct model_user *u)
+{
+	char *f[8];
+	int r;
+
+	*u = (struct model_user){0};
+	if (!split(line, f, 8) || strcmp(f[0], "P") != 0)
+		return bad(ps, "expected a person: P and 7 TAB-separated "
+		               "fields");
+	u->name = f[1];
+	if (!snap_name_valid(u->name, strlen(u->name)))
+		return bad(ps, "invalid name");
+	if (prev != NULL && strcmp(prev, u->name) >= 0)
+		return bad(ps, "people are not sorted by name, or repeat one");
+	if ((r = id_field(ps, info, "uid", f[2], &u->uid)) ||
+	    (r = id_field(ps, info, "gid", f[3], &u->gid)))
+		return r;
+	if (strcmp(f[4], "0") != 0 && strcmp(f[4], "1") != 0)
+		return bad(ps, "the active flag must be 0 or 1");
+	u->active = f[4][0] == '1';
+	u->gecos = f[5];
+	u->home = f[6];
+	u->shell = f[7];
+	if (!snap_field_valid(u->gecos, strlen(u->gecos)) ||
+	    u->home[0] != '/' || !snap_field_valid(u->home, strlen(u->home)) ||
+	    u->shell[0] != '/' || !snap_field_valid(u->shell, strlen(u->shell)))
+		return bad(ps, "gecos, home or shell unusable");
+	return 0;
+}
+
 static int parse_person(struct parser *ps, const struct bundle_info *info,
                         char *line, const char *prev, struct numset *uids,
                         struct strmap *names, struct model *m)
 {
-	struct model_user u = {0};
-	char *f[8];
-	int r;
+	struct model_user u;
+	int r = person_fields(ps, info, line, prev, &u);
 
-	if (!split(line, f, 8) || strcmp(f[0], "P") != 0)
-		return bad(ps, "expected a person: P and 7 TAB-separated "
-		               "fields");
-	u.name = f[1];
-	if (!snap_name_valid(u.name, strlen(u.name)))
-		return bad(ps, "invalid name");
-	if (prev != NULL && strcmp(prev, u.name) >= 0)
-		return bad(ps, "people are not sorted by name, or repeat one");
-	if ((r = id_field(ps, info, "uid", f[2], &u.uid)) ||
-	    (r = id_field(ps, info, "gid", f[3], &u.gid)))
+	if (r < 0)
 		return r;
 	if (numset_has(uids, u.uid))
 		return bad(ps, "uid %" PRIu32 " repeats", u.uid);
-	if (strcmp(f[4], "0") != 0 && strcmp(f[4], "1") != 0)
-		return bad(ps, "the active flag must be 0 or 1");
-	u.active = f[4][0] == '1';
-	u.gecos = f[5];
-	u.home = f[6];
-	u.shell = f[7];
-	if (!snap_field_valid(u.gecos, strlen(u.gecos)) || u.home[0] != '/' ||
-	    !snap_field_valid(u.home, strlen(u.home)) || u.shell[0] != '/' ||
-	    !snap_field_valid(u.shell, strlen(u.shell)))
-		return bad(ps, "gecos, home or shell unusable");
 	/* NAMES gives each person's position in M, whose copy of the name
 	 * the groups then take as their members' (parse_members). */
 	if (numset_add(uids, u.uid) < 0 ||
@@ -606,17 +619,11 @@ static int parse_person(struct parser *ps, const struct bundle_info *info,
 	return 0;
 }
 
-/* Splits the comma-separated MEMBERS into *V (grown as needed): each must
- * be one of the people's NAMES, in strictly increasing order, and goes
- * into *V as M holds that person's name, so that M's groups take their
- * members without looking each one up again. */
-static int parse_members(struct parser *ps, char *members,
-                         const struct strmap *names, const struct model *m,
-                         char ***v, size_t *cap, size_t *n)
+/* Splits the comma-separated MEMBERS into *V (grown as needed), each a
+ * valid name, in strictly increasing order. */
+static int split_members(struct parser *ps, char *members, char ***v,
+                         size_t *cap, size_t *n)
 {
-	uint32_t *at;
-	int r = 0;
-
 	*n = 0;
 	if (*members == '\0')
 		return 0;
@@ -642,6 +649,21 @@ static int parse_members(struct parser *ps, char *members,
 		(*v)[(*n)++] = s;
 		s = c;
 	}
+	return 0;
+}
+
+/* split_members(), then each member must be one of the people's NAMES
+ * and goes into *V as M holds that person's name, so that M's groups
+ * take their members without looking each one up again. */
+static int parse_members(struct parser *ps, char *members,
+                         const struct strmap *names, const struct model *m,
+                         char ***v, size_t *cap, size_t *n)
+{
+	uint32_t *at;
+	int r = split_members(ps, members, v, cap, n);
+
+	if (r < 0 || *n == 0)
+		return r;
 	/* Looked up together: a group's thousands of members cost the
 	 * table's cache misses side by side, not one after another. */
 	at = malloc(*n * sizeof(*at));
@@ -658,34 +680,47 @@ static int parse_members(struct parser *ps, char *members,
 	return r;
 }
 
-static int parse_group(struct parser *ps, const struct bundle_info *info,
-                       char *line, const char **prev, struct numset *gids,
-                       const struct strmap *names, struct model *m, char ***v,
-                       size_t *cap)
+/* The fields of a group's LINE (split in place): its name, gid and the
+ * text of its members; PREV, the name of the group before, when known. */
+static int group_fields(struct parser *ps, const struct bundle_info *info,
+                        char *line, const char *prev, char **name,
+                        uint32_t *gid, char **members)
 {
-	const char *name;
 	char *f[4];
-	uint32_t gid;
-	size_t n = 0, at = 0;
-	int r;
 
 	if (!split(line, f, 4) || strcmp(f[0], "G") != 0)
 		return bad(ps, "expected a group: G and 3 TAB-separated "
 		               "fields");
 	if (!snap_name_valid(f[1], strlen(f[1])))
 		return bad(ps, "invalid group name");
-	if (*prev != NULL && strcmp(*prev, f[1]) >= 0)
+	if (prev != NULL && strcmp(prev, f[1]) >= 0)
 		return bad(ps, "groups are not sorted by name, or repeat one");
-	if ((r = id_field(ps, info, "gid", f[2], &gid)) < 0)
+	*name = f[1];
+	*members = f[3];
+	return id_field(ps, info, "gid", f[2], gid);
+}
+
+static int parse_group(struct parser *ps, const struct bundle_info *info,
+                       char *line, const char **prev, struct numset *gids,
+                       const struct strmap *names, struct model *m, char ***v,
+                       size_t *cap)
+{
+	const char *name;
+	char *gname = NULL, *members = NULL;
+	uint32_t gid;
+	size_t n = 0, at = 0;
+	int r;
+
+	if ((r = group_fields(ps, info, line, *prev, &gname, &gid, &members)))
 		return r;
 	if (numset_has(gids, gid))
 		return bad(ps, "gid %" PRIu32 " repeats", gid);
-	if ((r = parse_members(ps, f[3], names, m, v, cap, &n)) < 0)
+	if ((r = parse_members(ps, members, names, m, v, cap, &n)) < 0)
 		return r;
 	/* A private group's name is its person's, which M holds already. */
-	name = strmap_get(names, f[1], &at)
+	name = strmap_get(names, gname, &at)
 	               ? m->users[at].name
-	               : model_keep(m, f[1], strlen(f[1]) + 1);
+	               : model_keep(m, gname, strlen(gname) + 1);
 	*prev = name;
 	if (name == NULL || numset_add(gids, gid) < 0 ||
 	    model_add_group_of_users(m, name, gid, (const char *const *)*v, n,
@@ -748,6 +783,153 @@ int bundle_parse(const char *data, size_t len, struct bundle_info *info,
 	r = parse_header(&ps, info);
 	if (r == 0)
 		r = parse_body(&ps, info, m);
+	free(ps.scratch);
+	if (r < 0) {
+		model_free(m);
+		return r;
+	}
+	model_sort(m);
+	return 0;
+}
+
+/* The name of the record line at P (LEN bytes, "P\tNAME\t..." or
+ * "G\tNAME\t..."), into *NAME and *N; false when it has no such field. */
+static bool record_name(const char *p, size_t len, const char **name, size_t *n)
+{
+	const char *tab;
+
+	if (len < 3 || p[1] != '\t')
+		return false;
+	tab = memchr(p + 2, '\t', len - 2);
+	if (tab == NULL)
+		return false;
+	*name = p + 2;
+	*n = (size_t)(tab - *name);
+	return true;
+}
+
+bool bundle_line_name(const char *p, size_t len, char *kind, char *name)
+{
+	const char *s;
+	size_t n;
+
+	if (!record_name(p, len, &s, &n) || n == 0 || n > SNAP_NAME_MAX ||
+	    (p[0] != 'P' && p[0] != 'G'))
+		return false;
+	*kind = p[0];
+	memcpy(name, s, n);
+	name[n] = '\0';
+	return true;
+}
+
+/* One line of the records that CAME names: parsed whole into M. */
+static int parse_came(struct parser *ps, const struct bundle_info *info,
+                      bool person, struct model *m, char ***v, size_t *cap)
+{
+	char *line = next_line(ps), *name = NULL, *members = NULL;
+	struct model_user u;
+	uint32_t gid = 0;
+	size_t n = 0;
+	int r;
+
+	if (line == NULL)
+		return ps->rc;
+	if (person) {
+		r = person_fields(ps, info, line, NULL, &u);
+		if (r == 0 && model_add_user(m, &u) < 0)
+			r = -ENOMEM;
+	} else {
+		r = group_fields(ps, info, line, NULL, &name, &gid, &members);
+		if (r == 0)
+			r = split_members(ps, members, v, cap, &n);
+		if (r == 0 &&
+		    model_add_group(m, name, gid, (const char *const *)*v, n,
+		                    NULL) < 0)
+			r = -ENOMEM;
+	}
+	if (r == -ENOMEM)
+		set_error(ps->err, ps->errlen, -ENOMEM, "out of memory");
+	return r;
+}
+
+/* Any other line of the records: it must be one of its kind; the base it
+ * came from was parsed whole, so it is not read further. */
+static int pass_line(struct parser *ps, bool person)
+{
+	const char *nl;
+
+	ps->line++;
+	nl = ps->p < ps->end ? memchr(ps->p, '\n', (size_t)(ps->end - ps->p))
+	                     : NULL;
+	if (nl == NULL)
+		return bad(ps, "the bundle ends early");
+	if ((size_t)(nl - ps->p) < 2 || ps->p[0] != (person ? 'P' : 'G') ||
+	    ps->p[1] != '\t')
+		return bad(ps, "expected a %s", person ? "person" : "group");
+	ps->p = nl + 1;
+	return 0;
+}
+
+int bundle_parse_edited(const char *data, size_t len,
+                        const struct delta_span *came, size_t ncame,
+                        struct bundle_info *info, struct model *m, char *err,
+                        size_t errlen)
+{
+	struct parser ps = {
+	        .p = data, .end = data + len, .err = err, .errlen = errlen};
+	const char *records, *prev = NULL, *name = NULL;
+	size_t k = 0, cap = 0, prevn = 0, n = 0, total;
+	char **v = NULL, *line;
+	int r;
+
+	*info = (struct bundle_info){0};
+	*m = (struct model){0};
+	r = parse_header(&ps, info);
+	records = ps.p;
+	total = info->npeople + info->ngroups;
+	while (k < ncame && data + came[k].off < records)
+		k++; /* the header's, parsed whole above */
+	for (size_t i = 0; r == 0 && i < total; i++) {
+		const char *at = ps.p;
+		bool person = i < info->npeople;
+
+		if (i == info->npeople)
+			prev = NULL; /* the groups' names start again */
+		if (k < ncame && data + came[k].off == at) {
+			r = parse_came(&ps, info, person, m, &v, &cap);
+			k++;
+		} else {
+			r = pass_line(&ps, person);
+		}
+		/* Every name in order, the ones not parsed included: the
+		 * lines a delta kept are next to lines it wrote. */
+		if (r == 0 &&
+		    !record_name(at, (size_t)(ps.p - at - 1), &name, &n))
+			r = bad(&ps, "a record without a name");
+		if (r == 0 && prev != NULL) {
+			int c = memcmp(prev, name, prevn < n ? prevn : n);
+
+			if (c > 0 || (c == 0 && prevn >= n))
+				r = bad(&ps,
+				        "%s are not sorted by name, or "
+				        "repeat one",
+				        person ? "people" : "groups");
+		}
+		prev = name;
+		prevn = n;
+	}
+	if (r == 0)
+		info->digest = digest(info, records, (size_t)(ps.p - records));
+	if (r == 0 && k < ncame && data + came[k].off < ps.p)
+		r = bad(&ps, "an edited line is not a record");
+	if (r == 0 && (line = next_line(&ps)) == NULL)
+		r = ps.rc;
+	else if (r == 0 && strcmp(line, "end") != 0)
+		r = bad(&ps, "expected \"end\" after %zu people and %zu groups",
+		        info->npeople, info->ngroups);
+	if (r == 0 && ps.p != ps.end)
+		r = bad(&ps, "text after \"end\"");
+	free(v);
 	free(ps.scratch);
 	if (r < 0) {
 		model_free(m);

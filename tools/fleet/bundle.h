@@ -38,6 +38,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "delta.h"
 #include "model.h"
 #include "util.h"
 
@@ -82,6 +83,27 @@ int bundle_verify(const char *data, size_t len, EVP_PKEY *pub,
  * nothing to free), or -ENOMEM. */
 int bundle_parse(const char *data, size_t len, struct bundle_info *info,
                  struct model *m, char *err, size_t errlen);
+
+/* The bundle whose signed part is the LEN bytes at DATA, made by a delta
+ * (delta.h) from a base that this host parsed whole before, CAME being
+ * the lines the delta wrote (delta_edits): the header is parsed whole into
+ * INFO, with the digest of all the records, and of the records only the
+ * lines CAME names are parsed, into M (sorted), with every check
+ * bundle_parse() makes of a line alone.  Every other record line is
+ * counted, must be of its kind (the people, then the groups, as many as
+ * the header says) and in name order, without repeats.  Whether a uid,
+ * gid or member is unique or known across the whole bundle is not
+ * checked: the caller's snapshot writer checks that of its result.
+ * Returns as bundle_parse(). */
+int bundle_parse_edited(const char *data, size_t len,
+                        const struct delta_span *came, size_t ncame,
+                        struct bundle_info *info, struct model *m, char *err,
+                        size_t errlen);
+
+/* The kind ('P' or 'G') and name (NAME has room for SNAP_NAME_MAX + 1
+ * bytes) of the record line at P, LEN bytes without its newline; false
+ * when it is not a record line of a bundle. */
+bool bundle_line_name(const char *p, size_t len, char *kind, char *name);
 
 /* Makes an Ed25519 key pair: PRIV (PKCS#8 PEM, mode 0600, created
  * exclusively: an existing file is never replaced) and PUB

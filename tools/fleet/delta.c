@@ -435,10 +435,47 @@ static bool apply_members(const struct line *op, const struct line *l,
 	return !hr;
 }
 
+/* Appends a span to *V (N of them, room for 16 or the power of two N
+ * reached); false when out of memory. */
+static bool span_push(struct delta_span **v, size_t *n, size_t off, size_t len)
+{
+	if (*n == 0 || (*n >= 16 && (*n & (*n - 1)) == 0)) {
+		size_t nc = *n ? 2 * *n : 16;
+		struct delta_span *a = realloc(*v, nc * sizeof(*a));
+
+		if (a == NULL)
+			return false;
+		*v = a;
+	}
+	(*v)[(*n)++] = (struct delta_span){off, len};
+	return true;
+}
+
+/* Records in ED (when not NULL) the base lines B->v[I..I+N) as gone. */
+static bool gone_lines(struct delta_edits *ed, const struct lines *b,
+                       const char *base, size_t i, size_t n)
+{
+	for (size_t j = i; ed != NULL && j < i + n; j++)
+		if (!span_push(&ed->gone, &ed->ngone,
+		               (size_t)(b->v[j].p - base), b->v[j].n))
+			return false;
+	return true;
+}
+
+/* Records in ED the target's line that starts at FROM and ends OUT. */
+static bool came_line(struct delta_edits *ed, const struct buf *out,
+                      size_t from)
+{
+	return ed == NULL || out->err ||
+	       span_push(&ed->came, &ed->ncame, from, out->len - from - 1);
+}
+
 static int apply_ops(const struct lines *d, const struct lines *b,
-                     struct buf *out, char *err, size_t errlen)
+                     const char *base, struct buf *out, struct delta_edits *ed,
+                     char *err, size_t errlen)
 {
 	size_t i = 0, k;
+	bool kept = true;
 
 	for (k = 3; k < d->n; k++) {
 		const struct line *l = &d->v[k];
@@ -446,14 +483,19 @@ static int apply_ops(const struct lines *d, const struct lines *b,
 
 		if (l->n == 3 && memcmp(l->p, "end", 3) == 0)
 			break;
+		size_t from = out->len;
+
 		if (l->n >= 2 && l->p[0] == '+' && l->p[1] == ' ') {
 			buf_add(out, l->p + 2, l->n - 2);
 			buf_add(out, "\n", 1);
+			kept = kept && came_line(ed, out, from);
 		} else if (l->n >= 1 && l->p[0] == '~') {
 			if (i >= b->n || !apply_members(l, &b->v[i], out))
 				return damaged(err, errlen, k + 1,
 				               "a member edit that does not "
 				               "fit its group");
+			kept = kept && gone_lines(ed, b, base, i, 1) &&
+			       came_line(ed, out, from);
 			i++;
 		} else if (l->n >= 1 && (l->p[0] == '=' || l->p[0] == '-')) {
 			if (!count_of(l, &n) || n > b->n - i)
@@ -464,6 +506,8 @@ static int apply_ops(const struct lines *d, const struct lines *b,
 				        (size_t)(b->v[i + n - 1].p +
 				                 b->v[i + n - 1].n + 1 -
 				                 b->v[i].p));
+			else
+				kept = kept && gone_lines(ed, b, base, i, n);
 			i += n;
 		} else
 			return damaged(err, errlen, k + 1, "not an operation");
@@ -475,12 +519,29 @@ static int apply_ops(const struct lines *d, const struct lines *b,
 	if (i != b->n)
 		return damaged(err, errlen, k + 1,
 		               "leaves part of the base unused");
-	return out->err ? set_error(err, errlen, -ENOMEM, "out of memory") : 0;
+	return out->err || !kept
+	               ? set_error(err, errlen, -ENOMEM, "out of memory")
+	               : 0;
+}
+
+void delta_edits_free(struct delta_edits *ed)
+{
+	free(ed->gone);
+	free(ed->came);
+	*ed = (struct delta_edits){0};
 }
 
 int delta_apply(const char *base, size_t blen, const char *delta, size_t dlen,
                 struct buf *out, char target_hex[SHA256_HEX], char *err,
                 size_t errlen)
+{
+	return delta_apply_edits(base, blen, delta, dlen, out, target_hex, NULL,
+	                         err, errlen);
+}
+
+int delta_apply_edits(const char *base, size_t blen, const char *delta,
+                      size_t dlen, struct buf *out, char target_hex[SHA256_HEX],
+                      struct delta_edits *ed, char *err, size_t errlen)
 {
 	struct lines d = {0}, b = {0};
 	char want_base[SHA256_HEX], got[SHA256_HEX], magic[32];
@@ -488,6 +549,8 @@ int delta_apply(const char *base, size_t blen, const char *delta, size_t dlen,
 	int rc;
 
 	buf_reset(out);
+	if (ed != NULL)
+		delta_edits_free(ed);
 	snprintf(magic, sizeof(magic), MAGIC " %d", DELTA_VERSION);
 	rc = split_lines(delta, dlen, &d);
 	if (rc == -EINVAL)
@@ -515,7 +578,7 @@ int delta_apply(const char *base, size_t blen, const char *delta, size_t dlen,
 		return set_error(err, errlen, rc == -ENOMEM ? rc : -EBADE,
 		                 "the held bundle is not whole lines");
 	}
-	rc = apply_ops(&d, &b, out, err, errlen);
+	rc = apply_ops(&d, &b, base, out, ed, err, errlen);
 	free(d.v);
 	free(b.v);
 	if (rc < 0)

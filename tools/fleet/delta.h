@@ -62,4 +62,25 @@ int delta_apply(const char *base, size_t blen, const char *delta, size_t dlen,
                 struct buf *out, char target_hex[SHA256_HEX], char *err,
                 size_t errlen);
 
+/* A line of a text: LEN bytes at offset OFF, without its newline. */
+struct delta_span {
+	size_t off, len;
+};
+
+/* What a delta changed, line by line: GONE, the base's lines it skipped
+ * or edited (offsets in the base); CAME, the target's lines it added or
+ * edited (offsets in the target), each list in order.  An edited line is
+ * in both.  Every other line of the target is a line of the base. */
+struct delta_edits {
+	struct delta_span *gone, *came;
+	size_t ngone, ncame;
+};
+
+/* delta_apply(), telling also what changed into ED (emptied first; freed
+ * with delta_edits_free() whatever the result). */
+int delta_apply_edits(const char *base, size_t blen, const char *delta,
+                      size_t dlen, struct buf *out, char target_hex[SHA256_HEX],
+                      struct delta_edits *ed, char *err, size_t errlen);
+void delta_edits_free(struct delta_edits *ed);
+
 #endif

@@ -222,6 +222,18 @@ static bool untouched(const struct model *in, const struct fleet_rules *r,
 	return keep;
 }
 
+bool fleet_rules_keep(const struct model *m, const struct fleet_rules *rules)
+{
+	struct lock_match none = {0};
+
+	if (rules->locks != NULL && rules->locks->n > 0)
+		return false;
+	for (size_t i = 0; i < m->nusers; i++)
+		if (strmap_get(&rules->local->groups, m->users[i].name, NULL))
+			return false;
+	return untouched(m, rules, &none);
+}
+
 int fleet_apply_local(struct model *in, const struct fleet_rules *rules,
                       bool take, struct model *out, struct skiplist *skipped)
 {
@@ -325,19 +337,65 @@ static bool absent(long status)
 	return status == 403 || status == 404 || status == 410;
 }
 
+/* The length of the signed part of the LEN bytes at DATA (all but the
+ * last line), or -EBADMSG. */
+static int signed_part(const char *data, size_t len, size_t *end, char *why,
+                       size_t whylen)
+{
+	if (len == 0 || data[len - 1] != '\n')
+		return set_error(why, whylen, -EBADMSG, "not whole lines");
+	*end = len - 1;
+	while (*end > 0 && data[*end - 1] != '\n')
+		(*end)--;
+	return 0;
+}
+
 /* The bundle of the verified LEN bytes at DATA into D: the signed part
- * (all but the last line) is parsed. */
+ * is parsed. */
 static int parse_signed(const char *data, size_t len, struct fleet_download *d,
                         char *why, size_t whylen)
 {
-	size_t end = len;
+	size_t end = 0;
+	int rc = signed_part(data, len, &end, why, whylen);
 
-	if (len == 0 || data[len - 1] != '\n')
-		return set_error(why, whylen, -EBADMSG, "not whole lines");
-	end = len - 1;
-	while (end > 0 && data[end - 1] != '\n')
-		end--;
-	return bundle_parse(data, end, &d->info, &d->model, why, whylen);
+	return rc < 0 ? rc
+	              : bundle_parse(data, end, &d->info, &d->model, why,
+	                             whylen);
+}
+
+/* Room for N names in *V. */
+static bool grow_names(char ***v, size_t n)
+{
+	char **a = realloc(*v, n * sizeof(*a));
+
+	if (a != NULL)
+		*v = a;
+	return a != NULL;
+}
+
+/* The names of the records the delta removed or replaced, from the base
+ * lines GONE names. */
+static int gone_names(const char *base, const struct delta_edits *ed,
+                      struct fleet_download *d)
+{
+	for (size_t i = 0; i < ed->ngone; i++) {
+		char kind, name[SNAP_NAME_MAX + 1], ***v, *copy;
+		size_t *n;
+
+		if (!bundle_line_name(base + ed->gone[i].off, ed->gone[i].len,
+		                      &kind, name))
+			continue; /* a line of the header */
+		v = kind == 'P' ? &d->gone_users : &d->gone_groups;
+		n = kind == 'P' ? &d->ngone_users : &d->ngone_groups;
+		copy = strdup(name);
+		if (copy == NULL ||
+		    ((*n & (*n - 1)) == 0 && !grow_names(v, *n ? 2 * *n : 1))) {
+			free(copy);
+			return -ENOMEM;
+		}
+		(*v)[(*n)++] = copy;
+	}
+	return 0;
 }
 
 /* Storage without a manifest: the bundle alone, as before manifests. */
@@ -418,7 +476,8 @@ static int get_bound(struct http *h, const char *url, const char *what,
  * is that bundle, else through a delta from it, else downloaded whole. */
 static int content(struct http *h, const struct scim_config *cfg,
                    const struct manifest *m, struct buf *out,
-                   struct fleet_download *d, char *err, size_t errlen)
+                   struct fleet_download *d, struct delta_edits *ed, char *err,
+                   size_t errlen)
 {
 	char path[PATH_MAX], url[4096], have[SHA256_HEX] = "",
 	                                target[SHA256_HEX];
@@ -453,8 +512,9 @@ static int content(struct http *h, const struct scim_config *cfg,
 			rc = get_bound(h, url, "delta", use->hash, use->size,
 			               &delta, d, err, errlen);
 		if (rc == 0) {
-			rc = delta_apply(base, blen, delta.data, delta.len, out,
-			                 target, why, sizeof(why));
+			rc = delta_apply_edits(base, blen, delta.data,
+			                       delta.len, out, target, ed, why,
+			                       sizeof(why));
 			if (rc == 0 && strcmp(target, m->hash) != 0)
 				rc = set_error(why, sizeof(why), -EBADE,
 				               "it makes %.16s, not the "
@@ -463,6 +523,10 @@ static int content(struct http *h, const struct scim_config *cfg,
 			if (rc < 0)
 				snprintf(err, errlen, "delta %.200s: %s",
 				         http_req_path(url), why);
+			if (rc == 0 && ed != NULL &&
+			    gone_names(base, ed, d) < 0)
+				rc = set_error(err, errlen, -ENOMEM,
+				               "out of memory");
 		}
 		buf_free(&delta, false);
 		free(base);
@@ -475,6 +539,30 @@ static int content(struct http *h, const struct scim_config *cfg,
 	                 err, errlen);
 }
 
+static void free_names(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* The edited part of BODY, a bundle a delta made (ED), into D; a bundle
+ * that this cannot read is read whole instead (D not EDITED): it is then
+ * bundle_parse()'s to say what is wrong with it. */
+static int parse_edited(const struct buf *body, const struct delta_edits *ed,
+                        struct fleet_download *d)
+{
+	size_t end = 0;
+	char why[512];
+
+	if (signed_part(body->data, body->len, &end, why, sizeof(why)) < 0 ||
+	    bundle_parse_edited(body->data, end, ed->came, ed->ncame, &d->info,
+	                        &d->model, why, sizeof(why)) < 0)
+		return 0;
+	d->edited = true;
+	return 0;
+}
+
 int fleet_download(struct http *h, const struct scim_config *cfg,
                    const struct http_validators *cond,
                    const struct fleet_held *held, struct fleet_download *d,
@@ -485,6 +573,8 @@ int fleet_download(struct http *h, const struct scim_config *cfg,
 	struct manifest m;
 	EVP_PKEY *pub = NULL;
 	char why[512], murl[4096], path[PATH_MAX], id[BUNDLE_KEYID] = "";
+	struct delta_edits ed = {0};
+	bool want;
 	const char *held_sha = held && held->sha256 ? held->sha256 : "";
 	const char *held_digest = held && held->digest ? held->digest : "";
 	int rc;
@@ -559,8 +649,14 @@ int fleet_download(struct http *h, const struct scim_config *cfg,
 		memcpy(d->sha256, m.hash, SHA256_HEX);
 		goto out;
 	}
-	rc = content(h, cfg, &m, &body, d, err, errlen);
-	if (rc == 0) {
+	/* A delta from the bundle the live snapshot was made from needs
+	 * only the records it changed, when that snapshot can be patched. */
+	want = held != NULL && held->patchable != NULL && held_sha[0] &&
+	       held->patchable(held->ud);
+	rc = content(h, cfg, &m, &body, d, want ? &ed : NULL, err, errlen);
+	if (rc == 0 && want && strcmp(d->how, "delta") == 0)
+		rc = parse_edited(&body, &ed, d);
+	if (rc == 0 && !d->edited) {
 		rc = parse_signed(body.data, body.len, d, why, sizeof(why));
 		if (rc < 0)
 			snprintf(err, errlen, "bundle %.200s: %s",
@@ -583,15 +679,47 @@ int fleet_download(struct http *h, const struct scim_config *cfg,
 		unlink(path); /* the next change downloads more; no harm */
 out:
 	EVP_PKEY_free(pub);
+	if (rc == 0 && d->edited) {
+		d->body = body; /* for fleet_download_parse() */
+		body = (struct buf){0};
+	}
 	buf_free(&body, false);
+	delta_edits_free(&ed);
 	if (rc < 0)
 		fleet_download_free(d);
 	return rc;
 }
 
+int fleet_download_parse(struct fleet_download *d, char *err, size_t errlen)
+{
+	struct bundle_info was = d->info;
+	char why[512];
+	int rc;
+
+	model_free(&d->model);
+	free_names(d->gone_users, d->ngone_users);
+	free_names(d->gone_groups, d->ngone_groups);
+	d->gone_users = d->gone_groups = NULL;
+	d->ngone_users = d->ngone_groups = 0;
+	d->edited = false;
+	rc = parse_signed(d->body.data, d->body.len, d, why, sizeof(why));
+	/* Freshness stays the manifest's. */
+	d->info.generation = was.generation;
+	d->info.created = was.created;
+	d->info.valid_until = was.valid_until;
+	memcpy(d->info.keyid, was.keyid, BUNDLE_KEYID);
+	buf_free(&d->body, false);
+	if (rc < 0)
+		return set_error(err, errlen, rc, "bundle: %s", why);
+	return 0;
+}
+
 void fleet_download_free(struct fleet_download *d)
 {
 	model_free(&d->model);
+	free_names(d->gone_users, d->ngone_users);
+	free_names(d->gone_groups, d->ngone_groups);
+	buf_free(&d->body, false);
 	*d = (struct fleet_download){0};
 }
 

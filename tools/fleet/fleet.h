@@ -59,6 +59,11 @@ struct fleet_held {
 	 * True ends the download with HOW "same" and no model; NULL or
 	 * false reads the content as for any manifest. */
 	bool (*reusable)(void *ud);
+	/* When a delta from the bundle SHA256 makes the manifest's: whether
+	 * the host's snapshot of that bundle can be patched with the records
+	 * the delta changed.  True ends the download with EDITED: the model
+	 * holds only those records (fleet_download). */
+	bool (*patchable)(void *ud);
 	void *ud;
 };
 
@@ -100,6 +105,14 @@ struct fleet_download {
 	const char *how;         /* "same" (no content read), "held", "delta" or
 	                          * "full"; NULL without a manifest */
 	char sha256[SHA256_HEX]; /* of the bundle, with a manifest */
+	/* EDITED (HOW "delta", HELD->patchable() true): MODEL holds only the
+	 * people and groups the delta wrote, GONE_* name those it removed or
+	 * replaced, INFO is the whole bundle's, and BODY holds the bundle
+	 * for fleet_download_parse(). */
+	bool edited;
+	char **gone_users, **gone_groups;
+	size_t ngone_users, ngone_groups;
+	struct buf body;
 };
 
 /* GETs the manifest beside cfg->source (conditional on COND, which may be
@@ -121,6 +134,16 @@ int fleet_download(struct http *h, const struct scim_config *cfg,
                    const struct fleet_held *held, struct fleet_download *d,
                    char *err, size_t errlen);
 void fleet_download_free(struct fleet_download *d);
+
+/* An EDITED download made whole: D's model becomes the whole bundle's, as
+ * fleet_download() would have read it.  Returns 0, or a negative errno
+ * with one line in ERR. */
+int fleet_download_parse(struct fleet_download *d, char *err, size_t errlen);
+
+/* True when RULES leave every person and group of M as they are, with no
+ * lock and no person named like a local group (what a host's rules over
+ * a part of a bundle can tell without the rest). */
+bool fleet_rules_keep(const struct model *m, const struct fleet_rules *rules);
 
 /* Once D is applied: records what the next run compares against and
  * keeps its bundle as the base for deltas. */

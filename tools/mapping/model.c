@@ -862,6 +862,134 @@ int model_sum_diff(const struct model_sum *old, const struct model *new,
 	return 0;
 }
 
+/* One kind of entry of model_sum_patch(): OLD (sorted) without the names
+ * GONE, with ADD (sorted) instead, into *OUT and *NOUT; the counts into
+ * ADDED, REMOVED and CHANGED.  -EEXIST when an added name stays in OLD,
+ * -ENOENT when a gone one is not there. */
+static int sum_merge(const struct model_sum_entry *old, size_t nold,
+                     const char *const *gone, size_t ngone,
+                     const struct model_sum_entry *add, size_t nadd,
+                     struct model_sum_entry **out, size_t *nout, size_t *added,
+                     size_t *removed, size_t *changed, uint64_t **gone_ids)
+{
+	uint8_t *drop = calloc(nold / 8 + 1, 1);
+	struct model_sum_entry *v = calloc(nold + nadd + 1, sizeof(*v));
+	uint64_t *ids = calloc(ngone + 1, sizeof(*ids));
+	size_t n = 0, a = 0;
+	int rc = drop && v && ids ? 0 : -ENOMEM;
+
+	for (size_t i = 0; rc == 0 && i < ngone; i++) {
+		const struct model_sum_entry *o =
+		        sum_find(old, nold, hash_str(SEED, gone[i]));
+
+		if (o == NULL || sum_seen(drop, (size_t)(o - old)))
+			rc = -ENOENT;
+		else
+			drop[(o - old) / 8] |= (uint8_t)(1u << ((o - old) % 8));
+		/* The name, then the id of what went: renames are told
+		 * from removals by the ids that stay. */
+		if (rc == 0)
+			ids[i] = (uint64_t)o->id;
+	}
+	for (size_t i = 0; rc == 0 && i < nadd; i++) {
+		const struct model_sum_entry *o =
+		        sum_find(old, nold, add[i].name);
+
+		if (o == NULL)
+			(*added)++;
+		else if (!sum_seen(drop, (size_t)(o - old)))
+			rc = -EEXIST;
+		else
+			*changed += o->entry != add[i].entry;
+	}
+	*removed = ngone - (nadd - *added);
+	for (size_t i = 0; rc == 0 && i <= nold; i++) {
+		/* Both lists are sorted by name hash: a merge. */
+		while (a < nadd && (i == nold || add[a].name < old[i].name))
+			v[n++] = add[a++];
+		if (i < nold && !sum_seen(drop, i))
+			v[n++] = old[i];
+	}
+	free(drop);
+	if (rc < 0) {
+		free(v);
+		free(ids);
+		return rc;
+	}
+	*out = v;
+	*nout = n;
+	*gone_ids = ids;
+	return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int model_sum_patch(const struct model_sum *old, const char *const *gone_users,
+                    size_t ngone_users, const char *const *gone_groups,
+                    size_t ngone_groups, const struct model *add,
+                    struct model_sum *out, struct model_diff *d)
+{
+	struct model_sum a = {0};
+	uint64_t *uids = NULL, *gids = NULL, *added_uids = NULL;
+	int rc;
+
+	*out = (struct model_sum){0};
+	*d = (struct model_diff){0};
+	rc = model_sum_of(add, &a);
+	if (rc == 0)
+		rc = sum_merge(old->users, old->nusers, gone_users, ngone_users,
+		               a.users, a.nusers, &out->users, &out->nusers,
+		               &d->users_added, &d->users_removed,
+		               &d->users_changed, &uids);
+	if (rc == 0)
+		rc = sum_merge(old->groups, old->ngroups, gone_groups,
+		               ngone_groups, a.groups, a.ngroups, &out->groups,
+		               &out->ngroups, &d->groups_added,
+		               &d->groups_removed, &d->groups_changed, &gids);
+	added_uids =
+	        rc == 0 ? calloc(add->nusers + 1, sizeof(*added_uids)) : NULL;
+	if (rc == 0 && added_uids == NULL)
+		rc = -ENOMEM;
+	if (rc == 0) {
+		/* A person gone by name whose uid an added person holds was
+		 * renamed (model_sum_diff); no other uid of the result can
+		 * be theirs, the old ones being unique. */
+		for (size_t i = 0; i < add->nusers; i++)
+			added_uids[i] = add->users[i].uid;
+		sort(added_uids, add->nusers, sizeof(*added_uids), cmp_u64);
+		for (size_t i = 0; i < ngone_users; i++) {
+			if (sum_find(a.users, a.nusers,
+			             hash_str(SEED, gone_users[i])) != NULL)
+				continue; /* changed, not gone */
+			if (add->nusers > 0 &&
+			    bsearch(&uids[i], added_uids, add->nusers,
+			            sizeof(*added_uids), cmp_u64) != NULL)
+				d->renames++;
+			else
+				d->removed_uids++;
+		}
+		for (size_t i = 0; i < add->nusers; i++) {
+			const struct model_sum_entry *o = sum_find(
+			        old->users, old->nusers, a.users[i].name);
+
+			if (o != NULL && o->entry != a.users[i].entry)
+				d->uid_changes += o->id != a.users[i].id;
+		}
+	}
+	free(uids);
+	free(gids);
+	free(added_uids);
+	model_sum_free(&a);
+	if (rc < 0)
+		model_sum_free(out);
+	return rc;
+}
+
 int model_read_meta(const char *path, uid_t owner, struct snap_meta *meta)
 {
 	struct snap_reader *r = NULL;

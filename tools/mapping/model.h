@@ -127,6 +127,16 @@ int model_sum_diff(const struct model_sum *old, const struct model *new,
 
 void model_sum_free(struct model_sum *s);
 
+/* The summary of the snapshot OLD summarises once the users and groups
+ * named GONE_* are removed and ADD's are added (an entry that changes is
+ * in both), into OUT; and into D the counts model_sum_diff() gives for
+ * the model of that snapshot.  Returns 0, -ENOENT when a gone name is not
+ * in OLD, -EEXIST when an added one stays there, or -ENOMEM. */
+int model_sum_patch(const struct model_sum *old, const char *const *gone_users,
+                    size_t ngone_users, const char *const *gone_groups,
+                    size_t ngone_groups, const struct model *add,
+                    struct model_sum *out, struct model_diff *d);
+
 /* The summary of M itself: what model_sum_snapshot() gives for the
  * snapshot model_publish() makes of M.  Returns 0 or -ENOMEM. */
 int model_sum_of(const struct model *m, struct model_sum *s);

@@ -86,7 +86,8 @@ void state_sweep(const char *dir);
 	X(BUNDLE_SHA256, "bundle_sha256")                                      \
 	X(LOCAL_DIGEST, "local_digest")                                        \
 	X(SNAPSHOT_BASIS, "snapshot_basis")                                    \
-	X(SNAPSHOT_SHA256, "snapshot_sha256")
+	X(SNAPSHOT_SHA256, "snapshot_sha256")                                  \
+	X(SNAPSHOT_MADE, "snapshot_made")
 
 enum status_key {
 #define STATUS_KEY_ENUM(id, name) ST_##id,

@@ -133,6 +133,10 @@ static json_object *fleet_json(const struct run *r)
 		        o, status_key_name(keep[i]) + strlen("bundle_"),
 		        status_get_json(r->st, keep[i], &v) ? json_object_get(v)
 		                                            : NULL);
+	json_object_object_add(o, "snapshot_made",
+	                       status_get_json(r->st, ST_SNAPSHOT_MADE, &v)
+	                               ? json_object_get(v)
+	                               : NULL);
 	json_object_object_add(
 	        o, "created",
 	        created > 0 ? json_object_new_int64((int64_t)created) : NULL);
