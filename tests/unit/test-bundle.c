@@ -438,6 +438,152 @@ static void test_reserved_rules(void)
 	skiplist_free(&sk);
 }
 
+/* The signed part of the bundle B. */
+static size_t signed_len_of(const struct buf *b)
+{
+	size_t end = b->len - 1;
+
+	while (end > 0 && b->data[end - 1] != '\n')
+		end--;
+	return end;
+}
+
+/* A directory of N people p000..: each in its private group, in "all",
+ * and every third in "odd". */
+static void numbered(struct model *m, int n, int skip, const char *gecos)
+{
+	const char **all = calloc((size_t)n, sizeof(*all));
+	const char **odd = calloc((size_t)n, sizeof(*odd));
+	char(*names)[8] = calloc((size_t)n, sizeof(*names));
+	size_t na = 0, no = 0;
+
+	REQUIRE(all != NULL && odd != NULL && names != NULL);
+	*m = (struct model){0};
+	for (int i = 0; i < n; i++) {
+		if (i == skip)
+			continue;
+		snprintf(names[i], sizeof(names[i]), "p%03d", i);
+		add_user(m, names[i], LO + 1000 + (uint32_t)i, true);
+		all[na++] = names[i];
+		if (i % 3 == 0)
+			odd[no++] = names[i];
+	}
+	m->users[0].gecos = model_keep(m, gecos, strlen(gecos) + 1);
+	REQUIRE(model_add_group(m, "all", LO + 100, all, na, NULL) == 0);
+	REQUIRE(model_add_group(m, "odd", LO + 101, odd, no, NULL) == 0);
+	model_sort(m);
+	free(all);
+	free(odd);
+	free(names);
+}
+
+/* A delta's result read from only the lines it wrote: the header and
+ * digest of the whole, those records exactly as a whole parse gives them,
+ * the names of what went; and the checks of the lines not read. */
+static void test_edited(EVP_PKEY *priv)
+{
+	struct bundle_info in = sample_info(), whole, part;
+	struct model a, b, full, got;
+	struct buf ta = {0}, tb = {0}, d = {0}, out = {0}, bad = {0};
+	struct delta_edits ed = {0};
+	char err[256], target[SHA256_HEX], kind, name[SNAP_NAME_MAX + 1];
+	size_t la, lb, users = 0, groups = 0;
+
+	numbered(&a, 60, -1, "A Person");
+	numbered(&b, 61, 20, "Changed");
+	REQUIRE(bundle_write(&a, &in, priv, &ta, err, sizeof(err)) == 0);
+	in.generation++;
+	REQUIRE(bundle_write(&b, &in, priv, &tb, err, sizeof(err)) == 0);
+	REQUIRE(delta_make(ta.data, ta.len, tb.data, tb.len, &d) == 0);
+	REQUIRE(delta_apply_edits(ta.data, ta.len, d.data, d.len, &out, target,
+	                          &ed, err, sizeof(err)) == 0);
+	REQUIRE(out.len == tb.len && memcmp(out.data, tb.data, tb.len) == 0);
+	/* Gone: p000 (changed), p020 (removed) and its private group, all
+	 * and odd (members); the header's generation line is no record. */
+	for (size_t i = 0; i < ed.ngone; i++) {
+		if (!bundle_line_name(ta.data + ed.gone[i].off, ed.gone[i].len,
+		                      &kind, name))
+			continue;
+		users += kind == 'P';
+		groups += kind == 'G';
+		CHECK(strcmp(name, "p000") == 0 || strcmp(name, "p020") == 0 ||
+		      strcmp(name, "all") == 0 || strcmp(name, "odd") == 0);
+	}
+	CHECK_INT(users, 2);
+	CHECK_INT(groups, 3); /* all, odd, p020: p060's group is new */
+	la = signed_len_of(&tb);
+	REQUIRE(bundle_parse(tb.data, la, &whole, &full, err, sizeof(err)) ==
+	        0);
+	REQUIRE(bundle_parse_edited(tb.data, la, ed.came, ed.ncame, &part, &got,
+	                            err, sizeof(err)) == 0);
+	CHECK_INT(part.digest, whole.digest);
+	CHECK_INT(part.generation, whole.generation);
+	CHECK_INT(part.npeople, 60);
+	CHECK_INT(part.ngroups, 62);
+	/* p000 changed and p060 came; their groups, all and odd. */
+	CHECK_INT(got.nusers, 2);
+	CHECK_STR(got.users[0].name, "p000");
+	CHECK_STR(got.users[0].gecos, "Changed");
+	CHECK_STR(got.users[1].name, "p060");
+	CHECK_INT(got.ngroups, 3);
+	CHECK_STR(got.groups[0].name, "all");
+	CHECK_INT(got.groups[0].nmembers, 60);
+	CHECK_INT(got.groups[1].nmembers,
+	          model_find_group(&full, "odd")->nmembers);
+	CHECK_STR(got.groups[2].name, "p060");
+	model_free(&got);
+
+	/* A line not read out of order, or of the wrong kind, is refused;
+	 * so is a line read that is not valid, and a count that is off. */
+	lb = signed_len_of(&tb);
+	buf_add(&bad, tb.data, lb);
+	{
+		char *p = strstr(bad.data, "\nP\tp005\t");
+
+		REQUIRE(p != NULL);
+		p[4] = '9'; /* p905 before p006 */
+		CHECK(bundle_parse_edited(bad.data, lb, ed.came, ed.ncame,
+		                          &part, &got, err,
+		                          sizeof(err)) == -EBADMSG);
+		CHECK(strstr(err, "people are not sorted by name") != NULL);
+		p[4] = '0';
+		p[1] = 'G';
+		CHECK(bundle_parse_edited(bad.data, lb, ed.came, ed.ncame,
+		                          &part, &got, err,
+		                          sizeof(err)) == -EBADMSG);
+		CHECK(strstr(err, "expected a person") != NULL);
+		p[1] = 'P';
+	}
+	{
+		char *p = strstr(bad.data, "\nP\tp060\t");
+
+		REQUIRE(p != NULL);
+		p[11] = 'x'; /* its uid */
+		CHECK(bundle_parse_edited(bad.data, lb, ed.came, ed.ncame,
+		                          &part, &got, err,
+		                          sizeof(err)) == -EBADMSG);
+		CHECK(strstr(err, "uid") != NULL);
+	}
+	{
+		char *p = strstr(tb.data, "\npeople 60\n");
+
+		REQUIRE(p != NULL);
+		p[9] = '1';
+		CHECK(bundle_parse_edited(tb.data, lb, ed.came, ed.ncame, &part,
+		                          &got, err, sizeof(err)) < 0);
+		p[9] = '0';
+	}
+	model_free(&a);
+	model_free(&b);
+	model_free(&full);
+	delta_edits_free(&ed);
+	buf_free(&ta, false);
+	buf_free(&tb, false);
+	buf_free(&d, false);
+	buf_free(&out, false);
+	buf_free(&bad, false);
+}
+
 int main(void)
 {
 	EVP_PKEY *priv = NULL, *pub = NULL, *other = NULL;
@@ -451,6 +597,7 @@ int main(void)
 	test_local_rules();
 	test_reserved_rules();
 	test_kept();
+	test_edited(priv);
 	buf_free(&b, false);
 	EVP_PKEY_free(priv);
 	EVP_PKEY_free(pub);

@@ -235,6 +235,109 @@ static void same_diff(const char *what, const char *an,
 #undef FIELD
 }
 
+/* Whether two users, or two groups (members sorted), are the same. */
+static bool user_same(const struct model_user *a, const struct model_user *b)
+{
+	return a->uid == b->uid && a->gid == b->gid && a->active == b->active &&
+	       strcmp(a->gecos, b->gecos) == 0 &&
+	       strcmp(a->home, b->home) == 0 && strcmp(a->shell, b->shell) == 0;
+}
+
+static bool group_same(const struct model_group *a, const struct model_group *b)
+{
+	if (a->gid != b->gid || a->nmembers != b->nmembers)
+		return false;
+	for (size_t i = 0; i < a->nmembers; i++)
+		if (strcmp(a->members[i], b->members[i]) != 0)
+			return false;
+	return true;
+}
+
+static bool same_entries(const struct model_sum_entry *a,
+                         const struct model_sum_entry *b, size_t na, size_t nb)
+{
+	if (na != nb)
+		return false;
+	for (size_t i = 0; i < na; i++)
+		if (a[i].name != b[i].name || a[i].entry != b[i].entry ||
+		    a[i].id != b[i].id)
+			return false;
+	return true;
+}
+
+/* What a delta from OLD to NEW would tell a fleet host, through
+ * model_sum_patch() over OLD's summary SUM: the same counts as
+ * model_sum_diff() (WANT), and the summary of NEW itself. */
+static void patch_sum(const char *what, const struct model *old,
+                      const struct model *new, const struct model_sum *sum,
+                      const struct model_diff *want)
+{
+	const char **gu = calloc(old->nusers + 1, sizeof(*gu));
+	const char **gg = calloc(old->ngroups + 1, sizeof(*gg));
+	struct model add = {0};
+	struct model_sum got = {0}, whole = {0};
+	struct model_diff d;
+	size_t ngu = 0, ngg = 0;
+
+	REQUIRE(gu != NULL && gg != NULL);
+	for (size_t i = 0; i < old->nusers; i++) {
+		const struct model_user *n =
+		        model_find_user(new, old->users[i].name);
+
+		if (n == NULL || !user_same(n, &old->users[i]))
+			gu[ngu++] = old->users[i].name;
+	}
+	for (size_t i = 0; i < new->nusers; i++) {
+		const struct model_user *o =
+		        model_find_user(old, new->users[i].name);
+
+		if (o == NULL || !user_same(o, &new->users[i]))
+			REQUIRE(model_add_user(&add, &new->users[i]) == 0);
+	}
+	for (size_t i = 0; i < old->ngroups; i++) {
+		const struct model_group *n =
+		        model_find_group(new, old->groups[i].name);
+
+		if (n == NULL || !group_same(n, &old->groups[i]))
+			gg[ngg++] = old->groups[i].name;
+	}
+	for (size_t i = 0; i < new->ngroups; i++) {
+		const struct model_group *g = &new->groups[i];
+		const struct model_group *o = model_find_group(old, g->name);
+
+		if (o == NULL || !group_same(o, g))
+			REQUIRE(model_add_group(&add, g->name, g->gid,
+			                        (const char *const *)g->members,
+			                        g->nmembers, NULL) == 0);
+	}
+	model_sort(&add);
+	REQUIRE(model_sum_patch(sum, gu, ngu, gg, ngg, &add, &got, &d) == 0);
+	same_diff(what, "model_sum_patch", &d, "model_sum_diff", want);
+	REQUIRE(model_sum_of(new, &whole) == 0);
+	CHECK_INT(got.nusers, whole.nusers);
+	CHECK_INT(got.ngroups, whole.ngroups);
+	CHECK(same_entries(got.users, whole.users, got.nusers, whole.nusers));
+	CHECK(same_entries(got.groups, whole.groups, got.ngroups,
+	                   whole.ngroups));
+	/* A name that is not there to go, and one added that stays. */
+	if (old->nusers > 0) {
+		const char *nobody = "nobody-of-ours";
+
+		CHECK_INT(model_sum_patch(sum, &nobody, 1, NULL, 0, &add, &got,
+		                          &d),
+		          -ENOENT);
+		if (add.nusers > 0 &&
+		    model_find_user(old, add.users[0].name) != NULL)
+			CHECK_INT(model_sum_patch(sum, NULL, 0, NULL, 0, &add,
+			                          &got, &d),
+			          -EEXIST);
+	}
+	model_sum_free(&whole);
+	model_free(&add);
+	free(gu);
+	free(gg);
+}
+
 /* Publishes OLD, then compares NEW with the snapshot both ways: through
  * the snapshot's model (model_diff) and through its summary
  * (model_sum_diff).  WANT, when not NULL, is what model_diff must say.
@@ -263,6 +366,7 @@ static struct model_diff compare(const char *what, const struct dir *old,
 	          &d_built);
 	same_diff(what, "model_sum_diff", &d_sum, "model_diff", &d_loaded);
 	CHECK(model_diff_empty(&d_sum) == model_diff_empty(&d_loaded));
+	patch_sum(what, &built, &now, &sum, &d_sum);
 	if (want != NULL)
 		same_diff(what, "model_diff", &d_loaded, "expected", want);
 
