@@ -48,9 +48,12 @@ static bool load_kept_sum(struct run *r)
 	char path[PATH_MAX], got[SHA256_HEX];
 
 	if (r->cfg.mode != MODE_FLEET || !r->have_live || want == NULL ||
-	    state_path(r->cfg.state_dir, STATE_SNAP_SUM, path) < 0 ||
-	    delta_sha256_file(r->cfg.cache_path, got) < 0 ||
-	    strcmp(got, want) != 0)
+	    state_path(r->cfg.state_dir, STATE_SNAP_SUM, path) < 0)
+		return false;
+	/* live_reusable() kept the snapshot's bytes only if they hash so. */
+	if (r->live_bytes == NULL &&
+	    (delta_sha256_file(r->cfg.cache_path, got) < 0 ||
+	     strcmp(got, want) != 0))
 		return false;
 	return model_sum_load(path, want, &r->live_sum) == 0;
 }
