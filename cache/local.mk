@@ -11,7 +11,8 @@ cache_libsnapread_la_SOURCES = \
 	cache/reader.c
 cache_libsnapread_la_CFLAGS = $(AM_CFLAGS) -fPIC
 
-cache_libsnap_la_SOURCES = cache/writer.c cache/arena.h cache/arena.c \
+cache_libsnap_la_SOURCES = cache/writer.c cache/writer-int.h cache/patch.c \
+	cache/arena.h cache/arena.c \
 	cache/helpers.h cache/helpers.c \
 	cache/safedir.h cache/safedir.c \
 	cache/testpoint.h cache/testpoint.c

@@ -64,23 +64,6 @@
  * when the process is not setuid or setgid; see secure_getenv(3)). */
 #ifndef SNAP_DEFAULT_PATH
 #define SNAP_DEFAULT_PATH "/var/lib/nss-scim/cache.mdb"
-/* ---- patching (patch.c) ---- */
-
-struct snap_patch {
-	const char *const *users_removed;
-	size_t nusers_removed;
-	const struct snap_user *users_added;
-	size_t nusers_added;
-	const char *const *groups_removed;
-	size_t ngroups_removed;
-	const struct snap_group *groups_added;
-	size_t ngroups_added;
-};
-
-int snap_writer_patch(const void *live, size_t len, const struct snap_patch *p,
-                      const struct snap_meta *meta, const char *path, char *err,
-                      size_t errlen);
-
 #endif
 #define SNAP_PATH_ENV "NSS_SCIM_CACHE"
 
@@ -278,8 +261,12 @@ int snap_writer_republish(void *live, size_t len, const struct snap_meta *was,
                           const struct snap_meta *meta, const char *path,
                           char *err, size_t errlen);
 
-/* ---- patching (patch.c) ---- */
+/* ---- patching (patch.c) ----------------------------------------------- */
 
+/* The change from a published snapshot to the next: entries that go (by
+ * name) and entries that come (whole).  An entry whose content changes
+ * is both removed and added.  Each user's list of groups is not given: it
+ * follows from the groups of the result, as in a publish. */
 struct snap_patch {
 	const char *const *users_removed;
 	size_t nusers_removed;
@@ -291,6 +278,26 @@ struct snap_patch {
 	size_t ngroups_added;
 };
 
+/* Publishes at PATH the snapshot a full publish of the changed directory
+ * would write, byte for byte, for a fraction of its work: the users of
+ * LIVE less those removed plus those added, its groups likewise, every
+ * user's list of groups taken from the groups that result, LIVE's id
+ * range, and META's generation, created and source (the counts are
+ * computed).  LIVE is the LEN bytes of the snapshot now at PATH, a file
+ * this writer made, whose entries the caller vouches for (it checked them
+ * against what it published), as for snap_writer_republish(); PATH is
+ * opened read-only to find the tables, and when it does not hold LIVE's
+ * bytes the patch fails with -ESTALE.
+ *
+ * The result must pass every check a publish makes (valid names, fields
+ * and ids in range, unique names and ids, every member a user); besides,
+ * a removed name must be in LIVE, and an added one must not unless it is
+ * also removed.  A refused patch returns -EINVAL with the reason in ERR.
+ * The records that change, the meta record and the tables are read back;
+ * the records copied from LIVE are not.  Publishing is atomic as in
+ * snap_writer_publish(): on any failure PATH is untouched, no temporary
+ * file is left, ERR says why and a negative errno is returned; a caller
+ * can then always fall back to a full publish. */
 int snap_writer_patch(const void *live, size_t len, const struct snap_patch *p,
                       const struct snap_meta *meta, const char *path, char *err,
                       size_t errlen);

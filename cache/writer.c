@@ -53,20 +53,11 @@
 #include "safedir.h"
 #include "snap.h"
 #include "testpoint.h"
+#include "writer-int.h"
 
 #define RELEASE_EVERY (1u << 20) /* bytes written between page releases */
 #define VERIFY_SLICE  1024       /* lookups between reader reopens */
 #define SPARE_PAGES   16         /* map pages beyond the estimate */
-
-/* A power of two at least twice N, so probe runs stay short and end. */
-static size_t table_cap(size_t n)
-{
-	size_t cap = 8;
-
-	while (cap < 2 * n)
-		cap *= 2;
-	return cap;
-}
 
 /* Zeroed room for N items of SIZE bytes (never NULL for zero items, so
  * NULL always means out of memory), for the writer's own arrays.  They are
@@ -263,16 +254,16 @@ static bool path_ok(const char *s)
 	return field_ok(s) && s[0] == '/';
 }
 
-static int check_user(const struct snap_writer *w, const struct snap_user *u,
-                      char *err, size_t errlen)
+int writer_check_user(uint32_t id_min, uint32_t id_max,
+                      const struct snap_user *u, char *err, size_t errlen)
 {
 	if (u->name == NULL || !snap_name_valid(u->name, strlen(u->name)))
 		return set_error(err, errlen, -EINVAL, "invalid user name");
-	if (!snap_id_valid(u->uid, w->id_min, w->id_max) ||
-	    !snap_id_valid(u->gid, w->id_min, w->id_max))
+	if (!snap_id_valid(u->uid, id_min, id_max) ||
+	    !snap_id_valid(u->gid, id_min, id_max))
 		return set_error(err, errlen, -EINVAL,
 		                 "user %s: uid %u or gid %u outside %u-%u",
-		                 u->name, u->uid, u->gid, w->id_min, w->id_max);
+		                 u->name, u->uid, u->gid, id_min, id_max);
 	if (!field_ok(u->gecos))
 		return set_error(err, errlen, -EINVAL, "user %s: invalid gecos",
 		                 u->name);
@@ -291,7 +282,7 @@ int snap_writer_add_user(struct snap_writer *w, const struct snap_user *u,
 	struct snap_user c = *u;
 	int r;
 
-	r = check_user(w, u, err, errlen);
+	r = writer_check_user(w->id_min, w->id_max, u, err, errlen);
 	if (r < 0)
 		return r;
 	if (w->nusers >= UINT32_MAX - 1 ||
@@ -311,18 +302,28 @@ int snap_writer_add_user(struct snap_writer *w, const struct snap_user *u,
 	return 0;
 }
 
-static int check_group(const struct snap_writer *w, const struct snap_group *g,
-                       char *err, size_t errlen)
+int writer_check_group(uint32_t id_min, uint32_t id_max,
+                       const struct snap_group *g, char *err, size_t errlen)
 {
 	if (g->name == NULL || !snap_name_valid(g->name, strlen(g->name)))
 		return set_error(err, errlen, -EINVAL, "invalid group name");
-	if (!snap_id_valid(g->gid, w->id_min, w->id_max))
+	if (!snap_id_valid(g->gid, id_min, id_max))
 		return set_error(err, errlen, -EINVAL,
 		                 "group %s: gid %u outside %u-%u", g->name,
-		                 g->gid, w->id_min, w->id_max);
+		                 g->gid, id_min, id_max);
 	if (g->nmembers > SNAP_MEMBERS_MAX)
 		return set_error(err, errlen, -EINVAL,
 		                 "group %s: too many members", g->name);
+	return 0;
+}
+
+static int check_group(const struct snap_writer *w, const struct snap_group *g,
+                       char *err, size_t errlen)
+{
+	int r = writer_check_group(w->id_min, w->id_max, g, err, errlen);
+
+	if (r < 0)
+		return r;
 	/* A user's own name string was validated with the user. */
 	for (size_t i = 0; i < g->nmembers; i++) {
 		const char *m = g->members[i];
@@ -776,10 +777,12 @@ struct wctx {
 
 /* One value being filled in place: [p, p + len) in the writable map.
  * Bytes before DONE are final; pages wholly before RELEASED went back to
- * the page cache. */
-struct value {
+ * the page cache.  OVER: an append would have gone past LEN. */
+struct writer_value {
+	struct wctx *c;
 	uint8_t *p;
 	size_t len, done, released;
+	bool over;
 };
 
 static int put_err(struct wctx *c, const char *key, int rc)
@@ -793,7 +796,8 @@ static int put_err(struct wctx *c, const char *key, int rc)
 }
 
 /* Reserves LEN bytes for KEY; V points at them until the next put. */
-static int reserve(struct wctx *c, const char *key, size_t len, struct value *v)
+static int reserve(struct wctx *c, const char *key, size_t len,
+                   struct writer_value *v)
 {
 	MDB_val k = {strlen(key), (void *)key}, d = {len, NULL};
 	int rc = mdb_put(c->txn, c->dbi, &k, &d, MDB_RESERVE);
@@ -802,50 +806,53 @@ static int reserve(struct wctx *c, const char *key, size_t len, struct value *v)
 		rc = EIO;
 	if (rc != 0)
 		return put_err(c, key, rc);
-	*v = (struct value){.p = d.mv_data, .len = len};
+	*v = (struct writer_value){.c = c, .p = d.mv_data, .len = len};
 	return 0;
 }
 
 /* Drops the mapping of V's pages written so far: they are dirty in the
  * page cache (the map is shared), so nothing is lost, but they stop
  * counting towards our resident memory.  ALL: the value is complete. */
-static void release(struct wctx *c, struct value *v, bool all)
+static void release(struct writer_value *v, bool all)
 {
+	size_t page = v->c->page;
 	uintptr_t from = (uintptr_t)(v->p + v->released);
 	uintptr_t to = (uintptr_t)(v->p + v->done);
 
 	if (!all && v->done - v->released < RELEASE_EVERY)
 		return;
-	from = (from + c->page - 1) & ~(uintptr_t)(c->page - 1);
-	to &= ~(uintptr_t)(c->page - 1);
+	from = (from + page - 1) & ~(uintptr_t)(page - 1);
+	to &= ~(uintptr_t)(page - 1);
 	if (to > from)
 		madvise((void *)from, to - from, MADV_DONTNEED);
 	v->released = v->done;
 }
 
-static void fill(struct wctx *c, struct value *v, const struct rec_buf *b)
+void writer_value_append(struct writer_value *v, const void *p, size_t len)
 {
-	memcpy(v->p + v->done, b->data, b->len);
-	v->done += b->len;
-	release(c, v, false);
-}
-
-static void put_le32_at(uint8_t *p, uint32_t x)
-{
-	p[0] = (uint8_t)x;
-	p[1] = (uint8_t)(x >> 8);
-	p[2] = (uint8_t)(x >> 16);
-	p[3] = (uint8_t)(x >> 24);
+	if (v->over || len > v->len - v->done) {
+		v->over = true;
+		return;
+	}
+	memcpy(v->p + v->done, p, len);
+	v->done += len;
+	release(v, false);
 }
 
 /* One kind of entry as the file stores it (record.h): N records in ORDER
  * (positions in w->users or w->groups), with their offsets OFF and the
  * name hashes HASH (by position). */
 struct kind {
-	const char *records, *offsets, *byname, *byid;
 	bool group;
 	size_t n;
 	const uint32_t *order, *off, *hash;
+};
+
+/* What a full publish writes: W's entries, as X orders them. */
+struct full {
+	const struct snap_writer *w;
+	const struct index *x;
+	struct kind kind[2];
 };
 
 static int encode_at(const struct snap_writer *w, const struct index *x,
@@ -859,98 +866,124 @@ static int encode_at(const struct snap_writer *w, const struct index *x,
 	                       x->mcount[p]);
 }
 
-static int put_offsets(struct wctx *c, const struct kind *k)
+static void fill_offsets(struct writer_value *v, const struct kind *k)
 {
-	struct value v = {0};
-	int r;
-
-	r = reserve(c, k->offsets, 4 * (k->n + 1), &v);
-	if (r < 0)
-		return r;
 	for (size_t i = 0; i <= k->n; i++)
-		put_le32_at(v.p + 4 * i, k->off[i]);
-	v.done = v.len;
-	release(c, &v, true);
-	return 0;
+		put_le32_at(v->p + 4 * i, k->off[i]);
+	v->done = v->len;
 }
 
 /* Encodes every record of K; each must come out at the size its offsets
  * said. */
-static int put_records(struct wctx *c, const struct snap_writer *w,
-                       const struct index *x, const struct kind *k)
+static int fill_records(struct writer_value *v, const struct snap_writer *w,
+                        const struct index *x, const struct kind *k, char *err,
+                        size_t errlen)
 {
 	struct rec_buf b = {0};
-	struct value v = {0};
-	int r;
+	int r = 0;
 
-	r = reserve(c, k->records, k->off[k->n], &v);
 	for (size_t i = 0; r == 0 && i < k->n; i++) {
 		rec_buf_reset(&b);
 		r = encode_at(w, x, k, i, &b);
 		if (r == 0 && b.len != k->off[i + 1] - k->off[i])
 			r = -EIO; /* the sizes disagree with the encoder */
 		if (r == 0)
-			fill(c, &v, &b);
+			writer_value_append(v, b.data, b.len);
 		else
-			r = set_error(c->err, c->errlen, r, "encoding %s: %s",
-			              k->records, strerror(-r));
+			r = set_error(err, errlen, r, "encoding %s: %s",
+			              k->group ? TABLE_GROUP_RECORDS
+			                       : TABLE_USER_RECORDS,
+			              strerror(-r));
 	}
 	rec_buf_free(&b);
-	if (r == 0)
-		release(c, &v, true);
 	return r;
 }
 
-static void slot_put(uint8_t *slots, size_t cap, uint32_t hash, uint32_t value)
-{
-	size_t mask = cap - 1;
-
-	for (size_t k = 0;; k++) {
-		uint8_t *s = slots + 4 * ((hash + k) & mask);
-
-		if (rec_get_le32(s) == 0) {
-			put_le32_at(s, value);
-			return;
-		}
-	}
-}
-
 /* One hash table of K, by name or by id; slot values are index + 1. */
-static int put_hash(struct wctx *c, const struct snap_writer *w,
-                    const struct kind *k, bool byname)
+static void fill_hash(struct writer_value *v, const struct snap_writer *w,
+                      const struct kind *k, bool byname)
 {
 	size_t cap = table_cap(k->n);
-	struct value v = {0};
-	int r;
 
-	r = reserve(c, byname ? k->byname : k->byid, 4 * cap, &v);
-	if (r < 0)
-		return r;
-	memset(v.p, 0, v.len);
+	memset(v->p, 0, v->len);
 	for (size_t i = 0; i < k->n; i++) {
 		uint32_t p = k->order[i];
 		uint32_t h = byname ? k->hash[p]
 		                    : rec_hash_id(entry_id(w, k->group, p));
 
-		slot_put(v.p, cap, h, (uint32_t)i + 1);
+		slot_put(v->p, cap, h, (uint32_t)i + 1);
 	}
-	v.done = v.len;
-	release(c, &v, true);
-	return 0;
+	v->done = v->len;
 }
 
-static int put_kind(struct wctx *c, const struct snap_writer *w,
-                    const struct index *x, const struct kind *k)
+static int full_fill(void *arg, bool group, enum writer_table t,
+                     struct writer_value *v, char *err, size_t errlen)
 {
-	int r = put_offsets(c, k);
+	const struct full *f = arg;
+	const struct kind *k = &f->kind[group];
 
-	if (r == 0)
-		r = put_records(c, w, x, k);
-	if (r == 0)
-		r = put_hash(c, w, k, true);
-	if (r == 0)
-		r = put_hash(c, w, k, false);
-	return r;
+	switch (t) {
+	case WT_OFFSETS:
+		fill_offsets(v, k);
+		return 0;
+	case WT_RECORDS:
+		return fill_records(v, f->w, f->x, k, err, errlen);
+	default:
+		fill_hash(v, f->w, k, t == WT_BYNAME);
+		return 0;
+	}
+}
+
+/* What a full publish of W writes, with X its index. */
+static struct writer_source full_source(struct full *f,
+                                        const struct snap_writer *w,
+                                        const struct index *x)
+{
+	struct writer_source s = {.fill = full_fill, .arg = f};
+
+	f->w = w;
+	f->x = x;
+	f->kind[0] =
+	        (struct kind){false, w->nusers, x->by_uid, x->uoff, x->uhash};
+	f->kind[1] =
+	        (struct kind){true, w->ngroups, x->by_gid, x->goff, x->ghash};
+	for (int g = 0; g < 2; g++) {
+		const struct kind *k = &f->kind[g];
+
+		s.len[g][WT_OFFSETS] = 4 * (k->n + 1);
+		s.len[g][WT_RECORDS] = k->off[k->n];
+		s.len[g][WT_BYNAME] = 4 * table_cap(k->n);
+		s.len[g][WT_BYID] = 4 * table_cap(k->n);
+	}
+	return s;
+}
+
+static const char *const table_key[2][WT_COUNT] = {
+        {TABLE_USER_OFFSETS, TABLE_USER_RECORDS, TABLE_USER_BYNAME,
+         TABLE_USER_BYID},
+        {TABLE_GROUP_OFFSETS, TABLE_GROUP_RECORDS, TABLE_GROUP_BYNAME,
+         TABLE_GROUP_BYID}};
+
+/* The four values of one kind, each filled whole to its announced size. */
+static int put_kind(struct wctx *c, const struct writer_source *s, bool group)
+{
+	for (int t = 0; t < WT_COUNT; t++) {
+		const char *key = table_key[group][t];
+		struct writer_value v;
+		int r = reserve(c, key, s->len[group][t], &v);
+
+		if (r == 0)
+			r = s->fill(s->arg, group, (enum writer_table)t, &v,
+			            c->err, c->errlen);
+		if (r == 0 && (v.over || v.done != v.len))
+			r = set_error(c->err, c->errlen, -EIO,
+			              "writing %s: not the size announced",
+			              key);
+		if (r < 0)
+			return r;
+		release(&v, true);
+	}
+	return 0;
 }
 
 static int put_meta(struct wctx *c, const struct snap_meta *m)
@@ -969,45 +1002,17 @@ static int put_meta(struct wctx *c, const struct snap_meta *m)
 	return r;
 }
 
-static struct kind user_kind(const struct snap_writer *w, const struct index *x)
+static int write_all(struct wctx *c, const struct writer_source *s,
+                     const struct snap_meta *m)
 {
-	return (struct kind){TABLE_USER_RECORDS,
-	                     TABLE_USER_OFFSETS,
-	                     TABLE_USER_BYNAME,
-	                     TABLE_USER_BYID,
-	                     false,
-	                     w->nusers,
-	                     x->by_uid,
-	                     x->uoff,
-	                     x->uhash};
-}
-
-static struct kind group_kind(const struct snap_writer *w,
-                              const struct index *x)
-{
-	return (struct kind){TABLE_GROUP_RECORDS,
-	                     TABLE_GROUP_OFFSETS,
-	                     TABLE_GROUP_BYNAME,
-	                     TABLE_GROUP_BYID,
-	                     true,
-	                     w->ngroups,
-	                     x->by_gid,
-	                     x->goff,
-	                     x->ghash};
-}
-
-static int write_all(struct wctx *c, const struct snap_writer *w,
-                     const struct index *x, const struct snap_meta *m)
-{
-	struct kind users = user_kind(w, x), groups = group_kind(w, x);
 	int r;
 
 	r = put_meta(c, m);
 	if (r == 0)
-		r = put_kind(c, w, x, &users);
+		r = put_kind(c, s, false);
 	TESTPOINT("snap-mid-write");
 	if (r == 0)
-		r = put_kind(c, w, x, &groups);
+		r = put_kind(c, s, true);
 	return r;
 }
 
@@ -1020,19 +1025,16 @@ static size_t value_pages(size_t len, size_t page)
 
 /* A map (and file) size that holds everything written, allocated up front:
  * a full filesystem then fails here with ENOSPC instead of a SIGBUS on a
- * store into the map. */
-static size_t map_size(const struct snap_writer *w, const struct index *x,
-                       size_t page)
+ * store into the map.  It depends on the values' sizes only, so that the
+ * same tables make the same file whoever built them. */
+static size_t map_size(const struct writer_source *s, size_t page)
 {
 	size_t pages =
 	        2 + SPARE_PAGES + value_pages(SNAP_SOURCE_MAX + 64, page);
 
-	pages += value_pages(x->uoff[w->nusers], page) +
-	         value_pages(x->goff[w->ngroups], page);
-	pages += value_pages(4 * (w->nusers + 1), page) +
-	         value_pages(4 * (w->ngroups + 1), page);
-	pages += 2 * value_pages(4 * table_cap(w->nusers), page) +
-	         2 * value_pages(4 * table_cap(w->ngroups), page);
+	for (int g = 0; g < 2; g++)
+		for (int t = 0; t < WT_COUNT; t++)
+			pages += value_pages(s->len[g][t], page);
 	return (pages + pages / 64) * page;
 }
 
@@ -1068,15 +1070,6 @@ static int preallocate(MDB_env *env, const char *tmp, size_t size, char *err,
 		return 0;
 	return commit_failed(tmp, rc, err, errlen);
 }
-
-/* The file a publish writes: its full name (for LMDB, the read-back and
- * messages), its name in the snapshot's directory, and descriptors of
- * both, through which everything else is done. */
-struct temp {
-	char path[PATH_MAX];
-	const char *base; /* in path */
-	int dirfd, fd;
-};
 
 /* Cuts T to the pages LMDB used: the map was sized with room to spare. */
 static int trim(MDB_env *env, const struct temp *t, size_t page, char *err,
@@ -1123,9 +1116,8 @@ static int open_env(MDB_env **env, const char *tmp, size_t size)
 	return rc;
 }
 
-static int write_file(const struct snap_writer *w, const struct index *x,
-                      const struct temp *t, const struct snap_meta *m,
-                      char *err, size_t errlen)
+int writer_write_file(const struct writer_source *s, const struct temp *t,
+                      const struct snap_meta *m, char *err, size_t errlen)
 {
 	const char *tmp = t->path;
 	struct wctx c = {.err = err, .errlen = errlen};
@@ -1134,7 +1126,7 @@ static int write_file(const struct snap_writer *w, const struct index *x,
 	int rc;
 
 	c.page = (size_t)sysconf(_SC_PAGESIZE);
-	size = map_size(w, x, c.page);
+	size = map_size(s, c.page);
 	rc = open_env(&env, tmp, size);
 	if (rc == 0)
 		rc = mdb_txn_begin(env, NULL, 0, &c.txn);
@@ -1151,7 +1143,7 @@ static int write_file(const struct snap_writer *w, const struct index *x,
 		rc = preallocate(env, tmp, size, err, errlen);
 	if (rc < 0)
 		goto out;
-	rc = write_all(&c, w, x, m);
+	rc = write_all(&c, s, m);
 	if (rc == 0) {
 		rc = mdb_txn_commit(c.txn);
 		c.txn = NULL;
@@ -1193,7 +1185,7 @@ static int vreader_next(struct vreader *v)
 	return snap_reader_new(v->path, geteuid(), &v->r);
 }
 
-static bool meta_same(const struct snap_meta *a, const struct snap_meta *b)
+bool writer_meta_same(const struct snap_meta *a, const struct snap_meta *b)
 {
 	return a->version == b->version && a->generation == b->generation &&
 	       a->created == b->created && a->id_min == b->id_min &&
@@ -1318,7 +1310,7 @@ static int verify(const char *tmp, const struct snap_writer *w,
 	rc = buf ? vreader_next(&v) : -ENOMEM;
 	if (rc == 0)
 		rc = snap_get_meta(v.r, &got);
-	if (rc == 0 && !meta_same(&got, m))
+	if (rc == 0 && !writer_meta_same(&got, m))
 		rc = -EBADMSG;
 	if (rc == 0)
 		rc = verify_entries(&v, w, x, buf, buflen);
@@ -1386,7 +1378,7 @@ static void random_suffix(char *s)
 
 /* Opens PATH's directory (trusted, see safedir.h) and creates in it an
  * empty, private temporary file PATH.new.XXXXXX, never through a link. */
-static int make_temp(const char *path, struct temp *t, char *err, size_t errlen)
+int writer_make_temp(const char *path, struct temp *t, char *err, size_t errlen)
 {
 	char dir[PATH_MAX];
 	size_t n;
@@ -1419,7 +1411,7 @@ static int make_temp(const char *path, struct temp *t, char *err, size_t errlen)
 	return 0;
 }
 
-static void temp_close(struct temp *t)
+void writer_temp_close(struct temp *t)
 {
 	if (t->fd >= 0)
 		close(t->fd);
@@ -1444,7 +1436,7 @@ static void wait_for_readers(void)
 		;
 }
 
-static int finish(const struct temp *t, const char *path, char *err,
+int writer_finish(const struct temp *t, const char *path, char *err,
                   size_t errlen)
 {
 	const char *base = strrchr(path, '/') + 1;
@@ -1472,7 +1464,7 @@ static int finish(const struct temp *t, const char *path, char *err,
 /* The start of a publish: ERR emptied, and PATH (the reader takes
  * absolute paths only; a relative one is taken from the current
  * directory) made absolute in OUT, of PATH_MAX bytes. */
-static int publish_path(const char *path, char *out, char *err, size_t errlen)
+int writer_publish_path(const char *path, char *out, char *err, size_t errlen)
 {
 	char cwd[PATH_MAX];
 
@@ -1498,10 +1490,12 @@ int snap_writer_publish(struct snap_writer *w, const char *relpath,
 	struct index x = {0};
 	struct snap_meta m = *meta;
 	struct temp t = {.dirfd = -1, .fd = -1};
+	struct writer_source s;
+	struct full f;
 	char path[PATH_MAX];
 	int rc;
 
-	rc = publish_path(relpath, path, err, errlen);
+	rc = writer_publish_path(relpath, path, err, errlen);
 	if (rc < 0)
 		return rc;
 	m.version = SNAP_FORMAT_VERSION;
@@ -1517,19 +1511,20 @@ int snap_writer_publish(struct snap_writer *w, const char *relpath,
 		                 "invalid snapshot source");
 	rc = index_build(w, &x, err, errlen);
 	if (rc == 0)
-		rc = make_temp(path, &t, err, errlen);
+		rc = writer_make_temp(path, &t, err, errlen);
 	if (rc == 0) {
 		TESTPOINT("snap-temp-created");
-		rc = write_file(w, &x, &t, &m, err, errlen);
+		s = full_source(&f, w, &x);
+		rc = writer_write_file(&s, &t, &m, err, errlen);
 		index_written(&x);
 		if (rc == 0)
 			rc = verify(t.path, w, &x, &m, err, errlen);
 		if (rc == 0)
-			rc = finish(&t, path, err, errlen);
+			rc = writer_finish(&t, path, err, errlen);
 		if (rc != 0)
 			unlinkat(t.dirfd, t.base, 0);
 	}
-	temp_close(&t);
+	writer_temp_close(&t);
 	index_free(&x);
 	return rc;
 }
@@ -1642,7 +1637,7 @@ static int verify_meta(const char *tmp, const struct snap_meta *m, char *err,
 
 	if (rc == 0)
 		rc = snap_get_meta(r, &got);
-	if (rc == 0 && !meta_same(&got, m))
+	if (rc == 0 && !writer_meta_same(&got, m))
 		rc = -EBADMSG;
 	snap_reader_free(r);
 	if (rc != 0)
@@ -1661,7 +1656,7 @@ int snap_writer_republish(void *live, size_t len, const struct snap_meta *was,
 	char path[PATH_MAX];
 	int rc;
 
-	rc = publish_path(relpath, path, err, errlen);
+	rc = writer_publish_path(relpath, path, err, errlen);
 	if (rc < 0)
 		return rc;
 	if (strcmp(meta->source, was->source) != 0)
@@ -1669,17 +1664,17 @@ int snap_writer_republish(void *live, size_t len, const struct snap_meta *was,
 		                 "republishing under another source");
 	now.generation = meta->generation;
 	now.created = meta->created;
-	rc = make_temp(path, &t, err, errlen);
+	rc = writer_make_temp(path, &t, err, errlen);
 	if (rc == 0) {
 		TESTPOINT("snap-temp-created");
 		rc = patch_copy(&t, live, len, was, &now, err, errlen);
 		if (rc == 0)
 			rc = verify_meta(t.path, &now, err, errlen);
 		if (rc == 0)
-			rc = finish(&t, path, err, errlen);
+			rc = writer_finish(&t, path, err, errlen);
 		if (rc != 0 && t.base != NULL)
 			unlinkat(t.dirfd, t.base, 0);
 	}
-	temp_close(&t);
+	writer_temp_close(&t);
 	return rc;
 }
