@@ -173,6 +173,23 @@ static int same_bytes(int fd, const uint8_t *p, size_t len)
 	return rc;
 }
 
+/* Where LMDB's map of the file holding LIVE begins, found from V (the
+ * VLEN bytes of a large value, which occur once): the map starts at the
+ * file's first byte on a page boundary, so V is at an offset of LIVE
+ * with V's offset within its page.  NULL when not found. */
+static const uint8_t *map_base(const struct live *l, const uint8_t *v,
+                               size_t vlen)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t cmp = vlen < 4096 ? vlen : 4096;
+
+	for (size_t o = (uintptr_t)v & (page - 1);
+	     o <= l->len && vlen <= l->len - o; o += page)
+		if (l->p[o] == v[0] && memcmp(l->p + o, v, cmp) == 0)
+			return v - o;
+	return NULL;
+}
+
 /* Finds the tables of the snapshot at PATH with liblmdb, and then makes
  * sure that PATH holds LIVE's bytes: the tables are taken from LIVE at the
  * offsets found. */
@@ -181,11 +198,10 @@ static int live_locate(const char *path, struct live *l, char *err,
 {
 	MDB_env *env = NULL;
 	MDB_txn *txn = NULL;
-	MDB_envinfo info;
 	MDB_dbi dbi;
 	struct stat st;
 	size_t vlen[9];
-	const uint8_t *v[9];
+	const uint8_t *v[9], *base;
 	int fd, rc = mdb_env_create(&env);
 
 	if (rc == 0)
@@ -207,17 +223,18 @@ static int live_locate(const char *path, struct live *l, char *err,
 		               "reading %s: %s", path, mdb_strerror(rc));
 		goto out;
 	}
-	mdb_env_info(env, &info);
 	if (mdb_env_get_fd(env, &fd) != 0 || fstat(fd, &st) < 0 ||
-	    (uint64_t)st.st_size != l->len) {
+	    (uint64_t)st.st_size != l->len ||
+	    (base = map_base(l, v[2], vlen[2])) == NULL) {
 		rc = stale(err, errlen, path);
 		goto out;
 	}
 	for (int i = 0; i < 9; i++) {
-		size_t off = (size_t)(v[i] - (const uint8_t *)info.me_mapaddr);
+		size_t off = (size_t)(v[i] - base);
 
-		if (v[i] < (const uint8_t *)info.me_mapaddr || off > l->len ||
-		    vlen[i] > l->len - off) {
+		if (v[i] < base || off > l->len || vlen[i] > l->len - off ||
+		    memcmp(l->p + off, v[i], vlen[i] < 64 ? vlen[i] : 64) !=
+		            0) {
 			rc = stale(err, errlen, path);
 			goto out;
 		}
@@ -665,7 +682,8 @@ static int member_key(const struct plan *pl, const struct snap_group *g,
 /* Room for the members of a group that goes, in pl->rset and pl->rtab. */
 static int rset_reserve(struct plan *pl, size_t n)
 {
-	if (n <= pl->rcap && 2 * n <= pl->rtab.mask + 1)
+	if (pl->rtab.slot != NULL && n <= pl->rcap &&
+	    2 * n <= pl->rtab.mask + 1)
 		return 0;
 	free(pl->rset);
 	free(pl->rhash);
@@ -680,6 +698,24 @@ static int rset_reserve(struct plan *pl, size_t n)
 	    itab_init(&pl->rtab, n) < 0)
 		return -ENOMEM;
 	return 0;
+}
+
+/* The slot of NAME (LEN bytes, hash H) in the removed group's members:
+ * its own, or the empty one where it would go. */
+static size_t rset_slot(const struct plan *pl, const char *name, size_t len,
+                        uint32_t h)
+{
+	size_t i;
+
+	for (i = h & pl->rtab.mask; pl->rtab.slot[i] != 0;
+	     i = (i + 1) & pl->rtab.mask) {
+		uint32_t r = pl->rtab.slot[i] - 1;
+
+		if (pl->rhash[r] == h && pl->rset[r].len == len &&
+		    memcmp(pl->rset[r].p, name, len) == 0)
+			break;
+	}
+	return i;
 }
 
 /* An added group G that takes the gid of the live group GI, which goes:
@@ -698,20 +734,23 @@ static int diff_members(struct plan *pl, const struct snap_group *g,
 	if (rc < 0)
 		return rc;
 	memset(pl->rtab.slot, 0, (pl->rtab.mask + 1) * sizeof(*pl->rtab.slot));
-	while (n < rg.nmembers && (rc = rec_member_next(&rg, &pos, &m)) == 0) {
-		uint32_t h = rec_hash_name(m.p, m.len);
+	for (size_t k = 0; k < rg.nmembers; k++) {
 		size_t i;
+		uint32_t h;
 
-		for (i = h & pl->rtab.mask; pl->rtab.slot[i] != 0;
-		     i = (i + 1) & pl->rtab.mask)
-			;
+		rc = rec_member_next(&rg, &pos, &m);
+		if (rc != 0)
+			return damaged(err, errlen,
+			               "a group's members are not valid");
+		h = rec_hash_name(m.p, m.len);
+		i = rset_slot(pl, m.p, m.len, h);
+		if (pl->rtab.slot[i] != 0)
+			continue; /* named twice: one gid all the same */
 		pl->rtab.slot[i] = (uint32_t)n + 1;
 		pl->rset[n] = m;
 		pl->rhash[n] = h;
 		pl->rseen[n++] = 0;
 	}
-	if (rc < 0 || n != rg.nmembers)
-		return damaged(err, errlen, "a group's members are not valid");
 	for (size_t j = 0; j < g->nmembers; j++) {
 		const char *s = g->members[j];
 		size_t len, i;
@@ -722,16 +761,8 @@ static int diff_members(struct plan *pl, const struct snap_group *g,
 			              "group %s: invalid member name", g->name);
 		len = strlen(s);
 		h = rec_hash_name(s, len);
-		for (i = h & pl->rtab.mask; pl->rtab.slot[i] != 0;
-		     i = (i + 1) & pl->rtab.mask) {
-			uint32_t r = pl->rtab.slot[i] - 1;
-
-			if (pl->rhash[r] == h && pl->rset[r].len == len &&
-			    memcmp(pl->rset[r].p, s, len) == 0) {
-				at = r;
-				break;
-			}
-		}
+		i = rset_slot(pl, s, len, h);
+		at = pl->rtab.slot[i] ? pl->rtab.slot[i] - 1 : NONE;
 		if (at != NONE) {
 			/* Kept, found by content in the old list: seen. */
 			pl->rseen[at] = 1;

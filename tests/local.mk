@@ -18,6 +18,11 @@ check_PROGRAMS += tests/unit/test-safedir
 tests_unit_test_safedir_SOURCES = tests/unit/test-safedir.c tests/unit/test.h
 tests_unit_test_safedir_LDADD = cache/libsnap.la
 
+TESTS += tests/unit/test-patch
+check_PROGRAMS += tests/unit/test-patch
+tests_unit_test_patch_SOURCES = tests/unit/test-patch.c tests/unit/test.h
+tests_unit_test_patch_LDADD = cache/libsnap.la
+
 TESTS += tests/unit/test-reader
 check_PROGRAMS += tests/unit/test-reader
 tests_unit_test_reader_SOURCES = tests/unit/test-reader.c tests/unit/test.h
