@@ -645,14 +645,16 @@ static bool live_reusable(void *ud)
 	if (basis[0] == '\0' ||
 	    strcmp(basis, status_str(r, ST_SNAPSHOT_BASIS)) != 0)
 		return false;
-	free(r->live_bytes);
+	unmap_file(r->live_bytes, r->live_len);
 	r->live_bytes = NULL;
-	if (read_file(r->cfg.cache_path, SNAP_READ_MAX, &r->live_bytes,
-	              &r->live_len) < 0)
+	/* Mapped, not read: the file is replaced only by rename, under the
+	 * lock this run holds. */
+	if (map_file(r->cfg.cache_path, SNAP_READ_MAX, &r->live_bytes,
+	             &r->live_len) < 0)
 		return false;
 	delta_sha256_hex(r->live_bytes, r->live_len, got);
 	if (strcmp(got, want) != 0) {
-		free(r->live_bytes);
+		unmap_file(r->live_bytes, r->live_len);
 		r->live_bytes = NULL;
 		return false;
 	}

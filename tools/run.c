@@ -22,7 +22,7 @@ void run_free(struct run *r)
 	client_directory_free(&r->dir);
 	model_free(&r->live);
 	model_sum_free(&r->live_sum);
-	free(r->live_bytes);
+	unmap_file(r->live_bytes, r->live_len);
 	model_free(&r->next);
 	model_free(&r->bundle);
 	fleet_download_free(&r->dl);

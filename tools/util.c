@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -80,7 +81,7 @@ char *printable(char *dst, size_t dstlen, const char *src, size_t len)
 	return dst;
 }
 
-static void buf_reserve(struct buf *b, size_t more)
+void buf_reserve(struct buf *b, size_t more)
 {
 	size_t want;
 	char *p;
@@ -286,6 +287,53 @@ int read_fd(int fd, size_t max, char **out, size_t *len)
 out:
 	free(data);
 	return r;
+}
+
+int map_file(const char *path, size_t max, char **out, size_t *len)
+{
+	struct stat st;
+	void *p;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	int r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		r = -errno;
+	else if (!S_ISREG(st.st_mode))
+		r = -EINVAL;
+	else if ((uint64_t)st.st_size > max)
+		r = -EFBIG;
+	if (r < 0 || st.st_size == 0) {
+		close(fd);
+		*out = NULL;
+		*len = 0;
+		return r;
+	}
+	/* Populated at once, one call instead of a fault a page, and read
+	 * only while it is: populating a writable private map would copy
+	 * every page.  Then writable, privately: a page the caller changes
+	 * is copied then, and the change stays in this process. */
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ,
+	         MAP_PRIVATE | MAP_POPULATE, fd, 0);
+	if (p == MAP_FAILED)
+		r = -errno;
+	else if (mprotect(p, (size_t)st.st_size, PROT_READ | PROT_WRITE) < 0) {
+		r = -errno;
+		munmap(p, (size_t)st.st_size);
+	}
+	close(fd);
+	if (r < 0)
+		return r;
+	*out = p;
+	*len = (size_t)st.st_size;
+	return 0;
+}
+
+void unmap_file(char *data, size_t len)
+{
+	if (data != NULL)
+		munmap(data, len);
 }
 
 int read_file(const char *path, size_t max, char **out, size_t *len)

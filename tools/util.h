@@ -40,6 +40,8 @@ struct buf {
 	int err;
 };
 void buf_add(struct buf *b, const void *p, size_t len);
+/* Room for MORE bytes past B's length (and a NUL), set aside at once. */
+void buf_reserve(struct buf *b, size_t more);
 void buf_puts(struct buf *b, const char *s);
 void buf_printf(struct buf *b, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
@@ -71,6 +73,14 @@ int write_file_atomic_with(const char *path, mode_t mode,
 int read_file(const char *path, size_t max, char **out, size_t *len);
 /* The same from an open descriptor (read from its current offset). */
 int read_fd(int fd, size_t max, char **out, size_t *len);
+/* The whole regular file at PATH (at most MAX bytes) mapped privately,
+ * read and write (changes stay in this process), not NUL-terminated: for
+ * a large file read whole without copying it into the heap.  Only for
+ * files nss-scim alone replaces, and then by rename: a file truncated
+ * while mapped raises SIGBUS.  An empty file gives NULL and 0.  Returns 0
+ * or a negative errno, as read_file().  Unmapped with unmap_file(). */
+int map_file(const char *path, size_t max, char **out, size_t *len);
+void unmap_file(char *data, size_t len);
 
 /* Creates the directory DIR (absolute) and its missing ancestors, each
  * with exactly MODE (whatever the umask), walking down from / without

@@ -572,6 +572,9 @@ int delta_apply_edits(const char *base, size_t blen, const char *delta,
 		                 "bundle %.16s",
 		                 want_base, got);
 	}
+	/* The result, set aside at once: at most the base and the delta's
+	 * own text, whatever the delta claims. */
+	buf_reserve(out, tsize < blen + dlen ? tsize : blen + dlen);
 	rc = split_lines(base, blen, &b);
 	if (rc < 0) {
 		free(d.v);

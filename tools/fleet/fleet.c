@@ -488,12 +488,12 @@ static int content(struct http *h, const struct scim_config *cfg,
 
 	if (cfg->state_dir != NULL &&
 	    state_path(cfg->state_dir, FLEET_BASE, path) == 0 &&
-	    read_file(path, BUNDLE_MAX, &base, &blen) == 0)
-		delta_sha256_hex(base, blen, have);
+	    map_file(path, BUNDLE_MAX, &base, &blen) == 0)
+		delta_sha256_hex(base ? base : "", blen, have);
 	if (have[0] && strcmp(have, m->hash) == 0 && blen == m->size) {
 		buf_reset(out);
 		buf_add(out, base, blen);
-		free(base);
+		unmap_file(base, blen);
 		d->how = "held";
 		return out->err ? set_error(err, errlen, -ENOMEM,
 		                            "out of memory")
@@ -529,11 +529,11 @@ static int content(struct http *h, const struct scim_config *cfg,
 				               "out of memory");
 		}
 		buf_free(&delta, false);
-		free(base);
+		unmap_file(base, blen);
 		d->how = "delta";
 		return rc;
 	}
-	free(base);
+	unmap_file(base, blen);
 	d->how = "full";
 	return get_bound(h, cfg->source, "bundle", m->hash, m->size, out, d,
 	                 err, errlen);
