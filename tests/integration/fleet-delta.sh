@@ -39,10 +39,15 @@ mark() { wc -l <"$NGINX_LOG"; }
 sc --quiet refresh || fail "source refresh 1"
 H1=$(sha "$B")
 cp "$B" "$TMPD/gen1.bundle"
+# Host 6 has a local group named like a person a later change adds.
+cat /etc/group >"$TMPD/group.6"
+echo "zed.newcomer:x:4242:" >>"$TMPD/group.6"
 for i in 1 2 3 4 5 6; do
+	[ $i = 6 ] && LOCAL_GROUP="$TMPD/group.6"
 	fleet_config $i "$SRC" "$TMPD/fleet.pub"
 	host $i --quiet refresh || fail "host $i, first refresh"
 done
+LOCAL_GROUP=
 [ -f "$TMPD/host.1/state/fleet-base" ] || fail "a fleet host kept no base"
 cmp -s "$TMPD/host.1/state/fleet-base" "$B" || fail "the base is not the bundle"
 
@@ -149,7 +154,9 @@ echo "ok: every host's snapshot is byte-identical to the full bundle's"
 # one group to another and one is renamed: every user whose list of groups
 # changes is rewritten, every other record copied.  Host 5's snapshot is
 # altered after it published: it no longer is the file its state vouches
-# for, so it is rebuilt, not patched.
+# for, so it is rebuilt, not patched.  Host 6's local group has the new
+# person's name: its rules leave that person out, which the records the
+# delta wrote cannot tell alone, so it reads the whole bundle it kept.
 edit_data "$DATA" '
 import copy
 gone = d["users"].pop(10)["id"]
@@ -173,10 +180,19 @@ b = bytearray(open(sys.argv[1], "rb").read())
 b[len(b) // 2] ^= 0x40
 open(sys.argv[1], "wb").write(b)
 ' "$TMPD/host.5/cache.mdb"
-for i in 1 2 5; do host $i --quiet refresh || fail "host $i, fourth change"; done
+for i in 1 2 5 6; do host $i --quiet refresh || fail "host $i, fourth change"; done
 [ "$(made 1)" = patched ] || fail "host 1 did not patch its snapshot: $(made 1)"
 [ "$(made 2)" = patched ] || fail "host 2 did not patch its snapshot: $(made 2)"
 [ "$(made 5)" = rebuilt ] || fail "host 5 patched an altered snapshot: $(made 5)"
+[ "$(made 6)" = rebuilt ] || fail "host 6 patched past its local group: $(made 6)"
+LOCAL_GROUP="$TMPD/group.6"
+fleet_config ref3 "$SRC" "$TMPD/fleet.pub"
+LOCAL_GROUP=
+host ref3 --quiet refresh || fail "third reference host"
+cmp -s "$TMPD/host.6/cache.mdb" "$TMPD/host.ref3/cache.mdb" ||
+	fail "host 6's snapshot differs from the full bundle's under its rules"
+cmp -s "$TMPD/host.6/cache.mdb" "$TMPD/host.ref2/cache.mdb" &&
+	fail "host 6 did not leave out the person named like its local group"
 fleet_config ref2 "$SRC" "$TMPD/fleet.pub"
 host ref2 --quiet refresh || fail "second reference host"
 for i in 1 2 5; do

@@ -674,13 +674,19 @@ int fleet_download(struct http *h, const struct scim_config *cfg,
 	/* Kept until the snapshot is published (fleet_remember()); no copy
 	 * for a check, nor when it is the one already kept. */
 	if (rc == 0 && held != NULL && strcmp(d->how, "held") != 0 &&
-	    state_path(cfg->state_dir, FLEET_BASE_NEXT, path) == 0 &&
-	    write_file_atomic(path, body.data, body.len, 0600) < 0)
-		unlink(path); /* the next change downloads more; no harm */
+	    state_path(cfg->state_dir, FLEET_BASE_NEXT, path) == 0) {
+		if (write_file_atomic(path, body.data, body.len, 0600) < 0)
+			unlink(path); /* the next change downloads more */
+		else if (d->edited)
+			snprintf(d->body_path, sizeof(d->body_path), "%s",
+			         path);
+	}
 out:
 	EVP_PKEY_free(pub);
-	if (rc == 0 && d->edited) {
-		d->body = body; /* for fleet_download_parse() */
+	/* What fleet_download_parse() reads: the copy kept, so that the
+	 * bundle is not held twice while the snapshot is patched. */
+	if (rc == 0 && d->edited && d->body_path[0] == '\0') {
+		d->body = body;
 		body = (struct buf){0};
 	}
 	buf_free(&body, false);
@@ -702,7 +708,26 @@ int fleet_download_parse(struct fleet_download *d, char *err, size_t errlen)
 	d->gone_users = d->gone_groups = NULL;
 	d->ngone_users = d->ngone_groups = 0;
 	d->edited = false;
-	rc = parse_signed(d->body.data, d->body.len, d, why, sizeof(why));
+	if (d->body.data == NULL) {
+		char *p = NULL, got[SHA256_HEX];
+		size_t len = 0;
+
+		rc = map_file(d->body_path, BUNDLE_MAX, &p, &len);
+		if (rc == 0)
+			delta_sha256_hex(p ? p : "", len, got);
+		/* Kept by this run a moment ago, and checked all the same. */
+		if (rc == 0 && strcmp(got, d->sha256) != 0)
+			rc = -ESTALE;
+		if (rc == 0)
+			rc = parse_signed(p ? p : "", len, d, why, sizeof(why));
+		else
+			snprintf(why, sizeof(why), "%.300s: %s", d->body_path,
+			         strerror(-rc));
+		unmap_file(p, len);
+	} else {
+		rc = parse_signed(d->body.data, d->body.len, d, why,
+		                  sizeof(why));
+	}
 	/* Freshness stays the manifest's. */
 	d->info.generation = was.generation;
 	d->info.created = was.created;

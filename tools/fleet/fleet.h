@@ -107,11 +107,13 @@ struct fleet_download {
 	char sha256[SHA256_HEX]; /* of the bundle, with a manifest */
 	/* EDITED (HOW "delta", HELD->patchable() true): MODEL holds only the
 	 * people and groups the delta wrote, GONE_* name those it removed or
-	 * replaced, INFO is the whole bundle's, and BODY holds the bundle
-	 * for fleet_download_parse(). */
+	 * replaced, INFO is the whole bundle's, and the bundle is kept for
+	 * fleet_download_parse(): in the file BODY_PATH (FLEET_BASE_NEXT),
+	 * or when it could not be written there, in BODY. */
 	bool edited;
 	char **gone_users, **gone_groups;
 	size_t ngone_users, ngone_groups;
+	char body_path[PATH_MAX];
 	struct buf body;
 };
 
