@@ -8,6 +8,7 @@
 #ifndef SCIM_FLEET_H
 #define SCIM_FLEET_H
 
+#include <limits.h>
 #include <stdint.h>
 
 #include "bundle.h"
