@@ -40,6 +40,12 @@
 #include "testpoint.h"
 #include "writer-int.h"
 
+/* set_error(), whose CODE the caller returns itself: a static analyzer
+ * cannot see through the variadic set_error() and would follow a path on
+ * which a failed step returned 0. */
+#define FAIL(err, errlen, code, ...)                                           \
+	(set_error(err, errlen, code, __VA_ARGS__), (code))
+
 #define NONE       UINT32_MAX
 #define PLUS       0x80000000u /* an event's gid gained, not lost */
 #define COMPARE_AT (1u << 20)  /* bytes of PATH read at once */
@@ -219,8 +225,8 @@ static int live_locate(const char *path, struct live *l, char *err,
 		vlen[i] = d.mv_size;
 	}
 	if (rc != 0) {
-		rc = set_error(err, errlen, rc == ENOENT ? -ENOENT : -EBADMSG,
-		               "reading %s: %s", path, mdb_strerror(rc));
+		rc = FAIL(err, errlen, rc == ENOENT ? -ENOENT : -EBADMSG,
+		          "reading %s: %s", path, mdb_strerror(rc));
 		goto out;
 	}
 	if (mdb_env_get_fd(env, &fd) != 0 || fstat(fd, &st) < 0 ||
@@ -244,8 +250,8 @@ static int live_locate(const char *path, struct live *l, char *err,
 	if (rc == -ESTALE)
 		rc = stale(err, errlen, path);
 	else if (rc < 0)
-		rc = set_error(err, errlen, rc, "reading %s: %s", path,
-		               strerror(-rc));
+		rc = FAIL(err, errlen, rc, "reading %s: %s", path,
+		          strerror(-rc));
 	if (rc < 0)
 		goto out;
 	if (rec_decode_meta(v[0], vlen[0], &l->meta) < 0) {
@@ -254,8 +260,8 @@ static int live_locate(const char *path, struct live *l, char *err,
 	}
 	for (int g = 0; g < 2; g++) {
 		struct live_kind *k = &l->k[g];
-		const uint8_t *const *t = v + 1 + 4 * g;
-		const size_t *tl = vlen + 1 + 4 * g;
+		const uint8_t *const *t = v + 1 + 4 * (size_t)g;
+		const size_t *tl = vlen + 1 + 4 * (size_t)g;
 
 		k->n = g ? l->meta.ngroups : l->meta.nusers;
 		k->off = t[0];
@@ -374,8 +380,7 @@ static int oom(char *err, size_t errlen)
 }
 
 /* A refusal: -EINVAL with the reason in ERR. */
-#define refuse(err, errlen, ...)                                               \
-	(set_error(err, errlen, -EINVAL, __VA_ARGS__), -EINVAL)
+#define refuse(err, errlen, ...) FAIL(err, errlen, -EINVAL, __VA_ARGS__)
 
 static int push_event(struct plan *pl, uint32_t key, uint32_t gid, bool plus)
 {
@@ -919,7 +924,7 @@ static int plan_members(struct plan *pl, char *err, size_t errlen)
 		for (size_t k = 0; rc == 0 && k < g->nmembers; k++) {
 			const char *s = g->members[k];
 			size_t len = s ? strlen(s) : 0;
-			uint32_t key;
+			uint32_t key = NONE;
 
 			if (s == NULL)
 				rc = refuse(err, errlen,
@@ -1024,22 +1029,25 @@ static int plan_lists(struct plan *pl, char *err, size_t errlen)
 	size_t e = 0;
 	int rc = 0;
 
-	qsort(pl->ev, pl->nev, sizeof(*pl->ev), cmp_u64);
+	if (pl->nev > 0)
+		qsort(pl->ev, pl->nev, sizeof(*pl->ev), cmp_u64);
 	for (size_t j = 0; j < p->nusers_added; j++)
 		pl->acount[j] = NONE;
 	while (rc == 0 && e < pl->nev) {
 		uint32_t key = (uint32_t)(pl->ev[e] >> 32), *start, *count;
+		bool live = key < pl->nlive, kept;
 		size_t m = 0;
 		struct rec_user u = {0};
 
 		while (e + m < pl->nev && pl->ev[e + m] >> 32 == key)
 			m++;
-		if (key < pl->nlive)
+		if (live)
 			rc = decode_user(pl, key, &u, err, errlen);
-		if (key >= pl->nlive) {
+		kept = live && !(pl->uflag[key] & F_READDED);
+		if (!live) {
 			start = &pl->astart[key - pl->nlive];
 			count = &pl->acount[key - pl->nlive];
-		} else if (pl->uflag[key] & F_READDED) {
+		} else if (!kept) {
 			start = &pl->astart[pl->readd[key]];
 			count = &pl->acount[pl->readd[key]];
 		} else {
@@ -1049,8 +1057,7 @@ static int plan_lists(struct plan *pl, char *err, size_t errlen)
 		if (rc == 0 && new_list(pl, u.gids, u.ngroups, pl->ev + e, m,
 		                        start, count) < 0)
 			rc = oom(err, errlen);
-		if (rc == 0 && key < pl->nlive &&
-		    !(pl->uflag[key] & F_READDED)) {
+		if (rc == 0 && kept && u.gids != NULL) {
 			bool same = *count == u.ngroups;
 
 			for (uint32_t i = 0; same && i < *count; i++)
@@ -1113,8 +1120,8 @@ static void count_members(struct plan *pl)
 		const uint8_t *gids = live_gids(&pl->l->k[0], li, &n);
 
 		for (uint32_t k = 0; gids != NULL && k < n; k++) {
-			uint32_t gi =
-			        live_find_id(gk, rec_get_le32(gids + 4 * k));
+			uint32_t gi = live_find_id(
+			        gk, rec_get_le32(gids + 4 * (size_t)k));
 
 			if (gi != NONE && (pl->gflag[gi] & F_PAIRED))
 				pl->distinct[gi]++;
@@ -1132,7 +1139,7 @@ static int plan_build(struct plan *pl, char *err, size_t errlen)
 	pl->id_min = pl->l->meta.id_min;
 	pl->id_max = pl->l->meta.id_max;
 	if (pl->nlive + na >= NONE || ng + p->ngroups_added >= NONE)
-		return set_error(err, errlen, -EFBIG, "too many entries");
+		return FAIL(err, errlen, -EFBIG, "too many entries");
 	pl->uflag = calloc(pl->nlive + 1, 1);
 	pl->gflag = calloc(ng + 1, 1);
 	pl->readd = calloc(pl->nlive + 1, sizeof(*pl->readd));
@@ -1545,7 +1552,7 @@ static int verify_values(const struct temp *t, const struct built *b, char *err,
 		mdb_txn_abort(txn);
 	mdb_env_close(env);
 	if (rc != 0 || !same)
-		return set_error(
+		return FAIL(
 		        err, errlen, -EBADMSG, "verifying the new snapshot: %s",
 		        rc ? mdb_strerror(rc) : "a table is not the one built");
 	return 0;
@@ -1747,9 +1754,9 @@ static int verify(const struct plan *pl, const struct built *b,
 	if (rc < 0)
 		return rc;
 	if (!tables_find_all(&b->k[0]) || !tables_find_all(&b->k[1]))
-		return set_error(err, errlen, -EBADMSG,
-		                 "verifying the new snapshot: an entry is not "
-		                 "found in its tables");
+		return FAIL(err, errlen, -EBADMSG,
+		            "verifying the new snapshot: an entry is not "
+		            "found in its tables");
 	for (size_t j = 0; j < pl->p->ngroups_added; j++) {
 		size_t need = 256 + pl->p->groups_added[j].nmembers *
 		                            (SNAP_NAME_MAX + 9);
@@ -1770,9 +1777,9 @@ static int verify(const struct plan *pl, const struct built *b,
 	snap_reader_free(r);
 	free(buf);
 	if (rc != 0)
-		return set_error(err, errlen, rc < 0 ? rc : -EBADMSG,
-		                 "verifying the new snapshot: %s",
-		                 snap_strerror(rc < 0 ? rc : -EBADMSG));
+		return FAIL(err, errlen, rc < 0 ? rc : -EBADMSG,
+		            "verifying the new snapshot: %s",
+		            snap_strerror(rc < 0 ? rc : -EBADMSG));
 	return 0;
 }
 
@@ -1790,8 +1797,8 @@ static int build(const struct plan *pl, struct built *b,
 	if (rc == -ENOMEM)
 		return oom(err, errlen);
 	if (rc < 0)
-		return set_error(err, errlen, rc, "building the tables: %s",
-		                 strerror(-rc));
+		return FAIL(err, errlen, rc, "building the tables: %s",
+		            strerror(-rc));
 	*m = *meta;
 	m->version = SNAP_FORMAT_VERSION;
 	m->id_min = pl->id_min;
@@ -1800,8 +1807,7 @@ static int build(const struct plan *pl, struct built *b,
 	m->ngroups = (uint32_t)b->k[1].n;
 	m->nactive = nactive;
 	if (!snap_text_valid(m->source, strnlen(m->source, sizeof(m->source))))
-		return set_error(err, errlen, -EINVAL,
-		                 "invalid snapshot source");
+		return FAIL(err, errlen, -EINVAL, "invalid snapshot source");
 	if (rec_encode_meta(&b->meta, m) < 0)
 		return oom(err, errlen);
 	return 0;
