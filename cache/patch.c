@@ -40,6 +40,12 @@
 #include "testpoint.h"
 #include "writer-int.h"
 
+/* set_error(), whose CODE the caller returns itself: a static analyzer
+ * cannot see through the variadic set_error() and would follow a path on
+ * which a failed step returned 0. */
+#define FAIL(err, errlen, code, ...)                                           \
+	(set_error(err, errlen, code, __VA_ARGS__), (code))
+
 #define NONE       UINT32_MAX
 #define PLUS       0x80000000u /* an event's gid gained, not lost */
 #define COMPARE_AT (1u << 20)  /* bytes of PATH read at once */
@@ -219,8 +225,8 @@ static int live_locate(const char *path, struct live *l, char *err,
 		vlen[i] = d.mv_size;
 	}
 	if (rc != 0) {
-		rc = set_error(err, errlen, rc == ENOENT ? -ENOENT : -EBADMSG,
-		               "reading %s: %s", path, mdb_strerror(rc));
+		rc = FAIL(err, errlen, rc == ENOENT ? -ENOENT : -EBADMSG,
+		          "reading %s: %s", path, mdb_strerror(rc));
 		goto out;
 	}
 	if (mdb_env_get_fd(env, &fd) != 0 || fstat(fd, &st) < 0 ||
@@ -244,8 +250,8 @@ static int live_locate(const char *path, struct live *l, char *err,
 	if (rc == -ESTALE)
 		rc = stale(err, errlen, path);
 	else if (rc < 0)
-		rc = set_error(err, errlen, rc, "reading %s: %s", path,
-		               strerror(-rc));
+		rc = FAIL(err, errlen, rc, "reading %s: %s", path,
+		          strerror(-rc));
 	if (rc < 0)
 		goto out;
 	if (rec_decode_meta(v[0], vlen[0], &l->meta) < 0) {
@@ -254,8 +260,8 @@ static int live_locate(const char *path, struct live *l, char *err,
 	}
 	for (int g = 0; g < 2; g++) {
 		struct live_kind *k = &l->k[g];
-		const uint8_t *const *t = v + 1 + 4 * g;
-		const size_t *tl = vlen + 1 + 4 * g;
+		const uint8_t *const *t = v + 1 + 4 * (size_t)g;
+		const size_t *tl = vlen + 1 + 4 * (size_t)g;
 
 		k->n = g ? l->meta.ngroups : l->meta.nusers;
 		k->off = t[0];
@@ -337,6 +343,10 @@ struct plan {
 	uint8_t *rseen;
 	struct itab rtab;
 	size_t rcap;
+	size_t *cand; /* positions in an added group's members */
+	size_t candcap;
+	uint32_t *distinct; /* by live group: its members, by the users */
+	uint32_t *gone_in;  /* by live group: members that go for good */
 };
 
 static void plan_free(struct plan *pl)
@@ -358,6 +368,9 @@ static void plan_free(struct plan *pl)
 	free(pl->rhash);
 	free(pl->rseen);
 	free(pl->rtab.slot);
+	free(pl->cand);
+	free(pl->distinct);
+	free(pl->gone_in);
 }
 
 static int oom(char *err, size_t errlen)
@@ -367,8 +380,7 @@ static int oom(char *err, size_t errlen)
 }
 
 /* A refusal: -EINVAL with the reason in ERR. */
-#define refuse(err, errlen, ...)                                               \
-	(set_error(err, errlen, -EINVAL, __VA_ARGS__), -EINVAL)
+#define refuse(err, errlen, ...) FAIL(err, errlen, -EINVAL, __VA_ARGS__)
 
 static int push_event(struct plan *pl, uint32_t key, uint32_t gid, bool plus)
 {
@@ -651,6 +663,8 @@ static int plan_gone(struct plan *pl, char *err, size_t errlen)
 			        gk, rec_get_le32(u.gids + 4 * (size_t)k));
 			struct rec_str gname;
 
+			if (gi != NONE && (pl->gflag[gi] & F_REMOVED))
+				pl->gone_in[gi]++;
 			if (gi == NONE || (pl->gflag[gi] & F_REMOVED) ||
 			    !live_name(gk, true, gi, &gname))
 				continue;
@@ -718,43 +732,37 @@ static size_t rset_slot(const struct plan *pl, const char *name, size_t len,
 	return i;
 }
 
-/* An added group G that takes the gid of the live group GI, which goes:
- * the members it gains gain the gid, those it loses lose it, and those it
- * keeps are users still unless they go for good. */
-static int diff_members(struct plan *pl, const struct snap_group *g,
-                        uint32_t gi, char *err, size_t errlen)
+/* NAME (LEN bytes) into the removed group's set of members, unless
+ * there. */
+static void rset_add(struct plan *pl, const char *name, size_t len, size_t *n)
 {
-	struct rec_group rg;
-	struct rec_str m;
-	size_t pos = 0, n = 0;
-	int rc = decode_group(pl, gi, &rg, err, errlen);
+	uint32_t h = rec_hash_name(name, len);
+	size_t i = rset_slot(pl, name, len, h);
 
-	if (rc == 0 && rset_reserve(pl, rg.nmembers) < 0)
-		rc = oom(err, errlen);
-	if (rc < 0)
-		return rc;
-	memset(pl->rtab.slot, 0, (pl->rtab.mask + 1) * sizeof(*pl->rtab.slot));
-	for (size_t k = 0; k < rg.nmembers; k++) {
-		size_t i;
-		uint32_t h;
+	if (pl->rtab.slot[i] != 0)
+		return; /* named twice: one gid all the same */
+	pl->rtab.slot[i] = (uint32_t)*n + 1;
+	pl->rset[*n] = (struct rec_str){name, len};
+	pl->rhash[*n] = h;
+	pl->rseen[(*n)++] = 0;
+}
 
-		rc = rec_member_next(&rg, &pos, &m);
-		if (rc != 0)
-			return damaged(err, errlen,
-			               "a group's members are not valid");
-		h = rec_hash_name(m.p, m.len);
-		i = rset_slot(pl, m.p, m.len, h);
-		if (pl->rtab.slot[i] != 0)
-			continue; /* named twice: one gid all the same */
-		pl->rtab.slot[i] = (uint32_t)n + 1;
-		pl->rset[n] = m;
-		pl->rhash[n] = h;
-		pl->rseen[n++] = 0;
-	}
-	for (size_t j = 0; j < g->nmembers; j++) {
-		const char *s = g->members[j];
+/* The members of the added group G at positions CAND (NCAND of them; all
+ * when CAND is NULL) against the N old ones in pl->rset: a name found
+ * there is kept (and must not be a user who goes), any other must be a
+ * user and gains G's gid; old names not found lose RG's gid, unless their
+ * user goes for good, which *GONE counts. */
+static int settle(struct plan *pl, const struct snap_group *g,
+                  const struct rec_group *rg, const size_t *cand, size_t ncand,
+                  size_t n, uint32_t *gone_lost, char *err, size_t errlen)
+{
+	int rc = 0;
+
+	*gone_lost = 0;
+	for (size_t c = 0; c < ncand; c++) {
+		const char *s = g->members[cand ? cand[c] : c];
 		size_t len, i;
-		uint32_t h, key, at = NONE;
+		uint32_t h, key;
 
 		if (s == NULL)
 			return refuse(err, errlen,
@@ -762,10 +770,8 @@ static int diff_members(struct plan *pl, const struct snap_group *g,
 		len = strlen(s);
 		h = rec_hash_name(s, len);
 		i = rset_slot(pl, s, len, h);
-		at = pl->rtab.slot[i] ? pl->rtab.slot[i] - 1 : NONE;
-		if (at != NONE) {
-			/* Kept, found by content in the old list: seen. */
-			pl->rseen[at] = 1;
+		if (pl->rtab.slot[i] != 0) {
+			pl->rseen[pl->rtab.slot[i] - 1] = 1;
 			if (gone(pl, s, len, h))
 				return refuse(
 				        err, errlen,
@@ -789,11 +795,116 @@ static int diff_members(struct plan *pl, const struct snap_group *g,
 		if (li == NONE)
 			return damaged(err, errlen, "a member is not a user");
 		if ((pl->uflag[li] & (F_REMOVED | F_READDED)) == F_REMOVED)
-			continue;
-		if (push_event(pl, li, rg.gid, false) < 0)
+			(*gone_lost)++;
+		else if (push_event(pl, li, rg->gid, false) < 0)
 			return oom(err, errlen);
 	}
 	return 0;
+}
+
+/* The slow way: every old member into the set, every new one looked up. */
+static int compare_sets(struct plan *pl, const struct snap_group *g,
+                        const struct rec_group *rg, char *err, size_t errlen)
+{
+	struct rec_str m;
+	size_t pos = 0, n = 0;
+	uint32_t lost;
+
+	for (size_t k = 0; k < rg->nmembers; k++) {
+		if (rec_member_next(rg, &pos, &m) != 0)
+			return damaged(err, errlen,
+			               "a group's members are not valid");
+		rset_add(pl, m.p, m.len, &n);
+	}
+	return settle(pl, g, rg, NULL, g->nmembers, n, &lost, err, errlen);
+}
+
+/* The quick way, for an old group that names no one twice: a group's
+ * members mostly keep their order, so both lists are walked together and
+ * only the names where they differ are looked up.  A name the walk keeps
+ * was a member and is one still, with no change to its list of groups;
+ * but a user who goes for good must not be kept, which the count of those
+ * found lost tells.  1: use compare_sets() instead. */
+static int compare_lists(struct plan *pl, const struct snap_group *g,
+                         const struct rec_group *rg, uint32_t gi, char *err,
+                         size_t errlen)
+{
+	const char *old = (const char *)rg->members;
+	size_t ml = rg->members_len, pos = 0, n = 0, ncand = 0;
+	uint32_t lost;
+	int rc;
+
+	if (pl->candcap < g->nmembers) {
+		size_t *c = reallocarray(pl->cand, g->nmembers, sizeof(*c));
+
+		if (c == NULL)
+			return oom(err, errlen);
+		pl->cand = c;
+		pl->candcap = g->nmembers;
+	}
+	for (size_t j = 0; j < g->nmembers; j++) {
+		const char *s = g->members[j], *nul;
+		size_t len;
+
+		if (s == NULL)
+			return refuse(err, errlen,
+			              "group %s: invalid member name", g->name);
+		len = strlen(s);
+		if (pos < ml && len < ml - pos &&
+		    memcmp(old + pos, s, len + 1) == 0) {
+			pos += len + 1;
+			continue;
+		}
+		pl->cand[ncand++] = j;
+		if (pos >= ml)
+			continue;
+		nul = memchr(old + pos, '\0', ml - pos);
+		if (nul == NULL)
+			return damaged(err, errlen,
+			               "a group's members are not valid");
+		rset_add(pl, old + pos, (size_t)(nul - (old + pos)), &n);
+		pos = (size_t)(nul - old) + 1;
+	}
+	while (pos < ml) {
+		const char *nul = memchr(old + pos, '\0', ml - pos);
+
+		if (nul == NULL)
+			return damaged(err, errlen,
+			               "a group's members are not valid");
+		rset_add(pl, old + pos, (size_t)(nul - (old + pos)), &n);
+		pos = (size_t)(nul - old) + 1;
+	}
+	rc = settle(pl, g, rg, pl->cand, ncand, n, &lost, err, errlen);
+	if (rc == 0 && lost != pl->gone_in[gi])
+		return 1;
+	return rc;
+}
+
+/* An added group G that takes the gid of the live group GI, which goes:
+ * the members it gains gain the gid, those it loses lose it, and those it
+ * keeps are users still unless they go for good. */
+static int diff_members(struct plan *pl, const struct snap_group *g,
+                        uint32_t gi, char *err, size_t errlen)
+{
+	struct rec_group rg;
+	size_t mark = pl->nev;
+	int rc = decode_group(pl, gi, &rg, err, errlen);
+
+	if (rc == 0 && rset_reserve(pl, rg.nmembers) < 0)
+		rc = oom(err, errlen);
+	if (rc < 0)
+		return rc;
+	memset(pl->rtab.slot, 0, (pl->rtab.mask + 1) * sizeof(*pl->rtab.slot));
+	rc = 1;
+	if (pl->distinct[gi] == rg.nmembers)
+		rc = compare_lists(pl, g, &rg, gi, err, errlen);
+	if (rc == 1) {
+		pl->nev = mark;
+		memset(pl->rtab.slot, 0,
+		       (pl->rtab.mask + 1) * sizeof(*pl->rtab.slot));
+		rc = compare_sets(pl, g, &rg, err, errlen);
+	}
+	return rc;
 }
 
 /* Every member of the added groups is a user; who gains and loses which
@@ -813,7 +924,7 @@ static int plan_members(struct plan *pl, char *err, size_t errlen)
 		for (size_t k = 0; rc == 0 && k < g->nmembers; k++) {
 			const char *s = g->members[k];
 			size_t len = s ? strlen(s) : 0;
-			uint32_t key;
+			uint32_t key = NONE;
 
 			if (s == NULL)
 				rc = refuse(err, errlen,
@@ -918,22 +1029,25 @@ static int plan_lists(struct plan *pl, char *err, size_t errlen)
 	size_t e = 0;
 	int rc = 0;
 
-	qsort(pl->ev, pl->nev, sizeof(*pl->ev), cmp_u64);
+	if (pl->nev > 0)
+		qsort(pl->ev, pl->nev, sizeof(*pl->ev), cmp_u64);
 	for (size_t j = 0; j < p->nusers_added; j++)
 		pl->acount[j] = NONE;
 	while (rc == 0 && e < pl->nev) {
 		uint32_t key = (uint32_t)(pl->ev[e] >> 32), *start, *count;
+		bool live = key < pl->nlive, kept;
 		size_t m = 0;
 		struct rec_user u = {0};
 
 		while (e + m < pl->nev && pl->ev[e + m] >> 32 == key)
 			m++;
-		if (key < pl->nlive)
+		if (live)
 			rc = decode_user(pl, key, &u, err, errlen);
-		if (key >= pl->nlive) {
+		kept = live && !(pl->uflag[key] & F_READDED);
+		if (!live) {
 			start = &pl->astart[key - pl->nlive];
 			count = &pl->acount[key - pl->nlive];
-		} else if (pl->uflag[key] & F_READDED) {
+		} else if (!kept) {
 			start = &pl->astart[pl->readd[key]];
 			count = &pl->acount[pl->readd[key]];
 		} else {
@@ -943,8 +1057,7 @@ static int plan_lists(struct plan *pl, char *err, size_t errlen)
 		if (rc == 0 && new_list(pl, u.gids, u.ngroups, pl->ev + e, m,
 		                        start, count) < 0)
 			rc = oom(err, errlen);
-		if (rc == 0 && key < pl->nlive &&
-		    !(pl->uflag[key] & F_READDED)) {
+		if (rc == 0 && kept && u.gids != NULL) {
 			bool same = *count == u.ngroups;
 
 			for (uint32_t i = 0; same && i < *count; i++)
@@ -971,6 +1084,51 @@ static int plan_lists(struct plan *pl, char *err, size_t errlen)
 	return rc;
 }
 
+/* The list of groups of live user LI: its le32 gids, *N of them; NULL
+ * when the record does not hold one. */
+static const uint8_t *live_gids(const struct live_kind *k, size_t li,
+                                uint32_t *n)
+{
+	size_t len, at = 9;
+	const uint8_t *r = lrec(k, li, &len);
+
+	for (int f = 0; f < 4; f++) {
+		if (len - at < 2)
+			return NULL;
+		at += 2 + (size_t)(r[at] | r[at + 1] << 8);
+		if (at > len)
+			return NULL;
+	}
+	if (len - at < 4 || (len - at - 4) / 4 < rec_get_le32(r + at))
+		return NULL;
+	*n = rec_get_le32(r + at);
+	return r + at + 4;
+}
+
+/* How many users each group that is replaced under its gid names, from
+ * the users' lists of groups: where that is its number of members, the
+ * group names no one twice, and compare_lists() may be used. */
+static void count_members(struct plan *pl)
+{
+	const struct live_kind *gk = &pl->l->k[1];
+	bool any = false;
+
+	for (size_t gi = 0; gi < gk->n && !any; gi++)
+		any = (pl->gflag[gi] & F_PAIRED) != 0;
+	for (size_t li = 0; any && li < pl->nlive; li++) {
+		uint32_t n = 0;
+		const uint8_t *gids = live_gids(&pl->l->k[0], li, &n);
+
+		for (uint32_t k = 0; gids != NULL && k < n; k++) {
+			uint32_t gi = live_find_id(
+			        gk, rec_get_le32(gids + 4 * (size_t)k));
+
+			if (gi != NONE && (pl->gflag[gi] & F_PAIRED))
+				pl->distinct[gi]++;
+		}
+	}
+}
+
 static int plan_build(struct plan *pl, char *err, size_t errlen)
 {
 	const struct snap_patch *p = pl->p;
@@ -981,7 +1139,7 @@ static int plan_build(struct plan *pl, char *err, size_t errlen)
 	pl->id_min = pl->l->meta.id_min;
 	pl->id_max = pl->l->meta.id_max;
 	if (pl->nlive + na >= NONE || ng + p->ngroups_added >= NONE)
-		return set_error(err, errlen, -EFBIG, "too many entries");
+		return FAIL(err, errlen, -EFBIG, "too many entries");
 	pl->uflag = calloc(pl->nlive + 1, 1);
 	pl->gflag = calloc(ng + 1, 1);
 	pl->readd = calloc(pl->nlive + 1, sizeof(*pl->readd));
@@ -991,9 +1149,11 @@ static int plan_build(struct plan *pl, char *err, size_t errlen)
 	pl->astart = calloc(na + 1, sizeof(*pl->astart));
 	pl->acount = calloc(na + 1, sizeof(*pl->acount));
 	pl->gpair = calloc(p->ngroups_added + 1, sizeof(*pl->gpair));
+	pl->distinct = calloc(ng + 1, sizeof(*pl->distinct));
+	pl->gone_in = calloc(ng + 1, sizeof(*pl->gone_in));
 	if (!pl->uflag || !pl->gflag || !pl->readd || !pl->lstart ||
 	    !pl->lcount || !pl->akey || !pl->astart || !pl->acount ||
-	    !pl->gpair)
+	    !pl->gpair || !pl->distinct || !pl->gone_in)
 		return oom(err, errlen);
 	rc = plan_removed_users(pl, err, errlen);
 	if (rc == 0)
@@ -1004,6 +1164,8 @@ static int plan_build(struct plan *pl, char *err, size_t errlen)
 		rc = plan_added_groups(pl, err, errlen);
 	if (rc == 0)
 		rc = plan_gone(pl, err, errlen);
+	if (rc == 0)
+		count_members(pl);
 	if (rc == 0)
 		rc = plan_members(pl, err, errlen);
 	if (rc == 0)
@@ -1390,7 +1552,7 @@ static int verify_values(const struct temp *t, const struct built *b, char *err,
 		mdb_txn_abort(txn);
 	mdb_env_close(env);
 	if (rc != 0 || !same)
-		return set_error(
+		return FAIL(
 		        err, errlen, -EBADMSG, "verifying the new snapshot: %s",
 		        rc ? mdb_strerror(rc) : "a table is not the one built");
 	return 0;
@@ -1592,9 +1754,9 @@ static int verify(const struct plan *pl, const struct built *b,
 	if (rc < 0)
 		return rc;
 	if (!tables_find_all(&b->k[0]) || !tables_find_all(&b->k[1]))
-		return set_error(err, errlen, -EBADMSG,
-		                 "verifying the new snapshot: an entry is not "
-		                 "found in its tables");
+		return FAIL(err, errlen, -EBADMSG,
+		            "verifying the new snapshot: an entry is not "
+		            "found in its tables");
 	for (size_t j = 0; j < pl->p->ngroups_added; j++) {
 		size_t need = 256 + pl->p->groups_added[j].nmembers *
 		                            (SNAP_NAME_MAX + 9);
@@ -1615,9 +1777,9 @@ static int verify(const struct plan *pl, const struct built *b,
 	snap_reader_free(r);
 	free(buf);
 	if (rc != 0)
-		return set_error(err, errlen, rc < 0 ? rc : -EBADMSG,
-		                 "verifying the new snapshot: %s",
-		                 snap_strerror(rc < 0 ? rc : -EBADMSG));
+		return FAIL(err, errlen, rc < 0 ? rc : -EBADMSG,
+		            "verifying the new snapshot: %s",
+		            snap_strerror(rc < 0 ? rc : -EBADMSG));
 	return 0;
 }
 
@@ -1635,8 +1797,8 @@ static int build(const struct plan *pl, struct built *b,
 	if (rc == -ENOMEM)
 		return oom(err, errlen);
 	if (rc < 0)
-		return set_error(err, errlen, rc, "building the tables: %s",
-		                 strerror(-rc));
+		return FAIL(err, errlen, rc, "building the tables: %s",
+		            strerror(-rc));
 	*m = *meta;
 	m->version = SNAP_FORMAT_VERSION;
 	m->id_min = pl->id_min;
@@ -1645,8 +1807,7 @@ static int build(const struct plan *pl, struct built *b,
 	m->ngroups = (uint32_t)b->k[1].n;
 	m->nactive = nactive;
 	if (!snap_text_valid(m->source, strnlen(m->source, sizeof(m->source))))
-		return set_error(err, errlen, -EINVAL,
-		                 "invalid snapshot source");
+		return FAIL(err, errlen, -EINVAL, "invalid snapshot source");
 	if (rec_encode_meta(&b->meta, m) < 0)
 		return oom(err, errlen);
 	return 0;

@@ -787,12 +787,15 @@ struct writer_value {
 
 static int put_err(struct wctx *c, const char *key, int rc)
 {
-	if (rc == MDB_MAP_FULL)
-		return set_error(c->err, c->errlen, -ENOSPC,
-		                 "snapshot map full");
-	return set_error(
-	        c->err, c->errlen, rc > 0 && rc < MDB_KEYEXIST ? -rc : -EIO,
-	        "writing %s in the snapshot: %s", key, mdb_strerror(rc));
+	int code = rc > 0 && rc < MDB_KEYEXIST ? -rc : -EIO;
+
+	if (rc == MDB_MAP_FULL) {
+		set_error(c->err, c->errlen, -ENOSPC, "snapshot map full");
+		return -ENOSPC;
+	}
+	set_error(c->err, c->errlen, code, "writing %s in the snapshot: %s",
+	          key, mdb_strerror(rc));
+	return code;
 }
 
 /* Reserves LEN bytes for KEY; V points at them until the next put. */
@@ -969,7 +972,7 @@ static int put_kind(struct wctx *c, const struct writer_source *s, bool group)
 {
 	for (int t = 0; t < WT_COUNT; t++) {
 		const char *key = table_key[group][t];
-		struct writer_value v;
+		struct writer_value v = {.c = c};
 		int r = reserve(c, key, s->len[group][t], &v);
 
 		if (r == 0)

@@ -487,7 +487,7 @@ static void test_random(void)
 {
 	static struct change c;
 	uint64_t gen = 1;
-	size_t same = 0, crossed = 0, prev = 0;
+	size_t same = 0, crossed = 0, prev = 0, gcrossed = 0, gprev = 0;
 	char err[256];
 
 	for (int n = 0; n < CASES; n++) {
@@ -520,6 +520,8 @@ static void test_random(void)
 		same += eq;
 		crossed += (prev <= 256) != (d1.nu <= 256);
 		prev = d1.nu;
+		gcrossed += (gprev <= 16) != (d1.ng <= 16);
+		gprev = d1.ng;
 		free(a);
 		free(b);
 		if (!eq) {
@@ -530,8 +532,10 @@ static void test_random(void)
 	}
 	CHECK(no_temp_left());
 	CHECK(crossed >= 10);
-	printf("random: %zu/%d identical, %zu crossings of 256 users\n", same,
-	       CASES, crossed);
+	CHECK(gcrossed >= 4);
+	printf("random: %zu/%d identical, %zu crossings of 256 users, %zu of "
+	       "16 groups\n",
+	       same, CASES, crossed, gcrossed);
 }
 
 /* A refused patch: -EINVAL (or CODE), PATH as it was, nothing left. */
