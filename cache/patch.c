@@ -1740,7 +1740,9 @@ static int verify_groups(const struct plan *pl, struct snap_reader *r,
 }
 
 /* What changed, read back through the reader NSS uses; and the file's
- * tables, which are the bytes built. */
+ * tables, which are the bytes built.  The records copied from LIVE are
+ * not decoded: they are the bytes of records the publish that wrote LIVE
+ * verified, and their copy is checked by the comparison of the tables. */
 static int verify(const struct plan *pl, const struct built *b,
                   const struct temp *t, const struct snap_meta *m, char *err,
                   size_t errlen)

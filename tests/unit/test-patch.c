@@ -704,6 +704,26 @@ static void test_refusals(void)
 		CHECK(la == lb && memcmp(a, b, la) == 0);
 		free(a);
 		free(b);
+
+		/* Everyone goes, then everyone comes back. */
+		d1 = d0;
+		d1.nu = d1.ng = 0;
+		diff(&d0, &d1, &c, false);
+		CHECK_INT(patch(&c, 8, err, sizeof(err)), 0);
+		REQUIRE(publish(&d1, full_path, 8) == 0);
+		a = slurp(live_path, &la);
+		b = slurp(full_path, &lb);
+		CHECK(la == lb && memcmp(a, b, la) == 0);
+		free(a);
+		free(b);
+		diff(&d1, &d0, &c, false);
+		CHECK_INT(patch(&c, 9, err, sizeof(err)), 0);
+		REQUIRE(publish(&d0, full_path, 9) == 0);
+		a = slurp(live_path, &la);
+		b = slurp(full_path, &lb);
+		CHECK(la == lb && memcmp(a, b, la) == 0);
+		free(a);
+		free(b);
 	}
 }
 
