@@ -27,7 +27,8 @@ assert set(s["snapshot"]) == snap, set(s["snapshot"]) ^ snap
 assert s["snapshot"]["available"] is False and s["snapshot"]["error"], s
 assert all(s["snapshot"][k] is None for k in snap - {"path", "available", "error"}), s
 fleet = {"mode", "source", "bundle_file", "generation", "digest", "origin",
-         "bridge", "key", "bytes", "created", "age_seconds", "valid_until"}
+         "bridge", "key", "bytes", "snapshot_made", "created", "age_seconds",
+         "valid_until"}
 assert set(s["fleet"]) == fleet, set(s["fleet"]) ^ fleet
 assert s["fleet"]["mode"] == "bridge", s
 assert all(s[k] is None for k in ("last_attempt", "last_success", "last_result",
