@@ -290,7 +290,7 @@ STAGES = [
       "sha256_block_data_order", "delta_sha256_hex", "delta_sha256_file")),
     ("signature, key", ("EVP_DigestVerify", "bundle_verify", "manifest_read",
       "bundle_load_public")),
-    ("delta application", ("delta_apply",)),
+    ("delta application", ("delta_apply", "delta_apply_edits")),
     ("download, gunzip", ("curl_easy_perform", "http_get_cond", "http_get")),
     ("bundle parse, changed lines", ("bundle_parse_edited",)),
     ("bundle parse (model)", ("bundle_parse",)),
