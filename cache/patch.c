@@ -1644,17 +1644,6 @@ static int verify_user(struct snap_reader *r, const struct want *w, char *buf,
 	return rc;
 }
 
-static bool group_is(const struct group *gr, const struct snap_group *g)
-{
-	if (gr->gr_gid != g->gid || strcmp(gr->gr_name, g->name) != 0)
-		return false;
-	for (size_t i = 0; i < g->nmembers; i++)
-		if (gr->gr_mem[i] == NULL ||
-		    strcmp(gr->gr_mem[i], g->members[i]) != 0)
-			return false;
-	return gr->gr_mem[g->nmembers] == NULL;
-}
-
 static int verify_users(const struct plan *pl, struct snap_reader *r, char *buf,
                         size_t buflen)
 {
@@ -1716,7 +1705,7 @@ static int verify_groups(const struct plan *pl, struct snap_reader *r,
 		const struct snap_group *g = &p->groups_added[j];
 
 		rc = snap_getgrnam(r, g->name, &gr, buf, buflen);
-		if (rc == 0 && !group_is(&gr, g))
+		if (rc == 0 && !writer_group_same(&gr, g))
 			rc = -EBADMSG;
 		if (rc == 0)
 			rc = snap_getgrgid(r, g->gid, &gr, buf, buflen);

@@ -113,4 +113,8 @@ void writer_temp_close(struct temp *t);
 /* Whether two meta records say the same. */
 bool writer_meta_same(const struct snap_meta *a, const struct snap_meta *b);
 
+/* Whether GR, as the reader gave it, is G: name, gid and members in
+ * order. */
+bool writer_group_same(const struct group *gr, const struct snap_group *g);
+
 #endif

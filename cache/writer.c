@@ -1206,7 +1206,7 @@ static bool passwd_same(const struct passwd *pw, const struct snap_user *u)
 	       strcmp(pw->pw_shell, u->shell) == 0;
 }
 
-static bool group_same(const struct group *gr, const struct snap_group *g)
+bool writer_group_same(const struct group *gr, const struct snap_group *g)
 {
 	if (gr->gr_gid != g->gid || strcmp(gr->gr_name, g->name) != 0)
 		return false;
@@ -1252,7 +1252,7 @@ static int verify_group(struct vreader *v, struct snap_cursor *cur,
 	rc = vreader_next(v);
 	if (rc == 0)
 		rc = snap_getgrent(v->r, cur, &gr, buf, buflen);
-	if (rc == 0 && !group_same(&gr, g))
+	if (rc == 0 && !writer_group_same(&gr, g))
 		rc = -EBADMSG;
 	if (rc == 0)
 		rc = vreader_next(v);

@@ -235,24 +235,6 @@ static void same_diff(const char *what, const char *an,
 #undef FIELD
 }
 
-/* Whether two users, or two groups (members sorted), are the same. */
-static bool user_same(const struct model_user *a, const struct model_user *b)
-{
-	return a->uid == b->uid && a->gid == b->gid && a->active == b->active &&
-	       strcmp(a->gecos, b->gecos) == 0 &&
-	       strcmp(a->home, b->home) == 0 && strcmp(a->shell, b->shell) == 0;
-}
-
-static bool group_same(const struct model_group *a, const struct model_group *b)
-{
-	if (a->gid != b->gid || a->nmembers != b->nmembers)
-		return false;
-	for (size_t i = 0; i < a->nmembers; i++)
-		if (strcmp(a->members[i], b->members[i]) != 0)
-			return false;
-	return true;
-}
-
 static bool same_entries(const struct model_sum_entry *a,
                          const struct model_sum_entry *b, size_t na, size_t nb)
 {
@@ -284,28 +266,28 @@ static void patch_sum(const char *what, const struct model *old,
 		const struct model_user *n =
 		        model_find_user(new, old->users[i].name);
 
-		if (n == NULL || !user_same(n, &old->users[i]))
+		if (n == NULL || !model_user_same(n, &old->users[i]))
 			gu[ngu++] = old->users[i].name;
 	}
 	for (size_t i = 0; i < new->nusers; i++) {
 		const struct model_user *o =
 		        model_find_user(old, new->users[i].name);
 
-		if (o == NULL || !user_same(o, &new->users[i]))
+		if (o == NULL || !model_user_same(o, &new->users[i]))
 			REQUIRE(model_add_user(&add, &new->users[i]) == 0);
 	}
 	for (size_t i = 0; i < old->ngroups; i++) {
 		const struct model_group *n =
 		        model_find_group(new, old->groups[i].name);
 
-		if (n == NULL || !group_same(n, &old->groups[i]))
+		if (n == NULL || !model_group_same(n, &old->groups[i]))
 			gg[ngg++] = old->groups[i].name;
 	}
 	for (size_t i = 0; i < new->ngroups; i++) {
 		const struct model_group *g = &new->groups[i];
 		const struct model_group *o = model_find_group(old, g->name);
 
-		if (o == NULL || !group_same(o, g))
+		if (o == NULL || !model_group_same(o, g))
 			REQUIRE(model_add_group(&add, g->name, g->gid,
 			                        (const char *const *)g->members,
 			                        g->nmembers, NULL) == 0);

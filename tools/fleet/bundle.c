@@ -771,6 +771,16 @@ static int parse_body(struct parser *ps, struct bundle_info *info,
 	return r;
 }
 
+/* A parse's end: M sorted when R is 0, else emptied; returns R. */
+static int parsed(struct model *m, int r)
+{
+	if (r < 0)
+		model_free(m);
+	else
+		model_sort(m);
+	return r;
+}
+
 int bundle_parse(const char *data, size_t len, struct bundle_info *info,
                  struct model *m, char *err, size_t errlen)
 {
@@ -784,12 +794,7 @@ int bundle_parse(const char *data, size_t len, struct bundle_info *info,
 	if (r == 0)
 		r = parse_body(&ps, info, m);
 	free(ps.scratch);
-	if (r < 0) {
-		model_free(m);
-		return r;
-	}
-	model_sort(m);
-	return 0;
+	return parsed(m, r);
 }
 
 /* The name of the record line at P (LEN bytes, "P\tNAME\t..." or
@@ -931,10 +936,5 @@ int bundle_parse_edited(const char *data, size_t len,
 		r = bad(&ps, "text after \"end\"");
 	free(v);
 	free(ps.scratch);
-	if (r < 0) {
-		model_free(m);
-		return r;
-	}
-	model_sort(m);
-	return 0;
+	return parsed(m, r);
 }

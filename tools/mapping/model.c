@@ -1050,14 +1050,14 @@ int model_publish(const struct model *m, uint32_t id_min, uint32_t id_max,
 
 /* ---- diff ------------------------------------------------------------- */
 
-static bool user_same(const struct model_user *a, const struct model_user *b)
+bool model_user_same(const struct model_user *a, const struct model_user *b)
 {
 	return a->uid == b->uid && a->gid == b->gid && a->active == b->active &&
 	       strcmp(a->gecos, b->gecos) == 0 &&
 	       strcmp(a->home, b->home) == 0 && strcmp(a->shell, b->shell) == 0;
 }
 
-static bool group_same(const struct model_group *a, const struct model_group *b)
+bool model_group_same(const struct model_group *a, const struct model_group *b)
 {
 	if (a->gid != b->gid || a->nmembers != b->nmembers)
 		return false;
@@ -1162,7 +1162,7 @@ static void diff_users(const struct model *old, const struct model *new,
 				        a->uid);
 			continue;
 		}
-		if (user_same(a, b))
+		if (model_user_same(a, b))
 			continue;
 		d->users_changed++;
 		d->uid_changes += a->uid != b->uid;
@@ -1195,7 +1195,7 @@ static void diff_groups(const struct model *old, const struct model *new,
 			if (out)
 				fprintf(out, "- group %s (gid %u)\n", a->name,
 				        a->gid);
-		} else if (!group_same(a, b)) {
+		} else if (!model_group_same(a, b)) {
 			d->groups_changed++;
 			if (out)
 				fprintf(out,

@@ -151,6 +151,11 @@ int model_sum_save(const char *path, const char *tag,
                    const struct model_sum *s);
 int model_sum_load(const char *path, const char *tag, struct model_sum *s);
 
+/* Whether A and B are the same entry but for their names: every field of
+ * a user, or a group's gid and members (both sorted). */
+bool model_user_same(const struct model_user *a, const struct model_user *b);
+bool model_group_same(const struct model_group *a, const struct model_group *b);
+
 /* True when the diff shows no change at all. */
 bool model_diff_empty(const struct model_diff *d);
 
