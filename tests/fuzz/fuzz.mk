@@ -44,7 +44,8 @@ FUZZ_TOOL_FILES = `for f in $(TOOLS_LIB_C); do echo $(top_srcdir)/$$f; done`
 FUZZ_TOOL_BUILD = $(FUZZ_CC) $(FUZZ_CFLAGS) $(TOOLS_INCLUDES) \
 	$(JSONC_CFLAGS) $(CURL_CFLAGS) $(CRYPTO_CFLAGS)
 FUZZ_TOOL_LIBS = $(JSONC_LIBS) $(CURL_LIBS) $(CRYPTO_LIBS) $(LMDB_LIBS)
-FUZZ_WRITER_FILES = $(top_srcdir)/cache/writer.c $(top_srcdir)/cache/arena.c \
+FUZZ_WRITER_FILES = $(top_srcdir)/cache/writer.c $(top_srcdir)/cache/patch.c \
+	$(top_srcdir)/cache/arena.c \
 	$(top_srcdir)/cache/testpoint.c $(top_srcdir)/cache/safedir.c \
 	$(top_srcdir)/cache/helpers.c
 tests/fuzz/fuzz-scim: $(top_srcdir)/tests/fuzz/fuzz-scim.c tools/libscim.la
