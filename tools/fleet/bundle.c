@@ -688,13 +688,21 @@ static int group_fields(struct parser *ps, const struct bundle_info *info,
 {
 	char *f[4];
 
-	if (!split(line, f, 4) || strcmp(f[0], "G") != 0)
-		return bad(ps, "expected a group: G and 3 TAB-separated "
-		               "fields");
-	if (!snap_name_valid(f[1], strlen(f[1])))
-		return bad(ps, "invalid group name");
-	if (prev != NULL && strcmp(prev, f[1]) >= 0)
-		return bad(ps, "groups are not sorted by name, or repeat one");
+	/* Each refusal returns its code itself, not bad()'s: a static
+	 * analyzer does not follow the variadic bad() and would take a
+	 * refused line for one with fields. */
+	if (!split(line, f, 4) || strcmp(f[0], "G") != 0) {
+		bad(ps, "expected a group: G and 3 TAB-separated fields");
+		return -EBADMSG;
+	}
+	if (!snap_name_valid(f[1], strlen(f[1]))) {
+		bad(ps, "invalid group name");
+		return -EBADMSG;
+	}
+	if (prev != NULL && strcmp(prev, f[1]) >= 0) {
+		bad(ps, "groups are not sorted by name, or repeat one");
+		return -EBADMSG;
+	}
 	*name = f[1];
 	*members = f[3];
 	return id_field(ps, info, "gid", f[2], gid);
@@ -707,7 +715,7 @@ static int parse_group(struct parser *ps, const struct bundle_info *info,
 {
 	const char *name;
 	char *gname = NULL, *members = NULL;
-	uint32_t gid;
+	uint32_t gid = 0;
 	size_t n = 0, at = 0;
 	int r;
 
