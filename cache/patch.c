@@ -1011,7 +1011,9 @@ static int new_list(struct plan *pl, const uint8_t *base, uint32_t n,
 			return -ENOMEM;
 		pl->pool[pl->npool++] = gid;
 	}
-	qsort(pl->pool + at, pl->npool - at, sizeof(*pl->pool), cmp_u32);
+	if (pl->npool > at)
+		qsort(pl->pool + at, pl->npool - at, sizeof(*pl->pool),
+		      cmp_u32);
 	*count = 0;
 	for (size_t i = at; i < pl->npool; i++)
 		if (i == at || pl->pool[i] != pl->pool[at + *count - 1])
@@ -1299,7 +1301,7 @@ static uint32_t *added_order(const struct snap_patch *p, bool group, size_t n)
 
 	for (size_t i = 0; o != NULL && i < n; i++)
 		o[i] = (uint32_t)i;
-	if (o != NULL)
+	if (o != NULL && n > 1)
 		qsort_r(o, n, sizeof(*o), group ? by_gid : by_uid, (void *)p);
 	return o;
 }
@@ -1498,7 +1500,8 @@ static bool spans_are(const struct nkind *k, const uint8_t *p, size_t len)
 
 static bool value_is(const MDB_val *d, const void *p, size_t len)
 {
-	return d->mv_size == len && memcmp(d->mv_data, p, len) == 0;
+	return d->mv_size == len &&
+	       (len == 0 || memcmp(d->mv_data, p, len) == 0);
 }
 
 /* Every value of the new file T, read with liblmdb, is the one built. */

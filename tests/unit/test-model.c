@@ -301,6 +301,7 @@ static void patch_sum(const char *what, const struct model *old,
 	CHECK(same_entries(got.users, whole.users, got.nusers, whole.nusers));
 	CHECK(same_entries(got.groups, whole.groups, got.ngroups,
 	                   whole.ngroups));
+	model_sum_free(&got);
 	/* A name that is not there to go, and one added that stays. */
 	if (old->nusers > 0) {
 		const char *nobody = "nobody-of-ours";
