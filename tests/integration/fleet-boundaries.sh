@@ -70,7 +70,12 @@ grep -q 'refresh refused: it would remove 11 of 50 people (22%), more than max_r
 	fail "fleet refusal: $(cat "$TMPD/out")"
 cmp -s "$SNAP1" "$TMPD/fleet.snap" || fail "the fleet host's refused refresh changed its snapshot"
 # Refused again on the next run: the refusal is not remembered as applied.
+# This time without the bundle it holds, so the host reads the whole new
+# bundle and rebuilds instead of patching: the guard holds on both paths.
+rm -f "$TMPD/host.1/state/fleet-base"
 expect_rc 2 host 1 refresh
+grep -q 'refresh refused: it would remove 11 of 50 people (22%), more than max_removed_percent 20%' "$TMPD/out" ||
+	fail "fleet refusal from the whole bundle: $(cat "$TMPD/out")"
 cmp -s "$SNAP1" "$TMPD/fleet.snap" || fail "the second refused refresh changed the snapshot"
 expect_rc 0 host 1 refresh --force
 [ "$(people "$SNAP1")" = 39 ] || fail "fleet --force: $(people "$SNAP1") people"
