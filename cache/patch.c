@@ -435,25 +435,31 @@ static uint32_t user_key(const struct plan *pl, const char *name, size_t len,
 	return NONE;
 }
 
-/* Users that go: each must be in the live snapshot, once. */
-static int plan_removed_users(struct plan *pl, char *err, size_t errlen)
+/* Users (GROUP false) or groups that go: each must be in the live
+ * snapshot, once. */
+static int plan_removed(struct plan *pl, bool group, char *err, size_t errlen)
 {
 	const struct snap_patch *p = pl->p;
+	const char *what = group ? "group" : "user";
+	const char *const *names = group ? p->groups_removed : p->users_removed;
+	size_t n = group ? p->ngroups_removed : p->nusers_removed;
+	uint8_t *flag = group ? pl->gflag : pl->uflag;
 
-	for (size_t i = 0; i < p->nusers_removed; i++) {
-		const char *n = p->users_removed[i];
-		size_t len = n ? strlen(n) : 0;
-		uint32_t li = n ? live_find(&pl->l->k[0], false, n, len,
-		                            rec_hash_name(n, len))
-		                : NONE;
+	for (size_t i = 0; i < n; i++) {
+		const char *nm = names[i];
+		size_t len = nm ? strlen(nm) : 0;
+		uint32_t li = nm ? live_find(&pl->l->k[group], group, nm, len,
+		                             rec_hash_name(nm, len))
+		                 : NONE;
 
 		if (li == NONE)
 			return refuse(err, errlen,
-			              "removing user %s: not in the snapshot",
-			              n ? n : "(null)");
-		if (pl->uflag[li] & F_REMOVED)
-			return refuse(err, errlen, "user %s removed twice", n);
-		pl->uflag[li] |= F_REMOVED;
+			              "removing %s %s: not in the snapshot",
+			              what, nm ? nm : "(null)");
+		if (flag[li] & F_REMOVED)
+			return refuse(err, errlen, "%s %s removed twice", what,
+			              nm);
+		flag[li] |= F_REMOVED;
 	}
 	return 0;
 }
@@ -532,29 +538,6 @@ static int plan_added_users(struct plan *pl, char *err, size_t errlen)
 	}
 	free(ids.slot);
 	return rc;
-}
-
-/* Groups that go, as users do. */
-static int plan_removed_groups(struct plan *pl, char *err, size_t errlen)
-{
-	const struct snap_patch *p = pl->p;
-
-	for (size_t i = 0; i < p->ngroups_removed; i++) {
-		const char *n = p->groups_removed[i];
-		size_t len = n ? strlen(n) : 0;
-		uint32_t gi = n ? live_find(&pl->l->k[1], true, n, len,
-		                            rec_hash_name(n, len))
-		                : NONE;
-
-		if (gi == NONE)
-			return refuse(err, errlen,
-			              "removing group %s: not in the snapshot",
-			              n ? n : "(null)");
-		if (pl->gflag[gi] & F_REMOVED)
-			return refuse(err, errlen, "group %s removed twice", n);
-		pl->gflag[gi] |= F_REMOVED;
-	}
-	return 0;
 }
 
 /* Groups that come: valid, names and gids unique.  One that takes the gid
@@ -1157,11 +1140,11 @@ static int plan_build(struct plan *pl, char *err, size_t errlen)
 	    !pl->lcount || !pl->akey || !pl->astart || !pl->acount ||
 	    !pl->gpair || !pl->distinct || !pl->gone_in)
 		return oom(err, errlen);
-	rc = plan_removed_users(pl, err, errlen);
+	rc = plan_removed(pl, false, err, errlen);
 	if (rc == 0)
 		rc = plan_added_users(pl, err, errlen);
 	if (rc == 0)
-		rc = plan_removed_groups(pl, err, errlen);
+		rc = plan_removed(pl, true, err, errlen);
 	if (rc == 0)
 		rc = plan_added_groups(pl, err, errlen);
 	if (rc == 0)
